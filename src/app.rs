@@ -1,0 +1,136 @@
+//! Builds the application from settings: the pool, the migrations, the shared state, the
+//! route table and the bound listener (port 0 in tests).
+
+use std::net::TcpListener;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use actix_web::dev::Server;
+use actix_web::middleware::DefaultHeaders;
+use actix_web::{App, HttpServer, web};
+use anyhow::Context;
+use tracing_actix_web::TracingLogger;
+
+use crate::clock::Clock;
+use crate::config::Settings;
+use crate::store;
+use crate::web::{AppState, api, health};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    state: Arc<AppState>,
+    worker: Option<WorkerThread>,
+}
+
+struct WorkerThread {
+    stop: Arc<AtomicBool>,
+    handle: std::thread::JoinHandle<()>,
+}
+
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Run the worker loop in this process.
+    pub worker: bool,
+}
+
+/// Opens the store, applies migrations and builds the state every part shares.
+pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>> {
+    let law = settings.law()?;
+    let backend = store::Manager::new(&settings.database)?.backend();
+    let pool = store::connect(&settings.database)?;
+    let mut conn = pool.get().context("cannot get a database connection")?;
+    let applied = store::migrate(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    drop(conn);
+    Ok(Arc::new(AppState {
+        settings,
+        law,
+        pool,
+        backend,
+        clock,
+        api_keys: Default::default(),
+    }))
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
+    cfg.service(health::healthz).service(health::readyz);
+    api::routes(cfg, max_json_bytes);
+}
+
+impl Application {
+    pub fn build(settings: Settings, options: Options) -> anyhow::Result<Self> {
+        Self::build_with_clock(settings, options, Clock::default())
+    }
+
+    pub fn build_with_clock(
+        settings: Settings,
+        options: Options,
+        clock: Clock,
+    ) -> anyhow::Result<Self> {
+        let bind = settings.http.bind.clone();
+        let listener =
+            TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
+        let port = listener.local_addr()?.port();
+        let state = prepare(settings, clock)?;
+        let server = serve(Arc::clone(&state), listener)?;
+        let worker = options.worker.then(|| spawn_worker(Arc::clone(&state)));
+        Ok(Application {
+            port,
+            server,
+            state,
+            worker,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn state(&self) -> Arc<AppState> {
+        Arc::clone(&self.state)
+    }
+
+    /// Serves until SIGINT/SIGTERM, then lets the worker finish the job in hand.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let served = self.server.await;
+        if let Some(worker) = self.worker {
+            worker.stop.store(true, Ordering::Relaxed);
+            let _ = web::block(move || worker.handle.join()).await;
+        }
+        served
+    }
+}
+
+pub fn serve(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
+    let http = state.settings.http.clone();
+    let data = web::Data::new(state);
+    let mut server = HttpServer::new(move || {
+        App::new()
+            .app_data(data.clone())
+            .wrap(
+                DefaultHeaders::new()
+                    .add(("X-Content-Type-Options", "nosniff"))
+                    .add(("Referrer-Policy", "no-referrer"))
+                    .add(("X-Frame-Options", "DENY")),
+            )
+            .wrap(TracingLogger::default())
+            .configure(|cfg| routes(cfg, http.max_json_bytes))
+    })
+    .shutdown_timeout(10);
+    if http.workers > 0 {
+        server = server.workers(http.workers);
+    }
+    Ok(server.listen(listener)?.run())
+}
+
+fn spawn_worker(state: Arc<AppState>) -> WorkerThread {
+    let stop = Arc::new(AtomicBool::new(false));
+    let flag = Arc::clone(&stop);
+    let poll = Duration::from_millis(state.settings.worker.poll_interval_ms);
+    let handle = std::thread::spawn(move || crate::worker::standard(state).run(&flag, poll));
+    WorkerThread { stop, handle }
+}

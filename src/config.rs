@@ -1,0 +1,455 @@
+//! Settings: the embedded `config/default.toml`, then the file named by `DSAR_CONFIG`, then
+//! `DSAR_<SECTION>__<KEY>` environment variables, each layered over the one before. Unknown
+//! keys are refused with the key and its source named; secrets never print.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, anyhow, bail};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+use serde::{Deserialize, Serialize};
+use toml::{Table, Value};
+
+use crate::domain::calendar::{Country, HolidayCalendar};
+use crate::domain::deadline::{Profile, builtin_profiles};
+
+pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+const ENV_PREFIX: &str = "DSAR_";
+/// Tables whose keys are names chosen by the operator, not settings of ours.
+const FREE_FORM_TABLES: &[&str] = &["deadlines.profiles", "deadlines.countries"];
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub organisation: Organisation,
+    pub http: Http,
+    pub database: Database,
+    pub log: Log,
+    pub worker: Worker,
+    pub deadlines: Deadlines,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Organisation {
+    pub name: String,
+    pub contact_email: String,
+    pub dpo_email: String,
+    pub postal_address: String,
+    pub country: String,
+    pub time_zone: String,
+    pub base_url: String,
+    pub default_profile: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Http {
+    pub bind: String,
+    pub workers: usize,
+    pub max_json_bytes: usize,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Database {
+    pub url: String,
+    pub pool_size: u32,
+    pub busy_timeout_ms: u64,
+}
+
+impl std::fmt::Debug for Database {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Database")
+            .field("url", &redact_url(&self.url))
+            .field("pool_size", &self.pool_size)
+            .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .finish()
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Log {
+    pub format: LogFormat,
+    pub filter: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Worker {
+    pub embedded: bool,
+    pub poll_interval_ms: u64,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Deadlines {
+    pub extra_holidays: Vec<NaiveDate>,
+    pub profiles: BTreeMap<String, Profile>,
+    pub countries: BTreeMap<String, String>,
+}
+
+/// The deadline rules in force, checked once at start: what the domain needs to compute a
+/// due date without looking at configuration again.
+#[derive(Debug, Clone)]
+pub struct Law {
+    pub time_zone: Tz,
+    pub calendar: HolidayCalendar,
+    pub profiles: BTreeMap<String, Profile>,
+    pub default_profile: String,
+    /// The default profile's rules (checked to exist when the law is built).
+    pub default_rules: Profile,
+    pub countries: BTreeMap<String, String>,
+}
+
+impl Law {
+    pub fn profile(&self, name: &str) -> Option<&Profile> {
+        self.profiles.get(name)
+    }
+
+    pub fn profile_names(&self) -> Vec<&str> {
+        self.profiles.keys().map(String::as_str).collect()
+    }
+
+    /// Today's date where the organisation is.
+    pub fn today(&self, now: chrono::DateTime<chrono::Utc>) -> NaiveDate {
+        now.with_timezone(&self.time_zone).date_naive()
+    }
+}
+
+impl Settings {
+    /// Defaults, then `DSAR_CONFIG`, then the process environment.
+    pub fn load() -> anyhow::Result<Self> {
+        let file = std::env::var_os("DSAR_CONFIG").map(PathBuf::from);
+        Self::load_from(file.as_deref(), std::env::vars())
+    }
+
+    pub fn load_from(
+        file: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+    ) -> anyhow::Result<Self> {
+        let mut merged: Table = DEFAULT_TOML
+            .parse()
+            .context("the embedded config/default.toml does not parse")?;
+        if let Some(path) = file {
+            let text = std::fs::read_to_string(path)
+                .with_context(|| format!("cannot read the config file {}", path.display()))?;
+            let layer: Table = text
+                .parse()
+                .map_err(|e| anyhow!("{}: {e}", path.display()))?;
+            check_known_keys(&merged, &layer, "", &path.display().to_string())?;
+            merge(&mut merged, layer);
+        }
+        let mut overrides: Vec<(String, String)> = env
+            .into_iter()
+            .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
+            .collect();
+        overrides.sort();
+        for (key, raw) in overrides {
+            apply_env_override(&mut merged, &key, &raw)?;
+        }
+        let settings: Settings = Value::Table(merged)
+            .try_into()
+            .map_err(|e| anyhow!("invalid configuration: {e}"))?;
+        settings.law()?;
+        Ok(settings)
+    }
+
+    /// Checks what serde cannot (zone names, profile names, dates) and builds the rules.
+    pub fn law(&self) -> anyhow::Result<Law> {
+        let org = &self.organisation;
+        let time_zone: Tz = org.time_zone.parse().map_err(|_| {
+            anyhow!(
+                "organisation.time_zone: \"{}\" is not an IANA time zone (e.g. Europe/Paris)",
+                org.time_zone
+            )
+        })?;
+        let country: Country = org
+            .country
+            .parse()
+            .map_err(|e| anyhow!("organisation.country: {e}"))?;
+        let mut profiles: BTreeMap<String, Profile> = builtin_profiles()
+            .into_iter()
+            .map(|(name, p)| (name.to_string(), p))
+            .collect();
+        for (name, profile) in &self.deadlines.profiles {
+            profiles.insert(name.clone(), profile.clone());
+        }
+        let known = |name: &str| profiles.contains_key(name);
+        let Some(default_rules) = profiles.get(&org.default_profile).cloned() else {
+            bail!(
+                "organisation.default_profile: no profile named \"{}\"; known: {}",
+                org.default_profile,
+                profiles.keys().cloned().collect::<Vec<_>>().join(", ")
+            );
+        };
+        for (country, profile) in &self.deadlines.countries {
+            if !known(profile) {
+                bail!("deadlines.countries.{country}: no profile named \"{profile}\"");
+            }
+        }
+        if !(org.base_url.starts_with("http://") || org.base_url.starts_with("https://")) {
+            bail!(
+                "organisation.base_url: \"{}\" must start with http:// or https://",
+                org.base_url
+            );
+        }
+        if self.database.pool_size == 0 {
+            bail!("database.pool_size must be at least 1");
+        }
+        Ok(Law {
+            time_zone,
+            calendar: HolidayCalendar::new(country, self.deadlines.extra_holidays.iter().copied()),
+            profiles,
+            default_profile: org.default_profile.clone(),
+            default_rules,
+            countries: self.deadlines.countries.clone(),
+        })
+    }
+
+    /// The effective configuration as TOML, with secrets masked: what `dsar check-config`
+    /// prints and what admins may see.
+    pub fn redacted_toml(&self) -> String {
+        let mut shown = self.clone();
+        shown.database.url = redact_url(&self.database.url);
+        toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
+    }
+
+    pub fn base_url(&self) -> &str {
+        self.organisation.base_url.trim_end_matches('/')
+    }
+}
+
+/// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+pub fn redact_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let Some((userinfo, host)) = rest.rsplit_once('@') else {
+        return url.to_string();
+    };
+    match userinfo.split_once(':') {
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
+        None => url.to_string(),
+    }
+}
+
+fn check_known_keys(
+    known: &Table,
+    layer: &Table,
+    prefix: &str,
+    source: &str,
+) -> anyhow::Result<()> {
+    for (key, value) in layer {
+        let path = if prefix.is_empty() {
+            key.clone()
+        } else {
+            format!("{prefix}.{key}")
+        };
+        let Some(default) = known.get(key) else {
+            bail!("{source}: unknown key `{path}`");
+        };
+        if FREE_FORM_TABLES.contains(&path.as_str()) {
+            continue;
+        }
+        if let (Value::Table(known_sub), Value::Table(layer_sub)) = (default, value) {
+            check_known_keys(known_sub, layer_sub, &path, source)?;
+        }
+    }
+    Ok(())
+}
+
+fn merge(base: &mut Table, layer: Table) {
+    for (key, value) in layer {
+        match (base.get_mut(&key), value) {
+            (Some(Value::Table(base_sub)), Value::Table(layer_sub)) => merge(base_sub, layer_sub),
+            (_, value) => {
+                base.insert(key, value);
+            }
+        }
+    }
+}
+
+/// `DSAR_DATABASE__URL=…` sets `database.url`. The value keeps the type of the default it
+/// replaces, so a string setting never turns into a number or a date by accident.
+fn apply_env_override(root: &mut Table, var: &str, raw: &str) -> anyhow::Result<()> {
+    let path: Vec<String> = var[ENV_PREFIX.len()..]
+        .split("__")
+        .map(str::to_lowercase)
+        .collect();
+    let dotted = path.join(".");
+    let (last, parents) = path
+        .split_last()
+        .ok_or_else(|| anyhow!("environment variable {var}: empty key"))?;
+    let mut table = &mut *root;
+    let mut walked = String::new();
+    for part in parents {
+        let free_form = FREE_FORM_TABLES.contains(&walked.as_str());
+        walked = if walked.is_empty() {
+            part.clone()
+        } else {
+            format!("{walked}.{part}")
+        };
+        if free_form {
+            table = table
+                .entry(part.clone())
+                .or_insert_with(|| Value::Table(Table::new()))
+                .as_table_mut()
+                .ok_or_else(|| anyhow!("environment variable {var}: `{walked}` is not a table"))?;
+            continue;
+        }
+        table = match table.get_mut(part) {
+            Some(Value::Table(sub)) => sub,
+            _ => bail!("environment variable {var}: unknown key `{dotted}`"),
+        };
+    }
+    let free_form = FREE_FORM_TABLES.contains(&walked.as_str());
+    let value = match table.get(last) {
+        Some(Value::String(_)) => Value::String(raw.to_string()),
+        Some(existing) => parse_like(existing, raw).ok_or_else(|| {
+            anyhow!("environment variable {var}: \"{raw}\" is not a valid value for `{dotted}`")
+        })?,
+        None if free_form => {
+            parse_toml_value(raw).unwrap_or_else(|| Value::String(raw.to_string()))
+        }
+        None => bail!("environment variable {var}: unknown key `{dotted}`"),
+    };
+    table.insert(last.clone(), value);
+    Ok(())
+}
+
+fn parse_toml_value(raw: &str) -> Option<Value> {
+    let doc: Table = format!("v = {raw}").parse().ok()?;
+    doc.get("v").cloned()
+}
+
+fn parse_like(existing: &Value, raw: &str) -> Option<Value> {
+    let parsed = parse_toml_value(raw)?;
+    let same_type = std::mem::discriminant(existing) == std::mem::discriminant(&parsed);
+    same_type.then_some(parsed)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
+    }
+
+    #[test]
+    fn the_embedded_defaults_load_as_they_are() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.database.url, "sqlite://data/dsar.sqlite3");
+        assert_eq!(s.http.bind, "127.0.0.1:8080");
+        let law = s.law().expect("law");
+        assert_eq!(law.default_profile, "two-months");
+        assert_eq!(law.time_zone, chrono_tz::Europe::Paris);
+    }
+
+    #[test]
+    fn environment_overrides_keep_the_type_of_the_setting() {
+        let s = Settings::load_from(
+            None,
+            env(&[
+                ("DSAR_DATABASE__URL", "postgres://u:p@h/db"),
+                ("DSAR_HTTP__WORKERS", "3"),
+                ("DSAR_ORGANISATION__NAME", "1234"),
+                ("DSAR_CONFIG", "ignored.toml"),
+                ("DSAR_TEST_POSTGRES_URL", "not a setting"),
+            ]),
+        )
+        .expect("loads");
+        assert_eq!(s.database.url, "postgres://u:p@h/db");
+        assert_eq!(s.http.workers, 3);
+        assert_eq!(s.organisation.name, "1234");
+    }
+
+    #[test]
+    fn an_unknown_environment_key_is_named() {
+        let err = Settings::load_from(None, env(&[("DSAR_DATABASE__URLL", "x")])).unwrap_err();
+        let msg = err.to_string();
+        assert!(
+            msg.contains("DSAR_DATABASE__URLL") && msg.contains("database.urll"),
+            "{msg}"
+        );
+    }
+
+    #[test]
+    fn a_wrongly_typed_environment_value_is_refused() {
+        let err = Settings::load_from(None, env(&[("DSAR_HTTP__WORKERS", "many")])).unwrap_err();
+        assert!(err.to_string().contains("http.workers"), "{err}");
+    }
+
+    #[test]
+    fn an_unknown_key_in_the_file_names_key_and_file() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prod.toml");
+        std::fs::write(&path, "[database]\nurll = \"x\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("database.urll") && err.contains("prod.toml"),
+            "{err}"
+        );
+    }
+
+    #[test]
+    fn a_file_layers_over_the_defaults_and_may_add_profiles() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prod.toml");
+        std::fs::write(
+            &path,
+            "[organisation]\ndefault_profile = \"house\"\n\
+             [deadlines.profiles.house]\nbase = { days = 20 }\nmax_extension = { days = 10 }\n\
+             roll_to_working_day = true\nclock_stops_on_hold = true\nclock_stops_for_identity = false\n\
+             extension_notice_before_first_due = true\ndescription = \"our own\"\n",
+        )
+        .expect("write");
+        let s = Settings::load_from(Some(&path), env(&[])).expect("loads");
+        assert_eq!(s.organisation.name, "Exemple SAS");
+        let law = s.law().expect("law");
+        assert_eq!(law.profile("house").map(|p| p.base.days), Some(20));
+        assert!(law.profile("gdpr").is_some());
+    }
+
+    #[test]
+    fn a_bad_time_zone_or_profile_is_refused_with_the_key() {
+        let err = Settings::load_from(
+            None,
+            env(&[("DSAR_ORGANISATION__TIME_ZONE", "Mars/Olympus")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("organisation.time_zone"), "{err}");
+        let err = Settings::load_from(None, env(&[("DSAR_ORGANISATION__DEFAULT_PROFILE", "nope")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("default_profile"), "{err}");
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let s = Settings::load_from(
+            None,
+            env(&[("DSAR_DATABASE__URL", "postgres://dsar:hunter2@db/dsar")]),
+        )
+        .expect("loads");
+        assert!(!s.redacted_toml().contains("hunter2"));
+        assert!(!format!("{s:?}").contains("hunter2"));
+        assert!(s.redacted_toml().contains("postgres://dsar:***@db/dsar"));
+    }
+}

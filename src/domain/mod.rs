@@ -1,0 +1,23 @@
+//! The law of data-subject requests, free of HTTP and SQL: what a request
+//! is ([`kind`]), how it moves from status to status ([`status`],
+//! [`lifecycle`]), when it is due ([`deadline`], over the working days of
+//! [`calendar`]), and the checked values it carries ([`email`],
+//! [`reference`](mod@reference)).
+//!
+//! Every function here is pure: dates and instants come in as arguments,
+//! never from the clock.
+
+pub mod calendar;
+pub mod deadline;
+pub mod email;
+pub mod kind;
+pub mod lifecycle;
+pub mod reference;
+pub mod status;
+
+pub use calendar::{Country, HolidayCalendar};
+pub use deadline::{Deadline, ExtensionError, Pauses, Period, Profile};
+pub use email::{EmailAddress, InvalidEmail};
+pub use kind::{Channel, RejectGround, RequestKind, UnknownValue};
+pub use reference::Reference;
+pub use status::{Status, TransitionError};

@@ -1,0 +1,14 @@
+//! dsar: a data-subject rights request workflow server. The binary (`src/main.rs`) is a thin
+//! CLI over this library, which the tests and benchmarks use too.
+
+pub mod app;
+pub mod clock;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod store;
+pub mod telemetry;
+pub mod web;
+pub mod worker;
+pub mod workflow;

@@ -1,0 +1,261 @@
+//! The `dsar` command line. Everything it runs lives in the library.
+
+use std::process::ExitCode;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use anyhow::Context;
+use clap::{Parser, Subcommand};
+
+use dsar::app::{self, Application, Options};
+use dsar::clock::Clock;
+use dsar::config::Settings;
+use dsar::store::{self, audit::ChainStatus};
+
+#[derive(Parser)]
+#[command(
+    name = "dsar",
+    version,
+    about = "Data-subject rights requests: portal, dashboard, worker"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the web portal, the dashboard and the API, with the worker inside (the default).
+    Serve {
+        /// Run the web server only; run `dsar worker` elsewhere.
+        #[arg(long)]
+        no_worker: bool,
+    },
+    /// Run the worker alone: mails, reminders, exports, purges.
+    Worker,
+    /// Apply pending database migrations and exit.
+    Migrate,
+    /// Load and check the configuration, print it with secrets masked.
+    CheckConfig,
+    /// Manage API keys.
+    #[command(subcommand)]
+    ApiKey(ApiKeyCommand),
+    /// The audit trail.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+}
+
+#[derive(Subcommand)]
+enum ApiKeyCommand {
+    /// Create a key and print it, alone, on stdout. It is shown only this once.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List keys (names and prefixes, never the keys).
+    List,
+    /// Revoke a key by its id.
+    Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Walk the hash chain; exit non-zero and name the first broken entry if any.
+    Verify,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let settings = match Settings::load() {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("dsar: configuration error: {e:#}");
+            return ExitCode::from(2);
+        }
+    };
+    dsar::telemetry::init(&settings.log);
+    match run(
+        cli.command.unwrap_or(Command::Serve { no_worker: false }),
+        settings,
+    ) {
+        Ok(code) => code,
+        Err(e) => {
+            eprintln!("dsar: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
+    match command {
+        Command::Serve { no_worker } => {
+            let embedded = settings.worker.embedded && !no_worker;
+            actix_web::rt::System::new().block_on(async move {
+                let application = Application::build(settings, Options { worker: embedded })?;
+                let state = application.state();
+                tracing::info!(
+                    "dsar listening on http://{}:{} (public address {}), database {:?}, worker {}",
+                    bind_host(&state.settings.http.bind),
+                    application.port(),
+                    state.settings.base_url(),
+                    state.backend,
+                    if embedded { "embedded" } else { "off" },
+                );
+                application.run_until_stopped().await?;
+                Ok(ExitCode::SUCCESS)
+            })
+        }
+        Command::Worker => {
+            let state = app::prepare(settings, Clock::default())?;
+            let stop = Arc::new(AtomicBool::new(false));
+            let flag = Arc::clone(&stop);
+            let poll = Duration::from_millis(state.settings.worker.poll_interval_ms);
+            let worker = std::thread::spawn(move || dsar::worker::standard(state).run(&flag, poll));
+            wait_for_signal()?;
+            tracing::info!("stopping: finishing the job in hand");
+            stop.store(true, Ordering::Relaxed);
+            let _ = worker.join();
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Migrate => {
+            let pool = store::connect(&settings.database)?;
+            let mut conn = pool.get()?;
+            let applied = store::migrate(&mut conn)?;
+            if applied.is_empty() {
+                println!("the database is up to date");
+            }
+            for name in applied {
+                println!("applied {name}");
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::CheckConfig => {
+            print!("{}", settings.redacted_toml());
+            eprintln!("configuration OK");
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::ApiKey(cmd) => api_key(cmd, settings),
+        Command::Audit(AuditCommand::Verify) => {
+            let state = app::prepare(settings, Clock::default())?;
+            let mut conn = state.pool.get()?;
+            match store::audit::verify(&mut conn)? {
+                ChainStatus::Intact { entries } => {
+                    println!("audit trail intact: {entries} entries");
+                    Ok(ExitCode::SUCCESS)
+                }
+                ChainStatus::Broken {
+                    id,
+                    reason,
+                    checked,
+                } => {
+                    println!(
+                        "audit trail BROKEN at entry {id}: {reason} ({checked} entries before it are intact)"
+                    );
+                    Ok(ExitCode::FAILURE)
+                }
+            }
+        }
+    }
+}
+
+fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {
+    let state = app::prepare(settings, Clock::default())?;
+    let mut conn = state.pool.get()?;
+    let now = state.clock.now_naive();
+    match cmd {
+        ApiKeyCommand::Create { name } => {
+            let name = name.trim();
+            anyhow::ensure!(!name.is_empty(), "--name must not be empty");
+            let (key, row) = store::write_tx(&mut conn, |conn| {
+                let created = dsar::web::api::auth::create_key(conn, name, now)?;
+                store::audit::append(
+                    conn,
+                    &store::audit::Entry {
+                        at: now,
+                        actor: "cli",
+                        action: "api_key.create",
+                        target_type: "api_key",
+                        target_id: Some(&created.1.id.to_string()),
+                        details:
+                            &serde_json::json!({ "name": name, "prefix": created.1.key_prefix })
+                                .to_string(),
+                    },
+                )?;
+                Ok::<_, diesel::result::Error>(created)
+            })
+            .context("cannot store the key")?;
+            eprintln!(
+                "API key #{} \"{}\" created; it is shown only now:",
+                row.id, row.name
+            );
+            println!("{key}");
+        }
+        ApiKeyCommand::List => {
+            for k in store::api_keys::list(&mut conn)? {
+                let state = if k.revoked_at.is_some() {
+                    "revoked"
+                } else {
+                    "active"
+                };
+                let used = k
+                    .last_used_at
+                    .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_else(|| "never".into());
+                println!(
+                    "{}\t{}\t{}…\t{}\tcreated {}\tlast used {}",
+                    k.id,
+                    k.name,
+                    k.key_prefix,
+                    state,
+                    k.created_at.format("%Y-%m-%d"),
+                    used
+                );
+            }
+        }
+        ApiKeyCommand::Revoke { id } => {
+            let revoked = store::write_tx(&mut conn, |conn| {
+                let n = store::api_keys::revoke(conn, id, now)?;
+                if n > 0 {
+                    store::audit::append(
+                        conn,
+                        &store::audit::Entry {
+                            at: now,
+                            actor: "cli",
+                            action: "api_key.revoke",
+                            target_type: "api_key",
+                            target_id: Some(&id.to_string()),
+                            details: "{}",
+                        },
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(n)
+            })?;
+            anyhow::ensure!(revoked > 0, "no active API key with id {id}");
+            eprintln!("API key #{id} revoked (servers stop honouring it within a minute)");
+        }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn bind_host(bind: &str) -> &str {
+    bind.rsplit_once(':').map(|(h, _)| h).unwrap_or(bind)
+}
+
+/// Blocks until SIGINT or SIGTERM.
+fn wait_for_signal() -> anyhow::Result<()> {
+    actix_web::rt::System::new().block_on(async {
+        #[cfg(unix)]
+        {
+            use tokio::signal::unix::{SignalKind, signal};
+            let mut term = signal(SignalKind::terminate())?;
+            tokio::select! {
+                _ = tokio::signal::ctrl_c() => {},
+                _ = term.recv() => {},
+            }
+        }
+        #[cfg(not(unix))]
+        tokio::signal::ctrl_c().await?;
+        Ok(())
+    })
+}

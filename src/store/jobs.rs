@@ -1,0 +1,166 @@
+//! The jobs table: work the worker does later, enqueued in the same transaction as the
+//! change that needs it. Claimed with `FOR UPDATE SKIP LOCKED` on PostgreSQL, so any number
+//! of workers share one queue; on SQLite the immediate transaction makes one claimer at a time.
+
+use chrono::{Duration, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::schema::jobs;
+use super::{DbConn, write_tx};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = jobs)]
+pub struct JobRow {
+    pub id: i64,
+    pub kind: String,
+    pub payload: String,
+    pub status: String,
+    pub run_at: NaiveDateTime,
+    pub attempts: i32,
+    pub max_attempts: i32,
+    pub last_error: Option<String>,
+    pub locked_until: Option<NaiveDateTime>,
+    pub locked_by: Option<String>,
+    pub dedup_key: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const DEAD: &str = "dead";
+
+/// Enqueues a job; with a dedup key, a job already waiting under that key is kept instead.
+pub fn enqueue(
+    conn: &mut DbConn,
+    kind: &str,
+    payload: &str,
+    run_at: NaiveDateTime,
+    dedup_key: Option<&str>,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    if let Some(key) = dedup_key {
+        let waiting: i64 = jobs::table
+            .filter(jobs::dedup_key.eq(key))
+            .count()
+            .get_result(conn)?;
+        if waiting > 0 {
+            return Ok(());
+        }
+    }
+    diesel::insert_into(jobs::table)
+        .values((
+            jobs::kind.eq(kind),
+            jobs::payload.eq(payload),
+            jobs::status.eq(QUEUED),
+            jobs::run_at.eq(run_at),
+            jobs::dedup_key.eq(dedup_key),
+            jobs::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Takes the next due job (or one whose holder's lease ran out) and leases it to `worker`.
+pub fn claim(
+    conn: &mut DbConn,
+    worker: &str,
+    now: NaiveDateTime,
+    lease: Duration,
+) -> QueryResult<Option<JobRow>> {
+    write_tx(conn, |conn| {
+        let due = jobs::status
+            .eq(QUEUED)
+            .and(jobs::run_at.le(now))
+            .or(jobs::status.eq(RUNNING).and(jobs::locked_until.lt(now)));
+        let id: Option<i64> = match conn {
+            DbConn::Postgres(pg) => jobs::table
+                .filter(due)
+                .order(jobs::run_at.asc())
+                .select(jobs::id)
+                .for_update()
+                .skip_locked()
+                .first(pg)
+                .optional()?,
+            DbConn::Sqlite(_) => jobs::table
+                .filter(due)
+                .order(jobs::run_at.asc())
+                .select(jobs::id)
+                .first(conn)
+                .optional()?,
+        };
+        let Some(id) = id else { return Ok(None) };
+        crate::per_backend!(conn, |c| diesel::update(jobs::table.find(id))
+            .set((
+                jobs::status.eq(RUNNING),
+                jobs::locked_until.eq(now + lease),
+                jobs::locked_by.eq(worker),
+                jobs::attempts.eq(jobs::attempts + 1),
+            ))
+            .returning(JobRow::as_returning())
+            .get_result(c)
+            .optional())
+    })
+}
+
+/// Marks a job done, if this worker still holds it.
+pub fn finish(
+    conn: &mut DbConn,
+    job: &JobRow,
+    worker: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(jobs::table.find(job.id).filter(jobs::locked_by.eq(worker)))
+        .set((
+            jobs::status.eq(DONE),
+            jobs::finished_at.eq(now),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::dedup_key.eq(None::<String>),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Records a failure: retried later with exponential backoff (1 min · 2^(attempts−1),
+/// at most 6 h), or dead once its attempts are spent.
+pub fn fail(
+    conn: &mut DbConn,
+    job: &JobRow,
+    worker: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let error: String = error.chars().take(2000).collect();
+    let spent = job.attempts >= job.max_attempts;
+    let backoff = Duration::minutes(1 << (job.attempts.clamp(1, 10) - 1)).min(Duration::hours(6));
+    diesel::update(jobs::table.find(job.id).filter(jobs::locked_by.eq(worker)))
+        .set((
+            jobs::status.eq(if spent { DEAD } else { QUEUED }),
+            jobs::run_at.eq(if spent { job.run_at } else { now + backoff }),
+            jobs::last_error.eq(error),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+            jobs::finished_at.eq(spent.then_some(now)),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}
+
+/// Gives a held job back untouched (a worker shutting down).
+pub fn release(conn: &mut DbConn, job: &JobRow, worker: &str) -> QueryResult<()> {
+    diesel::update(jobs::table.find(job.id).filter(jobs::locked_by.eq(worker)))
+        .set((
+            jobs::status.eq(QUEUED),
+            jobs::attempts.eq(jobs::attempts - 1),
+            jobs::locked_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
+    jobs::table
+        .filter(jobs::status.eq(status))
+        .count()
+        .get_result(conn)
+}

@@ -1,0 +1,242 @@
+//! The only module that speaks SQL. One `diesel::MultiConnection` over SQLite and PostgreSQL,
+//! chosen by the URL scheme; an r2d2 pool; migrations for both backends embedded in the binary.
+
+pub mod api_keys;
+pub mod audit;
+pub mod jobs;
+pub mod requests;
+pub mod schema;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::pg::PgConnection;
+use diesel::prelude::*;
+use diesel::r2d2::{self, ManageConnection};
+use diesel::sqlite::SqliteConnection;
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::config::Database;
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+/// Runs `$body` with `$c` bound to the concrete connection: for what the multi-backend
+/// cannot express (RETURNING, row locks), the same code compiled once per backend.
+#[macro_export]
+macro_rules! per_backend {
+    ($conn:expr, |$c:ident| $body:expr) => {
+        match $conn {
+            $crate::store::DbConn::Sqlite($c) => $body,
+            $crate::store::DbConn::Postgres($c) => $body,
+        }
+    };
+}
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Sqlite(SqliteConnection),
+    Postgres(PgConnection),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl DbConn {
+    pub fn backend(&self) -> Backend {
+        match self {
+            DbConn::Sqlite(_) => Backend::Sqlite,
+            DbConn::Postgres(_) => Backend::Postgres,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error(transparent)]
+    Query(#[from] diesel::result::Error),
+    #[error("no database connection available: {0}")]
+    Pool(#[from] r2d2::PoolError),
+    #[error("database migration failed: {0}")]
+    Migration(String),
+    #[error("{0}")]
+    Config(String),
+}
+
+pub type Pool = r2d2::Pool<Manager>;
+
+/// Opens connections of the backend the URL names. The derived `MultiConnection::establish`
+/// tries every backend and hides their errors; choosing here keeps the real one.
+#[derive(Debug, Clone)]
+pub struct Manager {
+    target: Target,
+    busy_timeout_ms: u64,
+}
+
+#[derive(Debug, Clone)]
+enum Target {
+    Sqlite(String),
+    Postgres(String),
+}
+
+impl Manager {
+    pub fn new(settings: &Database) -> Result<Self, StoreError> {
+        let url = settings.url.trim();
+        let target = if let Some(path) = url.strip_prefix("sqlite://") {
+            Target::Sqlite(path.to_string())
+        } else if let Some(path) = url.strip_prefix("sqlite:") {
+            Target::Sqlite(path.to_string())
+        } else if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Target::Postgres(url.to_string())
+        } else {
+            return Err(StoreError::Config(format!(
+                "database.url must start with sqlite:// or postgres:// (got \"{}\")",
+                crate::config::redact_url(url)
+            )));
+        };
+        Ok(Manager {
+            target,
+            busy_timeout_ms: settings.busy_timeout_ms,
+        })
+    }
+
+    pub fn backend(&self) -> Backend {
+        match self.target {
+            Target::Sqlite(_) => Backend::Sqlite,
+            Target::Postgres(_) => Backend::Postgres,
+        }
+    }
+
+    /// Creates the folder of a SQLite file so a fresh machine needs no set-up.
+    fn prepare(&self) -> Result<(), StoreError> {
+        if let Target::Sqlite(path) = &self.target
+            && let Some(parent) = Path::new(path).parent()
+            && !parent.as_os_str().is_empty()
+        {
+            std::fs::create_dir_all(parent).map_err(|e| {
+                StoreError::Config(format!("cannot create {}: {e}", parent.display()))
+            })?;
+        }
+        Ok(())
+    }
+}
+
+impl ManageConnection for Manager {
+    type Connection = DbConn;
+    type Error = r2d2::Error;
+
+    fn connect(&self) -> Result<DbConn, r2d2::Error> {
+        match &self.target {
+            Target::Sqlite(path) => {
+                let mut conn =
+                    SqliteConnection::establish(path).map_err(r2d2::Error::ConnectionError)?;
+                // WAL lets readers run beside the writer; NORMAL sync is durable in WAL mode
+                // except for the last transactions on power loss, the usual trade for a server.
+                conn.batch_execute(&format!(
+                    "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                    self.busy_timeout_ms
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(conn))
+            }
+            Target::Postgres(url) => {
+                let mut conn =
+                    PgConnection::establish(url).map_err(r2d2::Error::ConnectionError)?;
+                conn.batch_execute(&format!(
+                    "SET statement_timeout = {}; SET TIME ZONE 'UTC';",
+                    self.busy_timeout_ms.max(1000) * 6
+                ))
+                .map_err(r2d2::Error::QueryError)?;
+                Ok(DbConn::Postgres(conn))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> Result<(), r2d2::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, conn: &mut DbConn) -> bool {
+        <DbConn as TransactionManager<DbConn>>::is_broken_transaction_manager(conn)
+    }
+}
+
+/// Opens the pool, failing fast with the database's own error when it cannot be reached.
+pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
+    let manager = Manager::new(settings)?;
+    manager.prepare()?;
+    // One connection first, so a wrong URL says why instead of timing out in r2d2.
+    manager
+        .connect()
+        .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
+    let pool = r2d2::Pool::builder()
+        .max_size(settings.pool_size)
+        .min_idle(Some(1))
+        .connection_timeout(Duration::from_secs(10))
+        .build(manager)?;
+    Ok(pool)
+}
+
+/// Applies the migrations this binary carries; returns the names applied now.
+pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
+    let applied = match conn {
+        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(applied.iter().map(ToString::to_string).collect())
+}
+
+/// True when every embedded migration has been applied.
+pub fn migrations_applied(conn: &mut DbConn) -> Result<bool, StoreError> {
+    let pending = match conn {
+        DbConn::Sqlite(c) => c.pending_migrations(SQLITE_MIGRATIONS).map(|p| p.len()),
+        DbConn::Postgres(c) => c.pending_migrations(POSTGRES_MIGRATIONS).map(|p| p.len()),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(pending == 0)
+}
+
+/// Reverts every migration (for the CI check that each `down.sql` undoes its `up.sql`).
+pub fn revert_all(conn: &mut DbConn) -> Result<usize, StoreError> {
+    let reverted = match conn {
+        DbConn::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => c.revert_all_migrations(POSTGRES_MIGRATIONS),
+    }
+    .map_err(|e| StoreError::Migration(e.to_string()))?;
+    Ok(reverted.len())
+}
+
+/// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction
+/// that reads first and writes later fails with SQLITE_BUSY when another writer got in
+/// between, whatever the busy timeout; taking the write lock up front makes it wait instead.
+pub fn write_tx<T, E>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, E>,
+) -> Result<T, E>
+where
+    E: From<diesel::result::Error>,
+{
+    match conn {
+        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
+        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    }
+    match work(conn) {
+        Ok(value) => {
+            <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;
+            Ok(value)
+        }
+        Err(err) => {
+            // The work's error is the one worth reporting; a failed rollback marks the
+            // connection broken and r2d2 drops it.
+            let _ = <DbConn as Connection>::TransactionManager::rollback_transaction(conn);
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,213 @@
+//! Requests and their timeline (events).
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{request_events, requests};
+
+#[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
+#[diesel(table_name = requests)]
+pub struct RequestRow {
+    pub id: i64,
+    pub uuid: String,
+    pub ref_year: i32,
+    pub kind: String,
+    pub status: String,
+    pub held_from: Option<String>,
+    pub profile: String,
+    pub channel: String,
+    pub language: String,
+    pub requester_name: String,
+    pub requester_email: String,
+    pub customer_ref: Option<String>,
+    pub details: String,
+    pub received_at: NaiveDateTime,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub paused_days: i32,
+    pub paused_since: Option<NaiveDate>,
+    pub extension_months: i32,
+    pub extension_days: i32,
+    pub verified_at: Option<NaiveDateTime>,
+    pub verified_method: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub reject_ground: Option<String>,
+    pub created_by: String,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = requests)]
+pub struct NewRequest<'a> {
+    pub uuid: &'a str,
+    pub ref_year: i32,
+    pub kind: &'a str,
+    pub status: &'a str,
+    pub profile: &'a str,
+    pub channel: &'a str,
+    pub language: &'a str,
+    pub requester_name: &'a str,
+    pub requester_email: &'a str,
+    pub customer_ref: Option<&'a str>,
+    pub details: &'a str,
+    pub received_at: NaiveDateTime,
+    pub received_on: NaiveDate,
+    pub due_on: NaiveDate,
+    pub created_by: &'a str,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What an event changes on the request row; `None` leaves a column as it is.
+#[derive(Debug, Default, AsChangeset)]
+#[diesel(table_name = requests)]
+pub struct RequestChanges<'a> {
+    pub status: Option<&'a str>,
+    pub held_from: Option<Option<&'a str>>,
+    pub due_on: Option<NaiveDate>,
+    pub paused_days: Option<i32>,
+    pub paused_since: Option<Option<NaiveDate>>,
+    pub extension_months: Option<i32>,
+    pub extension_days: Option<i32>,
+    pub verified_at: Option<Option<NaiveDateTime>>,
+    pub verified_method: Option<Option<&'a str>>,
+    pub closed_at: Option<Option<NaiveDateTime>>,
+    pub reject_ground: Option<Option<&'a str>>,
+    pub updated_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = request_events)]
+pub struct EventRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub kind: String,
+    pub at: NaiveDateTime,
+    pub recorded_at: NaiveDateTime,
+    pub actor: String,
+    pub from_status: Option<String>,
+    pub to_status: Option<String>,
+    pub note: Option<String>,
+    pub data: String,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = request_events)]
+pub struct NewEvent<'a> {
+    pub request_id: i64,
+    pub kind: &'a str,
+    pub at: NaiveDateTime,
+    pub recorded_at: NaiveDateTime,
+    pub actor: &'a str,
+    pub from_status: Option<&'a str>,
+    pub to_status: Option<&'a str>,
+    pub note: Option<&'a str>,
+    pub data: &'a str,
+}
+
+pub fn insert(conn: &mut DbConn, new: &NewRequest<'_>) -> QueryResult<RequestRow> {
+    crate::per_backend!(conn, |c| diesel::insert_into(requests::table)
+        .values(new)
+        .returning(RequestRow::as_returning())
+        .get_result(c))
+}
+
+pub fn insert_event(conn: &mut DbConn, event: &NewEvent<'_>) -> QueryResult<()> {
+    diesel::insert_into(request_events::table)
+        .values(event)
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn update(conn: &mut DbConn, id: i64, changes: &RequestChanges<'_>) -> QueryResult<RequestRow> {
+    crate::per_backend!(conn, |c| diesel::update(requests::table.find(id))
+        .set(changes)
+        .returning(RequestRow::as_returning())
+        .get_result(c))
+}
+
+pub fn find_by_uuid(conn: &mut DbConn, uuid: &str) -> QueryResult<Option<RequestRow>> {
+    requests::table
+        .filter(requests::uuid.eq(uuid))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_reference(
+    conn: &mut DbConn,
+    year: i32,
+    seq: i64,
+) -> QueryResult<Option<RequestRow>> {
+    requests::table
+        .filter(requests::id.eq(seq))
+        .filter(requests::ref_year.eq(year))
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// The row, locked against concurrent changes until the transaction ends (PostgreSQL; on
+/// SQLite the immediate transaction already holds the write lock).
+pub fn lock(conn: &mut DbConn, id: i64) -> QueryResult<RequestRow> {
+    match conn {
+        DbConn::Postgres(pg) => requests::table
+            .find(id)
+            .select(RequestRow::as_select())
+            .for_update()
+            .first(pg),
+        DbConn::Sqlite(_) => requests::table
+            .find(id)
+            .select(RequestRow::as_select())
+            .first(conn),
+    }
+}
+
+pub fn events_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<EventRow>> {
+    request_events::table
+        .filter(request_events::request_id.eq_any(request_ids))
+        .order((request_events::request_id, request_events::id))
+        .select(EventRow::as_select())
+        .load(conn)
+}
+
+pub fn last_event_at(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<NaiveDateTime>> {
+    request_events::table
+        .filter(request_events::request_id.eq(request_id))
+        .select(diesel::dsl::max(request_events::at))
+        .first(conn)
+}
+
+#[derive(Debug, Default, Clone)]
+pub struct ListFilter {
+    pub status: Option<String>,
+    pub kind: Option<String>,
+    /// Keyset cursor: rows with an id above this one.
+    pub after_id: Option<i64>,
+    pub limit: i64,
+}
+
+/// Oldest first by id, so a cursor never skips or repeats a row while new ones arrive.
+pub fn list(conn: &mut DbConn, filter: &ListFilter) -> QueryResult<Vec<RequestRow>> {
+    let mut query = requests::table
+        .select(RequestRow::as_select())
+        .order(requests::id.asc())
+        .limit(filter.limit)
+        .into_boxed();
+    if let Some(status) = &filter.status {
+        query = query.filter(requests::status.eq(status.clone()));
+    }
+    if let Some(kind) = &filter.kind {
+        query = query.filter(requests::kind.eq(kind.clone()));
+    }
+    if let Some(after) = filter.after_id {
+        query = query.filter(requests::id.gt(after));
+    }
+    query.load(conn)
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    requests::table.count().get_result(conn)
+}

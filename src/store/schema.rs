@@ -1,0 +1,123 @@
+// Written by hand to match migrations/{sqlite,postgres}: the SQL types are the ones both
+// backends share, so one schema serves the MultiConnection.
+
+diesel::table! {
+    requests (id) {
+        id -> BigInt,
+        uuid -> Text,
+        ref_year -> Integer,
+        kind -> Text,
+        status -> Text,
+        held_from -> Nullable<Text>,
+        profile -> Text,
+        channel -> Text,
+        language -> Text,
+        requester_name -> Text,
+        requester_email -> Text,
+        customer_ref -> Nullable<Text>,
+        details -> Text,
+        received_at -> Timestamp,
+        received_on -> Date,
+        due_on -> Date,
+        paused_days -> Integer,
+        paused_since -> Nullable<Date>,
+        extension_months -> Integer,
+        extension_days -> Integer,
+        verified_at -> Nullable<Timestamp>,
+        verified_method -> Nullable<Text>,
+        closed_at -> Nullable<Timestamp>,
+        reject_ground -> Nullable<Text>,
+        created_by -> Text,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    request_events (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        kind -> Text,
+        at -> Timestamp,
+        recorded_at -> Timestamp,
+        actor -> Text,
+        from_status -> Nullable<Text>,
+        to_status -> Nullable<Text>,
+        note -> Nullable<Text>,
+        data -> Text,
+    }
+}
+
+diesel::table! {
+    api_keys (id) {
+        id -> BigInt,
+        name -> Text,
+        key_prefix -> Text,
+        key_hash -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+        revoked_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    jobs (id) {
+        id -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        status -> Text,
+        run_at -> Timestamp,
+        attempts -> Integer,
+        max_attempts -> Integer,
+        last_error -> Nullable<Text>,
+        locked_until -> Nullable<Timestamp>,
+        locked_by -> Nullable<Text>,
+        dedup_key -> Nullable<Text>,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    mail_outbox (id) {
+        id -> BigInt,
+        message_id -> Text,
+        request_id -> Nullable<BigInt>,
+        template -> Text,
+        language -> Text,
+        to_addr -> Text,
+        subject -> Text,
+        body_text -> Text,
+        body_html -> Text,
+        created_at -> Timestamp,
+        next_attempt_at -> Timestamp,
+        attempts -> Integer,
+        last_error -> Nullable<Text>,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        at -> Timestamp,
+        actor -> Text,
+        action -> Text,
+        target_type -> Text,
+        target_id -> Nullable<Text>,
+        details -> Text,
+        prev_hash -> Text,
+        hash -> Text,
+    }
+}
+
+diesel::joinable!(request_events -> requests (request_id));
+diesel::joinable!(mail_outbox -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(
+    requests,
+    request_events,
+    api_keys,
+    jobs,
+    mail_outbox,
+    audit_log
+);

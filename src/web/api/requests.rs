@@ -1,0 +1,445 @@
+//! `/api/v1/requests`: file, read, list, record steps, extend.
+
+use actix_web::{HttpResponse, get, post, web};
+use chrono::{DateTime, Utc};
+use serde::Deserialize;
+use serde_json::json;
+
+use super::auth::ApiClient;
+use super::view::request_view;
+use crate::domain::deadline::Period;
+use crate::domain::email::EmailAddress;
+use crate::domain::kind::{Channel, RejectGround, RequestKind};
+use crate::domain::lifecycle::{HoldReason, Step};
+use crate::domain::status::Status;
+use crate::error::{FieldError, Problem};
+use crate::store::requests::{self as rows, ListFilter};
+use crate::web::State;
+use crate::workflow::{self, Filing, Record};
+
+const MAX_NAME: usize = 200;
+const MAX_TEXT: usize = 20_000;
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct FileBody {
+    kind: String,
+    requester: RequesterBody,
+    #[serde(default)]
+    details: Option<String>,
+    #[serde(default)]
+    received_at: Option<String>,
+    #[serde(default)]
+    profile: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    language: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RequesterBody {
+    name: String,
+    email: String,
+    #[serde(default)]
+    customer_ref: Option<String>,
+}
+
+/// Collects every problem in a body, so one answer lists all there is to fix.
+#[derive(Default)]
+struct Checks(Vec<FieldError>);
+
+impl Checks {
+    fn fail(&mut self, field: &str, message: impl Into<String>) {
+        self.0.push(FieldError {
+            field: field.to_string(),
+            message: message.into(),
+        });
+    }
+
+    fn take<T, E: std::fmt::Display>(&mut self, field: &str, parsed: Result<T, E>) -> Option<T> {
+        parsed.map_err(|e| self.fail(field, e.to_string())).ok()
+    }
+
+    fn finish(self) -> Result<(), Problem> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(Problem::validation(self.0))
+        }
+    }
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| format!("\"{raw}\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"))
+}
+
+fn parse_filing(body: FileBody, state: &State, now: DateTime<Utc>) -> Result<Filing, Problem> {
+    let mut c = Checks::default();
+    let kind = c.take("kind", body.kind.parse::<RequestKind>());
+    let name = body.requester.name.trim().to_string();
+    if name.is_empty() {
+        c.fail("requester.name", "the requester's name is required");
+    } else if name.chars().count() > MAX_NAME {
+        c.fail(
+            "requester.name",
+            format!("the name is longer than {MAX_NAME} characters"),
+        );
+    }
+    let email = c.take(
+        "requester.email",
+        EmailAddress::parse(&body.requester.email),
+    );
+    let details = body.details.unwrap_or_default();
+    if details.chars().count() > MAX_TEXT {
+        c.fail(
+            "details",
+            format!("details are longer than {MAX_TEXT} characters"),
+        );
+    }
+    let received_at = match body.received_at.as_deref() {
+        None => Some(now),
+        Some(raw) => c.take("received_at", parse_instant(raw)),
+    };
+    if received_at.is_some_and(|t| t > now) {
+        c.fail(
+            "received_at",
+            "received_at is in the future; give the moment the request reached the organisation",
+        );
+    }
+    let profile = body
+        .profile
+        .unwrap_or_else(|| state.law.default_profile.clone());
+    if let Err(e) = workflow::check_profile(&state.law, &profile) {
+        c.fail("profile", e.to_string());
+    }
+    let channel = c.take(
+        "channel",
+        body.channel.as_deref().unwrap_or("api").parse::<Channel>(),
+    );
+    let language = body.language.unwrap_or_else(|| "fr".into());
+    if !matches!(language.as_str(), "fr" | "en") {
+        c.fail("language", "language must be \"fr\" or \"en\"");
+    }
+    let customer_ref = body
+        .requester
+        .customer_ref
+        .map(|r| r.trim().to_string())
+        .filter(|r| !r.is_empty());
+    if customer_ref
+        .as_ref()
+        .is_some_and(|r| r.chars().count() > MAX_NAME)
+    {
+        c.fail(
+            "requester.customer_ref",
+            format!("the customer reference is longer than {MAX_NAME} characters"),
+        );
+    }
+    c.finish()?;
+    match (kind, email, received_at, channel) {
+        (Some(kind), Some(email), Some(received_at), Some(channel)) => Ok(Filing {
+            kind,
+            name,
+            email,
+            customer_ref,
+            details,
+            received_at,
+            profile,
+            channel,
+            language,
+            initial_status: Status::Verifying,
+        }),
+        _ => Err(Problem::internal()),
+    }
+}
+
+#[post("/requests")]
+pub async fn create(
+    state: State,
+    client: ApiClient,
+    body: web::Json<FileBody>,
+) -> Result<HttpResponse, Problem> {
+    let now = state.clock.now();
+    let filing = parse_filing(body.into_inner(), &state, now)?;
+    let actor = client.actor();
+    let state2 = state.clone();
+    let (row, events) = state
+        .db(move |conn, app| {
+            let row = workflow::file(conn, &app.law, &filing, &actor, now)?;
+            let events = rows::events_for(conn, &[row.id])?;
+            Ok::<_, workflow::WorkflowError>((row, events))
+        })
+        .await?;
+    let view = request_view(&state2.law, &row, &events, now);
+    Ok(HttpResponse::Created()
+        .insert_header(("Location", format!("/api/v1/requests/{}", row.uuid)))
+        .json(view))
+}
+
+#[get("/requests/{id}")]
+pub async fn show(
+    state: State,
+    _client: ApiClient,
+    id: web::Path<String>,
+) -> Result<HttpResponse, Problem> {
+    let now = state.clock.now();
+    let (row, events) = state
+        .db(move |conn, _| {
+            let row = workflow::find(conn, &id)?;
+            let events = rows::events_for(conn, &[row.id])?;
+            Ok::<_, workflow::WorkflowError>((row, events))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ListQuery {
+    status: Option<String>,
+    kind: Option<String>,
+    cursor: Option<String>,
+    limit: Option<i64>,
+}
+
+#[get("/requests")]
+pub async fn list(
+    state: State,
+    _client: ApiClient,
+    query: web::Query<ListQuery>,
+) -> Result<HttpResponse, Problem> {
+    let q = query.into_inner();
+    let mut c = Checks::default();
+    let status = q
+        .status
+        .filter(|s| !s.is_empty())
+        .and_then(|s| c.take("status", s.parse::<Status>()));
+    let kind = q
+        .kind
+        .filter(|s| !s.is_empty())
+        .and_then(|s| c.take("kind", s.parse::<RequestKind>()));
+    let after_id = q
+        .cursor
+        .filter(|s| !s.is_empty())
+        .and_then(|s| c.take("cursor", s.parse::<i64>().map_err(|_| "the cursor is not one this API gave out; use `next_cursor` from the previous page")));
+    let limit = q.limit.unwrap_or(50);
+    if !(1..=200).contains(&limit) {
+        c.fail("limit", "limit must be between 1 and 200");
+    }
+    c.finish()?;
+    let filter = ListFilter {
+        status: status.map(|s| s.as_str().to_string()),
+        kind: kind.map(|k| k.as_str().to_string()),
+        after_id,
+        limit,
+    };
+    let now = state.clock.now();
+    let (rows_found, events) = state
+        .db(move |conn, _| {
+            let found = rows::list(conn, &filter)?;
+            let ids: Vec<i64> = found.iter().map(|r| r.id).collect();
+            let events = rows::events_for(conn, &ids)?;
+            Ok::<_, diesel::result::Error>((found, events))
+        })
+        .await?;
+    let next_cursor = (rows_found.len() as i64 == limit)
+        .then(|| rows_found.last().map(|r| r.id.to_string()))
+        .flatten();
+    let items: Vec<_> = rows_found
+        .iter()
+        .map(|r| request_view(&state.law, r, &events, now))
+        .collect();
+    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EventBody {
+    #[serde(rename = "type")]
+    kind: String,
+    #[serde(default)]
+    at: Option<String>,
+    #[serde(default)]
+    note: Option<String>,
+    #[serde(default)]
+    ground: Option<String>,
+    #[serde(default)]
+    reason: Option<String>,
+    #[serde(default)]
+    method: Option<String>,
+}
+
+const EVENT_TYPES: &str = "hold, resume, verify, start, fulfil, reject, withdraw";
+
+fn parse_record(body: EventBody) -> Result<Record, Problem> {
+    let mut c = Checks::default();
+    let step = match body.kind.as_str() {
+        "hold" => {
+            let reason = match body.reason.as_deref() {
+                None | Some("clarification") => Some(HoldReason::Clarification),
+                Some("identity") => Some(HoldReason::Identity),
+                Some(other) => {
+                    c.fail(
+                        "reason",
+                        format!(
+                            "unknown hold reason \"{other}\"; expected clarification or identity"
+                        ),
+                    );
+                    None
+                }
+            };
+            reason.map(Step::Hold)
+        }
+        "resume" => Some(Step::Resume),
+        "verify" => Some(Step::Verify),
+        "start" => Some(Step::Start),
+        "fulfil" | "fulfill" => Some(Step::Fulfil),
+        "withdraw" => Some(Step::Withdraw),
+        "reject" => match body.ground.as_deref() {
+            None => {
+                c.fail(
+                    "ground",
+                    format!(
+                        "a rejection needs a legal ground: one of {}",
+                        RejectGround::ALL.map(|g| g.as_str()).join(", ")
+                    ),
+                );
+                None
+            }
+            Some(g) => c
+                .take("ground", g.parse::<RejectGround>())
+                .map(Step::Reject),
+        },
+        other => {
+            c.fail(
+                "type",
+                format!("unknown event type \"{other}\"; expected one of: {EVENT_TYPES}"),
+            );
+            None
+        }
+    };
+    if body.ground.is_some() && body.kind != "reject" {
+        c.fail("ground", "a ground goes only with a reject event");
+    }
+    if body.reason.is_some() && body.kind != "hold" {
+        c.fail("reason", "a reason goes only with a hold event");
+    }
+    let at = body
+        .at
+        .as_deref()
+        .and_then(|raw| c.take("at", parse_instant(raw)));
+    if body
+        .note
+        .as_ref()
+        .is_some_and(|n| n.chars().count() > MAX_TEXT)
+    {
+        c.fail(
+            "note",
+            format!("the note is longer than {MAX_TEXT} characters"),
+        );
+    }
+    let method = body
+        .method
+        .map(|m| m.trim().to_string())
+        .filter(|m| !m.is_empty());
+    if method
+        .as_ref()
+        .is_some_and(|m| m.chars().count() > MAX_NAME)
+    {
+        c.fail(
+            "method",
+            format!("the method is longer than {MAX_NAME} characters"),
+        );
+    }
+    c.finish()?;
+    let step = step.ok_or_else(Problem::internal)?;
+    Ok(Record {
+        step,
+        at,
+        note: body
+            .note
+            .map(|n| n.trim().to_string())
+            .filter(|n| !n.is_empty()),
+        method,
+    })
+}
+
+#[post("/requests/{id}/events")]
+pub async fn record_event(
+    state: State,
+    client: ApiClient,
+    id: web::Path<String>,
+    body: web::Json<EventBody>,
+) -> Result<HttpResponse, Problem> {
+    let record = parse_record(body.into_inner())?;
+    let now = state.clock.now();
+    let actor = client.actor();
+    let (row, events) = state
+        .db(move |conn, app| {
+            let row = workflow::find(conn, &id)?;
+            let row = workflow::record(conn, &app.law, row.id, &record, &actor, now)?;
+            let events = rows::events_for(conn, &[row.id])?;
+            Ok::<_, workflow::WorkflowError>((row, events))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExtensionBody {
+    #[serde(default)]
+    months: Option<u32>,
+    #[serde(default)]
+    days: Option<u32>,
+    #[serde(default)]
+    reason: Option<String>,
+}
+
+#[post("/requests/{id}/extension")]
+pub async fn extend(
+    state: State,
+    client: ApiClient,
+    id: web::Path<String>,
+    body: web::Json<ExtensionBody>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let mut c = Checks::default();
+    let period = Period {
+        months: body.months.unwrap_or(0),
+        days: body.days.unwrap_or(0),
+    };
+    if period.is_zero() {
+        c.fail(
+            "months",
+            "give the extension as \"months\" or \"days\" (more than zero)",
+        );
+    }
+    let reason = body.reason.unwrap_or_default();
+    if reason.trim().is_empty() {
+        c.fail(
+            "reason",
+            "an extension needs a reason: the requester is told why",
+        );
+    } else if reason.chars().count() > MAX_TEXT {
+        c.fail(
+            "reason",
+            format!("the reason is longer than {MAX_TEXT} characters"),
+        );
+    }
+    c.finish()?;
+    let now = state.clock.now();
+    let actor = client.actor();
+    let (row, events) = state
+        .db(move |conn, app| {
+            let row = workflow::find(conn, &id)?;
+            let row = workflow::extend(conn, &app.law, row.id, period, &reason, &actor, now)?;
+            let events = rows::events_for(conn, &[row.id])?;
+            Ok::<_, workflow::WorkflowError>((row, events))
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+}

@@ -1,0 +1,47 @@
+//! HTTP: thin handlers that parse, authorise, call the workflow and render.
+
+pub mod api;
+pub mod health;
+
+use std::sync::Arc;
+
+use actix_web::web;
+
+use crate::clock::Clock;
+use crate::config::{Law, Settings};
+use crate::error::Problem;
+use crate::store::{DbConn, Pool, StoreError};
+
+/// What every handler shares: built once at start, read-only afterwards.
+pub struct AppState {
+    pub settings: Settings,
+    pub law: Law,
+    pub pool: Pool,
+    pub backend: crate::store::Backend,
+    pub clock: Clock,
+    pub api_keys: api::auth::KeyCache,
+}
+
+pub type State = web::Data<Arc<AppState>>;
+
+impl AppState {
+    /// Runs database work on the blocking pool, never on actix's workers.
+    pub async fn db<T, E>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&mut DbConn, &AppState) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        E: Into<Problem> + Send + 'static,
+    {
+        let state = Arc::clone(self);
+        web::block(move || {
+            let mut conn = state
+                .pool
+                .get()
+                .map_err(|e| Problem::from(StoreError::Pool(e)))?;
+            work(&mut conn, &state).map_err(Into::into)
+        })
+        .await?
+    }
+}

@@ -1,0 +1,113 @@
+//! The worker: a loop over the jobs table. Each job kind has a handler; a failing job is
+//! retried with backoff, a panicking one is caught and counted as a failure, and on shutdown
+//! the job in hand is finished before the loop stops.
+
+use std::collections::HashMap;
+use std::panic::{AssertUnwindSafe, catch_unwind};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use crate::store::jobs::{self, JobRow};
+use crate::web::AppState;
+
+/// Runs one job. `Err` is recorded as the job's last error and retried later.
+pub type Handler = fn(&AppState, &JobRow) -> Result<(), String>;
+
+/// How long a claimed job is held before another worker may take it over (a crashed
+/// worker's jobs come back after this).
+pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+
+pub struct Worker {
+    state: Arc<AppState>,
+    id: String,
+    handlers: HashMap<&'static str, Handler>,
+}
+
+impl Worker {
+    pub fn new(state: Arc<AppState>) -> Self {
+        let id = format!(
+            "{}-{}",
+            std::process::id(),
+            &crate::crypto::random_token()[..8]
+        );
+        Worker {
+            state,
+            id,
+            handlers: HashMap::new(),
+        }
+    }
+
+    pub fn id(&self) -> &str {
+        &self.id
+    }
+
+    pub fn register(&mut self, kind: &'static str, handler: Handler) {
+        self.handlers.insert(kind, handler);
+    }
+
+    /// Claims and runs one due job; false when there was none.
+    pub fn run_once(&self) -> Result<bool, crate::store::StoreError> {
+        let mut conn = self.state.pool.get()?;
+        let now = self.state.clock.now_naive();
+        let Some(job) = jobs::claim(&mut conn, &self.id, now, LEASE)? else {
+            return Ok(false);
+        };
+        drop(conn);
+        let outcome = match self.handlers.get(job.kind.as_str()) {
+            None => Err(format!("no handler for job kind \"{}\"", job.kind)),
+            Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
+                .unwrap_or_else(|panic| {
+                    Err(format!("the job panicked: {}", panic_message(&panic)))
+                }),
+        };
+        let mut conn = self.state.pool.get()?;
+        let now = self.state.clock.now_naive();
+        match outcome {
+            Ok(()) => {
+                jobs::finish(&mut conn, &job, &self.id, now)?;
+            }
+            Err(error) => {
+                tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
+                jobs::fail(&mut conn, &job, &self.id, &error, now)?;
+            }
+        }
+        Ok(true)
+    }
+
+    /// Loops until `stop` is set, sleeping `poll` when there is nothing to do.
+    pub fn run(&self, stop: &AtomicBool, poll: Duration) {
+        tracing::info!(worker = %self.id, "worker started");
+        while !stop.load(Ordering::Relaxed) {
+            match self.run_once() {
+                Ok(true) => continue,
+                Ok(false) => {}
+                Err(error) => tracing::error!(%error, "worker cannot reach the database"),
+            }
+            sleep_unless_stopped(stop, poll);
+        }
+        tracing::info!(worker = %self.id, "worker stopped");
+    }
+}
+
+fn sleep_unless_stopped(stop: &AtomicBool, total: Duration) {
+    let step = Duration::from_millis(50);
+    let mut slept = Duration::ZERO;
+    while slept < total && !stop.load(Ordering::Relaxed) {
+        std::thread::sleep(step);
+        slept += step;
+    }
+}
+
+fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
+    panic
+        .downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+/// The worker with every job kind this build knows.
+pub fn standard(state: Arc<AppState>) -> Worker {
+    Worker::new(state)
+}

@@ -1,0 +1,181 @@
+//! The `dsar` binary's commands, run as an operator would.
+
+use std::process::{Command, Output};
+
+use diesel::{Connection, RunQueryDsl};
+
+fn dsar(dir: &tempfile::TempDir, args: &[&str], env: &[(&str, &str)]) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsar"));
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env_remove("DSAR_CONFIG")
+        .env(
+            "DSAR_DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("cli.sqlite3").display()),
+        )
+        .env("DSAR_LOG__FILTER", "warn");
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("dsar runs")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+#[test]
+fn api_key_create_prints_the_key_alone_and_stores_only_its_hash() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dsar(&dir, &["api-key", "create", "--name", "crm"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let key = stdout.trim_end_matches('\n');
+    assert!(
+        !key.contains('\n'),
+        "more than the key on stdout: {stdout:?}"
+    );
+    assert!(
+        key.starts_with("dsar_")
+            && key.len() == 69
+            && key[5..].chars().all(|c| c.is_ascii_hexdigit()),
+        "{key:?}"
+    );
+    let db = std::fs::read(dir.path().join("cli.sqlite3")).expect("database file");
+    assert!(
+        !db.windows(key.len()).any(|w| w == key.as_bytes()),
+        "the plain key is in the database"
+    );
+    let list = dsar(&dir, &["api-key", "list"], &[]);
+    assert!(text(&list.stdout).contains("crm"));
+    assert!(!text(&list.stdout).contains(key));
+}
+
+#[test]
+fn check_config_masks_secrets_and_names_unknown_keys() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dsar(
+        &dir,
+        &["check-config"],
+        &[(
+            "DSAR_DATABASE__URL",
+            "postgres://dsar:hunter2@db.internal/dsar",
+        )],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let shown = text(&out.stdout);
+    assert!(
+        shown.contains("postgres://dsar:***@db.internal/dsar"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2"));
+
+    let file = dir.path().join("production.toml");
+    std::fs::write(&file, "[http]\nbind = \"0.0.0.0:80\"\nport = 80\n").expect("write");
+    let out = dsar(
+        &dir,
+        &["check-config"],
+        &[("DSAR_CONFIG", file.to_str().expect("path"))],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("http.port") && err.contains("production.toml"),
+        "{err}"
+    );
+}
+
+#[test]
+fn migrate_applies_once_and_audit_verify_finds_a_tampered_row() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dsar(&dir, &["migrate"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("applied"),
+        "{}",
+        text(&out.stdout)
+    );
+    let again = dsar(&dir, &["migrate"], &[]);
+    assert!(text(&again.stdout).contains("up to date"));
+
+    for name in ["one", "two", "three"] {
+        assert!(
+            dsar(&dir, &["api-key", "create", "--name", name], &[])
+                .status
+                .success()
+        );
+    }
+    let ok = dsar(&dir, &["audit", "verify"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(
+        text(&ok.stdout).contains("intact: 3 entries"),
+        "{}",
+        text(&ok.stdout)
+    );
+
+    let path = dir.path().join("cli.sqlite3");
+    let mut conn =
+        diesel::sqlite::SqliteConnection::establish(path.to_str().expect("path")).expect("open");
+    diesel::sql_query("UPDATE audit_log SET actor = 'someone else' WHERE id = 2")
+        .execute(&mut conn)
+        .expect("tamper");
+    let broken = dsar(&dir, &["audit", "verify"], &[]);
+    assert!(!broken.status.success());
+    assert!(
+        text(&broken.stdout).contains("BROKEN at entry 2"),
+        "{}",
+        text(&broken.stdout)
+    );
+}
+
+/// `dsar serve` on the embedded defaults: creates its SQLite file under data/, serves
+/// /readyz, and stops cleanly on SIGTERM.
+#[test]
+fn serve_starts_on_the_embedded_defaults_and_stops_on_sigterm() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().expect("dir");
+    let mut child = Command::new(env!("CARGO_BIN_EXE_dsar"))
+        .current_dir(dir.path())
+        .env_remove("DSAR_CONFIG")
+        .env_remove("DSAR_DATABASE__URL")
+        .env("DSAR_HTTP__BIND", "127.0.0.1:0")
+        .env("DSAR_LOG__FILTER", "info")
+        .env("NO_COLOR", "1")
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("dsar starts");
+    let stderr = child.stderr.take().expect("stderr");
+    let mut lines = BufReader::new(stderr).lines();
+    let mut port = None;
+    for line in lines.by_ref().map_while(Result::ok) {
+        if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
+            port = rest
+                .split(|c: char| !c.is_ascii_digit())
+                .next()
+                .and_then(|p| p.parse::<u16>().ok());
+            break;
+        }
+    }
+    let port = port.expect("the log says where it listens");
+    // Keep draining the log so the server never writes into a closed pipe.
+    let drain = std::thread::spawn(move || lines.map_while(Result::ok).count());
+    let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
+    stream
+        .write_all(b"GET /readyz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+        .expect("write");
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).expect("read");
+    assert!(
+        answer.starts_with("HTTP/1.0 200") || answer.starts_with("HTTP/1.1 200"),
+        "{answer}"
+    );
+    assert!(dir.path().join("data/dsar.sqlite3").exists());
+    let killed = Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .expect("kill");
+    assert!(killed.success());
+    let status = child.wait().expect("exits");
+    assert!(status.success(), "exit status {status:?}");
+    let _ = drain.join();
+}

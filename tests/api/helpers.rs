@@ -1,0 +1,301 @@
+//! The black-box harness: the real server on port 0 with a fresh database per test —
+//! a temporary SQLite file, or a new PostgreSQL database when DSAR_TEST_POSTGRES_URL is set.
+
+use std::sync::Arc;
+
+use awc::http::StatusCode;
+use chrono::{DateTime, Utc};
+use diesel::{Connection, RunQueryDsl};
+use serde_json::Value;
+
+use dsar::app::{Application, Options};
+use dsar::clock::Clock;
+use dsar::config::Settings;
+use dsar::web::AppState;
+
+pub const POSTGRES_ENV: &str = "DSAR_TEST_POSTGRES_URL";
+/// Set by CI: a PostgreSQL test that cannot run fails instead of skipping.
+pub const REQUIRE_POSTGRES_ENV: &str = "DSAR_TEST_REQUIRE_POSTGRES";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub state: Arc<AppState>,
+    pub api_key: String,
+    pub client: awc::Client,
+    _dir: tempfile::TempDir,
+    _pg: Option<PgDatabase>,
+}
+
+/// A database of its own for one test, dropped when the test ends.
+struct PgDatabase {
+    admin_url: String,
+    name: String,
+}
+
+impl Drop for PgDatabase {
+    fn drop(&mut self) {
+        if let Ok(mut conn) = diesel::pg::PgConnection::establish(&self.admin_url) {
+            let _ = diesel::sql_query(format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ))
+            .execute(&mut conn);
+        }
+    }
+}
+
+fn with_database(url: &str, name: &str) -> String {
+    let (base, query) = match url.split_once('?') {
+        Some((b, q)) => (b, format!("?{q}")),
+        None => (url, String::new()),
+    };
+    let server = match base.rsplit_once('/') {
+        Some((server, _db)) if server.contains("://") && !server.ends_with('/') => {
+            server.to_string()
+        }
+        _ => base.trim_end_matches('/').to_string(),
+    };
+    format!("{server}/{name}{query}")
+}
+
+/// The settings a test server runs with, plus extra `DSAR_…` overrides.
+pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+    let mut env = vec![
+        ("DSAR_DATABASE__URL".to_string(), database_url.to_string()),
+        ("DSAR_HTTP__BIND".to_string(), "127.0.0.1:0".to_string()),
+        ("DSAR_HTTP__WORKERS".to_string(), "2".to_string()),
+        ("DSAR_DATABASE__POOL_SIZE".to_string(), "4".to_string()),
+        (
+            "DSAR_WORKER__POLL_INTERVAL_MS".to_string(),
+            "100".to_string(),
+        ),
+    ];
+    env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));
+    Settings::load_from(None, env).expect("test settings load")
+}
+
+/// Starts the server for `backend`; `None` (with the reason printed) when PostgreSQL is not
+/// configured and CI did not ask for it.
+pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestApp> {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (url, pg) = match backend {
+        Backend::Sqlite => (
+            format!("sqlite://{}", dir.path().join("dsar.sqlite3").display()),
+            None,
+        ),
+        Backend::Postgres => {
+            let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+                if std::env::var(REQUIRE_POSTGRES_ENV).is_ok_and(|v| v == "1") {
+                    panic!("{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set");
+                }
+                eprintln!("skipped: PostgreSQL test (set {POSTGRES_ENV}=postgres://… to run it)");
+                return None;
+            };
+            let name = format!("dsar_test_{}", &dsar::crypto::random_token()[..16]);
+            let mut conn = diesel::pg::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+                panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached: {e}")
+            });
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            let url = with_database(&admin_url, &name);
+            (url, Some(PgDatabase { admin_url, name }))
+        }
+    };
+    let settings = test_settings(&url, extra);
+    let clock = Clock::default();
+    let application = Application::build_with_clock(settings, Options { worker: false }, clock)
+        .expect("application builds");
+    let address = format!("http://127.0.0.1:{}", application.port());
+    let state = application.state();
+    actix_web::rt::spawn(application.run_until_stopped());
+    let api_key = {
+        let mut conn = state.pool.get().expect("connection");
+        dsar::web::api::auth::create_key(&mut conn, "tests", state.clock.now_naive())
+            .expect("api key")
+            .0
+    };
+    Some(TestApp {
+        address,
+        state,
+        api_key,
+        client: awc::Client::builder()
+            .timeout(std::time::Duration::from_secs(30))
+            .finish(),
+        _dir: dir,
+        _pg: pg,
+    })
+}
+
+/// Runs a test body once on SQLite and once on PostgreSQL (when configured).
+#[macro_export]
+macro_rules! on_both_backends {
+    ($name:ident, $body:path) => {
+        mod $name {
+            use super::*;
+            #[actix_web::test]
+            async fn sqlite() {
+                let app = $crate::helpers::try_spawn($crate::helpers::Backend::Sqlite, &[])
+                    .await
+                    .expect("sqlite app");
+                $body(app).await;
+            }
+            #[actix_web::test]
+            async fn postgres() {
+                if let Some(app) =
+                    $crate::helpers::try_spawn($crate::helpers::Backend::Postgres, &[]).await
+                {
+                    $body(app).await;
+                }
+            }
+        }
+    };
+}
+
+pub struct Answer {
+    pub status: StatusCode,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl TestApp {
+    pub fn set_now(&self, at: &str) {
+        let at: DateTime<Utc> = at.parse().expect("RFC 3339 instant");
+        self.state.clock.set(at);
+    }
+
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        key: Option<&str>,
+        body: Option<&str>,
+    ) -> Answer {
+        let url = format!("{}{}", self.address, path);
+        let mut req = match method {
+            "GET" => self.client.get(&url),
+            "POST" => self.client.post(&url),
+            "PUT" => self.client.put(&url),
+            "DELETE" => self.client.delete(&url),
+            other => panic!("unsupported method {other}"),
+        };
+        if let Some(key) = key {
+            req = req.insert_header(("Authorization", format!("Bearer {key}")));
+        }
+        let mut res = match body {
+            Some(b) => {
+                req.insert_header(("Content-Type", "application/json"))
+                    .send_body(b.to_string())
+                    .await
+            }
+            None => req.send().await,
+        }
+        .expect("server answers");
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
+        let bytes = res.body().limit(50 * 1024 * 1024).await.expect("body");
+        let body = if bytes.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_slice(&bytes)
+                .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into_owned()))
+        };
+        Answer {
+            status: res.status(),
+            content_type,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str) -> Answer {
+        self.send("GET", path, Some(&self.api_key.clone()), None)
+            .await
+    }
+
+    pub async fn post(&self, path: &str, body: &Value) -> Answer {
+        self.send(
+            "POST",
+            path,
+            Some(&self.api_key.clone()),
+            Some(&body.to_string()),
+        )
+        .await
+    }
+
+    /// Files a request through the API and returns its JSON.
+    pub async fn file(&self, body: Value) -> Value {
+        let res = self.post("/api/v1/requests", &body).await;
+        assert_eq!(
+            res.status,
+            StatusCode::CREATED,
+            "filing answered {:?}",
+            res.body
+        );
+        res.body
+    }
+
+    /// Row counts that must not move when input is refused.
+    pub fn counts(&self) -> (i64, i64, i64) {
+        use diesel::QueryDsl;
+        use dsar::store::schema::{audit_log, request_events, requests};
+        let mut conn = self.state.pool.get().expect("connection");
+        (
+            requests::table
+                .count()
+                .get_result(&mut *conn)
+                .expect("count"),
+            request_events::table
+                .count()
+                .get_result(&mut *conn)
+                .expect("count"),
+            audit_log::table
+                .count()
+                .get_result(&mut *conn)
+                .expect("count"),
+        )
+    }
+}
+
+pub fn assert_problem(res: &Answer, status: u16, mentions: &str) {
+    assert_eq!(
+        res.status.as_u16(),
+        status,
+        "expected {status}, got {} with {:?}",
+        res.status,
+        res.body
+    );
+    assert!(
+        res.content_type.starts_with("application/problem+json"),
+        "content type {}",
+        res.content_type
+    );
+    assert_eq!(res.body["status"].as_u64(), Some(u64::from(status)));
+    let text = res.body.to_string().to_lowercase();
+    assert!(
+        text.contains(&mentions.to_lowercase()),
+        "problem {:?} does not mention {mentions:?}",
+        res.body
+    );
+}
+
+#[test]
+fn database_name_replaces_the_one_in_the_url() {
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1:5432/test", "x"),
+        "postgres://postgres@127.0.0.1:5432/x"
+    );
+    assert_eq!(
+        with_database("postgres://postgres@127.0.0.1/test?sslmode=disable", "x"),
+        "postgres://postgres@127.0.0.1/x?sslmode=disable"
+    );
+}

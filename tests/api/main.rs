@@ -1,0 +1,11 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! One test binary for every black-box test: the real server, driven over HTTP.
+
+mod helpers;
+
+mod cli;
+mod deadlines;
+mod errors;
+mod health;
+mod requests;
+mod store;
