@@ -84,17 +84,19 @@ fn database_url(dir: &tempfile::TempDir, label: &str) -> String {
     }
 }
 
+/// The embedded defaults, on `url`; other `DSAR_…` variables of the environment apply too,
+/// so a setting can be tried without editing anything.
 fn settings(url: &str) -> Settings {
-    Settings::load_from(
-        None,
+    let mut env: Vec<(String, String)> = std::env::vars().collect();
+    env.extend(
         [
             ("DSAR_DATABASE__URL", url),
             ("DSAR_HTTP__BIND", "127.0.0.1:0"),
             ("DSAR_LOG__FILTER", "warn"),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
-    )
-    .expect("settings")
+    );
+    Settings::load_from(None, env).expect("settings")
 }
 
 const BODY: &str = r#"{"kind":"access","requester":{"name":"Camille Martin","email":"camille.martin@example.fr"},"details":"Une copie de toutes mes données","channel":"post"}"#;
@@ -119,29 +121,31 @@ async fn baseline(
         let mut conn = state.pool.get().map_err(|e| e.to_string())?;
         let now = state.clock.now_naive();
         let uuid = uuid::Uuid::new_v4().to_string();
-        insert(
-            &mut conn,
-            &NewRequest {
-                uuid: &uuid,
-                ref_year: 2026,
-                kind: "access",
-                status: "verifying",
-                profile: "two-months",
-                channel: "post",
-                language: "fr",
-                requester_name: &name,
-                requester_email: &email,
-                customer_ref: None,
-                details: &details,
-                received_at: now,
-                received_on: now.date(),
-                due_on: now.date(),
-                created_by: "bench",
-                created_at: now,
-                updated_at: now,
-            },
-        )
-        .map_err(|e| e.to_string())
+        dsar::store::write_tx(&mut conn, |conn| {
+            insert(
+                conn,
+                &NewRequest {
+                    uuid: &uuid,
+                    ref_year: 2026,
+                    kind: "access",
+                    status: "verifying",
+                    profile: "two-months",
+                    channel: "post",
+                    language: "fr",
+                    requester_name: &name,
+                    requester_email: &email,
+                    customer_ref: None,
+                    details: &details,
+                    received_at: now,
+                    received_on: now.date(),
+                    due_on: now.date(),
+                    created_by: "bench",
+                    created_at: now,
+                    updated_at: now,
+                },
+            )
+        })
+        .map_err(|e: diesel::result::Error| e.to_string())
     })
     .await;
     match inserted {

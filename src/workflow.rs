@@ -13,7 +13,9 @@ use crate::domain::lifecycle::{self, State, Step, StepError};
 use crate::domain::reference::Reference;
 use crate::domain::status::Status;
 use crate::store::audit::{self, Entry};
-use crate::store::requests::{self as rows, NewEvent, NewRequest, RequestChanges, RequestRow};
+use crate::store::requests::{
+    self as rows, EventRow, NewEvent, NewRequest, RequestChanges, RequestRow,
+};
 use crate::store::{DbConn, write_tx};
 
 #[derive(Debug, thiserror::Error)]
@@ -60,13 +62,15 @@ pub struct Filing {
     pub initial_status: Status,
 }
 
+/// Stores a new request with its first timeline entry (returned, so the caller can show the
+/// request without reading it back).
 pub fn file(
     conn: &mut DbConn,
     law: &Law,
     filing: &Filing,
     actor: Actor<'_>,
     now: DateTime<Utc>,
-) -> Result<RequestRow, WorkflowError> {
+) -> Result<(RequestRow, EventRow), WorkflowError> {
     let profile = law
         .profile(&filing.profile)
         .ok_or_else(|| WorkflowError::invalid("profile", unknown_profile(law, &filing.profile)))?;
@@ -112,7 +116,7 @@ pub fn file(
             },
         )?;
         let data = json!({ "channel": filing.channel.as_str(), "profile": filing.profile, "due_on": due.due_on }).to_string();
-        rows::insert_event(
+        let received = rows::insert_event(
             conn,
             &NewEvent {
                 request_id: row.id,
@@ -137,7 +141,7 @@ pub fn file(
                 details: &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }).to_string(),
             },
         )?;
-        Ok(row)
+        Ok((row, received))
     })
 }
 

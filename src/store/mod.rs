@@ -138,7 +138,8 @@ impl ManageConnection for Manager {
                 // except for the last transactions on power loss, the usual trade for a server.
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
-                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;",
+                     PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
+                     PRAGMA mmap_size = 268435456;",
                     self.busy_timeout_ms
                 ))
                 .map_err(r2d2::Error::QueryError)?;
@@ -213,9 +214,15 @@ pub fn revert_all(conn: &mut DbConn) -> Result<usize, StoreError> {
     Ok(reverted.len())
 }
 
+/// SQLite has one writer at a time. Writers of this process queue here rather than in
+/// SQLite's busy handler, which sleeps in growing steps and turns contention into long
+/// tail latencies.
+static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction
 /// that reads first and writes later fails with SQLITE_BUSY when another writer got in
 /// between, whatever the busy timeout; taking the write lock up front makes it wait instead.
+/// Inside a transaction already, the work runs in a savepoint.
 pub fn write_tx<T, E>(
     conn: &mut DbConn,
     work: impl FnOnce(&mut DbConn) -> Result<T, E>,
@@ -223,10 +230,24 @@ pub fn write_tx<T, E>(
 where
     E: From<diesel::result::Error>,
 {
-    match conn {
-        DbConn::Sqlite(c) => AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?,
-        DbConn::Postgres(_) => <DbConn as Connection>::TransactionManager::begin_transaction(conn)?,
+    let depth = <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+        .transaction_depth()?;
+    if depth.is_some() {
+        return conn.transaction(work);
     }
+    let _writer = match conn {
+        DbConn::Sqlite(c) => {
+            let guard = SQLITE_WRITER
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            Some(guard)
+        }
+        DbConn::Postgres(_) => {
+            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+            None
+        }
+    };
     match work(conn) {
         Ok(value) => {
             <DbConn as Connection>::TransactionManager::commit_transaction(conn)?;

@@ -114,11 +114,11 @@ pub fn insert(conn: &mut DbConn, new: &NewRequest<'_>) -> QueryResult<RequestRow
         .get_result(c))
 }
 
-pub fn insert_event(conn: &mut DbConn, event: &NewEvent<'_>) -> QueryResult<()> {
-    diesel::insert_into(request_events::table)
+pub fn insert_event(conn: &mut DbConn, event: &NewEvent<'_>) -> QueryResult<EventRow> {
+    crate::per_backend!(conn, |c| diesel::insert_into(request_events::table)
         .values(event)
-        .execute(conn)
-        .map(drop)
+        .returning(EventRow::as_returning())
+        .get_result(c))
 }
 
 pub fn update(conn: &mut DbConn, id: i64, changes: &RequestChanges<'_>) -> QueryResult<RequestRow> {

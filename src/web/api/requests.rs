@@ -165,15 +165,10 @@ pub async fn create(
     let now = state.clock.now();
     let filing = parse_filing(body.into_inner(), &state, now)?;
     let actor = client.actor();
-    let state2 = state.clone();
-    let (row, events) = state
-        .db(move |conn, app| {
-            let row = workflow::file(conn, &app.law, &filing, &actor, now)?;
-            let events = rows::events_for(conn, &[row.id])?;
-            Ok::<_, workflow::WorkflowError>((row, events))
-        })
+    let (row, received) = state
+        .db(move |conn, app| workflow::file(conn, &app.law, &filing, &actor, now))
         .await?;
-    let view = request_view(&state2.law, &row, &events, now);
+    let view = request_view(&state.law, &row, &[received], now);
     Ok(HttpResponse::Created()
         .insert_header(("Location", format!("/api/v1/requests/{}", row.uuid)))
         .json(view))
