@@ -122,8 +122,13 @@ pub fn finish(
         .map(|n| n == 1)
 }
 
-/// Records a failure: retried later with exponential backoff (1 min · 2^(attempts−1),
-/// at most 6 h), or dead once its attempts are spent.
+/// How long a job waits after its `attempts`-th failed attempt: 1 min · 2^(attempts−1), at
+/// most 6 h. Public so that what a job records about its next try agrees with the queue.
+pub fn backoff(attempts: i32) -> Duration {
+    Duration::minutes(1 << (attempts.clamp(1, 10) - 1)).min(Duration::hours(6))
+}
+
+/// Records a failure: retried later with [`backoff`], or dead once its attempts are spent.
 pub fn fail(
     conn: &mut DbConn,
     job: &JobRow,
@@ -133,7 +138,7 @@ pub fn fail(
 ) -> QueryResult<bool> {
     let error: String = error.chars().take(2000).collect();
     let spent = job.attempts >= job.max_attempts;
-    let backoff = Duration::minutes(1 << (job.attempts.clamp(1, 10) - 1)).min(Duration::hours(6));
+    let backoff = backoff(job.attempts);
     diesel::update(jobs::table.find(job.id).filter(jobs::locked_by.eq(worker)))
         .set((
             jobs::status.eq(if spent { DEAD } else { QUEUED }),
