@@ -46,6 +46,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     drop(conn);
+    let mailer = crate::mail::Transport::from_settings(&settings.mail)?;
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -53,6 +54,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         backend,
         clock,
         api_keys: Default::default(),
+        mailer,
     }))
 }
 

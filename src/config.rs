@@ -27,6 +27,7 @@ pub struct Settings {
     pub database: Database,
     pub log: Log,
     pub worker: Worker,
+    pub mail: crate::mail::MailSettings,
     pub deadlines: Deadlines,
 }
 
@@ -221,6 +222,7 @@ impl Settings {
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact_url(&self.database.url);
+        shown.mail.smtp_url = redact_url(&self.mail.smtp_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }
 
@@ -445,11 +447,23 @@ mod tests {
     fn secrets_never_print() {
         let s = Settings::load_from(
             None,
-            env(&[("DSAR_DATABASE__URL", "postgres://dsar:hunter2@db/dsar")]),
+            env(&[
+                ("DSAR_DATABASE__URL", "postgres://dsar:hunter2@db/dsar"),
+                (
+                    "DSAR_MAIL__SMTP_URL",
+                    "smtps://mailer:swordfish@smtp.example.org:465",
+                ),
+            ]),
         )
         .expect("loads");
-        assert!(!s.redacted_toml().contains("hunter2"));
-        assert!(!format!("{s:?}").contains("hunter2"));
+        for secret in ["hunter2", "swordfish"] {
+            assert!(!s.redacted_toml().contains(secret));
+            assert!(!format!("{s:?}").contains(secret));
+        }
         assert!(s.redacted_toml().contains("postgres://dsar:***@db/dsar"));
+        assert!(
+            s.redacted_toml()
+                .contains("smtps://mailer:***@smtp.example.org:465")
+        );
     }
 }

@@ -20,6 +20,8 @@ pub struct AppState {
     pub backend: crate::store::Backend,
     pub clock: Clock,
     pub api_keys: api::auth::KeyCache,
+    /// Where the worker sends mails; built once from `[mail]`.
+    pub mailer: crate::mail::Transport,
 }
 
 pub type State = web::Data<Arc<AppState>>;

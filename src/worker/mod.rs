@@ -109,5 +109,7 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 
 /// The worker with every job kind this build knows.
 pub fn standard(state: Arc<AppState>) -> Worker {
-    Worker::new(state)
+    let mut worker = Worker::new(state);
+    worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
+    worker
 }

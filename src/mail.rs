@@ -1,0 +1,316 @@
+//! Every mail goes through the durable outbox: [`queue`] renders it in the requester's
+//! language and stores it with a `send_mail` job in the caller's transaction; the worker's
+//! [`send_job`] sends it through the [`Transport`] and records the outcome. Nothing is sent
+//! from a request handler, a mail survives SMTP being down, and a mail marked sent is never
+//! sent again. Logs name the outbox id and the template, never an address or any content.
+
+mod render;
+mod transport;
+
+use std::path::PathBuf;
+
+use chrono::{NaiveDate, NaiveDateTime};
+use lettre::Message;
+use lettre::message::{Mailbox, MultiPart};
+use serde::{Deserialize, Serialize};
+
+use crate::store::jobs::{self, JobRow};
+use crate::store::outbox::{self, NewMail, OutboxRow};
+use crate::store::{DbConn, write_tx};
+use crate::web::AppState;
+
+pub use transport::Transport;
+
+/// The job kind [`send_job`] handles.
+pub const SEND_MAIL: &str = "send_mail";
+
+/// The `[mail]` section of the configuration.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// Sender of every mail: `Name <address>`.
+    pub from: String,
+    /// Empty: write `.eml` files to `outbox_dir`. Otherwise `smtp://`, `smtp://…?tls=required`
+    /// or `smtps://`, as lettre's `SmtpTransport::from_url` reads them.
+    pub smtp_url: String,
+    pub outbox_dir: PathBuf,
+    /// Longest SMTP conversation before the attempt counts as failed.
+    pub timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("from", &self.from)
+            .field("smtp_url", &crate::config::redact_url(&self.smtp_url))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
+}
+
+crate::domain::kind::text_enum! {
+    /// Which mail; the text is the template folder under `templates/email/`.
+    pub enum MailKind (what = "mail", ignore_case = false) {
+        Confirm => "confirm",
+        IdentityNeeded => "identity_needed",
+        Received => "received",
+        NewMessage => "new_message",
+        Withdrawn => "withdrawn",
+    }
+}
+
+/// What a mail may show, built by the caller. Deliberately no free text: a mail about a new
+/// message links to it and never carries it.
+#[derive(Clone, Copy)]
+pub struct MailFacts<'a> {
+    /// "fr" | "en".
+    pub lang: &'a str,
+    /// Recipient address.
+    pub to: &'a str,
+    pub organisation: &'a str,
+    pub dpo_email: &'a str,
+    /// e.g. DSAR-2026-000123.
+    pub reference: &'a str,
+    /// The right exercised, in the mail's language: "droit d'accès" / "right of access".
+    pub kind_label: &'a str,
+    /// Absolute URL with a fresh token.
+    pub link: Option<&'a str>,
+    pub due_on: Option<NaiveDate>,
+    pub clock_stopped: bool,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum MailError {
+    #[error("mail language \"{0}\" is not supported; expected \"fr\" or \"en\"")]
+    Language(String),
+    #[error("the {0} mail needs a link")]
+    MissingLink(MailKind),
+    // The address itself stays out of the message: errors end up in logs.
+    #[error("the recipient of the mail is not a valid email address")]
+    Recipient,
+    #[error("cannot render the {kind} mail: {source}")]
+    Render {
+        kind: MailKind,
+        #[source]
+        source: askama::Error,
+    },
+    #[error("{0}")]
+    Config(String),
+    #[error(transparent)]
+    Store(#[from] diesel::result::Error),
+}
+
+#[derive(Deserialize)]
+struct SendMailPayload {
+    outbox_id: i64,
+}
+
+/// Renders the mail in its language and writes it to mail_outbox, plus a `send_mail` job
+/// (payload `{"outbox_id": N}`), in the caller's transaction (the caller wraps it in
+/// `store::write_tx`; alone, it opens its own). Returns the outbox id.
+///
+/// The stored Message-ID is provisional (`<uuid>`) until the first attempt to send, which
+/// completes it to `<uuid>@<host of organisation.base_url>` from the settings this function
+/// is not given; from then on every retry carries the same id.
+pub fn queue(
+    conn: &mut DbConn,
+    kind: MailKind,
+    facts: &MailFacts<'_>,
+    request_id: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<i64, MailError> {
+    facts
+        .to
+        .parse::<lettre::Address>()
+        .map_err(|_| MailError::Recipient)?;
+    let view = render::View::new(kind, facts)?;
+    let mail = render::render(kind, &view)?;
+    let language = render::Lang::parse(facts.lang)?.as_str();
+    let provisional_id = uuid::Uuid::new_v4().to_string();
+    let id = write_tx(conn, |conn| -> Result<i64, MailError> {
+        let id = outbox::insert(
+            conn,
+            &NewMail {
+                message_id: &provisional_id,
+                request_id,
+                template: kind.as_str(),
+                language,
+                to_addr: facts.to,
+                subject: &mail.subject,
+                body_text: &mail.text,
+                body_html: &mail.html,
+                created_at: now,
+                next_attempt_at: now,
+            },
+        )?;
+        let payload = serde_json::json!({ "outbox_id": id }).to_string();
+        jobs::enqueue(conn, SEND_MAIL, &payload, now, None, now)?;
+        Ok(id)
+    })?;
+    tracing::debug!(outbox = id, template = kind.as_str(), "mail queued");
+    Ok(id)
+}
+
+/// The worker's handler for `send_mail` jobs: sends the outbox row as multipart/alternative
+/// (text + HTML) and marks it sent; on failure records the error and the next attempt on the
+/// row and returns `Err`, so the queue retries with backoff. A row already sent is skipped,
+/// so a job that runs twice sends once.
+pub fn send_job(state: &AppState, job: &JobRow) -> Result<(), String> {
+    let SendMailPayload { outbox_id } = serde_json::from_str(&job.payload)
+        .map_err(|e| format!("a send_mail payload is {{\"outbox_id\": N}}: {e}"))?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let Some(mut row) = outbox::find(&mut conn, outbox_id).map_err(|e| e.to_string())? else {
+        // Nothing to send and nothing a retry could change.
+        tracing::warn!(
+            outbox = outbox_id,
+            "mail to send is no longer in the outbox"
+        );
+        return Ok(());
+    };
+    if row.sent_at.is_some() {
+        tracing::info!(outbox = row.id, template = %row.template, "mail already sent; not sending it again");
+        return Ok(());
+    }
+    if !row.message_id.contains('@') {
+        let full = format!(
+            "{}@{}",
+            row.message_id,
+            message_id_domain(state.settings.base_url())
+        );
+        if !outbox::fix_message_id(&mut conn, row.id, &row.message_id, &full)
+            .map_err(|e| e.to_string())?
+        {
+            tracing::warn!(
+                outbox = row.id,
+                "mail changed while being sent; leaving it to the next attempt"
+            );
+            return Err("the outbox row changed during the attempt".into());
+        }
+        row.message_id = full;
+    }
+    let now = state.clock.now();
+    let message = build_message(&state.settings.mail.from, &row, now.into());
+    // No pooled connection is held while the SMTP server takes its time.
+    drop(conn);
+    let sent = message
+        .and_then(|message| state.mailer.send(&message))
+        .map_err(|e| without_addresses(&e));
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let now = state.clock.now_naive();
+    match sent {
+        Ok(()) => {
+            // Sent but not recorded (the database went away) means one more send on retry:
+            // at least once is the best a mail can do.
+            outbox::mark_sent(&mut conn, row.id, now).map_err(|e| e.to_string())?;
+            tracing::info!(outbox = row.id, template = %row.template, attempt = job.attempts, "mail sent");
+            Ok(())
+        }
+        Err(error) => {
+            let next = now + jobs::backoff(job.attempts);
+            outbox::record_failure(&mut conn, row.id, &error, next).map_err(|e| e.to_string())?;
+            // The worker logs the error itself, next to the job id.
+            tracing::info!(
+                outbox = row.id,
+                template = %row.template,
+                attempt = job.attempts,
+                retry = job.attempts < job.max_attempts,
+                "mail not sent"
+            );
+            Err(error)
+        }
+    }
+}
+
+fn build_message(
+    from: &str,
+    row: &OutboxRow,
+    date: std::time::SystemTime,
+) -> Result<Message, String> {
+    let from: Mailbox = from
+        .parse()
+        .map_err(|e| format!("mail.from is not an address: {e}"))?;
+    let to: Mailbox = row
+        .to_addr
+        .parse()
+        .map_err(|_| "the recipient is not a valid address".to_string())?;
+    Message::builder()
+        .from(from)
+        .to(to)
+        .subject(row.subject.as_str())
+        .message_id(Some(format!("<{}>", row.message_id)))
+        .date(date)
+        .multipart(MultiPart::alternative_plain_html(
+            row.body_text.clone(),
+            row.body_html.clone(),
+        ))
+        .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// The right-hand side of our Message-IDs: the host people reach us at,
+/// `https://privacy.example.org:8443/x` → `privacy.example.org`.
+fn message_id_domain(base_url: &str) -> String {
+    let rest = base_url
+        .split_once("://")
+        .map_or(base_url, |(_, rest)| rest);
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    let host_port = authority
+        .rsplit_once('@')
+        .map_or(authority, |(_, host)| host);
+    let host = match host_port.strip_prefix('[') {
+        // An IPv6 literal keeps its brackets: RFC 5322 allows `[…]` on the right of an id.
+        Some(v6) => v6
+            .split_once(']')
+            .map_or(host_port, |(inner, _)| &host_port[..inner.len() + 2]),
+        None => host_port.split(':').next().unwrap_or_default(),
+    };
+    if host.is_empty() {
+        "localhost".to_string()
+    } else {
+        host.to_ascii_lowercase()
+    }
+}
+
+/// SMTP replies often quote the recipient ("550 <bob@…>: no such user"); errors go to the
+/// logs and the job row, so every word with an `@` is masked.
+fn without_addresses(error: &str) -> String {
+    error
+        .split(' ')
+        .map(|word| {
+            if word.contains('@') {
+                "<address>"
+            } else {
+                word
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_ids_take_the_host_of_the_base_url() {
+        assert_eq!(
+            message_id_domain("https://Privacy.Example.org:8443/portal"),
+            "privacy.example.org"
+        );
+        assert_eq!(message_id_domain("http://127.0.0.1:8080"), "127.0.0.1");
+        assert_eq!(message_id_domain("http://[::1]:8080/"), "[::1]");
+        assert_eq!(
+            message_id_domain("https://u:p@host.example"),
+            "host.example"
+        );
+        assert_eq!(message_id_domain(""), "localhost");
+    }
+
+    #[test]
+    fn errors_lose_their_addresses() {
+        assert_eq!(
+            without_addresses("SMTP: permanent error (550): <bob@example.org>: no such user"),
+            "SMTP: permanent error (550): <address> no such user"
+        );
+    }
+}

@@ -1,0 +1,205 @@
+//! Turns a mail's facts into its subject, text and HTML, in the requester's language. One
+//! folder per mail under `templates/email/`; the shared greeting, link and footer live in
+//! `templates/email/_layout.{txt,html}`, so a mail's own files hold only what it says.
+
+use askama::Template;
+use chrono::{Datelike, NaiveDate};
+
+use super::{MailError, MailFacts, MailKind};
+
+/// The languages mails are written in (the portal's two).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub(super) fn parse(lang: &str) -> Result<Self, MailError> {
+        match lang {
+            "fr" => Ok(Lang::Fr),
+            "en" => Ok(Lang::En),
+            other => Err(MailError::Language(other.to_string())),
+        }
+    }
+
+    pub(super) fn as_str(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+}
+
+/// What every template sees: the caller's facts, checked, with the due date written out in
+/// words. The template structs deref to it, so templates say `{{ reference }}`.
+pub(super) struct View<'a> {
+    lang: &'static str,
+    organisation: &'a str,
+    dpo_email: &'a str,
+    reference: &'a str,
+    kind_label: &'a str,
+    link: Option<&'a str>,
+    due_on: Option<String>,
+    clock_stopped: bool,
+}
+
+impl<'a> View<'a> {
+    /// Refuses what the mail could not say sensibly: an unknown language, or a mail whose
+    /// whole point is a link (confirm, upload, read) without one.
+    pub(super) fn new(kind: MailKind, facts: &MailFacts<'a>) -> Result<Self, MailError> {
+        let lang = Lang::parse(facts.lang)?;
+        let needs_link = matches!(
+            kind,
+            MailKind::Confirm | MailKind::IdentityNeeded | MailKind::NewMessage
+        );
+        if needs_link && facts.link.is_none() {
+            return Err(MailError::MissingLink(kind));
+        }
+        Ok(View {
+            lang: lang.as_str(),
+            organisation: facts.organisation,
+            dpo_email: facts.dpo_email,
+            reference: facts.reference,
+            kind_label: facts.kind_label,
+            link: facts.link,
+            due_on: facts.due_on.map(|d| long_date(d, lang)),
+            clock_stopped: facts.clock_stopped,
+        })
+    }
+}
+
+/// A mail as stored in the outbox.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(super) struct Rendered {
+    pub subject: String,
+    pub text: String,
+    pub html: String,
+}
+
+/// For each mail, three template structs (subject, text, HTML) over the same view. askama
+/// wants the path as a literal, hence the three paths per line.
+macro_rules! mail_templates {
+    ($($kind:ident => $subject:literal, $text:literal, $html:literal;)+) => {
+        pub(super) fn render(kind: MailKind, view: &View<'_>) -> Result<Rendered, MailError> {
+            let failed = |source| MailError::Render { kind, source };
+            match kind {
+                $(MailKind::$kind => {
+                    #[derive(Template)]
+                    #[template(path = $subject)]
+                    struct Subject<'v, 'a>(&'v View<'a>);
+                    #[derive(Template)]
+                    #[template(path = $text)]
+                    struct Text<'v, 'a>(&'v View<'a>);
+                    #[derive(Template)]
+                    #[template(path = $html)]
+                    struct Html<'v, 'a>(&'v View<'a>);
+                    view_deref!(Subject, Text, Html);
+                    Ok(Rendered {
+                        subject: one_line(&Subject(view).render().map_err(failed)?),
+                        text: tidy_text(&Text(view).render().map_err(failed)?),
+                        html: without_blank_lines(&Html(view).render().map_err(failed)?),
+                    })
+                })+
+            }
+        }
+    };
+}
+
+macro_rules! view_deref {
+    ($($name:ident),+) => {$(
+        impl<'a> std::ops::Deref for $name<'_, 'a> {
+            type Target = View<'a>;
+            fn deref(&self) -> &View<'a> {
+                self.0
+            }
+        }
+    )+};
+}
+
+mail_templates! {
+    Confirm => "email/confirm/subject.txt", "email/confirm/body.txt", "email/confirm/body.html";
+    IdentityNeeded => "email/identity_needed/subject.txt", "email/identity_needed/body.txt", "email/identity_needed/body.html";
+    Received => "email/received/subject.txt", "email/received/body.txt", "email/received/body.html";
+    NewMessage => "email/new_message/subject.txt", "email/new_message/body.txt", "email/new_message/body.html";
+    Withdrawn => "email/withdrawn/subject.txt", "email/withdrawn/body.txt", "email/withdrawn/body.html";
+}
+
+/// A subject is one header line whatever the template's layout.
+fn one_line(rendered: &str) -> String {
+    rendered.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Lets text templates put their `{% if %}` tags on lines of their own: trailing blanks go,
+/// runs of empty lines become one, and the body ends with one newline. The signature
+/// separator keeps its trailing space (RFC 3676).
+fn tidy_text(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len());
+    let mut blank_run = 0;
+    for line in rendered.trim().lines() {
+        let line = if line == "-- " { line } else { line.trim_end() };
+        if line.is_empty() {
+            blank_run += 1;
+            if blank_run > 1 {
+                continue;
+            }
+        } else {
+            blank_run = 0;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// The HTML part without the empty lines its tags leave behind (whitespace means nothing
+/// there; it only makes the stored row and the .eml longer).
+fn without_blank_lines(rendered: &str) -> String {
+    let mut out = String::with_capacity(rendered.len());
+    for line in rendered.lines().filter(|l| !l.trim().is_empty()) {
+        out.push_str(line);
+        out.push('\n');
+    }
+    out
+}
+
+/// `2027-01-01` → "1er janvier 2027" / "1 January 2027".
+fn long_date(date: NaiveDate, lang: Lang) -> String {
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match lang {
+        Lang::Fr if date.day() == 1 => format!("1er {} {}", FR[month], date.year()),
+        Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
+        Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,192 @@
+use chrono::NaiveDate;
+
+use super::*;
+
+fn facts<'a>(lang: &'a str, link: Option<&'a str>) -> MailFacts<'a> {
+    MailFacts {
+        lang,
+        to: "camille@example.fr",
+        organisation: "Exemple SAS",
+        dpo_email: "dpo@example.org",
+        reference: "DSAR-2026-000123",
+        kind_label: if lang == "fr" {
+            "droit d'accès"
+        } else {
+            "right of access"
+        },
+        link,
+        due_on: NaiveDate::from_ymd_opt(2027, 1, 1),
+        clock_stopped: false,
+    }
+}
+
+fn rendered(kind: MailKind, facts: &MailFacts<'_>) -> Rendered {
+    render(kind, &View::new(kind, facts).expect("view")).expect("renders")
+}
+
+const LINK: &str = "https://privacy.example.org/r/abc?t=1&u=2";
+
+/// askama writes `&` as `&#38;`, `<` as `&#60;`…: what a mail client shows.
+fn unescaped(html: &str) -> String {
+    html.replace("&#38;", "&")
+        .replace("&#60;", "<")
+        .replace("&#62;", ">")
+        .replace("&#39;", "'")
+        .replace("&#34;", "\"")
+}
+
+#[test]
+fn every_mail_renders_in_both_languages_with_the_common_parts() {
+    for kind in MailKind::ALL {
+        for (lang, greeting, dpo_words) in [
+            (
+                "fr",
+                "Bonjour,",
+                "Délégué à la protection des données (DPO)",
+            ),
+            ("en", "Hello,", "Data protection officer (DPO)"),
+        ] {
+            let mail = rendered(kind, &facts(lang, Some(LINK)));
+            assert!(
+                mail.subject.contains("DSAR-2026-000123") && mail.subject.contains("Exemple SAS"),
+                "{kind} {lang}: {}",
+                mail.subject
+            );
+            assert!(!mail.subject.contains('\n'));
+            for body in [&mail.text, &unescaped(&mail.html)] {
+                assert!(body.contains(greeting), "{kind} {lang}: {body}");
+                assert!(body.contains(dpo_words), "{kind} {lang}: {body}");
+                assert!(body.contains("DSAR-2026-000123"), "{kind} {lang}");
+                assert!(body.contains("dpo@example.org"), "{kind} {lang}");
+                assert!(body.contains("Exemple SAS"), "{kind} {lang}");
+            }
+            assert!(mail.text.contains(LINK), "{kind} {lang}: {}", mail.text);
+            assert!(
+                !mail.html.contains("&u=2"),
+                "{kind} {lang}: the link is escaped"
+            );
+            assert!(
+                unescaped(&mail.html).contains(&format!("href=\"{LINK}\"")),
+                "{kind} {lang}: {}",
+                mail.html
+            );
+            assert!(mail.text.ends_with(".\n") || mail.text.ends_with(")\n"));
+            assert!(
+                !mail.text.contains("\n\n\n"),
+                "{kind} {lang}: {}",
+                mail.text
+            );
+        }
+    }
+}
+
+#[test]
+fn the_html_part_escapes_what_the_caller_supplies() {
+    let mut f = facts("en", Some(LINK));
+    f.organisation = "<script>alert(1)</script> & Co";
+    let mail = rendered(MailKind::Received, &f);
+    assert!(!mail.html.contains("<script>"));
+    assert!(unescaped(&mail.html).contains("<script>alert(1)</script> & Co"));
+    // The text part is plain text: shown as written.
+    assert!(mail.text.contains("<script>alert(1)</script> & Co"));
+}
+
+#[test]
+fn the_identity_mail_says_the_deadline_is_suspended_only_when_it_is() {
+    let mut f = facts("fr", Some(LINK));
+    let running = rendered(MailKind::IdentityNeeded, &f);
+    assert!(!running.text.contains("suspendu"));
+    f.clock_stopped = true;
+    let stopped = rendered(MailKind::IdentityNeeded, &f);
+    assert!(stopped.text.contains("le délai de réponse est suspendu"));
+    assert!(stopped.html.contains("le délai de réponse est suspendu"));
+    assert!(stopped.text.contains("justificatif d'identité"));
+
+    let mut f = facts("en", Some(LINK));
+    f.clock_stopped = true;
+    let stopped = rendered(MailKind::IdentityNeeded, &f);
+    assert!(stopped.text.contains("the response deadline is suspended"));
+}
+
+#[test]
+fn the_received_mail_gives_kind_and_due_date_in_words() {
+    let fr = rendered(MailKind::Received, &facts("fr", None));
+    assert!(fr.text.contains("Demande : droit d'accès"), "{}", fr.text);
+    assert!(
+        fr.text.contains("au plus tard le 1er janvier 2027"),
+        "{}",
+        fr.text
+    );
+    assert!(fr.html.contains("1er janvier 2027"));
+    let en = rendered(MailKind::Received, &facts("en", None));
+    assert!(en.text.contains("Request: right of access"), "{}", en.text);
+    assert!(
+        en.text.contains("by 1 January 2027 at the latest"),
+        "{}",
+        en.text
+    );
+    let mut undated = facts("en", None);
+    undated.due_on = None;
+    let en = rendered(MailKind::Received, &undated);
+    assert!(!en.text.contains("Response deadline"));
+}
+
+#[test]
+fn the_withdrawn_mail_says_how_to_file_again() {
+    let without_link = rendered(MailKind::Withdrawn, &facts("fr", None));
+    assert!(without_link.text.contains("déposant une nouvelle demande"));
+    assert!(
+        without_link
+            .text
+            .contains("auprès de notre délégué à la protection des données :\ndpo@example.org")
+    );
+    let with_link = rendered(MailKind::Withdrawn, &facts("en", Some(LINK)));
+    assert!(with_link.text.contains("File a new request:\n"));
+}
+
+#[test]
+fn mails_that_are_about_a_link_refuse_to_go_without_one() {
+    for kind in [
+        MailKind::Confirm,
+        MailKind::IdentityNeeded,
+        MailKind::NewMessage,
+    ] {
+        assert!(matches!(
+            View::new(kind, &facts("fr", None)),
+            Err(MailError::MissingLink(k)) if k == kind
+        ));
+    }
+}
+
+#[test]
+fn only_french_and_english_are_written() {
+    assert!(matches!(
+        View::new(MailKind::Received, &facts("de", None)),
+        Err(MailError::Language(l)) if l == "de"
+    ));
+}
+
+#[test]
+fn text_is_tidied_but_keeps_the_signature_separator() {
+    assert_eq!(
+        tidy_text("\n\n a  \n\n\n\nb\n-- \nc\n\n"),
+        "a\n\nb\n-- \nc\n"
+    );
+    assert_eq!(one_line(" a\n  b "), "a b");
+}
+
+#[test]
+#[ignore = "prints every mail, to read them: cargo test -- --ignored --nocapture print_every_mail"]
+fn print_every_mail() {
+    for kind in MailKind::ALL {
+        for lang in ["fr", "en"] {
+            let mut f = facts(lang, Some(LINK));
+            f.clock_stopped = true;
+            let mail = rendered(kind, &f);
+            println!(
+                "==== {kind} {lang}\nSubject: {}\n\n{}\n---- html\n{}",
+                mail.subject, mail.text, mail.html
+            );
+        }
+    }
+}
