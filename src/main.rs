@@ -131,6 +131,12 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::CheckConfig => {
+            // The sender and the SMTP URL are read by lettre, not serde: check them the same
+            // way the server will at start.
+            if let Err(e) = dsar::mail::Transport::from_settings(&settings.mail) {
+                eprintln!("dsar: configuration error: {e}");
+                return Ok(ExitCode::from(2));
+            }
             print!("{}", settings.redacted_toml());
             eprintln!("configuration OK");
             Ok(ExitCode::SUCCESS)

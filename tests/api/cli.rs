@@ -57,10 +57,16 @@ fn check_config_masks_secrets_and_names_unknown_keys() {
     let out = dsar(
         &dir,
         &["check-config"],
-        &[(
-            "DSAR_DATABASE__URL",
-            "postgres://dsar:hunter2@db.internal/dsar",
-        )],
+        &[
+            (
+                "DSAR_DATABASE__URL",
+                "postgres://dsar:hunter2@db.internal/dsar",
+            ),
+            (
+                "DSAR_MAIL__SMTP_URL",
+                "smtps://mailer:swordfish@smtp.example.org:465",
+            ),
+        ],
     );
     assert!(out.status.success(), "{}", text(&out.stderr));
     let shown = text(&out.stdout);
@@ -68,7 +74,26 @@ fn check_config_masks_secrets_and_names_unknown_keys() {
         shown.contains("postgres://dsar:***@db.internal/dsar"),
         "{shown}"
     );
-    assert!(!shown.contains("hunter2"));
+    assert!(
+        shown.contains("smtps://mailer:***@smtp.example.org:465"),
+        "{shown}"
+    );
+    assert!(!shown.contains("hunter2") && !shown.contains("swordfish"));
+
+    let out = dsar(
+        &dir,
+        &["check-config"],
+        &[(
+            "DSAR_MAIL__SMTP_URL",
+            "smtq://mailer:swordfish@smtp.example.org",
+        )],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("mail.smtp_url") && !err.contains("swordfish"),
+        "{err}"
+    );
 
     let file = dir.path().join("production.toml");
     std::fs::write(&file, "[http]\nbind = \"0.0.0.0:80\"\nport = 80\n").expect("write");
