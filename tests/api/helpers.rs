@@ -108,7 +108,11 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
             (url, Some(PgDatabase { admin_url, name }))
         }
     };
-    let settings = test_settings(&url, extra);
+    // Mails go to the test's own folder, never to data/outbox in the working tree.
+    let outbox_dir = dir.path().join("outbox").display().to_string();
+    let mut overrides = vec![("DSAR_MAIL__OUTBOX_DIR", outbox_dir.as_str())];
+    overrides.extend_from_slice(extra);
+    let settings = test_settings(&url, &overrides);
     let clock = Clock::default();
     let application = Application::build_with_clock(settings, Options { worker: false }, clock)
         .expect("application builds");

@@ -5,7 +5,10 @@ mod helpers;
 
 mod cli;
 mod deadlines;
+mod eml;
 mod errors;
 mod health;
+mod mail;
 mod requests;
+mod smtp_sink;
 mod store;
