@@ -142,6 +142,10 @@ async fn baseline(
                     created_by: "bench",
                     created_at: now,
                     updated_at: now,
+                    country: None,
+                    representative: false,
+                    form: "{}",
+                    duplicate_of: None,
                 },
             )
         })

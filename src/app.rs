@@ -47,6 +47,8 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     }
     drop(conn);
     let mailer = crate::mail::Transport::from_settings(&settings.mail)?;
+    let files = crate::files::FileStore::new(&settings.storage.dir);
+    let submissions = crate::web::portal::RateLimiter::new(settings.portal.submissions_per_hour);
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -55,12 +57,15 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         clock,
         api_keys: Default::default(),
         mailer,
+        files,
+        submissions,
     }))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.service(health::healthz).service(health::readyz);
     api::routes(cfg, max_json_bytes);
+    crate::web::portal::routes(cfg);
 }
 
 impl Application {

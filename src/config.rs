@@ -29,6 +29,63 @@ pub struct Settings {
     pub worker: Worker,
     pub mail: crate::mail::MailSettings,
     pub deadlines: Deadlines,
+    pub portal: Portal,
+    pub identity: Identity,
+    pub storage: Storage,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Portal {
+    pub link_ttl_days: u32,
+    pub submissions_per_hour: u32,
+    pub max_upload_bytes: usize,
+    /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
+    pub trust_forwarded_for: bool,
+}
+
+/// How a requester proves who they are, per kind of request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityPolicy {
+    /// A confirmed email address is enough.
+    Email,
+    /// An identity document is asked for once the address is confirmed.
+    Document,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Identity {
+    pub access: IdentityPolicy,
+    pub rectification: IdentityPolicy,
+    pub erasure: IdentityPolicy,
+    pub restriction: IdentityPolicy,
+    pub portability: IdentityPolicy,
+    pub objection: IdentityPolicy,
+    pub consent_withdrawal: IdentityPolicy,
+}
+
+impl Identity {
+    pub fn policy(&self, kind: crate::domain::kind::RequestKind) -> IdentityPolicy {
+        use crate::domain::kind::RequestKind as K;
+        match kind {
+            K::Access => self.access,
+            K::Rectification => self.rectification,
+            K::Erasure => self.erasure,
+            K::Restriction => self.restriction,
+            K::Portability => self.portability,
+            K::Objection => self.objection,
+            K::ConsentWithdrawal => self.consent_withdrawal,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Storage {
+    /// Uploaded documents and attachments, never served as a folder.
+    pub dir: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]

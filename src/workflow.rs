@@ -60,6 +60,43 @@ pub struct Filing {
     pub channel: Channel,
     pub language: String,
     pub initial_status: Status,
+    pub country: Option<String>,
+    pub representative: bool,
+    /// Kind-specific answers (JSON object).
+    pub form: serde_json::Value,
+}
+
+impl Filing {
+    /// A filing with no portal-only facts (country, representative, form answers).
+    #[allow(clippy::too_many_arguments)]
+    pub fn basic(
+        kind: RequestKind,
+        name: String,
+        email: EmailAddress,
+        customer_ref: Option<String>,
+        details: String,
+        received_at: DateTime<Utc>,
+        profile: String,
+        channel: Channel,
+        language: String,
+        initial_status: Status,
+    ) -> Self {
+        Filing {
+            kind,
+            name,
+            email,
+            customer_ref,
+            details,
+            received_at,
+            profile,
+            channel,
+            language,
+            initial_status,
+            country: None,
+            representative: false,
+            form: json!({}),
+        }
+    }
 }
 
 /// Stores a new request with its first timeline entry (returned, so the caller can show the
@@ -92,7 +129,19 @@ pub fn file(
     let uuid = uuid::Uuid::new_v4().to_string();
     let now_naive = now.naive_utc();
     let received_at = crate::clock::truncate(filing.received_at).naive_utc();
+    let form = filing.form.to_string();
     write_tx(conn, |conn| {
+        let open: Vec<&str> = Status::ALL
+            .iter()
+            .filter(|s| s.is_open())
+            .map(|s| s.as_str())
+            .collect();
+        let duplicate_of = crate::store::portal::open_duplicate(
+            conn,
+            filing.email.as_str(),
+            filing.kind.as_str(),
+            &open,
+        )?;
         let row = rows::insert(
             conn,
             &NewRequest {
@@ -113,9 +162,13 @@ pub fn file(
                 created_by: actor,
                 created_at: now_naive,
                 updated_at: now_naive,
+                country: filing.country.as_deref(),
+                representative: filing.representative,
+                form: &form,
+                duplicate_of,
             },
         )?;
-        let data = json!({ "channel": filing.channel.as_str(), "profile": filing.profile, "due_on": due.due_on }).to_string();
+        let data = json!({ "channel": filing.channel.as_str(), "profile": filing.profile, "due_on": due.due_on, "duplicate_of": duplicate_of }).to_string();
         let received = rows::insert_event(
             conn,
             &NewEvent {

@@ -5,6 +5,7 @@ pub mod api_keys;
 pub mod audit;
 pub mod jobs;
 pub mod outbox;
+pub mod portal;
 pub mod requests;
 pub mod schema;
 

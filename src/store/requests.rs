@@ -36,6 +36,11 @@ pub struct RequestRow {
     pub created_by: String,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub country: Option<String>,
+    pub representative: bool,
+    pub form: String,
+    pub email_confirmed_at: Option<NaiveDateTime>,
+    pub duplicate_of: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -58,6 +63,10 @@ pub struct NewRequest<'a> {
     pub created_by: &'a str,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    pub country: Option<&'a str>,
+    pub representative: bool,
+    pub form: &'a str,
+    pub duplicate_of: Option<i64>,
 }
 
 /// What an event changes on the request row; `None` leaves a column as it is.
@@ -75,6 +84,7 @@ pub struct RequestChanges<'a> {
     pub verified_method: Option<Option<&'a str>>,
     pub closed_at: Option<Option<NaiveDateTime>>,
     pub reject_ground: Option<Option<&'a str>>,
+    pub email_confirmed_at: Option<Option<NaiveDateTime>>,
     pub updated_at: Option<NaiveDateTime>,
 }
 
@@ -147,6 +157,13 @@ pub fn find_by_reference(
         .select(RequestRow::as_select())
         .first(conn)
         .optional()
+}
+
+pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<RequestRow> {
+    requests::table
+        .find(id)
+        .select(RequestRow::as_select())
+        .first(conn)
 }
 
 /// The row, locked against concurrent changes until the transaction ends (PostgreSQL; on

@@ -30,6 +30,11 @@ diesel::table! {
         created_by -> Text,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        country -> Nullable<Text>,
+        representative -> Bool,
+        form -> Text,
+        email_confirmed_at -> Nullable<Timestamp>,
+        duplicate_of -> Nullable<BigInt>,
     }
 }
 
@@ -121,3 +126,47 @@ diesel::allow_tables_to_appear_in_same_query!(
     mail_outbox,
     audit_log
 );
+
+diesel::table! {
+    request_tokens (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        token_hash -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    documents (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        purpose -> Text,
+        storage_name -> Nullable<Text>,
+        original_name -> Nullable<Text>,
+        content_type -> Text,
+        size_bytes -> BigInt,
+        uploaded_at -> Timestamp,
+        decision -> Nullable<Text>,
+        decision_reason -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+        deleted_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        author -> Text,
+        body -> Text,
+        document_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(request_tokens -> requests (request_id));
+diesel::joinable!(documents -> requests (request_id));
+diesel::joinable!(messages -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(requests, request_tokens, documents, messages);

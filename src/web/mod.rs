@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod health;
+pub mod portal;
 
 use std::sync::Arc;
 
@@ -22,6 +23,8 @@ pub struct AppState {
     pub api_keys: api::auth::KeyCache,
     /// Where the worker sends mails; built once from `[mail]`.
     pub mailer: crate::mail::Transport,
+    pub files: crate::files::FileStore,
+    pub submissions: portal::RateLimiter,
 }
 
 pub type State = web::Data<Arc<AppState>>;

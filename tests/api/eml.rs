@@ -121,7 +121,7 @@ fn decode_quoted_printable(body: &str) -> String {
     String::from_utf8(bytes).expect("utf-8")
 }
 
-fn decode_base64(text: &str) -> Vec<u8> {
+pub fn decode_base64(text: &str) -> Vec<u8> {
     const ALPHABET: &[u8] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
     let mut out = Vec::new();
     let mut buffer = 0u32;

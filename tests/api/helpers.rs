@@ -65,8 +65,21 @@ fn with_database(url: &str, name: &str) -> String {
 }
 
 /// The settings a test server runs with, plus extra `DSAR_…` overrides.
-pub fn test_settings(database_url: &str, extra: &[(&str, &str)]) -> Settings {
+pub fn test_settings(
+    database_url: &str,
+    dir: &std::path::Path,
+    extra: &[(&str, &str)],
+) -> Settings {
     let mut env = vec![
+        (
+            "DSAR_STORAGE__DIR".to_string(),
+            dir.join("files").display().to_string(),
+        ),
+        // Mails go to the test's own folder, never to data/outbox in the working tree.
+        (
+            "DSAR_MAIL__OUTBOX_DIR".to_string(),
+            dir.join("outbox").display().to_string(),
+        ),
         ("DSAR_DATABASE__URL".to_string(), database_url.to_string()),
         ("DSAR_HTTP__BIND".to_string(), "127.0.0.1:0".to_string()),
         ("DSAR_HTTP__WORKERS".to_string(), "2".to_string()),
@@ -108,11 +121,7 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
             (url, Some(PgDatabase { admin_url, name }))
         }
     };
-    // Mails go to the test's own folder, never to data/outbox in the working tree.
-    let outbox_dir = dir.path().join("outbox").display().to_string();
-    let mut overrides = vec![("DSAR_MAIL__OUTBOX_DIR", outbox_dir.as_str())];
-    overrides.extend_from_slice(extra);
-    let settings = test_settings(&url, &overrides);
+    let settings = test_settings(&url, dir.path(), extra);
     let clock = Clock::default();
     let application = Application::build_with_clock(settings, Options { worker: false }, clock)
         .expect("application builds");
@@ -131,6 +140,7 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
         api_key,
         client: awc::Client::builder()
             .timeout(std::time::Duration::from_secs(30))
+            .disable_redirects()
             .finish(),
         _dir: dir,
         _pg: pg,
@@ -141,11 +151,14 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
 #[macro_export]
 macro_rules! on_both_backends {
     ($name:ident, $body:path) => {
+        $crate::on_both_backends!($name, $body, []);
+    };
+    ($name:ident, $body:path, [$(($k:expr, $v:expr)),* $(,)?]) => {
         mod $name {
             use super::*;
             #[actix_web::test]
             async fn sqlite() {
-                let app = $crate::helpers::try_spawn($crate::helpers::Backend::Sqlite, &[])
+                let app = $crate::helpers::try_spawn($crate::helpers::Backend::Sqlite, &[$(($k, $v)),*])
                     .await
                     .expect("sqlite app");
                 $body(app).await;
@@ -153,7 +166,7 @@ macro_rules! on_both_backends {
             #[actix_web::test]
             async fn postgres() {
                 if let Some(app) =
-                    $crate::helpers::try_spawn($crate::helpers::Backend::Postgres, &[]).await
+                    $crate::helpers::try_spawn($crate::helpers::Backend::Postgres, &[$(($k, $v)),*]).await
                 {
                     $body(app).await;
                 }
@@ -169,6 +182,22 @@ pub struct Answer {
 }
 
 impl TestApp {
+    /// Where the file transport writes the mails of this test's server.
+    pub fn outbox_dir(&self) -> std::path::PathBuf {
+        self._dir.path().join("outbox")
+    }
+
+    /// Runs the worker until no job is due, as the embedded worker would.
+    pub async fn run_worker(&self) {
+        let state = self.state.clone();
+        actix_web::rt::task::spawn_blocking(move || {
+            let worker = dsar::worker::standard(state);
+            while worker.run_once().expect("worker reaches the database") {}
+        })
+        .await
+        .expect("worker thread");
+    }
+
     pub fn set_now(&self, at: &str) {
         let at: DateTime<Utc> = at.parse().expect("RFC 3339 instant");
         self.state.clock.set(at);

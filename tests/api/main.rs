@@ -3,12 +3,16 @@
 
 mod helpers;
 
+mod browser;
 mod cli;
 mod deadlines;
 mod eml;
 mod errors;
 mod health;
 mod mail;
+mod portal;
+mod portal_errors;
 mod requests;
 mod smtp_sink;
 mod store;
+mod web;

@@ -28,6 +28,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(requests::show)
             .service(requests::record_event)
             .service(requests::extend)
+            .service(requests::post_message)
             .default_service(web::to(not_found)),
     );
 }

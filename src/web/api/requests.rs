@@ -140,7 +140,7 @@ fn parse_filing(body: FileBody, state: &State, now: DateTime<Utc>) -> Result<Fil
     }
     c.finish()?;
     match (kind, email, received_at, channel) {
-        (Some(kind), Some(email), Some(received_at), Some(channel)) => Ok(Filing {
+        (Some(kind), Some(email), Some(received_at), Some(channel)) => Ok(Filing::basic(
             kind,
             name,
             email,
@@ -150,8 +150,8 @@ fn parse_filing(body: FileBody, state: &State, now: DateTime<Utc>) -> Result<Fil
             profile,
             channel,
             language,
-            initial_status: Status::Verifying,
-        }),
+            Status::Verifying,
+        )),
         _ => Err(Problem::internal()),
     }
 }
@@ -437,4 +437,68 @@ pub async fn extend(
         })
         .await?;
     Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+}
+
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MessageBody {
+    body: String,
+    #[serde(default)]
+    author: Option<String>,
+}
+
+/// A message from the privacy team to the requester, who is mailed a link (never the text).
+#[post("/requests/{id}/messages")]
+pub async fn post_message(
+    state: State,
+    client: ApiClient,
+    id: web::Path<String>,
+    body: web::Json<MessageBody>,
+) -> Result<HttpResponse, Problem> {
+    let body = body.into_inner();
+    let text = body.body.trim().to_string();
+    if text.is_empty() {
+        return Err(Problem::field("body", "the message is empty"));
+    }
+    if text.chars().count() > MAX_TEXT {
+        return Err(Problem::field(
+            "body",
+            format!("the message is longer than {MAX_TEXT} characters"),
+        ));
+    }
+    let author = match body
+        .author
+        .map(|a| a.trim().to_string())
+        .filter(|a| !a.is_empty())
+    {
+        Some(a) if a.chars().count() <= MAX_NAME => format!("{}:{a}", client.actor()),
+        Some(_) => {
+            return Err(Problem::field(
+                "author",
+                format!("the author is longer than {MAX_NAME} characters"),
+            ));
+        }
+        None => client.actor(),
+    };
+    let now = state.clock.now();
+    let (row, events) = state
+        .db(move |conn, app| {
+            let row = workflow::find(conn, &id)?;
+            if !workflow::status_of(&row).is_open() {
+                return Err(Problem::conflict(
+                    "closed",
+                    "The request is closed",
+                    format!(
+                        "the request is {}; messages go to open requests only",
+                        row.status
+                    ),
+                ));
+            }
+            let row = crate::requester::post_team_message(conn, app, row.id, &author, &text, now)
+                .map_err(|e| crate::error::internal(&e))?;
+            let events = rows::events_for(conn, &[row.id])?;
+            Ok::<_, Problem>((row, events))
+        })
+        .await?;
+    Ok(HttpResponse::Created().json(request_view(&state.law, &row, &events, now)))
 }

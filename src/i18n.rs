@@ -1,0 +1,191 @@
+//! The portal's words, French and English, from `templates/i18n/{fr,en}.toml` (compiled in).
+//! Keys are dotted paths (`form.email.label`); `{name}` in a string is filled by `fill`.
+
+use std::collections::HashMap;
+use std::sync::OnceLock;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Lang {
+    Fr,
+    En,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::Fr, Lang::En];
+
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::Fr => "fr",
+            Lang::En => "en",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        match code.trim().to_ascii_lowercase().as_str() {
+            "fr" => Some(Lang::Fr),
+            "en" => Some(Lang::En),
+            _ => None,
+        }
+    }
+
+    pub fn other(self) -> Lang {
+        match self {
+            Lang::Fr => Lang::En,
+            Lang::En => Lang::Fr,
+        }
+    }
+
+    /// The first supported language in an `Accept-Language` header, by quality; French
+    /// (the organisation's language) when nothing matches.
+    pub fn negotiate(accept_language: Option<&str>) -> Lang {
+        let Some(header) = accept_language else {
+            return Lang::Fr;
+        };
+        let mut best: Option<(f32, Lang)> = None;
+        for part in header.split(',') {
+            let mut pieces = part.trim().split(';');
+            let tag = pieces.next().unwrap_or("").trim();
+            let quality = pieces
+                .find_map(|p| p.trim().strip_prefix("q="))
+                .and_then(|q| q.parse::<f32>().ok())
+                .unwrap_or(1.0);
+            let primary = tag.split('-').next().unwrap_or("");
+            if let Some(lang) = Lang::from_code(primary)
+                && best.is_none_or(|(q, _)| quality > q)
+            {
+                best = Some((quality, lang));
+            }
+        }
+        best.map(|(_, l)| l).unwrap_or(Lang::Fr)
+    }
+
+    pub fn strings(self) -> &'static Strings {
+        let all = catalogue();
+        match self {
+            Lang::Fr => &all.0,
+            Lang::En => &all.1,
+        }
+    }
+}
+
+impl std::fmt::Display for Lang {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.code())
+    }
+}
+
+#[derive(Debug)]
+pub struct Strings {
+    lang: Lang,
+    map: HashMap<String, String>,
+}
+
+const FR: &str = include_str!("../templates/i18n/fr.toml");
+const EN: &str = include_str!("../templates/i18n/en.toml");
+
+fn catalogue() -> &'static (Strings, Strings) {
+    static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();
+    CATALOGUE.get_or_init(|| (Strings::parse(Lang::Fr, FR), Strings::parse(Lang::En, EN)))
+}
+
+impl Strings {
+    fn parse(lang: Lang, text: &str) -> Strings {
+        let mut map = HashMap::new();
+        match text.parse::<toml::Table>() {
+            Ok(table) => flatten("", &toml::Value::Table(table), &mut map),
+            // A broken locale file is caught by the tests; at run time it shows keys.
+            Err(e) => tracing::error!(lang = lang.code(), error = %e, "locale file does not parse"),
+        }
+        Strings { lang, map }
+    }
+
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
+    /// The string for `key`; the key itself, marked, when it is missing (tests forbid that).
+    pub fn t(&self, key: &str) -> &str {
+        self.map.get(key).map(String::as_str).unwrap_or_else(|| {
+            tracing::warn!(key, lang = self.lang.code(), "missing translation");
+            "[missing translation]"
+        })
+    }
+
+    /// The string for `key` with each `{name}` replaced.
+    pub fn fill(&self, key: &str, values: &[(&str, &str)]) -> String {
+        let mut text = self.t(key).to_string();
+        for (name, value) in values {
+            text = text.replace(&format!("{{{name}}}"), value);
+        }
+        text
+    }
+
+    pub fn has(&self, key: &str) -> bool {
+        self.map.contains_key(key)
+    }
+
+    pub fn keys(&self) -> impl Iterator<Item = &str> {
+        self.map.keys().map(String::as_str)
+    }
+
+    /// "3 days" / "1 jour": `{key}.one` or `{key}.other` with `{n}` filled.
+    pub fn count(&self, key: &str, n: i64) -> String {
+        let form = if n.abs() == 1 { "one" } else { "other" };
+        self.fill(&format!("{key}.{form}"), &[("n", &n.to_string())])
+    }
+}
+
+fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>) {
+    match value {
+        toml::Value::Table(table) => {
+            for (k, v) in table {
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}.{k}")
+                };
+                flatten(&key, v, out);
+            }
+        }
+        toml::Value::String(s) => {
+            out.insert(prefix.to_string(), s.clone());
+        }
+        other => {
+            out.insert(prefix.to_string(), other.to_string());
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn both_languages_have_the_same_keys() {
+        let fr: std::collections::BTreeSet<_> = Lang::Fr.strings().keys().collect();
+        let en: std::collections::BTreeSet<_> = Lang::En.strings().keys().collect();
+        assert!(!fr.is_empty());
+        let only_fr: Vec<_> = fr.difference(&en).collect();
+        let only_en: Vec<_> = en.difference(&fr).collect();
+        assert!(
+            only_fr.is_empty() && only_en.is_empty(),
+            "only in fr: {only_fr:?}; only in en: {only_en:?}"
+        );
+    }
+
+    #[test]
+    fn accept_language_picks_by_quality() {
+        assert_eq!(Lang::negotiate(Some("en-GB,en;q=0.9,fr;q=0.8")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("de-DE,fr;q=0.5,en;q=0.7")), Lang::En);
+        assert_eq!(Lang::negotiate(Some("fr-CA")), Lang::Fr);
+        assert_eq!(Lang::negotiate(Some("de")), Lang::Fr);
+        assert_eq!(Lang::negotiate(None), Lang::Fr);
+    }
+
+    #[test]
+    fn counts_choose_singular_or_plural() {
+        assert_eq!(Lang::Fr.strings().count("units.days", 1), "1 jour");
+        assert_eq!(Lang::En.strings().count("units.days", 3), "3 days");
+    }
+}

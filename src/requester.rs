@@ -1,0 +1,476 @@
+//! What the person behind a request does through the portal: file, confirm their address by
+//! the mailed link, send an identity document, write to the team, withdraw. Each step is one
+//! transaction with its timeline entry, audit entry and mails.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::config::IdentityPolicy;
+use crate::crypto::{random_token, sha256_hex};
+use crate::domain::kind::RequestKind;
+use crate::domain::lifecycle::{HoldReason, Step};
+use crate::domain::status::Status;
+use crate::files::Sniffed;
+use crate::i18n::Lang;
+use crate::mail::{self, MailFacts, MailKind};
+use crate::store::audit::{self, Entry};
+use crate::store::portal::{self as portal_rows, NewDocument};
+use crate::store::requests::{self as rows, NewEvent, RequestChanges, RequestRow};
+use crate::store::{DbConn, write_tx};
+use crate::web::AppState;
+use crate::workflow::{self, Filing, Record, WorkflowError};
+
+pub const ACTOR: &str = "requester";
+
+#[derive(Debug, thiserror::Error)]
+pub enum RequesterError {
+    #[error(transparent)]
+    Workflow(#[from] WorkflowError),
+    #[error(transparent)]
+    Store(#[from] diesel::result::Error),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("file storage: {0}")]
+    Files(#[from] std::io::Error),
+}
+
+impl From<mail::MailError> for RequesterError {
+    fn from(e: mail::MailError) -> Self {
+        RequesterError::Mail(e.to_string())
+    }
+}
+
+pub fn lang_of(row: &RequestRow) -> Lang {
+    Lang::from_code(&row.language).unwrap_or(Lang::Fr)
+}
+
+pub fn kind_of(row: &RequestRow) -> RequestKind {
+    row.kind.parse().unwrap_or(RequestKind::Access)
+}
+
+/// A fresh link to the request's page; only the token's hash is stored.
+pub fn issue_link(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<String> {
+    let token = random_token();
+    let expires = now + Duration::days(i64::from(state.settings.portal.link_ttl_days));
+    portal_rows::insert_token(
+        conn,
+        row.id,
+        &sha256_hex(&token),
+        now.naive_utc(),
+        expires.naive_utc(),
+    )?;
+    Ok(format!(
+        "{}/{}/r/{}",
+        state.settings.base_url(),
+        lang_of(row).code(),
+        token
+    ))
+}
+
+/// Queues a mail about `row` in its language, with a fresh link when the mail carries one.
+pub fn notify(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    kind: MailKind,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let lang = lang_of(row);
+    let t = lang.strings();
+    let link = match kind {
+        MailKind::Withdrawn | MailKind::Received => None,
+        _ => Some(issue_link(conn, state, row, now)?),
+    };
+    let deadline = workflow::deadline_of(&state.law, row, state.law.today(now));
+    let reference = workflow::reference(row).to_string();
+    let kind_label = t.t(&format!("kinds.{}.name", row.kind)).to_string();
+    let org = &state.settings.organisation;
+    mail::queue(
+        conn,
+        kind,
+        &MailFacts {
+            lang: lang.code(),
+            to: &row.requester_email,
+            organisation: &org.name,
+            dpo_email: &org.dpo_email,
+            reference: &reference,
+            kind_label: &kind_label,
+            link: link.as_deref(),
+            due_on: Some(deadline.due_on),
+            clock_stopped: deadline.clock_stopped,
+        },
+        Some(row.id),
+        now.naive_utc(),
+    )?;
+    Ok(())
+}
+
+/// Files a request from the portal and mails the confirmation link.
+pub fn file(
+    conn: &mut DbConn,
+    state: &AppState,
+    filing: &Filing,
+    mandate: Option<(&[u8], Sniffed, &str)>,
+    now: DateTime<Utc>,
+) -> Result<RequestRow, RequesterError> {
+    let stored = match mandate {
+        Some((bytes, _, _)) => Some(state.files.put(bytes)?),
+        None => None,
+    };
+    let result = write_tx(conn, |conn| {
+        let (row, _) = workflow::file(conn, &state.law, filing, ACTOR, now)?;
+        if let (Some(name), Some((bytes, sniffed, original))) = (&stored, mandate) {
+            portal_rows::insert_document(
+                conn,
+                &NewDocument {
+                    request_id: row.id,
+                    purpose: "mandate",
+                    storage_name: Some(name),
+                    original_name: Some(original),
+                    content_type: sniffed.content_type(),
+                    size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                    uploaded_at: now.naive_utc(),
+                },
+            )?;
+        }
+        notify(conn, state, &row, MailKind::Confirm, now)?;
+        Ok::<_, RequesterError>(row)
+    });
+    if result.is_err()
+        && let Some(name) = &stored
+    {
+        let _ = state.files.delete(name);
+    }
+    result
+}
+
+/// The request a link opens, if the link is genuine and not expired.
+pub fn open_link(
+    conn: &mut DbConn,
+    token: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<Option<RequestRow>> {
+    if token.len() != 64 || !token.chars().all(|c| c.is_ascii_hexdigit()) {
+        return Ok(None);
+    }
+    match portal_rows::request_for_token(conn, &sha256_hex(token), now.naive_utc())? {
+        Some(id) => rows::get(conn, id).map(Some),
+        None => Ok(None),
+    }
+}
+
+/// Opening the link proves the address: a new request moves on as the identity policy says.
+/// Returns true when this visit confirmed it.
+pub fn confirm_email(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> Result<bool, RequesterError> {
+    if workflow::status_of(row) != Status::New {
+        return Ok(false);
+    }
+    let policy = state.settings.identity.policy(kind_of(row));
+    let wants_document = policy == IdentityPolicy::Document && !row.representative;
+    let needs_identity = wants_document || row.representative;
+    write_tx(conn, |conn| {
+        let record = Record {
+            step: Step::ConfirmEmail { needs_identity },
+            at: Some(now),
+            note: None,
+            method: None,
+        };
+        let mut row = workflow::record(conn, &state.law, row.id, &record, ACTOR, now)?;
+        row = rows::update(
+            conn,
+            row.id,
+            &RequestChanges {
+                email_confirmed_at: Some(Some(now.naive_utc())),
+                ..Default::default()
+            },
+        )?;
+        if wants_document {
+            let hold = Record {
+                step: Step::Hold(HoldReason::Identity),
+                at: Some(now),
+                note: None,
+                method: None,
+            };
+            row = workflow::record(conn, &state.law, row.id, &hold, "system", now)?;
+            notify(conn, state, &row, MailKind::IdentityNeeded, now)?;
+        } else {
+            notify(conn, state, &row, MailKind::Received, now)?;
+        }
+        Ok::<_, RequesterError>(true)
+    })
+}
+
+/// Whether the page should offer the identity upload: the request waits for proof.
+pub fn awaits_identity(row: &RequestRow) -> bool {
+    workflow::status_of(row) == Status::OnHold
+        && row.held_from.as_deref() == Some(Status::Verifying.as_str())
+}
+
+/// Stores an identity document; the clock runs again and the team checks it.
+pub fn upload_identity(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    bytes: &[u8],
+    sniffed: Sniffed,
+    original: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let name = state.files.put(bytes)?;
+    let result = write_tx(conn, |conn| {
+        let row = rows::lock(conn, row.id)?;
+        let doc = portal_rows::insert_document(
+            conn,
+            &NewDocument {
+                request_id: row.id,
+                purpose: "identity",
+                storage_name: Some(&name),
+                original_name: Some(original),
+                content_type: sniffed.content_type(),
+                size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                uploaded_at: now.naive_utc(),
+            },
+        )?;
+        if awaits_identity(&row) {
+            let resume = Record {
+                step: Step::Resume,
+                at: Some(now),
+                note: None,
+                method: None,
+            };
+            workflow::record(conn, &state.law, row.id, &resume, ACTOR, now)?;
+        }
+        event(
+            conn,
+            row.id,
+            "document",
+            json!({ "purpose": "identity", "document": doc.id }),
+            now,
+        )?;
+        audit_entry(
+            conn,
+            &row,
+            "request.document_uploaded",
+            json!({ "document": doc.id, "purpose": "identity" }),
+            now,
+        )?;
+        Ok::<_, RequesterError>(())
+    });
+    if result.is_err() {
+        let _ = state.files.delete(&name);
+    }
+    result
+}
+
+/// A message from the requester to the team, with an optional attachment.
+pub fn post_message(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    body: &str,
+    attachment: Option<(&[u8], Sniffed, &str)>,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let stored = match attachment {
+        Some((bytes, _, _)) => Some(state.files.put(bytes)?),
+        None => None,
+    };
+    let result = write_tx(conn, |conn| {
+        let document_id = match (&stored, attachment) {
+            (Some(name), Some((bytes, sniffed, original))) => Some(
+                portal_rows::insert_document(
+                    conn,
+                    &NewDocument {
+                        request_id: row.id,
+                        purpose: "attachment",
+                        storage_name: Some(name),
+                        original_name: Some(original),
+                        content_type: sniffed.content_type(),
+                        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                        uploaded_at: now.naive_utc(),
+                    },
+                )?
+                .id,
+            ),
+            _ => None,
+        };
+        portal_rows::insert_message(conn, row.id, ACTOR, body, document_id, now.naive_utc())?;
+        audit_entry(
+            conn,
+            row,
+            "request.message",
+            json!({ "author": ACTOR, "attachment": document_id }),
+            now,
+        )?;
+        Ok::<_, RequesterError>(())
+    });
+    if result.is_err()
+        && let Some(name) = &stored
+    {
+        let _ = state.files.delete(name);
+    }
+    result
+}
+
+/// A message from the team; the requester gets a mail saying so (never its content).
+pub fn post_team_message(
+    conn: &mut DbConn,
+    state: &AppState,
+    request_id: i64,
+    author: &str,
+    body: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestRow, RequesterError> {
+    write_tx(conn, |conn| {
+        let row = rows::lock(conn, request_id)?;
+        portal_rows::insert_message(conn, row.id, author, body, None, now.naive_utc())?;
+        audit_entry(
+            conn,
+            &row,
+            "request.message",
+            json!({ "author": author }),
+            now,
+        )?;
+        notify(conn, state, &row, MailKind::NewMessage, now)?;
+        Ok(row)
+    })
+}
+
+pub fn withdraw(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> Result<RequestRow, RequesterError> {
+    write_tx(conn, |conn| {
+        let record = Record {
+            step: Step::Withdraw,
+            at: Some(now),
+            note: None,
+            method: None,
+        };
+        let row = workflow::record(conn, &state.law, row.id, &record, ACTOR, now)?;
+        notify(conn, state, &row, MailKind::Withdrawn, now)?;
+        Ok(row)
+    })
+}
+
+/// Staff decide on a document: the file is deleted at once and only "verified: how, when,
+/// by whom" remains (the decision, its date and author on the document row).
+pub fn decide_document(
+    conn: &mut DbConn,
+    state: &AppState,
+    document_id: i64,
+    accepted: bool,
+    reason: Option<&str>,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let doc = write_tx(conn, |conn| {
+        let doc = portal_rows::find_document(conn, document_id)?;
+        let decision = if accepted { "accepted" } else { "refused" };
+        portal_rows::decide_document(conn, doc.id, decision, reason, by, now.naive_utc())?;
+        let row = rows::lock(conn, doc.request_id)?;
+        audit_entry(
+            conn,
+            &row,
+            &format!("document.{decision}"),
+            json!({ "document": doc.id, "purpose": doc.purpose }),
+            now,
+        )?;
+        Ok::<_, RequesterError>(doc)
+    })?;
+    if let Some(name) = &doc.storage_name {
+        state.files.delete(name)?;
+    }
+    Ok(())
+}
+
+/// Deletes the files of decided documents, and of any older than `max_age` whatever
+/// happened. Returns how many were purged; the audit trail gets the count, never content.
+pub fn purge_documents(
+    conn: &mut DbConn,
+    state: &AppState,
+    max_age: Duration,
+    now: DateTime<Utc>,
+) -> Result<usize, RequesterError> {
+    let due = portal_rows::documents_to_purge(conn, (now - max_age).naive_utc())?;
+    let mut purged = 0;
+    for doc in &due {
+        if let Some(name) = &doc.storage_name {
+            state.files.delete(name)?;
+        }
+        portal_rows::forget_document_file(conn, doc.id, now.naive_utc())?;
+        purged += 1;
+    }
+    if purged > 0 {
+        write_tx(conn, |conn| {
+            audit::append(
+                conn,
+                &Entry {
+                    at: now.naive_utc(),
+                    actor: "system",
+                    action: "purge.documents",
+                    target_type: "documents",
+                    target_id: None,
+                    details: &json!({ "count": purged }).to_string(),
+                },
+            )
+        })?;
+    }
+    Ok(purged)
+}
+
+fn event(
+    conn: &mut DbConn,
+    request_id: i64,
+    kind: &str,
+    data: serde_json::Value,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    rows::insert_event(
+        conn,
+        &NewEvent {
+            request_id,
+            kind,
+            at: now.naive_utc(),
+            recorded_at: now.naive_utc(),
+            actor: ACTOR,
+            from_status: None,
+            to_status: None,
+            note: None,
+            data: &data.to_string(),
+        },
+    )
+    .map(drop)
+}
+
+fn audit_entry(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    action: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    audit::append(
+        conn,
+        &Entry {
+            at: now.naive_utc(),
+            actor: ACTOR,
+            action,
+            target_type: "request",
+            target_id: Some(&row.uuid),
+            details: &details.to_string(),
+        },
+    )
+}

@@ -1,0 +1,346 @@
+//! The public portal: server-rendered pages in French and English that work without
+//! JavaScript. Every form carries a CSRF token (double-submit cookie); the language comes
+//! from the URL, is remembered in a cookie, and is first guessed from `Accept-Language`.
+
+pub mod form;
+pub mod home;
+pub mod status;
+pub mod upload;
+
+use std::collections::{HashMap, VecDeque};
+use std::net::IpAddr;
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::State;
+use crate::crypto::{constant_time_eq, random_token};
+use crate::i18n::{Lang, Strings};
+
+pub const CSRF_COOKIE: &str = "dsar_csrf";
+pub const LANG_COOKIE: &str = "dsar_lang";
+const STYLESHEET: &str = include_str!("../../../templates/portal/portal.css");
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/", web::get().to(home::root))
+        .route("/static/portal.css", web::get().to(stylesheet))
+        .route("/{lang}/", web::get().to(home::landing))
+        .route("/{lang}", web::get().to(home::landing))
+        .route("/{lang}/request/{kind}", web::get().to(form::show))
+        .route("/{lang}/request/{kind}", web::post().to(form::submit))
+        .route("/{lang}/r/{token}", web::get().to(status::show))
+        .route("/{lang}/r/{token}/message", web::post().to(status::message))
+        .route(
+            "/{lang}/r/{token}/identity",
+            web::post().to(status::identity),
+        )
+        .route(
+            "/{lang}/r/{token}/withdraw",
+            web::get().to(status::withdraw_confirm),
+        )
+        .route(
+            "/{lang}/r/{token}/withdraw",
+            web::post().to(status::withdraw),
+        );
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(STYLESHEET)
+}
+
+/// What every page shows around its content.
+pub struct Chrome {
+    pub lang: Lang,
+    pub t: &'static Strings,
+    pub title: String,
+    /// The same page in the other language.
+    pub switch_url: String,
+    pub home_url: String,
+    pub organisation: String,
+    pub footer_controller: String,
+    pub footer_dpo: String,
+}
+
+impl Chrome {
+    pub fn new(state: &State, lang: Lang, title: String, path_after_lang: &str) -> Self {
+        let t = lang.strings();
+        let org = &state.settings.organisation;
+        Chrome {
+            lang,
+            t,
+            title,
+            switch_url: format!(
+                "/{}/{}",
+                lang.other().code(),
+                path_after_lang.trim_start_matches('/')
+            ),
+            home_url: format!("/{}/", lang.code()),
+            organisation: org.name.clone(),
+            footer_controller: t.fill(
+                "site.footer_controller",
+                &[
+                    ("organisation", &org.name),
+                    ("address", &org.postal_address),
+                ],
+            ),
+            footer_dpo: t.fill("site.footer_dpo", &[("dpo", &org.dpo_email)]),
+        }
+    }
+}
+
+/// Renders a page with the status it deserves, remembering the language.
+pub fn page(template: &impl Template, status: StatusCode, lang: Lang) -> HttpResponse {
+    match template.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .cookie(lang_cookie(lang))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "template failed to render");
+            HttpResponse::InternalServerError().content_type("text/plain; charset=utf-8").body("internal error")
+        }
+    }
+}
+
+fn lang_cookie(lang: Lang) -> Cookie<'static> {
+    Cookie::build(LANG_COOKIE, lang.code())
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .max_age(actix_web::cookie::time::Duration::days(365))
+        .finish()
+}
+
+/// A simple page: a title, a paragraph, a link home.
+#[derive(Template)]
+#[template(path = "portal/message.html")]
+pub struct MessagePage {
+    pub c: Chrome,
+    pub text: String,
+}
+
+pub fn message_page(
+    state: &State,
+    lang: Lang,
+    status: StatusCode,
+    title_key: &str,
+    text: String,
+) -> HttpResponse {
+    let t = lang.strings();
+    let c = Chrome::new(state, lang, t.t(title_key).to_string(), "");
+    page(&MessagePage { c, text }, status, lang)
+}
+
+pub fn not_found(state: &State, lang: Lang) -> HttpResponse {
+    message_page(
+        state,
+        lang,
+        StatusCode::NOT_FOUND,
+        "pages.not_found_title",
+        lang.strings().t("pages.not_found_text").to_string(),
+    )
+}
+
+pub fn internal_error(state: &State, lang: Lang, err: &dyn std::fmt::Display) -> HttpResponse {
+    tracing::error!(error = %err, "portal request failed");
+    message_page(
+        state,
+        lang,
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "pages.internal_title",
+        lang.strings().t("pages.internal_text").to_string(),
+    )
+}
+
+/// The language in the URL, if it is one we speak.
+pub fn url_lang(raw: &str) -> Option<Lang> {
+    Lang::from_code(raw)
+}
+
+/// The remembered language, else the browser's preference.
+pub fn preferred_lang(req: &HttpRequest) -> Lang {
+    req.cookie(LANG_COOKIE)
+        .and_then(|c| Lang::from_code(c.value()))
+        .unwrap_or_else(|| {
+            Lang::negotiate(
+                req.headers()
+                    .get(header::ACCEPT_LANGUAGE)
+                    .and_then(|v| v.to_str().ok()),
+            )
+        })
+}
+
+/// The CSRF token of this browser: the cookie's, or a new one (set by `with_csrf`).
+pub fn csrf_token(req: &HttpRequest) -> String {
+    req.cookie(CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .filter(|v| v.len() == 64)
+        .unwrap_or_else(random_token)
+}
+
+pub fn with_csrf(mut res: HttpResponse, state: &State, token: &str) -> HttpResponse {
+    let cookie = Cookie::build(CSRF_COOKIE, token.to_string())
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.base_url().starts_with("https://"))
+        .same_site(SameSite::Strict)
+        .finish();
+    let _ = res.add_cookie(&cookie);
+    res
+}
+
+/// The form's token matches the cookie's.
+pub fn csrf_ok(req: &HttpRequest, submitted: Option<&str>) -> bool {
+    match (req.cookie(CSRF_COOKIE), submitted) {
+        (Some(cookie), Some(form)) if cookie.value().len() == 64 => {
+            constant_time_eq(cookie.value().as_bytes(), form.as_bytes())
+        }
+        _ => false,
+    }
+}
+
+/// The client address: the peer, or the first `X-Forwarded-For` hop when configured to trust
+/// the proxy in front.
+pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr> {
+    if trust_forwarded_for
+        && let Some(ip) = req
+            .headers()
+            .get("x-forwarded-for")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.split(',').next())
+            .and_then(|v| v.trim().parse().ok())
+    {
+        return Some(ip);
+    }
+    req.peer_addr().map(|a| a.ip())
+}
+
+/// Submissions per address in a sliding hour, in memory: a flood from one address is slowed
+/// without a database write per attempt.
+pub struct RateLimiter {
+    per_hour: u32,
+    seen: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+}
+
+impl RateLimiter {
+    pub fn new(per_hour: u32) -> Self {
+        RateLimiter {
+            per_hour,
+            seen: Mutex::new(HashMap::new()),
+        }
+    }
+
+    /// Counts one submission; false when the address is over its allowance.
+    pub fn allow(&self, ip: IpAddr) -> bool {
+        let window = Duration::from_secs(3600);
+        let now = Instant::now();
+        let Ok(mut seen) = self.seen.lock() else {
+            return true;
+        };
+        if seen.len() > 100_000 {
+            seen.retain(|_, times| {
+                times
+                    .back()
+                    .is_some_and(|t| now.duration_since(*t) < window)
+            });
+        }
+        let times = seen.entry(ip).or_default();
+        while times
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= window)
+        {
+            times.pop_front();
+        }
+        if times.len() >= self.per_hour as usize {
+            return false;
+        }
+        times.push_back(now);
+        true
+    }
+}
+
+/// "10 Mo" / "10 MB", "2 Ko" / "2 KB".
+pub fn human_size(bytes: usize, lang: Lang) -> String {
+    let (kilo, mega) = match lang {
+        Lang::Fr => ("Ko", "Mo"),
+        Lang::En => ("KB", "MB"),
+    };
+    let mb = bytes as f64 / (1024.0 * 1024.0);
+    if mb < 1.0 {
+        format!("{:.0} {kilo}", (bytes as f64 / 1024.0).ceil())
+    } else if mb.fract() == 0.0 {
+        format!("{mb:.0} {mega}")
+    } else {
+        format!("{mb:.1} {mega}")
+    }
+}
+
+/// A date as people read it: "1 avril 2025" / "1 April 2025".
+pub fn long_date(date: chrono::NaiveDate, lang: Lang) -> String {
+    use chrono::Datelike;
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match lang {
+        Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
+        Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_limiter_allows_its_quota_then_refuses() {
+        let limiter = RateLimiter::new(3);
+        let ip: IpAddr = [192, 0, 2, 1].into();
+        assert!((0..3).all(|_| limiter.allow(ip)));
+        assert!(!limiter.allow(ip));
+        assert!(limiter.allow([192, 0, 2, 2].into()));
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        let d = chrono::NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
+        assert_eq!(long_date(d, Lang::Fr), "1 avril 2025");
+        assert_eq!(long_date(d, Lang::En), "1 April 2025");
+        assert_eq!(human_size(10 * 1024 * 1024, Lang::Fr), "10 Mo");
+    }
+}

@@ -1,0 +1,565 @@
+//! The page behind the mailed link: where the request stands, its history, the messages with
+//! the team, the identity upload when asked, and withdrawal.
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::http::header;
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::upload::{self, UploadError};
+use super::{Chrome, csrf_ok, csrf_token, human_size, long_date, page, with_csrf};
+use crate::domain::deadline;
+use crate::files::Sniffed;
+use crate::i18n::Lang;
+use crate::requester;
+use crate::store::portal as portal_rows;
+use crate::store::requests::{self as rows, RequestRow};
+use crate::web::State;
+use crate::workflow;
+
+pub struct TimelineEntry {
+    pub date: String,
+    pub label: String,
+}
+
+pub struct MessageEntry {
+    pub from_team: bool,
+    pub author: String,
+    pub date: String,
+    pub body: String,
+    pub attachment: bool,
+}
+
+#[derive(Template)]
+#[template(path = "portal/status.html")]
+pub struct StatusPage {
+    pub c: Chrome,
+    pub base: String,
+    pub csrf: String,
+    pub notice: Option<String>,
+    pub reference: String,
+    pub kind: String,
+    pub status: String,
+    pub received: String,
+    pub due: String,
+    pub deadline_note: String,
+    pub clock_stopped: bool,
+    pub open: bool,
+    pub timeline: Vec<TimelineEntry>,
+    pub messages: Vec<MessageEntry>,
+    pub awaits_identity: bool,
+    pub identity_text: String,
+    pub message_error: Option<String>,
+    pub identity_error: Option<String>,
+    pub message_value: String,
+}
+
+#[derive(Template)]
+#[template(path = "portal/withdraw.html")]
+pub struct WithdrawPage {
+    pub c: Chrome,
+    pub base: String,
+    pub csrf: String,
+    pub text: String,
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+struct Loaded {
+    row: RequestRow,
+    events: Vec<rows::EventRow>,
+    messages: Vec<portal_rows::MessageRow>,
+    confirmed_now: bool,
+}
+
+fn link_invalid(state: &State, lang: Lang) -> HttpResponse {
+    super::message_page(
+        state,
+        lang,
+        StatusCode::NOT_FOUND,
+        "pages.link_invalid_title",
+        lang.strings().t("pages.link_invalid_text").to_string(),
+    )
+}
+
+/// Opens the request behind `token` (confirming the address on the first visit).
+async fn load(
+    state: &State,
+    token: String,
+    confirm: bool,
+) -> Result<Option<Loaded>, crate::error::Problem> {
+    let now = state.clock.now();
+    state
+        .db(move |conn, app| {
+            let Some(mut row) = requester::open_link(conn, &token, now)? else {
+                return Ok(None);
+            };
+            let confirmed_now = confirm
+                && requester::confirm_email(conn, app, &row, now)
+                    .map_err(|e| crate::error::internal(&e))?;
+            if confirmed_now {
+                row = rows::get(conn, row.id)?;
+            }
+            let events = rows::events_for(conn, &[row.id])?;
+            let messages = portal_rows::messages_for(conn, row.id)?;
+            Ok::<_, crate::error::Problem>(Some(Loaded {
+                row,
+                events,
+                messages,
+                confirmed_now,
+            }))
+        })
+        .await
+}
+
+/// What the page says back after an action: a confirmation, or what went wrong and where.
+struct Feedback {
+    notice: Option<String>,
+    message: Option<String>,
+    identity: Option<String>,
+    message_value: String,
+}
+
+fn render(
+    state: &State,
+    lang: Lang,
+    token: &str,
+    csrf: &str,
+    loaded: &Loaded,
+    errors: Feedback,
+    status: StatusCode,
+) -> HttpResponse {
+    let t = lang.strings();
+    let row = &loaded.row;
+    let today = state.law.today(state.clock.now());
+    let d = workflow::deadline_of(&state.law, row, today);
+    let open = workflow::status_of(row).is_open();
+    let left = deadline::days_left(d.due_on, today);
+    let deadline_note = if !open {
+        t.t("status.closed").to_string()
+    } else if d.clock_stopped {
+        t.t("status.clock_stopped").to_string()
+    } else if left < 0 {
+        t.fill("status.overdue", &[("days", &t.count("units.days", -left))])
+    } else {
+        t.fill(
+            "status.days_left",
+            &[("days", &t.count("units.days", left))],
+        )
+    };
+    let reference = workflow::reference(row).to_string();
+    let tz = state.law.time_zone;
+    let local_date =
+        |at: chrono::NaiveDateTime| long_date(at.and_utc().with_timezone(&tz).date_naive(), lang);
+    let timeline = loaded
+        .events
+        .iter()
+        .map(|e| TimelineEntry {
+            date: local_date(e.at),
+            label: if t.has(&format!("events.{}", e.kind)) {
+                t.t(&format!("events.{}", e.kind)).to_string()
+            } else {
+                e.kind.clone()
+            },
+        })
+        .collect();
+    let messages = loaded
+        .messages
+        .iter()
+        .map(|m| {
+            let from_team = m.author != requester::ACTOR;
+            MessageEntry {
+                from_team,
+                author: t
+                    .t(if from_team {
+                        "status.from_team"
+                    } else {
+                        "status.from_you"
+                    })
+                    .to_string(),
+                date: local_date(m.created_at),
+                body: m.body.clone(),
+                attachment: m.document_id.is_some(),
+            }
+        })
+        .collect();
+    let base = format!("/{}/r/{}", lang.code(), token);
+    let html = page(
+        &StatusPage {
+            c: Chrome::new(
+                state,
+                lang,
+                t.fill("status.title", &[("reference", &reference)]),
+                &format!("r/{token}"),
+            ),
+            base,
+            csrf: csrf.to_string(),
+            notice: errors.notice,
+            reference,
+            kind: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
+            status: t.t(&format!("statuses.{}", row.status)).to_string(),
+            received: long_date(row.received_on, lang),
+            due: long_date(d.due_on, lang),
+            deadline_note,
+            clock_stopped: d.clock_stopped,
+            open,
+            timeline,
+            messages,
+            awaits_identity: requester::awaits_identity(row),
+            identity_text: t.fill(
+                "status.identity_text",
+                &[(
+                    "max",
+                    &human_size(state.settings.portal.max_upload_bytes, lang),
+                )],
+            ),
+            message_error: errors.message,
+            identity_error: errors.identity,
+            message_value: errors.message_value,
+        },
+        status,
+        lang,
+    );
+    with_csrf(html, state, csrf)
+}
+
+fn feedback(notice: Option<String>) -> Feedback {
+    Feedback {
+        notice,
+        message: None,
+        identity: None,
+        message_value: String::new(),
+    }
+}
+
+pub async fn show(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    query: web::Query<Done>,
+) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let loaded = match load(&state, token.clone(), true).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return link_invalid(&state, lang),
+        Err(e) => return super::internal_error(&state, lang, &e),
+    };
+    let t = lang.strings();
+    let notice = if loaded.confirmed_now {
+        Some(t.t("status.confirmed").to_string())
+    } else {
+        match query.done.as_deref() {
+            Some("sent") => Some(t.t("status.sent").to_string()),
+            Some("identity") => Some(t.t("status.identity_received").to_string()),
+            Some("withdrawn") => Some(t.t("status.withdrawn").to_string()),
+            _ => None,
+        }
+    };
+    render(
+        &state,
+        lang,
+        &token,
+        &csrf_token(&req),
+        &loaded,
+        feedback(notice),
+        StatusCode::OK,
+    )
+}
+
+fn see_other(lang: Lang, token: &str, done: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!("/{}/r/{}?done={done}", lang.code(), token),
+        ))
+        .finish()
+}
+
+/// Reads the posted form; on a problem, the page again with the error beside the form.
+async fn posted(
+    state: &State,
+    req: &HttpRequest,
+    lang: Lang,
+    token: &str,
+    multipart: Multipart,
+) -> Result<(upload::Submission, Loaded), HttpResponse> {
+    let t = lang.strings();
+    let max = state.settings.portal.max_upload_bytes;
+    let submission = upload::read(multipart, max).await;
+    let loaded = match load(state, token.to_string(), false).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return Err(link_invalid(state, lang)),
+        Err(e) => return Err(super::internal_error(state, lang, &e)),
+    };
+    let csrf = csrf_token(req);
+    let submission = match submission {
+        Ok(s) => s,
+        Err(UploadError::TooLarge) => {
+            let msg = t.fill("errors.file_too_large", &[("max", &human_size(max, lang))]);
+            let errors = Feedback {
+                notice: None,
+                message: Some(msg.clone()),
+                identity: Some(msg),
+                message_value: String::new(),
+            };
+            return Err(render(
+                state,
+                lang,
+                token,
+                &csrf,
+                &loaded,
+                errors,
+                StatusCode::PAYLOAD_TOO_LARGE,
+            ));
+        }
+        Err(UploadError::Malformed(_)) => {
+            return Err(super::internal_error(state, lang, &"unreadable form"));
+        }
+    };
+    if !csrf_ok(req, submission.fields.get("csrf").map(String::as_str)) {
+        let msg = t.t("errors.csrf").to_string();
+        let errors = Feedback {
+            notice: None,
+            message: Some(msg.clone()),
+            identity: Some(msg),
+            message_value: submission.field("body").to_string(),
+        };
+        return Err(render(
+            state,
+            lang,
+            token,
+            &csrf,
+            &loaded,
+            errors,
+            StatusCode::FORBIDDEN,
+        ));
+    }
+    Ok((submission, loaded))
+}
+
+pub async fn message(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    multipart: Multipart,
+) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let t = lang.strings();
+    let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let body = submission.field("body").trim().to_string();
+    let attachment = submission.file("attachment");
+    let sniffed = attachment.map(|f| Sniffed::detect(&f.bytes));
+    let error = if body.is_empty() {
+        Some(t.t("errors.message_empty").to_string())
+    } else if body.chars().count() > 20_000 {
+        Some(t.t("errors.text_too_long").to_string())
+    } else if matches!(sniffed, Some(None)) {
+        Some(t.t("errors.file_type").to_string())
+    } else {
+        None
+    };
+    if let Some(error) = error {
+        let errors = Feedback {
+            notice: None,
+            message: Some(error),
+            identity: None,
+            message_value: body,
+        };
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    }
+    let file = attachment
+        .and_then(|f| Sniffed::detect(&f.bytes).map(|s| (f.bytes.clone(), s, f.file_name.clone())));
+    let now = state.clock.now();
+    let row = loaded.row.clone();
+    let saved = state
+        .db(move |conn, app| {
+            let file_ref = file
+                .as_ref()
+                .map(|(b, s, n)| (b.as_slice(), *s, n.as_str()));
+            requester::post_message(conn, app, &row, &body, file_ref, now)
+                .map_err(|e| crate::error::internal(&e))
+        })
+        .await;
+    match saved {
+        Ok(()) => see_other(lang, &token, "sent"),
+        Err(e) => super::internal_error(&state, lang, &e),
+    }
+}
+
+pub async fn identity(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    multipart: Multipart,
+) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let t = lang.strings();
+    let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
+        Ok(ok) => ok,
+        Err(page) => return page,
+    };
+    let Some(file) = submission.file("document") else {
+        let errors = Feedback {
+            notice: None,
+            message: None,
+            identity: Some(t.t("errors.document_required").to_string()),
+            message_value: String::new(),
+        };
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let Some(sniffed) = Sniffed::detect(&file.bytes) else {
+        let errors = Feedback {
+            notice: None,
+            message: None,
+            identity: Some(t.t("errors.file_type").to_string()),
+            message_value: String::new(),
+        };
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::UNPROCESSABLE_ENTITY,
+        );
+    };
+    let (bytes, name) = (file.bytes.clone(), file.file_name.clone());
+    let now = state.clock.now();
+    let row = loaded.row.clone();
+    let saved = state
+        .db(move |conn, app| {
+            requester::upload_identity(conn, app, &row, &bytes, sniffed, &name, now)
+                .map_err(|e| crate::error::internal(&e))
+        })
+        .await;
+    match saved {
+        Ok(()) => see_other(lang, &token, "identity"),
+        Err(e) => super::internal_error(&state, lang, &e),
+    }
+}
+
+pub async fn withdraw_confirm(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let loaded = match load(&state, token.clone(), false).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return link_invalid(&state, lang),
+        Err(e) => return super::internal_error(&state, lang, &e),
+    };
+    let t = lang.strings();
+    let reference = workflow::reference(&loaded.row).to_string();
+    let csrf = csrf_token(&req);
+    let html = page(
+        &WithdrawPage {
+            c: Chrome::new(
+                &state,
+                lang,
+                t.fill(
+                    "status.withdraw_confirm_title",
+                    &[("reference", &reference)],
+                ),
+                &format!("r/{token}/withdraw"),
+            ),
+            base: format!("/{}/r/{}", lang.code(), token),
+            csrf: csrf.clone(),
+            text: t.t("status.withdraw_confirm_text").to_string(),
+        },
+        StatusCode::OK,
+        lang,
+    );
+    with_csrf(html, &state, &csrf)
+}
+
+#[derive(Deserialize)]
+pub struct WithdrawForm {
+    csrf: Option<String>,
+}
+
+pub async fn withdraw(
+    state: State,
+    req: HttpRequest,
+    path: web::Path<(String, String)>,
+    form: web::Form<WithdrawForm>,
+) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let loaded = match load(&state, token.clone(), false).await {
+        Ok(Some(l)) => l,
+        Ok(None) => return link_invalid(&state, lang),
+        Err(e) => return super::internal_error(&state, lang, &e),
+    };
+    let t = lang.strings();
+    if !csrf_ok(&req, form.csrf.as_deref()) {
+        let errors = Feedback {
+            notice: None,
+            message: Some(t.t("errors.csrf").to_string()),
+            identity: None,
+            message_value: String::new(),
+        };
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::FORBIDDEN,
+        );
+    }
+    if !workflow::status_of(&loaded.row).is_open() {
+        return see_other(lang, &token, "withdrawn");
+    }
+    let now = state.clock.now();
+    let row = loaded.row.clone();
+    let done = state
+        .db(move |conn, app| {
+            requester::withdraw(conn, app, &row, now).map_err(|e| crate::error::internal(&e))
+        })
+        .await;
+    match done {
+        Ok(_) => see_other(lang, &token, "withdrawn"),
+        Err(e) => super::internal_error(&state, lang, &e),
+    }
+}
