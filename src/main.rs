@@ -145,9 +145,18 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::Audit(AuditCommand::Verify) => {
             let state = app::prepare(settings, Clock::default())?;
             let mut conn = state.pool.get()?;
+            // Entries still waiting for the sealer join the chain first, so the walk covers
+            // everything written until now.
+            let sealed = store::audit::seal_all(&mut conn)?;
+            if sealed > 0 {
+                eprintln!("sealed {sealed} pending entries");
+            }
             match store::audit::verify(&mut conn)? {
-                ChainStatus::Intact { entries } => {
+                ChainStatus::Intact { entries, unsealed } => {
                     println!("audit trail intact: {entries} entries");
+                    if unsealed > 0 {
+                        println!("{unsealed} entries written meanwhile are not sealed yet");
+                    }
                     Ok(ExitCode::SUCCESS)
                 }
                 ChainStatus::Broken {

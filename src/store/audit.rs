@@ -1,16 +1,20 @@
 //! The audit trail: append-only, each entry chained to the one before by SHA-256, so a
 //! changed or removed row breaks the chain at a place `verify` can name.
+//!
+//! Appending is a plain INSERT inside the caller's transaction; `seal` then chains the new
+//! entries in order (`seq`), one sealer at a time. Writers never wait for each other on the
+//! chain, and an entry is protected from the moment it is sealed (the worker seals every
+//! poll interval; `dsar audit verify` seals before it walks).
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use sha2::{Digest, Sha256};
 
-use super::DbConn;
 use super::schema::audit_log;
+use super::{DbConn, write_tx};
 
 /// The `prev_hash` of the first entry.
 pub const GENESIS: &str = "0000000000000000000000000000000000000000000000000000000000000000";
-
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = audit_log)]
 pub struct AuditRow {
@@ -21,21 +25,9 @@ pub struct AuditRow {
     pub target_type: String,
     pub target_id: Option<String>,
     pub details: String,
-    pub prev_hash: String,
-    pub hash: String,
-}
-
-#[derive(Debug, Insertable)]
-#[diesel(table_name = audit_log)]
-struct NewAuditRow<'a> {
-    at: NaiveDateTime,
-    actor: &'a str,
-    action: &'a str,
-    target_type: &'a str,
-    target_id: Option<&'a str>,
-    details: &'a str,
-    prev_hash: &'a str,
-    hash: &'a str,
+    pub seq: Option<i64>,
+    pub prev_hash: Option<String>,
+    pub hash: Option<String>,
 }
 
 /// What happened, by whom, on what. `details` is JSON and never holds personal data
@@ -50,10 +42,25 @@ pub struct Entry<'a> {
     pub details: &'a str,
 }
 
-pub fn entry_hash(prev_hash: &str, e: &Entry<'_>) -> String {
+impl<'a> Entry<'a> {
+    fn of(row: &'a AuditRow) -> Self {
+        Entry {
+            at: row.at,
+            actor: &row.actor,
+            action: &row.action,
+            target_type: &row.target_type,
+            target_id: row.target_id.as_deref(),
+            details: &row.details,
+        }
+    }
+}
+
+/// SHA-256 over the previous hash, the entry's place in the chain and its content.
+pub fn entry_hash(prev_hash: &str, seq: i64, e: &Entry<'_>) -> String {
     let mut h = Sha256::new();
     for part in [
         prev_hash,
+        &seq.to_string(),
         &e.at.format("%Y-%m-%dT%H:%M:%S%.6f").to_string(),
         e.actor,
         e.action,
@@ -78,33 +85,74 @@ pub fn hex(bytes: &[u8]) -> String {
         })
 }
 
-/// Appends within the caller's transaction. On PostgreSQL a transaction-scoped advisory lock
-/// orders concurrent appenders so that each sees the previous hash; SQLite's write lock
-/// (taken by `write_tx`) already does.
+/// Appends within the caller's transaction; `seal` chains it later.
 pub fn append(conn: &mut DbConn, entry: &Entry<'_>) -> QueryResult<()> {
-    if let DbConn::Postgres(pg) = conn {
-        diesel::sql_query("SELECT pg_advisory_xact_lock(7306285411)").execute(pg)?;
-    }
-    let prev: Option<String> = audit_log::table
-        .order(audit_log::id.desc())
-        .select(audit_log::hash)
-        .first(conn)
-        .optional()?;
-    let prev = prev.as_deref().unwrap_or(GENESIS);
-    let hash = entry_hash(prev, entry);
     diesel::insert_into(audit_log::table)
-        .values(NewAuditRow {
-            at: entry.at,
-            actor: entry.actor,
-            action: entry.action,
-            target_type: entry.target_type,
-            target_id: entry.target_id,
-            details: entry.details,
-            prev_hash: prev,
-            hash: &hash,
-        })
+        .values((
+            audit_log::at.eq(entry.at),
+            audit_log::actor.eq(entry.actor),
+            audit_log::action.eq(entry.action),
+            audit_log::target_type.eq(entry.target_type),
+            audit_log::target_id.eq(entry.target_id),
+            audit_log::details.eq(entry.details),
+        ))
         .execute(conn)
         .map(drop)
+}
+
+/// Chains up to `limit` committed, unsealed entries after the last sealed one; returns how
+/// many. On PostgreSQL an advisory lock keeps sealers of several processes in single file;
+/// SQLite's write lock already does.
+pub fn seal(conn: &mut DbConn, limit: i64) -> QueryResult<usize> {
+    write_tx(conn, |conn| {
+        if let DbConn::Postgres(pg) = conn {
+            diesel::sql_query("SELECT pg_advisory_xact_lock(7306285411)").execute(pg)?;
+        }
+        let pending: Vec<AuditRow> = audit_log::table
+            .filter(audit_log::seq.is_null())
+            .order(audit_log::id.asc())
+            .limit(limit)
+            .select(AuditRow::as_select())
+            .load(conn)?;
+        if pending.is_empty() {
+            return Ok(0);
+        }
+        let last: Option<(Option<i64>, Option<String>)> = audit_log::table
+            .filter(audit_log::seq.is_not_null())
+            .order(audit_log::seq.desc())
+            .select((audit_log::seq, audit_log::hash))
+            .first(conn)
+            .optional()?;
+        let (mut seq, mut prev) = match last {
+            Some((Some(seq), Some(hash))) => (seq, hash),
+            _ => (0, GENESIS.to_string()),
+        };
+        for row in &pending {
+            seq += 1;
+            let hash = entry_hash(&prev, seq, &Entry::of(row));
+            diesel::update(audit_log::table.find(row.id))
+                .set((
+                    audit_log::seq.eq(seq),
+                    audit_log::prev_hash.eq(&prev),
+                    audit_log::hash.eq(&hash),
+                ))
+                .execute(conn)?;
+            prev = hash;
+        }
+        Ok(pending.len())
+    })
+}
+
+/// Seals everything pending.
+pub fn seal_all(conn: &mut DbConn) -> QueryResult<usize> {
+    let mut total = 0;
+    loop {
+        let n = seal(conn, 5_000)?;
+        total += n;
+        if n == 0 {
+            return Ok(total);
+        }
+    }
 }
 
 pub fn for_target(
@@ -122,9 +170,8 @@ pub fn for_target(
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum ChainStatus {
-    Intact {
-        entries: u64,
-    },
+    /// Every sealed entry checks out; `unsealed` wait for the sealer.
+    Intact { entries: u64, unsealed: u64 },
     Broken {
         id: i64,
         reason: String,
@@ -132,50 +179,53 @@ pub enum ChainStatus {
     },
 }
 
-/// Walks the whole chain in pages, so memory stays flat however long the trail.
+/// Walks the whole chain in `seq` order, in pages, so memory stays flat however long it is.
 pub fn verify(conn: &mut DbConn) -> QueryResult<ChainStatus> {
     const PAGE: i64 = 5_000;
     let mut prev = GENESIS.to_string();
-    let mut after = 0i64;
+    let mut expected_seq = 0i64;
     let mut checked = 0u64;
     loop {
         let rows: Vec<AuditRow> = audit_log::table
-            .filter(audit_log::id.gt(after))
-            .order(audit_log::id.asc())
+            .filter(audit_log::seq.gt(expected_seq))
+            .order(audit_log::seq.asc())
             .limit(PAGE)
             .select(AuditRow::as_select())
             .load(conn)?;
-        let Some(last) = rows.last() else {
-            return Ok(ChainStatus::Intact { entries: checked });
-        };
-        after = last.id;
+        if rows.is_empty() {
+            let unsealed: i64 = audit_log::table
+                .filter(audit_log::seq.is_null())
+                .count()
+                .get_result(conn)?;
+            return Ok(ChainStatus::Intact {
+                entries: checked,
+                unsealed: u64::try_from(unsealed).unwrap_or(0),
+            });
+        }
         for row in &rows {
-            if row.prev_hash != prev {
-                return Ok(ChainStatus::Broken {
-                    id: row.id,
-                    reason: "its link to the previous entry does not match (an entry before it was removed or changed)".into(),
-                    checked,
-                });
+            let seq = row.seq.unwrap_or_default();
+            let broken = |reason: &str| ChainStatus::Broken {
+                id: row.id,
+                reason: reason.to_string(),
+                checked,
+            };
+            if seq != expected_seq + 1 {
+                return Ok(broken(
+                    "the entry before it in the chain is missing (removed)",
+                ));
             }
-            let expected = entry_hash(
-                &prev,
-                &Entry {
-                    at: row.at,
-                    actor: &row.actor,
-                    action: &row.action,
-                    target_type: &row.target_type,
-                    target_id: row.target_id.as_deref(),
-                    details: &row.details,
-                },
-            );
-            if expected != row.hash {
-                return Ok(ChainStatus::Broken {
-                    id: row.id,
-                    reason: "its content does not match its hash (the entry was changed)".into(),
-                    checked,
-                });
+            if row.prev_hash.as_deref() != Some(prev.as_str()) {
+                return Ok(broken(
+                    "its link to the previous entry does not match (an entry before it was removed or changed)",
+                ));
             }
-            prev = row.hash.clone();
+            if row.hash.as_deref() != Some(entry_hash(&prev, seq, &Entry::of(row)).as_str()) {
+                return Ok(broken(
+                    "its content does not match its hash (the entry was changed)",
+                ));
+            }
+            prev = row.hash.clone().unwrap_or_default();
+            expected_seq = seq;
             checked += 1;
         }
     }

@@ -111,8 +111,9 @@ diesel::table! {
         target_type -> Text,
         target_id -> Nullable<Text>,
         details -> Text,
-        prev_hash -> Text,
-        hash -> Text,
+        seq -> Nullable<BigInt>,
+        prev_hash -> Nullable<Text>,
+        hash -> Nullable<Text>,
     }
 }
 

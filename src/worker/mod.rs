@@ -75,10 +75,24 @@ impl Worker {
         Ok(true)
     }
 
+    /// Chains the audit entries written since the last seal.
+    pub fn seal_audit(&self) -> Result<usize, crate::store::StoreError> {
+        let mut conn = self.state.pool.get()?;
+        Ok(crate::store::audit::seal_all(&mut conn)?)
+    }
+
     /// Loops until `stop` is set, sleeping `poll` when there is nothing to do.
     pub fn run(&self, stop: &AtomicBool, poll: Duration) {
         tracing::info!(worker = %self.id, "worker started");
+        let mut sealed_at: Option<std::time::Instant> = None;
         while !stop.load(Ordering::Relaxed) {
+            // The audit trail is chained here, at most once per poll interval, busy or not.
+            if sealed_at.is_none_or(|t| t.elapsed() >= poll) {
+                if let Err(error) = self.seal_audit() {
+                    tracing::error!(%error, "cannot seal the audit trail");
+                }
+                sealed_at = Some(std::time::Instant::now());
+            }
             match self.run_once() {
                 Ok(true) => continue,
                 Ok(false) => {}

@@ -292,6 +292,7 @@ async fn a_decided_document_is_purged(app: TestApp) {
         "only identity documents are purged, not message attachments"
     );
     assert!(!app.state.files.exists(&pending[0]));
+    assert!(dsar::store::audit::seal_all(&mut conn).expect("seal") > 0);
     let trail = dsar::store::audit::verify(&mut conn).expect("verify");
     assert!(
         matches!(trail, dsar::store::audit::ChainStatus::Intact { .. }),

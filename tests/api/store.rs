@@ -1,5 +1,7 @@
 //! The store on both backends: every down.sql undoes its up.sql.
 
+use dsar::store::audit::ChainStatus;
+
 use crate::helpers::TestApp;
 use crate::on_both_backends;
 
@@ -13,3 +15,66 @@ async fn migrations_revert_and_apply_again(app: TestApp) {
     assert!(dsar::store::migrations_applied(&mut conn).expect("check"));
 }
 on_both_backends!(migrations, migrations_revert_and_apply_again);
+
+/// Entries appended by concurrent transactions are all sealed once, in one unbroken chain,
+/// even with two sealers at work; a changed or removed entry is then named.
+async fn the_audit_chain_survives_concurrency_and_shows_tampering(app: TestApp) {
+    let mut filings = Vec::new();
+    let client = &app;
+    for i in 0..40 {
+        let body = serde_json::json!({ "kind": "access", "requester": { "name": "P", "email": format!("p{i}@example.org") } });
+        filings.push(async move { client.post("/api/v1/requests", &body).await.status.as_u16() });
+    }
+    let statuses = futures_util::future::join_all(filings).await;
+    assert!(statuses.iter().all(|s| *s == 201), "{statuses:?}");
+
+    let sealers: Vec<_> = (0..2)
+        .map(|_| {
+            let state = app.state.clone();
+            std::thread::spawn(move || {
+                let mut conn = state.pool.get().expect("conn");
+                dsar::store::audit::seal_all(&mut conn).expect("seal")
+            })
+        })
+        .collect();
+    let sealed: usize = sealers.into_iter().map(|t| t.join().expect("sealer")).sum();
+    assert_eq!(sealed, 40, "each entry sealed exactly once");
+    let mut conn = app.state.pool.get().expect("conn");
+    assert_eq!(
+        dsar::store::audit::verify(&mut conn).expect("verify"),
+        ChainStatus::Intact {
+            entries: 40,
+            unsealed: 0
+        }
+    );
+
+    use diesel::prelude::*;
+    use dsar::store::schema::audit_log;
+    let ids: Vec<i64> = audit_log::table
+        .order(audit_log::seq.asc())
+        .select(audit_log::id)
+        .load(&mut *conn)
+        .expect("ids");
+    diesel::update(audit_log::table.find(ids[10]))
+        .set(audit_log::details.eq("{}"))
+        .execute(&mut *conn)
+        .expect("tamper");
+    match dsar::store::audit::verify(&mut conn).expect("verify") {
+        ChainStatus::Broken { id, checked, .. } => assert_eq!((id, checked), (ids[10], 10)),
+        other => panic!("tampering not found: {other:?}"),
+    }
+    diesel::delete(audit_log::table.find(ids[10]))
+        .execute(&mut *conn)
+        .expect("remove");
+    match dsar::store::audit::verify(&mut conn).expect("verify") {
+        ChainStatus::Broken { id, reason, .. } => {
+            assert_eq!(id, ids[11]);
+            assert!(reason.contains("missing"), "{reason}");
+        }
+        other => panic!("removal not found: {other:?}"),
+    }
+}
+on_both_backends!(
+    audit_chain,
+    the_audit_chain_survives_concurrency_and_shows_tampering
+);
