@@ -86,13 +86,19 @@ fn database_url(dir: &tempfile::TempDir, label: &str) -> String {
 
 /// The embedded defaults, on `url`; other `DSAR_…` variables of the environment apply too,
 /// so a setting can be tried without editing anything.
-fn settings(url: &str) -> Settings {
+fn settings(url: &str, dir: &std::path::Path) -> Settings {
+    let key_file = dir.join("session.key").display().to_string();
+    let outbox = dir.join("outbox").display().to_string();
+    let files = dir.join("files").display().to_string();
     let mut env: Vec<(String, String)> = std::env::vars().collect();
     env.extend(
         [
             ("DSAR_DATABASE__URL", url),
             ("DSAR_HTTP__BIND", "127.0.0.1:0"),
             ("DSAR_LOG__FILTER", "warn"),
+            ("DSAR_SECURITY__SESSION_KEY_FILE", &key_file),
+            ("DSAR_MAIL__OUTBOX_DIR", &outbox),
+            ("DSAR_STORAGE__DIR", &files),
         ]
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
@@ -141,7 +147,6 @@ async fn baseline(
                     due_on: now.date(),
                     created_by: "bench",
                     created_at: now,
-                    updated_at: now,
                     country: None,
                     representative: false,
                     form: "{}",
@@ -256,7 +261,7 @@ fn main() {
     // Baseline: its own server on its own database.
     let base = actix_web::rt::System::new().block_on(async {
         let state = dsar::app::prepare(
-            settings(&database_url(&dir, "baseline")),
+            settings(&database_url(&dir, "baseline"), dir.path()),
             Default::default(),
         )
         .expect("store");
@@ -291,7 +296,7 @@ fn main() {
 
     let intake = actix_web::rt::System::new().block_on(async {
         let application = Application::build(
-            settings(&database_url(&dir, "intake")),
+            settings(&database_url(&dir, "intake"), dir.path()),
             Options { worker: false },
         )
         .expect("app");

@@ -49,6 +49,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     let mailer = crate::mail::Transport::from_settings(&settings.mail)?;
     let files = crate::files::FileStore::new(&settings.storage.dir);
     let submissions = crate::web::portal::RateLimiter::new(settings.portal.submissions_per_hour);
+    let session_key = crate::web::admin::load_key(&settings.security)?;
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -59,12 +60,15 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         mailer,
         files,
         submissions,
+        session_key,
+        login_throttle: Default::default(),
     }))
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.service(health::healthz).service(health::readyz);
     api::routes(cfg, max_json_bytes);
+    crate::web::admin::routes(cfg);
     crate::web::portal::routes(cfg);
 }
 
@@ -83,6 +87,7 @@ impl Application {
             TcpListener::bind(&bind).with_context(|| format!("cannot listen on {bind}"))?;
         let port = listener.local_addr()?.port();
         let state = prepare(settings, clock)?;
+        first_admin_link(&state)?;
         let server = serve(Arc::clone(&state), listener)?;
         let worker = options.worker.then(|| spawn_worker(Arc::clone(&state)));
         Ok(Application {
@@ -140,4 +145,27 @@ fn spawn_worker(state: Arc<AppState>) -> WorkerThread {
     let poll = Duration::from_millis(state.settings.worker.poll_interval_ms);
     let handle = std::thread::spawn(move || crate::worker::standard(state).run(&flag, poll));
     WorkerThread { stop, handle }
+}
+
+/// With no staff account at all, invites the DPO address as the first administrator and logs
+/// the one-time link to set its password.
+fn first_admin_link(state: &AppState) -> anyhow::Result<()> {
+    let mut conn = state.pool.get()?;
+    if crate::store::users::count(&mut conn)? > 0 {
+        return Ok(());
+    }
+    let email = &state.settings.organisation.dpo_email;
+    let (_, link) = crate::staff::add_user(
+        &mut conn,
+        email,
+        "Administrator",
+        crate::staff::Role::Admin,
+        "system",
+        state.clock.now(),
+    )?;
+    tracing::warn!(
+        "no staff account yet: set the first administrator's password at {}{link} (valid 7 days)",
+        state.settings.base_url()
+    );
+    Ok(())
 }

@@ -32,6 +32,39 @@ pub struct Settings {
     pub portal: Portal,
     pub identity: Identity,
     pub storage: Storage,
+    pub security: Security,
+}
+
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Security {
+    /// 64 bytes in hex that sign and encrypt staff sessions. Empty: read (or create) the key
+    /// in `session_key_file`, so sessions survive restarts on one machine. Several web nodes
+    /// need the same key.
+    pub session_key: String,
+    pub session_key_file: String,
+    /// A session left unused this long ends.
+    pub session_idle_minutes: u32,
+    /// A session ends this long after login, used or not.
+    pub session_absolute_hours: u32,
+}
+
+impl std::fmt::Debug for Security {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Security")
+            .field(
+                "session_key",
+                &if self.session_key.is_empty() {
+                    ""
+                } else {
+                    "***"
+                },
+            )
+            .field("session_key_file", &self.session_key_file)
+            .field("session_idle_minutes", &self.session_idle_minutes)
+            .field("session_absolute_hours", &self.session_absolute_hours)
+            .finish()
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -279,6 +312,9 @@ impl Settings {
     pub fn redacted_toml(&self) -> String {
         let mut shown = self.clone();
         shown.database.url = redact_url(&self.database.url);
+        if !shown.security.session_key.is_empty() {
+            shown.security.session_key = "***".into();
+        }
         shown.mail.smtp_url = redact_url(&self.mail.smtp_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))
     }

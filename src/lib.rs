@@ -11,6 +11,7 @@ pub mod files;
 pub mod i18n;
 pub mod mail;
 pub mod requester;
+pub mod staff;
 pub mod store;
 pub mod telemetry;
 pub mod web;

@@ -44,6 +44,22 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Staff accounts.
+    #[command(subcommand)]
+    User(UserCommand),
+}
+
+#[derive(Subcommand)]
+enum UserCommand {
+    /// Invite a member of staff; prints the one-time link to set their password.
+    Add {
+        email: String,
+        /// admin, dpo, handler or viewer.
+        #[arg(long)]
+        role: String,
+        #[arg(long, default_value = "")]
+        name: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -142,6 +158,20 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::ApiKey(cmd) => api_key(cmd, settings),
+        Command::User(UserCommand::Add { email, role, name }) => {
+            let role: dsar::staff::Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+            let state = app::prepare(settings, Clock::default())?;
+            let mut conn = state.pool.get()?;
+            let (user, link) =
+                dsar::staff::add_user(&mut conn, &email, &name, role, "cli", state.clock.now())
+                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            eprintln!(
+                "{} invited as {}; the link below sets their password (valid 7 days, once):",
+                user.email, user.role
+            );
+            println!("{}{link}", state.settings.base_url());
+            Ok(ExitCode::SUCCESS)
+        }
         Command::Audit(AuditCommand::Verify) => {
             let state = app::prepare(settings, Clock::default())?;
             let mut conn = state.pool.get()?;

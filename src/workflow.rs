@@ -161,7 +161,6 @@ pub fn file(
                 due_on: due.due_on,
                 created_by: actor,
                 created_at: now_naive,
-                updated_at: now_naive,
                 country: filing.country.as_deref(),
                 representative: filing.representative,
                 form: &form,
@@ -270,7 +269,6 @@ pub fn record(
                 .then_some(Some(rec.method.as_deref().unwrap_or("unspecified"))),
             closed_at: closes.then_some(Some(at)),
             reject_ground: ground.map(Some),
-            updated_at: Some(now.naive_utc()),
             ..Default::default()
         };
         let updated = rows::update(conn, row.id, &changes)?;
@@ -347,7 +345,6 @@ pub fn extend(
             due_on: Some(due_on),
             extension_months: Some(to_i32(i64::from(total.months))),
             extension_days: Some(to_i32(i64::from(total.days))),
-            updated_at: Some(now.naive_utc()),
             ..Default::default()
         };
         let updated = rows::update(conn, row.id, &changes)?;

@@ -6,8 +6,10 @@ pub mod audit;
 pub mod jobs;
 pub mod outbox;
 pub mod portal;
+pub mod queue;
 pub mod requests;
 pub mod schema;
+pub mod users;
 
 use std::path::Path;
 use std::time::Duration;

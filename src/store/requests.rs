@@ -35,12 +35,12 @@ pub struct RequestRow {
     pub reject_ground: Option<String>,
     pub created_by: String,
     pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
     pub country: Option<String>,
     pub representative: bool,
     pub form: String,
     pub email_confirmed_at: Option<NaiveDateTime>,
     pub duplicate_of: Option<i64>,
+    pub assignee_id: Option<i64>,
 }
 
 #[derive(Debug, Insertable)]
@@ -62,7 +62,6 @@ pub struct NewRequest<'a> {
     pub due_on: NaiveDate,
     pub created_by: &'a str,
     pub created_at: NaiveDateTime,
-    pub updated_at: NaiveDateTime,
     pub country: Option<&'a str>,
     pub representative: bool,
     pub form: &'a str,
@@ -85,7 +84,7 @@ pub struct RequestChanges<'a> {
     pub closed_at: Option<Option<NaiveDateTime>>,
     pub reject_ground: Option<Option<&'a str>>,
     pub email_confirmed_at: Option<Option<NaiveDateTime>>,
-    pub updated_at: Option<NaiveDateTime>,
+    pub assignee_id: Option<Option<i64>>,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

@@ -29,12 +29,12 @@ diesel::table! {
         reject_ground -> Nullable<Text>,
         created_by -> Text,
         created_at -> Timestamp,
-        updated_at -> Timestamp,
         country -> Nullable<Text>,
         representative -> Bool,
         form -> Text,
         email_confirmed_at -> Nullable<Timestamp>,
         duplicate_of -> Nullable<BigInt>,
+        assignee_id -> Nullable<BigInt>,
     }
 }
 
@@ -168,6 +168,49 @@ diesel::table! {
 }
 
 diesel::joinable!(request_tokens -> requests (request_id));
+diesel::joinable!(requests -> users (assignee_id));
 diesel::joinable!(documents -> requests (request_id));
 diesel::joinable!(messages -> requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(requests, request_tokens, documents, messages);
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        role -> Text,
+        password_hash -> Nullable<Text>,
+        totp_secret -> Nullable<Text>,
+        session_epoch -> Integer,
+        disabled_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        last_login_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    password_tokens (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        token_hash -> Text,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    notes (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        author_id -> BigInt,
+        body -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(password_tokens -> users (user_id));
+diesel::joinable!(notes -> requests (request_id));
+diesel::joinable!(notes -> users (author_id));
+diesel::allow_tables_to_appear_in_same_query!(users, password_tokens, notes, requests);

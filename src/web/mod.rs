@@ -1,5 +1,6 @@
 //! HTTP: thin handlers that parse, authorise, call the workflow and render.
 
+pub mod admin;
 pub mod api;
 pub mod health;
 pub mod portal;
@@ -25,6 +26,9 @@ pub struct AppState {
     pub mailer: crate::mail::Transport,
     pub files: crate::files::FileStore,
     pub submissions: portal::RateLimiter,
+    /// Signs and encrypts staff session cookies.
+    pub session_key: actix_web::cookie::Key,
+    pub login_throttle: crate::staff::Throttle,
 }
 
 pub type State = web::Data<Arc<AppState>>;

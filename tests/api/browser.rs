@@ -221,5 +221,44 @@ async fn a_person_files_a_request_in_chromium_and_follows_the_mailed_link() {
     assert!(status.contains("being handled"), "{status}");
     let shot = driver.screenshot("portal-status").await;
     assert!(std::fs::metadata(shot).expect("screenshot").len() > 1000);
+    let reference = status
+        .split("DSAR-")
+        .nth(1)
+        .map(|r| format!("DSAR-{}", &r[..11]))
+        .expect("reference on the page");
+
+    // A member of the privacy team signs in, finds the request in the queue and opens it.
+    {
+        let mut conn = app.state.pool.get().expect("conn");
+        let (user, _) = dsar::staff::add_user(
+            &mut conn,
+            "dana@example.org",
+            "Dana",
+            dsar::staff::Role::Dpo,
+            "test",
+            app.state.clock.now(),
+        )
+        .expect("user");
+        let hash = dsar::staff::hash_password("correct horse battery staple").expect("hash");
+        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
+    }
+    driver.goto(&format!("{}/admin", app.address)).await;
+    driver.type_into("#email", "dana@example.org").await;
+    driver
+        .type_into("#password", "correct horse battery staple")
+        .await;
+    driver.click("button[type='submit']").await;
+    let queue = driver.source().await;
+    assert!(queue.contains(&reference), "{queue}");
+    driver.screenshot("admin-queue").await;
+    driver
+        .click(&format!("a[href='/admin/requests/{reference}']"))
+        .await;
+    let page = driver.source().await;
+    assert!(
+        page.contains("Camille Martin") && page.contains("Deadline"),
+        "{page}"
+    );
+    driver.screenshot("admin-request").await;
     driver.session_call("DELETE", "", None).await;
 }

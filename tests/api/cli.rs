@@ -172,7 +172,11 @@ fn serve_starts_on_the_embedded_defaults_and_stops_on_sigterm() {
     let stderr = child.stderr.take().expect("stderr");
     let mut lines = BufReader::new(stderr).lines();
     let mut port = None;
+    let mut first_admin = None;
     for line in lines.by_ref().map_while(Result::ok) {
+        if line.contains("set the first administrator's password at ") {
+            first_admin = Some(line.clone());
+        }
         if let Some(rest) = line.split("listening on http://127.0.0.1:").nth(1) {
             port = rest
                 .split(|c: char| !c.is_ascii_digit())
@@ -182,6 +186,9 @@ fn serve_starts_on_the_embedded_defaults_and_stops_on_sigterm() {
         }
     }
     let port = port.expect("the log says where it listens");
+    let first_admin =
+        first_admin.expect("with no staff, the log gives the first administrator's link");
+    assert!(first_admin.contains("/admin/password/"), "{first_admin}");
     // Keep draining the log so the server never writes into a closed pipe.
     let drain = std::thread::spawn(move || lines.map_while(Result::ok).count());
     let mut stream = std::net::TcpStream::connect(("127.0.0.1", port)).expect("connect");
@@ -203,4 +210,38 @@ fn serve_starts_on_the_embedded_defaults_and_stops_on_sigterm() {
     let status = child.wait().expect("exits");
     assert!(status.success(), "exit status {status:?}");
     let _ = drain.join();
+}
+
+#[test]
+fn user_add_prints_a_one_time_link() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dsar(
+        &dir,
+        &["user", "add", "handler@example.org", "--role", "handler"],
+        &[],
+    );
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let link = text(&out.stdout);
+    assert!(
+        link.trim()
+            .starts_with("http://127.0.0.1:8080/admin/password/"),
+        "{link}"
+    );
+    let again = dsar(
+        &dir,
+        &["user", "add", "handler@example.org", "--role", "handler"],
+        &[],
+    );
+    assert!(!again.status.success());
+    assert!(text(&again.stderr).contains("exists already"));
+    let bad = dsar(
+        &dir,
+        &["user", "add", "x@example.org", "--role", "king"],
+        &[],
+    );
+    assert!(
+        text(&bad.stderr).contains("admin, dpo, handler, viewer"),
+        "{}",
+        text(&bad.stderr)
+    );
 }

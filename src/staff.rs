@@ -1,0 +1,254 @@
+//! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
+//! and reset links, and login throttling.
+
+use std::collections::HashMap;
+use std::net::IpAddr;
+use std::sync::{Mutex, OnceLock};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::crypto::{random_token, sha256_hex};
+use crate::store::audit::{self, Entry};
+use crate::store::users::{self, UserRow};
+use crate::store::{DbConn, write_tx};
+
+crate::domain::kind::text_enum! {
+    /// What a member of staff may do.
+    pub enum Role (what = "role", ignore_case = true) {
+        /// Users and settings.
+        Admin => "admin",
+        /// Everything on requests, reports and the audit trail.
+        Dpo => "dpo",
+        /// Requests assigned to them, or unassigned.
+        Handler => "handler",
+        /// Reads, changes nothing.
+        Viewer => "viewer",
+    }
+}
+
+impl Role {
+    pub fn can_manage_users(self) -> bool {
+        self == Role::Admin
+    }
+
+    pub fn can_read_audit(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo)
+    }
+
+    pub fn can_act(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo | Role::Handler)
+    }
+
+    /// A handler sees requests assigned to them or to nobody; the others see all.
+    pub fn can_see(self, me: i64, assignee: Option<i64>) -> bool {
+        match self {
+            Role::Handler => assignee.is_none_or(|a| a == me),
+            _ => true,
+        }
+    }
+}
+
+pub const MIN_PASSWORD: usize = 12;
+
+fn argon2() -> Argon2<'static> {
+    // OWASP's argon2id baseline: 19 MiB, 2 passes, 1 lane.
+    let params = Params::new(19 * 1024, 2, 1, None).unwrap_or_default();
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let mut salt_bytes = [0u8; 16];
+    rand::fill(&mut salt_bytes);
+    let salt = SaltString::encode_b64(&salt_bytes)?;
+    Ok(argon2()
+        .hash_password(password.as_bytes(), &salt)?
+        .to_string())
+}
+
+/// Checks a password against a stored hash; with no hash (unknown account, or one that never
+/// set a password) a dummy hash is checked instead so the answer takes the same time.
+pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
+    static DUMMY: OnceLock<String> = OnceLock::new();
+    let dummy =
+        DUMMY.get_or_init(|| hash_password("dummy password, never matches").unwrap_or_default());
+    let (hash, real) = match stored {
+        Some(h) => (h, true),
+        None => (dummy.as_str(), false),
+    };
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    argon2()
+        .verify_password(password.as_bytes(), &parsed)
+        .is_ok()
+        && real
+}
+
+/// Creates a one-time link to set a password; returns its path (`/admin/password/{token}`).
+pub fn password_link(
+    conn: &mut DbConn,
+    user_id: i64,
+    purpose: &str,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<String> {
+    let token = random_token();
+    let expires = now + chrono::Duration::days(if purpose == "invite" { 7 } else { 1 });
+    users::insert_token(
+        conn,
+        user_id,
+        &sha256_hex(&token),
+        purpose,
+        now.naive_utc(),
+        expires.naive_utc(),
+    )?;
+    Ok(format!("/admin/password/{token}"))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AddUserError {
+    #[error("{0}")]
+    Invalid(String),
+    #[error("an account with this address exists already")]
+    Exists,
+    #[error(transparent)]
+    Store(#[from] diesel::result::Error),
+}
+
+/// Invites a member of staff: the account, and the link to set a password.
+pub fn add_user(
+    conn: &mut DbConn,
+    email: &str,
+    name: &str,
+    role: Role,
+    by: &str,
+    now: DateTime<Utc>,
+) -> Result<(UserRow, String), AddUserError> {
+    let email = crate::domain::email::EmailAddress::parse(email)
+        .map_err(|e| AddUserError::Invalid(e.to_string()))?;
+    let email = email.as_str().to_lowercase();
+    write_tx(conn, |conn| {
+        if users::find_by_email(conn, &email)?.is_some() {
+            return Err(AddUserError::Exists);
+        }
+        let name = if name.trim().is_empty() {
+            email.split('@').next().unwrap_or("")
+        } else {
+            name.trim()
+        };
+        let user = users::insert(conn, &email, name, role.as_str(), now.naive_utc())?;
+        let link = password_link(conn, user.id, "invite", now)?;
+        audit::append(
+            conn,
+            &Entry {
+                at: now.naive_utc(),
+                actor: by,
+                action: "user.invite",
+                target_type: "user",
+                target_id: Some(&user.id.to_string()),
+                details: &json!({ "role": role.as_str() }).to_string(),
+            },
+        )?;
+        Ok((user, link))
+    })
+}
+
+/// Failed logins, per account and per address: each failure doubles the wait before the next
+/// attempt is even checked (1 s after the 3rd, up to 15 min), so guessing is slow and a
+/// person who mistyped twice is not bothered.
+#[derive(Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+const FREE_FAILURES: u32 = 2;
+
+impl Throttle {
+    fn keys(email: &str, ip: Option<IpAddr>) -> Vec<String> {
+        let mut keys = vec![format!("account:{}", email.trim().to_lowercase())];
+        if let Some(ip) = ip {
+            keys.push(format!("ip:{ip}"));
+        }
+        keys
+    }
+
+    /// How long this attempt must still wait; zero when it may go ahead.
+    pub fn wait(&self, email: &str, ip: Option<IpAddr>) -> Duration {
+        let Ok(map) = self.failures.lock() else {
+            return Duration::ZERO;
+        };
+        Self::keys(email, ip)
+            .iter()
+            .filter_map(|k| map.get(k))
+            .map(|(count, last)| {
+                let delay = delay_after(*count);
+                delay.saturating_sub(last.elapsed())
+            })
+            .max()
+            .unwrap_or(Duration::ZERO)
+    }
+
+    pub fn failed(&self, email: &str, ip: Option<IpAddr>) {
+        if let Ok(mut map) = self.failures.lock() {
+            if map.len() > 100_000 {
+                map.retain(|_, (_, last)| last.elapsed() < Duration::from_secs(3600));
+            }
+            for key in Self::keys(email, ip) {
+                let entry = map.entry(key).or_insert((0, Instant::now()));
+                entry.0 += 1;
+                entry.1 = Instant::now();
+            }
+        }
+    }
+
+    pub fn succeeded(&self, email: &str) {
+        if let Ok(mut map) = self.failures.lock() {
+            map.remove(&format!("account:{}", email.trim().to_lowercase()));
+        }
+    }
+}
+
+fn delay_after(failures: u32) -> Duration {
+    if failures <= FREE_FAILURES {
+        return Duration::ZERO;
+    }
+    let exp = (failures - FREE_FAILURES - 1).min(10);
+    Duration::from_secs(1u64 << exp).min(Duration::from_secs(900))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn passwords_verify_and_unknown_accounts_never_do() {
+        let hash = hash_password("correct horse battery staple").expect("hash");
+        assert!(hash.starts_with("$argon2id$"));
+        assert!(verify_password(Some(&hash), "correct horse battery staple"));
+        assert!(!verify_password(
+            Some(&hash),
+            "Correct horse battery staple"
+        ));
+        assert!(!verify_password(None, "dummy password, never matches"));
+    }
+
+    #[test]
+    fn delays_grow_after_two_free_failures() {
+        assert_eq!(delay_after(2), Duration::ZERO);
+        assert_eq!(delay_after(3), Duration::from_secs(1));
+        assert_eq!(delay_after(4), Duration::from_secs(2));
+        assert_eq!(delay_after(30), Duration::from_secs(900));
+    }
+
+    #[test]
+    fn handlers_see_their_own_and_unassigned_requests() {
+        assert!(Role::Handler.can_see(1, None));
+        assert!(Role::Handler.can_see(1, Some(1)));
+        assert!(!Role::Handler.can_see(1, Some(2)));
+        assert!(Role::Viewer.can_see(1, Some(2)));
+        assert!(!Role::Viewer.can_act());
+    }
+}

@@ -1,0 +1,135 @@
+//! Staff accounts and the one-time links that let them set a password.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{password_tokens, users};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = users)]
+pub struct UserRow {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub password_hash: Option<String>,
+    pub totp_secret: Option<String>,
+    pub session_epoch: i32,
+    pub disabled_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+    pub last_login_at: Option<NaiveDateTime>,
+}
+
+pub fn insert(
+    conn: &mut DbConn,
+    email: &str,
+    name: &str,
+    role: &str,
+    now: NaiveDateTime,
+) -> QueryResult<UserRow> {
+    crate::per_backend!(conn, |c| diesel::insert_into(users::table)
+        .values((
+            users::email.eq(email),
+            users::name.eq(name),
+            users::role.eq(role),
+            users::created_at.eq(now)
+        ))
+        .returning(UserRow::as_returning())
+        .get_result(c))
+}
+
+pub fn count(conn: &mut DbConn) -> QueryResult<i64> {
+    users::table.count().get_result(conn)
+}
+
+pub fn find(conn: &mut DbConn, id: i64) -> QueryResult<Option<UserRow>> {
+    users::table
+        .find(id)
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn find_by_email(conn: &mut DbConn, email: &str) -> QueryResult<Option<UserRow>> {
+    users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(UserRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+pub fn list(conn: &mut DbConn) -> QueryResult<Vec<UserRow>> {
+    users::table
+        .order(users::id.asc())
+        .select(UserRow::as_select())
+        .load(conn)
+}
+
+/// Sets the password and ends every session opened before.
+pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::password_hash.eq(hash),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Ends every session of the account ("log out everywhere").
+pub fn bump_epoch(conn: &mut DbConn, id: i64) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::session_epoch.eq(users::session_epoch + 1))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn touch_login(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::last_login_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}
+
+pub fn insert_token(
+    conn: &mut DbConn,
+    user_id: i64,
+    token_hash: &str,
+    purpose: &str,
+    now: NaiveDateTime,
+    expires_at: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(password_tokens::table)
+        .values((
+            password_tokens::user_id.eq(user_id),
+            password_tokens::token_hash.eq(token_hash),
+            password_tokens::purpose.eq(purpose),
+            password_tokens::created_at.eq(now),
+            password_tokens::expires_at.eq(expires_at),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The account a still-unused, unexpired link belongs to.
+pub fn user_for_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<(i64, i64)>> {
+    password_tokens::table
+        .filter(password_tokens::token_hash.eq(token_hash))
+        .filter(password_tokens::used_at.is_null())
+        .filter(password_tokens::expires_at.gt(now))
+        .select((password_tokens::id, password_tokens::user_id))
+        .first(conn)
+        .optional()
+}
+
+pub fn use_token(conn: &mut DbConn, token_id: i64, now: NaiveDateTime) -> QueryResult<()> {
+    diesel::update(password_tokens::table.find(token_id))
+        .set(password_tokens::used_at.eq(now))
+        .execute(conn)
+        .map(drop)
+}

@@ -1,0 +1,334 @@
+//! The staff dashboard. Sessions live in a signed and encrypted cookie (no server state, so
+//! any web node serves any request), checked on every request against the account: idle and
+//! absolute timeouts, "log out everywhere" (the account's epoch), disabled accounts.
+
+pub mod login;
+pub mod queue;
+pub mod request;
+pub mod users;
+
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+
+use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::dev::Payload;
+use actix_web::http::{StatusCode, header};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
+use askama::Template;
+use serde::{Deserialize, Serialize};
+
+use crate::crypto::{constant_time_eq, random_token};
+use crate::staff::Role;
+use crate::store::users::{self as user_rows, UserRow};
+use crate::web::AppState;
+
+pub const SESSION_COOKIE: &str = "dsar_staff";
+const STYLESHEET: &str = include_str!("../../../templates/admin/admin.css");
+const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; object-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/static/admin.css", web::get().to(stylesheet))
+        .service(
+            web::scope("/admin")
+                .route("/login", web::get().to(login::form))
+                .route("/login", web::post().to(login::submit))
+                .route("/password/{token}", web::get().to(login::password_form))
+                .route("/password/{token}", web::post().to(login::password_submit))
+                .route("/logout", web::post().to(login::logout))
+                .route(
+                    "/logout-everywhere",
+                    web::post().to(login::logout_everywhere),
+                )
+                .route("", web::get().to(queue::show))
+                .route("/", web::get().to(queue::show))
+                .route("/requests/{id}", web::get().to(request::show))
+                .route("/users", web::get().to(users::list))
+                .route("/users", web::post().to(users::invite))
+                .default_service(web::to(not_found)),
+        );
+}
+
+async fn stylesheet() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .body(STYLESHEET)
+}
+
+/// Unknown dashboard paths: the login page for strangers, a 404 for staff.
+async fn not_found(_staff: Staff) -> Result<HttpResponse, AdminError> {
+    Err(AdminError::NotFound)
+}
+
+/// What a session cookie carries (encrypted, so none of it is readable or forgeable).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct SessionData {
+    pub user: i64,
+    pub epoch: i32,
+    /// Unix seconds of the login and of the last request.
+    pub issued: i64,
+    pub seen: i64,
+    /// The CSRF token of every form in this session.
+    pub csrf: String,
+}
+
+/// The signed-in member of staff, checked on every request.
+pub struct Staff {
+    pub user: UserRow,
+    pub role: Role,
+    pub session: SessionData,
+    state: Arc<AppState>,
+}
+
+impl Staff {
+    pub fn actor(&self) -> String {
+        format!("staff:{}", self.user.id)
+    }
+
+    pub fn require(&self, allowed: bool) -> Result<(), AdminError> {
+        if allowed {
+            Ok(())
+        } else {
+            Err(AdminError::Forbidden)
+        }
+    }
+
+    pub fn csrf_ok(&self, submitted: &str) -> bool {
+        constant_time_eq(self.session.csrf.as_bytes(), submitted.as_bytes())
+    }
+
+    /// A page, with the session's idle clock restarted.
+    pub fn page(&self, template: &impl Template) -> HttpResponse {
+        let mut res = render(template, StatusCode::OK);
+        let mut session = self.session.clone();
+        session.seen = self.state.clock.now().timestamp();
+        let _ = res.add_cookie(&session_cookie(&self.state, &session));
+        res
+    }
+}
+
+pub fn render(template: &impl Template, status: StatusCode) -> HttpResponse {
+    match template.render() {
+        Ok(html) => HttpResponse::build(status)
+            .content_type("text/html; charset=utf-8")
+            .insert_header((header::CONTENT_SECURITY_POLICY, CSP))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(html),
+        Err(e) => {
+            tracing::error!(error = %e, "admin template failed");
+            HttpResponse::InternalServerError().body("internal error")
+        }
+    }
+}
+
+/// Builds the encrypted session cookie.
+pub fn session_cookie(state: &AppState, data: &SessionData) -> Cookie<'static> {
+    let mut jar = CookieJar::new();
+    let value = serde_json::to_string(data).unwrap_or_default();
+    let cookie = Cookie::build(SESSION_COOKIE, value)
+        .path("/")
+        .http_only(true)
+        .secure(state.settings.base_url().starts_with("https://"))
+        .same_site(SameSite::Strict)
+        .finish();
+    jar.private_mut(&state.session_key).add(cookie);
+    jar.get(SESSION_COOKIE)
+        .cloned()
+        .unwrap_or_else(|| Cookie::new(SESSION_COOKIE, ""))
+}
+
+pub fn new_session(state: &AppState, user: &UserRow) -> SessionData {
+    let now = state.clock.now().timestamp();
+    SessionData {
+        user: user.id,
+        epoch: user.session_epoch,
+        issued: now,
+        seen: now,
+        csrf: random_token(),
+    }
+}
+
+pub fn clear_session(res: &mut HttpResponse) {
+    let mut gone = Cookie::new(SESSION_COOKIE, "");
+    gone.set_path("/");
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+}
+
+fn read_session(req: &HttpRequest, key: &Key) -> Option<SessionData> {
+    let raw = req.cookie(SESSION_COOKIE)?;
+    let mut jar = CookieJar::new();
+    jar.add_original(raw);
+    let plain = jar.private(key).get(SESSION_COOKIE)?;
+    serde_json::from_str(plain.value()).ok()
+}
+
+/// Why an admin page is not shown.
+#[derive(Debug)]
+pub enum AdminError {
+    /// Not signed in, or the session ended: to the login page, then back.
+    Login(String),
+    Forbidden,
+    NotFound,
+    Internal,
+}
+
+impl std::fmt::Display for AdminError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "{self:?}")
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/error.html")]
+struct ErrorPage {
+    title: &'static str,
+    text: &'static str,
+}
+
+impl ResponseError for AdminError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            AdminError::Login(_) => StatusCode::SEE_OTHER,
+            AdminError::Forbidden => StatusCode::FORBIDDEN,
+            AdminError::NotFound => StatusCode::NOT_FOUND,
+            AdminError::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        let (title, text) = match self {
+            AdminError::Login(next) => {
+                let target = format!("/admin/login?next={}", url_escape(next));
+                let mut res = HttpResponse::SeeOther()
+                    .insert_header((header::LOCATION, target))
+                    .finish();
+                clear_session(&mut res);
+                return res;
+            }
+            AdminError::Forbidden => (
+                "Not allowed",
+                "Your role does not allow this page or action. Ask an administrator if you need it.",
+            ),
+            AdminError::NotFound => (
+                "Not found",
+                "There is nothing here, or it is not yours to see.",
+            ),
+            AdminError::Internal => (
+                "Something went wrong",
+                "The error is logged; nothing was changed. Try again in a moment.",
+            ),
+        };
+        render(&ErrorPage { title, text }, self.status_code())
+    }
+}
+
+fn url_escape(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
+                (b as char).to_string()
+            }
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
+}
+
+impl From<crate::error::Problem> for AdminError {
+    fn from(p: crate::error::Problem) -> Self {
+        if p.status == 404 {
+            AdminError::NotFound
+        } else {
+            AdminError::Internal
+        }
+    }
+}
+
+impl FromRequest for Staff {
+    type Error = AdminError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let state = req
+            .app_data::<web::Data<Arc<AppState>>>()
+            .map(|s| Arc::clone(s.get_ref()));
+        let here = req.uri().path().to_string();
+        let session = state
+            .as_ref()
+            .and_then(|s| read_session(req, &s.session_key));
+        Box::pin(async move {
+            let state = state.ok_or(AdminError::Internal)?;
+            let login = || AdminError::Login(here.clone());
+            let session = session.ok_or_else(login)?;
+            let now = state.clock.now().timestamp();
+            let security = &state.settings.security;
+            let idle = i64::from(security.session_idle_minutes) * 60;
+            let absolute = i64::from(security.session_absolute_hours) * 3600;
+            if now - session.seen > idle || now - session.issued > absolute {
+                return Err(login());
+            }
+            let id = session.user;
+            let user = state
+                .db(move |conn, _| user_rows::find(conn, id))
+                .await
+                .map_err(|_| AdminError::Internal)?;
+            let user = user.ok_or_else(login)?;
+            if user.disabled_at.is_some() || user.session_epoch != session.epoch {
+                return Err(login());
+            }
+            let role = user
+                .role
+                .parse::<Role>()
+                .map_err(|_| AdminError::Forbidden)?;
+            Ok(Staff {
+                user,
+                role,
+                session,
+                state,
+            })
+        })
+    }
+}
+
+/// Loads the signing key: from configuration, else from its file (created on first use).
+pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
+    let hex = if security.session_key.trim().is_empty() {
+        let path = std::path::Path::new(&security.session_key_file);
+        match std::fs::read_to_string(path) {
+            Ok(text) => text.trim().to_string(),
+            Err(_) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut bytes = [0u8; 64];
+                rand::fill(&mut bytes);
+                let hex = crate::store::audit::hex(&bytes);
+                write_private(path, &hex)?;
+                hex
+            }
+        }
+    } else {
+        security.session_key.trim().to_string()
+    };
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    anyhow::ensure!(
+        bytes.len() == 64 && hex.len() == 128,
+        "security.session_key must be 64 bytes in hex (128 characters)"
+    );
+    Ok(Key::from(&bytes))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
