@@ -57,11 +57,17 @@ crate::domain::kind::text_enum! {
         Received => "received",
         NewMessage => "new_message",
         Withdrawn => "withdrawn",
+        OnHold => "on_hold",
+        Extended => "extended",
+        Rejected => "rejected",
+        Fulfilled => "fulfilled",
     }
 }
 
-/// What a mail may show, built by the caller. Deliberately no free text: a mail about a new
-/// message links to it and never carries it.
+/// What a mail may show, built by the caller. Free text only where the law wants the
+/// requester told in writing: what staff ask for while the request is on hold, the reason for
+/// an extension (art. 12(3)), the explanation of a refusal (art. 12(4)) and the answer itself.
+/// A mail about a new message links to it and never carries it.
 #[derive(Clone, Copy)]
 pub struct MailFacts<'a> {
     /// "fr" | "en".
@@ -78,6 +84,10 @@ pub struct MailFacts<'a> {
     pub link: Option<&'a str>,
     pub due_on: Option<NaiveDate>,
     pub clock_stopped: bool,
+    /// What staff wrote: the question, the reason, the explanation or the letter.
+    pub note: Option<&'a str>,
+    /// A refusal's legal ground, as [`crate::domain::RejectGround`] writes it.
+    pub ground: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -86,6 +96,10 @@ pub enum MailError {
     Language(String),
     #[error("the {0} mail needs a link")]
     MissingLink(MailKind),
+    #[error("the {0} mail needs the text staff wrote")]
+    MissingNote(MailKind),
+    #[error("the rejected mail needs a known legal ground")]
+    Ground,
     // The address itself stays out of the message: errors end up in logs.
     #[error("the recipient of the mail is not a valid email address")]
     Recipient,

@@ -42,6 +42,9 @@ pub(super) struct View<'a> {
     link: Option<&'a str>,
     due_on: Option<String>,
     clock_stopped: bool,
+    note: Option<&'a str>,
+    /// The refusal's ground in words, with its article.
+    ground: Option<&'static str>,
 }
 
 impl<'a> View<'a> {
@@ -56,6 +59,19 @@ impl<'a> View<'a> {
         if needs_link && facts.link.is_none() {
             return Err(MailError::MissingLink(kind));
         }
+        let needs_note = matches!(
+            kind,
+            MailKind::OnHold | MailKind::Extended | MailKind::Rejected | MailKind::Fulfilled
+        );
+        let note = facts.note.map(str::trim).filter(|n| !n.is_empty());
+        if needs_note && note.is_none() {
+            return Err(MailError::MissingNote(kind));
+        }
+        let ground = match (kind, facts.ground) {
+            (MailKind::Rejected, Some(g)) => Some(ground_words(g, lang).ok_or(MailError::Ground)?),
+            (MailKind::Rejected, None) => return Err(MailError::Ground),
+            _ => None,
+        };
         Ok(View {
             lang: lang.as_str(),
             organisation: facts.organisation,
@@ -65,6 +81,8 @@ impl<'a> View<'a> {
             link: facts.link,
             due_on: facts.due_on.map(|d| long_date(d, lang)),
             clock_stopped: facts.clock_stopped,
+            note,
+            ground,
         })
     }
 }
@@ -123,6 +141,10 @@ mail_templates! {
     Received => "email/received/subject.txt", "email/received/body.txt", "email/received/body.html";
     NewMessage => "email/new_message/subject.txt", "email/new_message/body.txt", "email/new_message/body.html";
     Withdrawn => "email/withdrawn/subject.txt", "email/withdrawn/body.txt", "email/withdrawn/body.html";
+    OnHold => "email/on_hold/subject.txt", "email/on_hold/body.txt", "email/on_hold/body.html";
+    Extended => "email/extended/subject.txt", "email/extended/body.txt", "email/extended/body.html";
+    Rejected => "email/rejected/subject.txt", "email/rejected/body.txt", "email/rejected/body.html";
+    Fulfilled => "email/fulfilled/subject.txt", "email/fulfilled/body.txt", "email/fulfilled/body.html";
 }
 
 /// A subject is one header line whatever the template's layout.
@@ -161,6 +183,40 @@ fn without_blank_lines(rendered: &str) -> String {
         out.push('\n');
     }
     out
+}
+
+/// A refusal's ground as the requester reads it, with the article it rests on.
+fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
+    let words = match (ground, lang) {
+        ("manifestly_unfounded", Lang::Fr) => {
+            "demande manifestement infondée (article 12, paragraphe 5, du RGPD)"
+        }
+        ("manifestly_unfounded", Lang::En) => {
+            "the request is manifestly unfounded (Article 12(5) GDPR)"
+        }
+        ("excessive", Lang::Fr) => {
+            "demande excessive, notamment par son caractère répétitif (article 12, paragraphe 5, du RGPD)"
+        }
+        ("excessive", Lang::En) => {
+            "the request is excessive, in particular because of its repetitive character (Article 12(5) GDPR)"
+        }
+        ("identity_not_established", Lang::Fr) => {
+            "votre identité n'a pas pu être établie (articles 11, paragraphe 2, et 12, paragraphe 2, du RGPD)"
+        }
+        ("identity_not_established", Lang::En) => {
+            "we could not establish your identity (Articles 11(2) and 12(2) GDPR)"
+        }
+        ("art17_3_exception", Lang::Fr) => {
+            "l'effacement ne s'applique pas à ces données (article 17, paragraphe 3, du RGPD)"
+        }
+        ("art17_3_exception", Lang::En) => {
+            "erasure does not apply to this data (Article 17(3) GDPR)"
+        }
+        ("other", Lang::Fr) => "motif exposé ci-dessous",
+        ("other", Lang::En) => "the reason set out below",
+        _ => return None,
+    };
+    Some(words)
 }
 
 /// `2027-01-01` → "1er janvier 2027" / "1 January 2027".

@@ -29,6 +29,8 @@ fn facts<'a>(lang: &'a str, to: &'a str, link: Option<&'a str>) -> MailFacts<'a>
         link,
         due_on: NaiveDate::from_ymd_opt(2027, 1, 29),
         clock_stopped: false,
+        note: None,
+        ground: None,
     }
 }
 

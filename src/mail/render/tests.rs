@@ -17,6 +17,8 @@ fn facts<'a>(lang: &'a str, link: Option<&'a str>) -> MailFacts<'a> {
         link,
         due_on: NaiveDate::from_ymd_opt(2027, 1, 1),
         clock_stopped: false,
+        note: Some("Merci de préciser votre numéro de client."),
+        ground: Some("excessive"),
     }
 }
 
