@@ -1,0 +1,250 @@
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+//! The staff queue page with a million requests: loads them (80 % closed, 20 % open, spread
+//! over two years of due dates), signs a DPO in, and times `GET /admin` pages — the first
+//! page, a later keyset page, and filtered views — printing p50/p99 for each.
+//!
+//!   cargo bench --bench queue                      # SQLite
+//!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench queue
+//!   options: DSAR_BENCH_ROWS (1000000), DSAR_BENCH_SAMPLES (300)
+
+use std::time::{Duration, Instant};
+
+use diesel::connection::SimpleConnection;
+use diesel::{Connection, RunQueryDsl};
+
+use dsar::app::{Application, Options};
+use dsar::config::Settings;
+use dsar::store::DbConn;
+
+fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
+}
+
+fn database_url(dir: &tempfile::TempDir) -> String {
+    match std::env::var("DSAR_BENCH_POSTGRES_URL") {
+        Ok(admin) => {
+            let name = format!("dsar_bench_queue_{}", &dsar::crypto::random_token()[..8]);
+            let mut conn =
+                diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create database");
+            let server = admin
+                .rsplit_once('/')
+                .map(|(s, _)| s.to_string())
+                .unwrap_or(admin);
+            format!("{server}/{name}")
+        }
+        Err(_) => format!("sqlite://{}", dir.path().join("queue.sqlite3").display()),
+    }
+}
+
+/// One statement that makes `rows` requests, in the dialect of the connection.
+fn load(conn: &mut DbConn, rows: u64) {
+    let (series, due, uuid) = match conn {
+        DbConn::Sqlite(_) => (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})"
+            ),
+            "date('2026-01-01', '+' || (i % 730) || ' days')",
+            "lower(hex(randomblob(16)))",
+        ),
+        DbConn::Postgres(_) => (
+            format!("WITH n(i) AS (SELECT generate_series(1, {rows}))"),
+            "DATE '2026-01-01' + (i % 730)",
+            "md5(i::text)",
+        ),
+    };
+    let sql = format!(
+        "{series}
+         INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, requester_name, requester_email,
+                               details, received_at, received_on, due_on, created_by, created_at, form)
+         SELECT {uuid}, 2026,
+                CASE i % 7 WHEN 0 THEN 'access' WHEN 1 THEN 'erasure' WHEN 2 THEN 'rectification' WHEN 3 THEN 'objection'
+                           WHEN 4 THEN 'portability' WHEN 5 THEN 'restriction' ELSE 'consent_withdrawal' END,
+                CASE WHEN i % 5 = 0 THEN (CASE i % 3 WHEN 0 THEN 'in_progress' WHEN 1 THEN 'verifying' ELSE 'on_hold' END)
+                     ELSE (CASE i % 2 WHEN 0 THEN 'fulfilled' ELSE 'rejected' END) END,
+                'two-months', 'web', 'fr', 'Personne ' || i, 'p' || i || '@example.org', '',
+                TIMESTAMP '2026-01-01 10:00:00', DATE '2026-01-01', {due}, 'bench', TIMESTAMP '2026-01-01 10:00:00', '{{}}'
+         FROM n"
+    );
+    let sql = match conn {
+        // SQLite has no typed literals: plain strings in its own formats.
+        DbConn::Sqlite(_) => sql
+            .replace("TIMESTAMP '2026-01-01 10:00:00'", "'2026-01-01 10:00:00'")
+            .replace("DATE '2026-01-01'", "'2026-01-01'"),
+        DbConn::Postgres(_) => sql,
+    };
+    conn.batch_execute(&sql).expect("load rows");
+    let analyze = match conn {
+        DbConn::Sqlite(_) => "ANALYZE",
+        DbConn::Postgres(_) => "VACUUM ANALYZE requests",
+    };
+    conn.batch_execute(analyze).expect("analyze");
+}
+
+fn percentile(sorted: &[Duration], p: f64) -> f64 {
+    let i = ((sorted.len() - 1) as f64 * p).round() as usize;
+    sorted[i].as_secs_f64() * 1000.0
+}
+
+fn main() {
+    if !std::env::args().any(|a| a == "--bench") {
+        return;
+    }
+    let rows: u64 = env_or("DSAR_BENCH_ROWS", 1_000_000);
+    let samples: usize = env_or("DSAR_BENCH_SAMPLES", 300);
+    let dir = tempfile::tempdir().expect("dir");
+    let url = database_url(&dir);
+    let settings = Settings::load_from(
+        None,
+        [
+            ("DSAR_DATABASE__URL", url.as_str()),
+            ("DSAR_HTTP__BIND", "127.0.0.1:0"),
+            ("DSAR_LOG__FILTER", "warn"),
+            (
+                "DSAR_SECURITY__SESSION_KEY_FILE",
+                &dir.path().join("session.key").display().to_string(),
+            ),
+            (
+                "DSAR_STORAGE__DIR",
+                &dir.path().join("files").display().to_string(),
+            ),
+            (
+                "DSAR_MAIL__OUTBOX_DIR",
+                &dir.path().join("outbox").display().to_string(),
+            ),
+        ]
+        .map(|(k, v)| (k.to_string(), v.to_string())),
+    )
+    .expect("settings");
+    actix_web::rt::System::new().block_on(async move {
+        let application = Application::build(settings, Options { worker: false }).expect("app");
+        let port = application.port();
+        let state = application.state();
+        let started = Instant::now();
+        {
+            let mut conn = state.pool.get().expect("conn");
+            load(&mut conn, rows);
+            let (user, _) = dsar::staff::add_user(
+                &mut conn,
+                "bench@example.org",
+                "Bench",
+                dsar::staff::Role::Dpo,
+                "bench",
+                state.clock.now(),
+            )
+            .expect("user");
+            dsar::store::users::set_password(
+                &mut conn,
+                user.id,
+                &dsar::staff::hash_password("benchmark password").expect("hash"),
+            )
+            .expect("password");
+        }
+        println!(
+            "queue benchmark: {:?} backend, {rows} requests loaded in {:.1} s",
+            state.backend,
+            started.elapsed().as_secs_f64()
+        );
+        actix_web::rt::spawn(application.run_until_stopped());
+        let base = format!("http://127.0.0.1:{port}");
+        let client = awc::Client::builder()
+            .disable_redirects()
+            .timeout(Duration::from_secs(30))
+            .finish();
+        // Sign in like a browser: the CSRF cookie from the form, then the session cookie.
+        let mut login = client
+            .get(format!("{base}/admin/login"))
+            .send()
+            .await
+            .expect("login page");
+        let csrf_cookie = login
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("dsar_csrf="))
+            .expect("csrf cookie")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let html = String::from_utf8_lossy(&login.body().await.expect("body")).into_owned();
+        let token = html
+            .split("name=\"csrf\" value=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .expect("csrf field")
+            .to_string();
+        let res = client
+            .post(format!("{base}/admin/login"))
+            .insert_header(("Cookie", csrf_cookie))
+            .send_form(&[
+                ("csrf", token.as_str()),
+                ("email", "bench@example.org"),
+                ("password", "benchmark password"),
+            ])
+            .await
+            .expect("login");
+        let session = res
+            .headers()
+            .get_all("set-cookie")
+            .filter_map(|v| v.to_str().ok())
+            .find(|v| v.starts_with("dsar_staff="))
+            .expect("session cookie")
+            .split(';')
+            .next()
+            .unwrap_or("")
+            .to_string();
+        let first = client
+            .get(format!("{base}/admin"))
+            .insert_header(("Cookie", session.clone()))
+            .send()
+            .await
+            .expect("queue")
+            .body()
+            .await
+            .expect("body");
+        let first = String::from_utf8_lossy(&first).into_owned();
+        let later = first
+            .split("href=\"/admin?")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(|q| format!("/admin?{}", q.replace("&amp;", "&")))
+            .unwrap_or_else(|| "/admin".into());
+        for (label, path) in [
+            ("first page", "/admin".to_string()),
+            ("next page (keyset)", later),
+            ("overdue only", "/admin?overdue=1".to_string()),
+            ("kind=erasure", "/admin?kind=erasure".to_string()),
+            ("unassigned", "/admin?assignee=unassigned".to_string()),
+            (
+                "search by email",
+                "/admin?q=p123455%40example.org".to_string(),
+            ),
+        ] {
+            let mut times = Vec::with_capacity(samples);
+            for _ in 0..samples {
+                let t = Instant::now();
+                let mut res = client
+                    .get(format!("{base}{path}"))
+                    .insert_header(("Cookie", session.clone()))
+                    .send()
+                    .await
+                    .expect("queue page");
+                let _ = res.body().limit(10 * 1024 * 1024).await.expect("body");
+                assert_eq!(res.status().as_u16(), 200, "{path}");
+                times.push(t.elapsed());
+            }
+            times.sort();
+            println!(
+                "{label:<20} p50 {:>6.2} ms   p99 {:>6.2} ms   ({samples} requests, one at a time)",
+                percentile(&times, 0.5),
+                percentile(&times, 0.99)
+            );
+        }
+    });
+}
