@@ -1,6 +1,7 @@
 //! dsar: a data-subject rights request workflow server. The binary (`src/main.rs`) is a thin
 //! CLI over this library, which the tests and benchmarks use too.
 
+pub mod actions;
 pub mod app;
 pub mod clock;
 pub mod config;

@@ -80,6 +80,19 @@ pub fn notify(
     kind: MailKind,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
+    notify_with(conn, state, row, kind, None, None, now)
+}
+
+/// `notify`, with what staff wrote (`note`) and the legal ground of a refusal.
+pub fn notify_with(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    kind: MailKind,
+    note: Option<&str>,
+    ground: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
     let lang = lang_of(row);
     let t = lang.strings();
     let link = match kind {
@@ -103,6 +116,8 @@ pub fn notify(
             link: link.as_deref(),
             due_on: Some(deadline.due_on),
             clock_stopped: deadline.clock_stopped,
+            note,
+            ground,
         },
         Some(row.id),
         now.naive_utc(),

@@ -4,7 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::schema::{password_tokens, users};
+use super::schema::{notes, password_tokens, users};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = users)]
@@ -132,4 +132,36 @@ pub fn use_token(conn: &mut DbConn, token_id: i64, now: NaiveDateTime) -> QueryR
         .set(password_tokens::used_at.eq(now))
         .execute(conn)
         .map(drop)
+}
+
+/// An internal note of the team on a request (never shown to the requester).
+pub fn insert_note(
+    conn: &mut DbConn,
+    request_id: i64,
+    author_id: i64,
+    body: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    diesel::insert_into(notes::table)
+        .values((
+            notes::request_id.eq(request_id),
+            notes::author_id.eq(author_id),
+            notes::body.eq(body),
+            notes::created_at.eq(now),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// (author name, when, text), oldest first.
+pub fn notes_for(
+    conn: &mut DbConn,
+    request_id: i64,
+) -> QueryResult<Vec<(String, NaiveDateTime, String)>> {
+    notes::table
+        .inner_join(users::table)
+        .filter(notes::request_id.eq(request_id))
+        .order(notes::id.asc())
+        .select((users::name, notes::created_at, notes::body))
+        .load(conn)
 }

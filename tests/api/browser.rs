@@ -170,6 +170,19 @@ impl Driver {
             .to_string()
     }
 
+    /// The page source once it contains `text`: a click returns before the next page has
+    /// loaded, so reading the source at once may still see the previous one.
+    async fn wait_for(&self, text: &str) -> String {
+        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+        loop {
+            let source = self.source().await;
+            if source.contains(text) || std::time::Instant::now() > deadline {
+                return source;
+            }
+            actix_web::rt::time::sleep(std::time::Duration::from_millis(50)).await;
+        }
+    }
+
     /// Saves a screenshot where CI keeps artefacts and prints its path.
     async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let data = self.session_call("GET", "/screenshot", None).await;
@@ -201,7 +214,7 @@ async fn a_person_files_a_request_in_chromium_and_follows_the_mailed_link() {
         .await;
     driver.screenshot("portal-form").await;
     driver.click("button[type='submit']").await;
-    let submitted = driver.source().await;
+    let submitted = driver.wait_for("Your request is recorded").await;
     assert!(
         submitted.contains("Your request is recorded"),
         "{submitted}"
@@ -213,7 +226,7 @@ async fn a_person_files_a_request_in_chromium_and_follows_the_mailed_link() {
         .and_then(|m| m.link())
         .expect("a mailed link");
     driver.goto(&format!("{}{link}", app.address)).await;
-    let status = driver.source().await;
+    let status = driver.wait_for("your email address is confirmed").await;
     assert!(
         status.contains("your email address is confirmed"),
         "{status}"
@@ -248,17 +261,29 @@ async fn a_person_files_a_request_in_chromium_and_follows_the_mailed_link() {
         .type_into("#password", "correct horse battery staple")
         .await;
     driver.click("button[type='submit']").await;
-    let queue = driver.source().await;
+    let queue = driver.wait_for(&reference).await;
     assert!(queue.contains(&reference), "{queue}");
     driver.screenshot("admin-queue").await;
     driver
         .click(&format!("a[href='/admin/requests/{reference}']"))
         .await;
-    let page = driver.source().await;
+    let page = driver.wait_for("Camille Martin").await;
     assert!(
         page.contains("Camille Martin") && page.contains("Deadline"),
         "{page}"
     );
     driver.screenshot("admin-request").await;
+
+    // The letter offered for an access request is sent as it stands.
+    driver.click("#fulfil").await;
+    let done = driver.wait_for("Done: fulfil").await;
+    assert!(done.contains("fulfilled"), "{done}");
+    driver.screenshot("admin-fulfilled").await;
+    app.run_worker().await;
+    let answer = mails_to(&app, "camille.browser@example.org")
+        .last()
+        .cloned()
+        .expect("the answer mail");
+    assert!(answer.text.contains("Article 15"), "{}", answer.text);
     driver.session_call("DELETE", "", None).await;
 }

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod admin_flow;
 mod browser;
 mod cli;
 mod deadlines;

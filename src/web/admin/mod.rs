@@ -43,6 +43,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("", web::get().to(queue::show))
                 .route("/", web::get().to(queue::show))
                 .route("/requests/{id}", web::get().to(request::show))
+                .route("/requests/{id}/action", web::post().to(request::act))
+                .route("/documents/{id}", web::get().to(request::document))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))
                 .default_service(web::to(not_found)),
@@ -252,7 +254,12 @@ impl FromRequest for Staff {
         let state = req
             .app_data::<web::Data<Arc<AppState>>>()
             .map(|s| Arc::clone(s.get_ref()));
-        let here = req.uri().path().to_string();
+        let path = req.uri().path();
+        // After signing in again, a form's post lands back on the page that holds the form.
+        let here = match path.rsplit_once('/') {
+            Some((page, _)) if req.method() != actix_web::http::Method::GET => page.to_string(),
+            _ => path.to_string(),
+        };
         let session = state
             .as_ref()
             .and_then(|s| read_session(req, &s.session_key));

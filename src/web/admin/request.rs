@@ -1,13 +1,21 @@
 //! One request as the team sees it: requester, details, the deadline and how it was
 //! computed, the timeline, messages, documents and the audit entries about it.
 
+use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
+use serde::Deserialize;
 
 use super::{AdminError, Staff};
+use crate::actions::{self, Action};
+use crate::domain::deadline::Period;
+use crate::domain::kind::RejectGround;
+use crate::domain::lifecycle::HoldReason;
+use crate::requester::RequesterError;
 use crate::store::audit;
 use crate::store::portal as portal_rows;
 use crate::store::requests as rows;
+use crate::store::write_tx;
 use crate::web::State;
 use crate::web::api::view::{RequestView, request_view};
 use crate::workflow;
@@ -25,22 +33,46 @@ pub struct RequestPage {
     pub documents: Vec<(String, String, String)>,
     pub audit: Vec<(String, String, String)>,
     pub can_read_audit: bool,
+    pub can_act: bool,
+    pub open: bool,
+    pub on_hold: bool,
+    pub action_url: String,
+    /// Documents waiting for a decision: (id, purpose, uploaded).
+    pub pending_documents: Vec<(i64, String, String)>,
+    /// (id, name, currently assigned).
+    pub team: Vec<(i64, String, bool)>,
+    pub grounds: Vec<&'static str>,
+    pub letter: String,
+    pub notes: Vec<(String, String, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+#[derive(Debug, Default, Deserialize)]
+pub struct Flash {
+    done: Option<String>,
+    error: Option<String>,
 }
 
 pub async fn show(
     state: State,
     staff: Staff,
     id: web::Path<String>,
+    flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AdminError> {
     let now = state.clock.now();
-    let (row, events, messages, documents, trail) = state
+    let (row, events, messages, documents, trail, notes, users) = state
         .db(move |conn, _| {
             let row = workflow::find(conn, &id)?;
             let events = rows::events_for(conn, &[row.id])?;
             let messages = portal_rows::messages_for(conn, row.id)?;
             let documents = portal_rows::documents_for(conn, row.id)?;
             let trail = audit::for_target(conn, "request", &row.uuid)?;
-            Ok::<_, workflow::WorkflowError>((row, events, messages, documents, trail))
+            let notes = crate::store::users::notes_for(conn, row.id)?;
+            let users = crate::store::users::list(conn)?;
+            Ok::<_, workflow::WorkflowError>((
+                row, events, messages, documents, trail, notes, users,
+            ))
         })
         .await?;
     // A handler does not learn that another handler's request exists.
@@ -64,7 +96,49 @@ pub async fn show(
         _ => Vec::new(),
     };
     let stamp = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
+    let status = row.status.as_str();
+    let open = status
+        .parse::<crate::domain::status::Status>()
+        .is_ok_and(|s| s.is_open());
+    let lang = crate::requester::lang_of(&row);
+    let letter = lang.strings().fill(
+        &format!("letters.{}", row.kind),
+        &[
+            ("name", &row.requester_name),
+            ("reference", &workflow::reference(&row).to_string()),
+        ],
+    );
+    // Those who may be given the request: active staff who act on requests.
+    let team = users
+        .iter()
+        .filter(|u| u.disabled_at.is_none())
+        .filter(|u| {
+            u.role
+                .parse::<crate::staff::Role>()
+                .is_ok_and(|r| r.can_act())
+        })
+        .map(|u| (u.id, u.name.clone(), row.assignee_id == Some(u.id)))
+        .collect();
+    let pending_documents = documents
+        .iter()
+        .filter(|d| d.decision.is_none() && d.storage_name.is_some())
+        .map(|d| (d.id, d.purpose.clone(), stamp(d.uploaded_at)))
+        .collect();
     Ok(staff.page(&RequestPage {
+        can_act: staff.role.can_act(),
+        open,
+        on_hold: status == "on_hold",
+        action_url: format!("/admin/requests/{}/action", workflow::reference(&row)),
+        pending_documents,
+        team,
+        grounds: RejectGround::ALL.iter().map(|g| g.as_str()).collect(),
+        letter,
+        notes: notes
+            .into_iter()
+            .map(|(who, at, body)| (who, stamp(at), body))
+            .collect(),
+        notice: flash.done.as_ref().map(|d| format!("Done: {d}.")),
+        error: flash.error.clone(),
         me: staff.user.name.clone(),
         csrf: staff.session.csrf.clone(),
         is_admin: staff.role.can_manage_users(),
@@ -96,4 +170,202 @@ pub async fn show(
             .collect(),
         can_read_audit: staff.role.can_read_audit(),
     }))
+}
+
+#[derive(Debug, Deserialize)]
+pub struct ActionForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    assignee: String,
+    #[serde(default)]
+    reason: String,
+    #[serde(default)]
+    text: String,
+    #[serde(default)]
+    months: String,
+    #[serde(default)]
+    days: String,
+    #[serde(default)]
+    ground: String,
+    #[serde(default)]
+    document: String,
+    #[serde(default)]
+    decision: String,
+}
+
+fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, String> {
+    let text = form.text.trim().to_string();
+    let need_text = |what: &str| {
+        if text.is_empty() {
+            Err(format!("Write the {what}."))
+        } else {
+            Ok(text.clone())
+        }
+    };
+    Ok(match form.action.as_str() {
+        "assign" => {
+            let to = match form.assignee.as_str() {
+                "" => None,
+                "me" => Some(staff.user.id),
+                other => Some(
+                    other
+                        .parse::<i64>()
+                        .map_err(|_| "Choose someone in the list.".to_string())?,
+                ),
+            };
+            // A handler takes or gives back a request; only the DPO hands work to others.
+            if staff.role == crate::staff::Role::Handler && to.is_some_and(|id| id != staff.user.id)
+            {
+                return Err(
+                    "A handler can take a request or give it back, not assign it to someone else."
+                        .into(),
+                );
+            }
+            Action::Assign(to)
+        }
+        "hold" => Action::Hold {
+            reason: if form.reason == "identity" {
+                HoldReason::Identity
+            } else {
+                HoldReason::Clarification
+            },
+            asked: need_text("what you need from the requester")?,
+        },
+        "resume" => Action::Resume,
+        "identity" => Action::Identity {
+            document: form
+                .document
+                .parse()
+                .map_err(|_| "No such document.".to_string())?,
+            accepted: form.decision == "accept",
+            reason: Some(text.clone()).filter(|t| !t.is_empty()),
+        },
+        "extend" => {
+            let months = form.months.trim().parse::<u32>().unwrap_or(0);
+            let days = form.days.trim().parse::<u32>().unwrap_or(0);
+            if months == 0 && days == 0 {
+                return Err("Give the extension in months or days.".into());
+            }
+            Action::Extend {
+                by: Period { months, days },
+                reason: need_text("reason for the extension (the requester is told)")?,
+            }
+        }
+        "reject" => Action::Reject {
+            ground: form
+                .ground
+                .parse::<RejectGround>()
+                .map_err(|e| e.to_string())?,
+            explanation: need_text("explanation")?,
+        },
+        "fulfil" => Action::Fulfil {
+            letter: need_text("response letter")?,
+        },
+        "note" => Action::Note(need_text("note")?),
+        "reply" => Action::Reply(need_text("message")?),
+        other => return Err(format!("Unknown action \"{other}\".")),
+    })
+}
+
+/// Every action on the request page posts here.
+pub async fn act(
+    state: State,
+    staff: Staff,
+    id: web::Path<String>,
+    form: web::Form<ActionForm>,
+) -> Result<HttpResponse, AdminError> {
+    if !staff.csrf_ok(&form.csrf) {
+        return Err(AdminError::Forbidden);
+    }
+    staff.require(staff.role.can_act())?;
+    let key = id.into_inner();
+    let lookup = key.clone();
+    let row = state
+        .db(move |conn, _| workflow::find(conn, &lookup))
+        .await?;
+    if !staff.role.can_see(staff.user.id, row.assignee_id) {
+        return Err(AdminError::NotFound);
+    }
+    let back = format!("/admin/requests/{}", workflow::reference(&row));
+    let action = match parse_action(&form, &staff) {
+        Ok(a) => a,
+        Err(message) => return Ok(redirect_with(&back, "error", &message)),
+    };
+    let (actor, now, name) = (staff.actor(), state.clock.now(), action.name());
+    let done = state
+        .db(move |conn, app| {
+            Ok::<_, crate::error::Problem>(actions::perform(
+                conn, app, row.id, &action, &actor, now,
+            ))
+        })
+        .await?;
+    Ok(match done {
+        Ok(_) => redirect_with(&back, "done", name),
+        Err(RequesterError::Workflow(e)) => redirect_with(&back, "error", &e.to_string()),
+        Err(e) => {
+            tracing::error!(error = %e, "staff action failed");
+            return Err(AdminError::Internal);
+        }
+    })
+}
+
+fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
+    let encoded: String = value
+        .bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("{back}?{key}={encoded}")))
+        .finish()
+}
+
+/// Shows an identity document inline to staff who may see the request; every view is audited.
+pub async fn document(
+    state: State,
+    staff: Staff,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, AdminError> {
+    let id = id.into_inner();
+    let (actor, now, me, role) = (staff.actor(), state.clock.now(), staff.user.id, staff.role);
+    let found = state
+        .db(move |conn, app| {
+            let doc = portal_rows::find_document(conn, id)?;
+            let row = rows::get(conn, doc.request_id)?;
+            if !role.can_see(me, row.assignee_id) {
+                return Ok(None);
+            }
+            let Some(name) = doc.storage_name.clone() else {
+                return Ok(None);
+            };
+            let bytes = app
+                .files
+                .read(&name)
+                .map_err(|e| crate::error::internal(&e))?;
+            write_tx(conn, |conn| {
+                audit::append(
+                    conn,
+                    &audit::Entry {
+                        at: now.naive_utc(),
+                        actor: &actor,
+                        action: "document.view",
+                        target_type: "request",
+                        target_id: Some(&row.uuid),
+                        details: &serde_json::json!({ "document": doc.id }).to_string(),
+                    },
+                )
+            })?;
+            Ok::<_, crate::error::Problem>(Some((doc.content_type, bytes)))
+        })
+        .await?;
+    let (content_type, bytes) = found.ok_or(AdminError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type(content_type)
+        .insert_header((header::CONTENT_DISPOSITION, "inline"))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; img-src 'self'; object-src 'self'; plugin-types application/pdf; sandbox"))
+        .body(bytes))
 }

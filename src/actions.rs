@@ -1,0 +1,284 @@
+//! What the privacy team does to a request. Each action is one transaction: the change, its
+//! timeline entry, its audit entry and the mail the requester is owed.
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::domain::deadline::Period;
+use crate::domain::kind::RejectGround;
+use crate::domain::lifecycle::{HoldReason, Step};
+use crate::mail::MailKind;
+use crate::requester::{self, RequesterError};
+use crate::store::audit::{self, Entry};
+use crate::store::portal as portal_rows;
+use crate::store::requests::{self as rows, RequestChanges, RequestRow};
+use crate::store::{DbConn, write_tx};
+use crate::web::AppState;
+use crate::workflow::{self, Record};
+
+pub enum Action {
+    Assign(Option<i64>),
+    Hold {
+        reason: HoldReason,
+        asked: String,
+    },
+    Resume,
+    /// Accept or refuse an identity document; accepting verifies the request.
+    Identity {
+        document: i64,
+        accepted: bool,
+        reason: Option<String>,
+    },
+    Extend {
+        by: Period,
+        reason: String,
+    },
+    Reject {
+        ground: RejectGround,
+        explanation: String,
+    },
+    Fulfil {
+        letter: String,
+    },
+    Note(String),
+    Reply(String),
+}
+
+impl Action {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Action::Assign(_) => "assign",
+            Action::Hold { .. } => "hold",
+            Action::Resume => "resume",
+            Action::Identity { .. } => "identity",
+            Action::Extend { .. } => "extend",
+            Action::Reject { .. } => "reject",
+            Action::Fulfil { .. } => "fulfil",
+            Action::Note(_) => "note",
+            Action::Reply(_) => "reply",
+        }
+    }
+}
+
+/// Carries out `action` on the request, as `actor`.
+pub fn perform(
+    conn: &mut DbConn,
+    state: &AppState,
+    request_id: i64,
+    action: &Action,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<RequestRow, RequesterError> {
+    let record = |step: Step, note: Option<String>, method: Option<String>| Record {
+        step,
+        at: Some(now),
+        note,
+        method,
+    };
+    write_tx(conn, |conn| {
+        let row = rows::lock(conn, request_id)?;
+        let row = match action {
+            Action::Assign(user) => {
+                let updated = rows::update(
+                    conn,
+                    row.id,
+                    &RequestChanges {
+                        assignee_id: Some(*user),
+                        ..Default::default()
+                    },
+                )?;
+                audit_entry(
+                    conn,
+                    &row,
+                    actor,
+                    "request.assign",
+                    json!({ "assignee": user }),
+                    now,
+                )?;
+                updated
+            }
+            Action::Hold { reason, asked } => {
+                let updated = workflow::record(
+                    conn,
+                    &state.law,
+                    row.id,
+                    &record(Step::Hold(*reason), Some(asked.clone()), None),
+                    actor,
+                    now,
+                )?;
+                portal_rows::insert_message(conn, row.id, actor, asked, None, now.naive_utc())?;
+                requester::notify_with(
+                    conn,
+                    state,
+                    &updated,
+                    MailKind::OnHold,
+                    Some(asked),
+                    None,
+                    now,
+                )?;
+                updated
+            }
+            Action::Resume => workflow::record(
+                conn,
+                &state.law,
+                row.id,
+                &record(Step::Resume, None, None),
+                actor,
+                now,
+            )?,
+            Action::Identity {
+                document,
+                accepted,
+                reason,
+            } => {
+                let doc = portal_rows::find_document(conn, *document)?;
+                if doc.request_id != row.id {
+                    return Err(RequesterError::Workflow(workflow::WorkflowError::NotFound));
+                }
+                let decision = if *accepted { "accepted" } else { "refused" };
+                portal_rows::decide_document(
+                    conn,
+                    doc.id,
+                    decision,
+                    reason.as_deref(),
+                    actor,
+                    now.naive_utc(),
+                )?;
+                audit_entry(
+                    conn,
+                    &row,
+                    actor,
+                    &format!("document.{decision}"),
+                    json!({ "document": doc.id, "purpose": doc.purpose }),
+                    now,
+                )?;
+                if let Some(name) = &doc.storage_name {
+                    state.files.delete(name)?;
+                }
+                if *accepted {
+                    let method = format!("{} document", doc.purpose);
+                    workflow::record(
+                        conn,
+                        &state.law,
+                        row.id,
+                        &record(Step::Verify, reason.clone(), Some(method)),
+                        actor,
+                        now,
+                    )?
+                } else {
+                    rows::get(conn, row.id)?
+                }
+            }
+            Action::Extend { by, reason } => {
+                let updated = workflow::extend(conn, &state.law, row.id, *by, reason, actor, now)?;
+                requester::notify_with(
+                    conn,
+                    state,
+                    &updated,
+                    MailKind::Extended,
+                    Some(reason),
+                    None,
+                    now,
+                )?;
+                updated
+            }
+            Action::Reject {
+                ground,
+                explanation,
+            } => {
+                let updated = workflow::record(
+                    conn,
+                    &state.law,
+                    row.id,
+                    &record(Step::Reject(*ground), Some(explanation.clone()), None),
+                    actor,
+                    now,
+                )?;
+                requester::notify_with(
+                    conn,
+                    state,
+                    &updated,
+                    MailKind::Rejected,
+                    Some(explanation),
+                    Some(ground.as_str()),
+                    now,
+                )?;
+                updated
+            }
+            Action::Fulfil { letter } => {
+                let updated = workflow::record(
+                    conn,
+                    &state.law,
+                    row.id,
+                    &record(Step::Fulfil, None, None),
+                    actor,
+                    now,
+                )?;
+                portal_rows::insert_message(conn, row.id, actor, letter, None, now.naive_utc())?;
+                requester::notify_with(
+                    conn,
+                    state,
+                    &updated,
+                    MailKind::Fulfilled,
+                    Some(letter),
+                    None,
+                    now,
+                )?;
+                updated
+            }
+            Action::Note(text) => {
+                crate::store::users::insert_note(
+                    conn,
+                    row.id,
+                    actor_id(actor),
+                    text,
+                    now.naive_utc(),
+                )?;
+                audit_entry(conn, &row, actor, "request.note", json!({}), now)?;
+                row
+            }
+            Action::Reply(text) => {
+                portal_rows::insert_message(conn, row.id, actor, text, None, now.naive_utc())?;
+                audit_entry(
+                    conn,
+                    &row,
+                    actor,
+                    "request.message",
+                    json!({ "author": actor }),
+                    now,
+                )?;
+                requester::notify(conn, state, &row, MailKind::NewMessage, now)?;
+                row
+            }
+        };
+        Ok(row)
+    })
+}
+
+fn actor_id(actor: &str) -> i64 {
+    actor
+        .strip_prefix("staff:")
+        .and_then(|id| id.parse().ok())
+        .unwrap_or(0)
+}
+
+fn audit_entry(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    actor: &str,
+    action: &str,
+    details: serde_json::Value,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    audit::append(
+        conn,
+        &Entry {
+            at: now.naive_utc(),
+            actor,
+            action,
+            target_type: "request",
+            target_id: Some(&row.uuid),
+            details: &details.to_string(),
+        },
+    )
+}

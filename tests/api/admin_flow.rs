@@ -1,0 +1,236 @@
+//! A request from the portal to its answer: identity verified by staff, a hold with the clock
+//! stopped, an extension, fulfilment — each mail the requester receives, and the due dates.
+
+use crate::helpers::TestApp;
+use crate::on_both_backends;
+use crate::web::{Browser, Part, mails_to};
+
+const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
+const PASSWORD: &str = "correct horse battery staple";
+
+async fn from_portal_to_answer(app: TestApp) {
+    app.set_now("2025-03-03T10:00:00Z");
+    let email = "camille@example.fr";
+    let mut person = Browser::new(&app);
+    let form = person.get("/fr/request/erasure").await;
+    let csrf = form.csrf();
+    let filed = person
+        .post(
+            "/fr/request/erasure",
+            &[
+                Part::Field("csrf", &csrf),
+                Part::Field("name", "Camille Martin"),
+                Part::Field("email", email),
+                Part::Field("country", "FR"),
+                Part::Field("acting", "self"),
+                Part::Field("erasure_scope", "all"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
+    let start = filed.html.find("DSAR-").expect("reference");
+    let reference = filed.html[start..start + 16].to_string();
+    app.run_worker().await;
+    let link = mails_to(&app, email)[0].link().expect("link");
+    let page = person.get(&link).await;
+    let up = person
+        .post(
+            &format!("{link}/identity"),
+            &[
+                Part::Field("csrf", &page.csrf()),
+                Part::File("document", "cni.pdf", PDF),
+            ],
+        )
+        .await;
+    assert_eq!(up.status.as_u16(), 303);
+
+    // The DPO checks the document: accepted, deleted, the request verified.
+    {
+        let mut conn = app.state.pool.get().expect("conn");
+        let (user, _) = dsar::staff::add_user(
+            &mut conn,
+            "dana@example.org",
+            "Dana",
+            dsar::staff::Role::Dpo,
+            "test",
+            app.state.clock.now(),
+        )
+        .expect("user");
+        dsar::store::users::set_password(
+            &mut conn,
+            user.id,
+            &dsar::staff::hash_password(PASSWORD).expect("hash"),
+        )
+        .expect("password");
+    }
+    let mut dpo = Browser::new(&app);
+    let login = dpo.get("/admin/login").await;
+    let signed = dpo
+        .post_urlencoded(
+            "/admin/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", "dana@example.org"),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status.as_u16(), 303);
+    let page_url = format!("/admin/requests/{reference}");
+    let page = dpo.get(&page_url).await;
+    page.assert_contains("identity document uploaded");
+    let csrf = page.input("csrf").expect("csrf");
+    let doc = page.input("document").expect("a pending document");
+    let act = format!("{page_url}/action");
+    let res = dpo
+        .post_urlencoded(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "identity"),
+                ("document", &doc),
+                ("decision", "accept"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    let page = dpo.follow(res).await;
+    page.assert_contains("in_progress");
+    page.assert_contains("accepted by staff:");
+    // Received Monday 3 March: two months → Saturday 3 May → Monday 5 May.
+    page.assert_contains("2025-05-05");
+
+    // On hold for a clarification: the clock stops; the requester is asked by mail.
+    let res = dpo
+        .post_urlencoded(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "hold"),
+                ("reason", "clarification"),
+                ("text", "Quel est votre numéro de client ?"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303);
+    dpo.follow(res).await.assert_contains("clock stopped");
+    app.run_worker().await;
+    let asked = mails_to(&app, email).last().cloned().expect("hold mail");
+    assert!(
+        asked.text.contains("Quel est votre numéro de client"),
+        "{}",
+        asked.text
+    );
+    assert!(asked.text.contains("suspendu"), "{}", asked.text);
+
+    // Five days later the requester has answered: the clock runs again, five days later.
+    app.state.clock.advance(chrono::Duration::days(5));
+    // Five days idle end any session: the form posted now asks to sign in again.
+    let res = dpo
+        .post_urlencoded(&act, &[("csrf", &csrf), ("action", "resume")])
+        .await;
+    assert_eq!(
+        res.location.as_deref(),
+        Some(format!("/admin/login?next={page_url}").as_str())
+    );
+    let mut dpo = sign_in(&app, "dana@example.org").await;
+    let csrf = dpo.get(&page_url).await.input("csrf").expect("csrf");
+    let res = dpo
+        .post_urlencoded(&act, &[("csrf", &csrf), ("action", "resume")])
+        .await;
+    let page = dpo.follow(res).await;
+    // 3 May + 5 days = Thursday 8 May, a public holiday → Friday 9 May.
+    page.assert_contains("2025-05-09");
+
+    // Extended by a month, with the reason sent: counted from receipt, 3 June + 5 = Sunday
+    // 8 June → Whit Monday 9 June → Tuesday 10 June.
+    let res = dpo
+        .post_urlencoded(
+            &act,
+            &[
+                ("csrf", &csrf),
+                ("action", "extend"),
+                ("months", "1"),
+                ("days", "0"),
+                ("text", "Vos données sont réparties dans quatre systèmes."),
+            ],
+        )
+        .await;
+    let page = dpo.follow(res).await;
+    page.assert_contains("2025-06-10");
+    app.run_worker().await;
+    let notice = mails_to(&app, email)
+        .last()
+        .cloned()
+        .expect("extension mail");
+    assert!(notice.text.contains("quatre systèmes"), "{}", notice.text);
+    assert!(notice.text.contains("10 juin 2025"), "{}", notice.text);
+
+    // Fulfilled with the letter, which the requester receives.
+    let res = dpo.post_urlencoded(&act, &[("csrf", &csrf), ("action", "fulfil"), ("text", "Bonjour,\nVos données ont été effacées, sauf vos factures (10 ans, art. L123-22 du Code de commerce).")]).await;
+    let page = dpo.follow(res).await;
+    page.assert_contains("fulfilled");
+    app.run_worker().await;
+    let answer = mails_to(&app, email).last().cloned().expect("answer mail");
+    assert!(answer.text.contains("L123-22"), "{}", answer.text);
+    let subjects: Vec<String> = mails_to(&app, email)
+        .iter()
+        .map(|m| m.subject.clone())
+        .collect();
+    assert_eq!(
+        subjects.len(),
+        5,
+        "confirm, identity needed, on hold, extended, fulfilled: {subjects:?}"
+    );
+
+    // The requester's page agrees.
+    let status = person.get(&link).await;
+    status.assert_contains("traitée");
+
+    // The whole story is in the audit trail, sealed and intact.
+    let mut conn = app.state.pool.get().expect("conn");
+    dsar::store::audit::seal_all(&mut conn).expect("seal");
+    assert!(matches!(
+        dsar::store::audit::verify(&mut conn).expect("verify"),
+        dsar::store::audit::ChainStatus::Intact { .. }
+    ));
+    let row = dsar::workflow::find(&mut conn, &reference).expect("row");
+    let actions: Vec<String> = dsar::store::audit::for_target(&mut conn, "request", &row.uuid)
+        .expect("trail")
+        .into_iter()
+        .map(|a| a.action)
+        .collect();
+    for expected in [
+        "request.filed",
+        "request.confirm_email",
+        "document.accepted",
+        "request.verify",
+        "request.hold",
+        "request.resume",
+        "request.extend",
+        "request.fulfil",
+    ] {
+        assert!(
+            actions.iter().any(|a| a == expected),
+            "{expected} missing from {actions:?}"
+        );
+    }
+}
+async fn sign_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
+    let mut staff = Browser::new(app);
+    let login = staff.get("/admin/login").await;
+    let signed = staff
+        .post_urlencoded(
+            "/admin/login",
+            &[
+                ("csrf", &login.csrf()),
+                ("email", email),
+                ("password", PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(signed.status.as_u16(), 303, "{}", signed.html);
+    staff
+}
+
+on_both_backends!(admin_flow, from_portal_to_answer);
