@@ -15,6 +15,7 @@ pub mod requester;
 pub mod staff;
 pub mod store;
 pub mod telemetry;
+pub mod totp;
 pub mod web;
 pub mod worker;
 pub mod workflow;

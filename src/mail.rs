@@ -105,7 +105,7 @@ pub enum MailError {
     Recipient,
     #[error("cannot render the {kind} mail: {source}")]
     Render {
-        kind: MailKind,
+        kind: &'static str,
         #[source]
         source: askama::Error,
     },
@@ -141,6 +141,47 @@ pub fn queue(
     let view = render::View::new(kind, facts)?;
     let mail = render::render(kind, &view)?;
     let language = render::Lang::parse(facts.lang)?.as_str();
+    store(
+        conn,
+        kind.as_str(),
+        language,
+        facts.to,
+        &mail,
+        request_id,
+        now,
+    )
+}
+
+/// A mail to a member of staff, about their account or their work (in English, like the
+/// dashboard).
+pub enum StaffMail<'a> {
+    /// A one-time link to choose a new password.
+    PasswordReset { name: &'a str, link: &'a str },
+}
+
+/// Queues a mail to staff through the same outbox as requesters' mails.
+pub fn queue_staff(
+    conn: &mut DbConn,
+    mail: &StaffMail<'_>,
+    to: &str,
+    organisation: &str,
+    now: NaiveDateTime,
+) -> Result<i64, MailError> {
+    to.parse::<lettre::Address>()
+        .map_err(|_| MailError::Recipient)?;
+    let (template, rendered) = render::render_staff(mail, organisation)?;
+    store(conn, template, "en", to, &rendered, None, now)
+}
+
+fn store(
+    conn: &mut DbConn,
+    template: &str,
+    language: &str,
+    to: &str,
+    mail: &render::Rendered,
+    request_id: Option<i64>,
+    now: NaiveDateTime,
+) -> Result<i64, MailError> {
     let provisional_id = uuid::Uuid::new_v4().to_string();
     let id = write_tx(conn, |conn| -> Result<i64, MailError> {
         let id = outbox::insert(
@@ -148,9 +189,9 @@ pub fn queue(
             &NewMail {
                 message_id: &provisional_id,
                 request_id,
-                template: kind.as_str(),
+                template,
                 language,
-                to_addr: facts.to,
+                to_addr: to,
                 subject: &mail.subject,
                 body_text: &mail.text,
                 body_html: &mail.html,
@@ -162,7 +203,7 @@ pub fn queue(
         jobs::enqueue(conn, SEND_MAIL, &payload, now, None, now)?;
         Ok(id)
     })?;
-    tracing::debug!(outbox = id, template = kind.as_str(), "mail queued");
+    tracing::debug!(outbox = id, template, "mail queued");
     Ok(id)
 }
 

@@ -162,6 +162,9 @@ pub fn add_user(
 #[derive(Default)]
 pub struct Throttle {
     failures: Mutex<HashMap<String, (u32, Instant)>>,
+    /// The last TOTP step each account used: a code works once. Kept in memory, so with
+    /// several web nodes a code could be replayed on another node within its 90 seconds.
+    totp_steps: Mutex<HashMap<i64, i64>>,
 }
 
 const FREE_FAILURES: u32 = 2;
@@ -201,6 +204,16 @@ impl Throttle {
                 entry.0 += 1;
                 entry.1 = Instant::now();
             }
+        }
+    }
+
+    pub fn last_totp_step(&self, user: i64) -> Option<i64> {
+        self.totp_steps.lock().ok()?.get(&user).copied()
+    }
+
+    pub fn spend_totp_step(&self, user: i64, step: i64) {
+        if let Ok(mut map) = self.totp_steps.lock() {
+            map.insert(user, step);
         }
     }
 

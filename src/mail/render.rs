@@ -5,7 +5,7 @@
 use askama::Template;
 use chrono::{Datelike, NaiveDate};
 
-use super::{MailError, MailFacts, MailKind};
+use super::{MailError, MailFacts, MailKind, StaffMail};
 
 /// The languages mails are written in (the portal's two).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -100,7 +100,7 @@ pub(super) struct Rendered {
 macro_rules! mail_templates {
     ($($kind:ident => $subject:literal, $text:literal, $html:literal;)+) => {
         pub(super) fn render(kind: MailKind, view: &View<'_>) -> Result<Rendered, MailError> {
-            let failed = |source| MailError::Render { kind, source };
+            let failed = |source| MailError::Render { kind: kind.as_str(), source };
             match kind {
                 $(MailKind::$kind => {
                     #[derive(Template)]
@@ -145,6 +145,55 @@ mail_templates! {
     Extended => "email/extended/subject.txt", "email/extended/body.txt", "email/extended/body.html";
     Rejected => "email/rejected/subject.txt", "email/rejected/body.txt", "email/rejected/body.html";
     Fulfilled => "email/fulfilled/subject.txt", "email/fulfilled/body.txt", "email/fulfilled/body.html";
+}
+
+#[derive(Template)]
+#[template(path = "email/staff/password_reset.txt")]
+struct PasswordResetText<'a> {
+    organisation: &'a str,
+    name: &'a str,
+    link: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/staff/password_reset.html")]
+struct PasswordResetHtml<'a> {
+    organisation: &'a str,
+    name: &'a str,
+    link: &'a str,
+}
+
+/// A staff mail: its template name and what it says.
+pub(super) fn render_staff(
+    mail: &StaffMail<'_>,
+    organisation: &str,
+) -> Result<(&'static str, Rendered), MailError> {
+    match *mail {
+        StaffMail::PasswordReset { name, link } => {
+            let failed = |source| MailError::Render {
+                kind: "staff_password_reset",
+                source,
+            };
+            let text = PasswordResetText {
+                organisation,
+                name,
+                link,
+            };
+            let html = PasswordResetHtml {
+                organisation,
+                name,
+                link,
+            };
+            Ok((
+                "staff_password_reset",
+                Rendered {
+                    subject: format!("{organisation} – choose a new dsar password"),
+                    text: tidy_text(&text.render().map_err(failed)?),
+                    html: without_blank_lines(&html.render().map_err(failed)?),
+                },
+            ))
+        }
+    }
 }
 
 /// A subject is one header line whatever the template's layout.

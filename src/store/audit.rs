@@ -230,3 +230,29 @@ pub fn verify(conn: &mut DbConn) -> QueryResult<ChainStatus> {
         }
     }
 }
+
+/// One page of the trail, newest first: entries with an id below `before`, optionally only
+/// those whose action starts with `action`.
+pub fn page(
+    conn: &mut DbConn,
+    before: Option<i64>,
+    action: Option<&str>,
+    limit: i64,
+) -> QueryResult<Vec<AuditRow>> {
+    let mut query = audit_log::table
+        .select(AuditRow::as_select())
+        .order(audit_log::id.desc())
+        .limit(limit)
+        .into_boxed();
+    if let Some(before) = before {
+        query = query.filter(audit_log::id.lt(before));
+    }
+    if let Some(action) = action.filter(|a| !a.is_empty()) {
+        let escaped = action
+            .replace('\\', "\\\\")
+            .replace('%', "\\%")
+            .replace('_', "\\_");
+        query = query.filter(audit_log::action.like(format!("{escaped}%")).escape('\\'));
+    }
+    query.load(conn)
+}

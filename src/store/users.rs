@@ -165,3 +165,42 @@ pub fn notes_for(
         .select((users::name, notes::created_at, notes::body))
         .load(conn)
 }
+
+/// A new role; the account's sessions end so the new rights apply at once.
+pub fn set_role(conn: &mut DbConn, id: i64, role: &str) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::role.eq(role),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Disables (`Some(when)`) or re-enables (`None`) an account; disabling ends its sessions.
+pub fn set_disabled(conn: &mut DbConn, id: i64, at: Option<NaiveDateTime>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set((
+            users::disabled_at.eq(at),
+            users::session_epoch.eq(users::session_epoch + 1),
+        ))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Stores the sealed TOTP secret, or removes it (`None`: the second factor is off).
+pub fn set_totp(conn: &mut DbConn, id: i64, sealed: Option<&str>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::totp_secret.eq(sealed))
+        .execute(conn)
+        .map(drop)
+}
+
+/// Active accounts with this role.
+pub fn count_active_with_role(conn: &mut DbConn, role: &str) -> QueryResult<i64> {
+    users::table
+        .filter(users::role.eq(role))
+        .filter(users::disabled_at.is_null())
+        .count()
+        .get_result(conn)
+}

@@ -6,10 +6,10 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::web::{Browser, Page};
 
-const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = "correct horse battery staple";
 
 /// Creates an account with a password, as an invitation would.
-fn account(app: &TestApp, email: &str, role: dsar::staff::Role) -> i64 {
+pub(crate) fn account(app: &TestApp, email: &str, role: dsar::staff::Role) -> i64 {
     let mut conn = app.state.pool.get().expect("conn");
     let (user, _) =
         dsar::staff::add_user(&mut conn, email, "", role, "test", app.state.clock.now())
@@ -19,7 +19,11 @@ fn account(app: &TestApp, email: &str, role: dsar::staff::Role) -> i64 {
     user.id
 }
 
-async fn sign_in<'a>(app: &'a TestApp, email: &str, password: &str) -> (Browser<'a>, Page) {
+pub(crate) async fn sign_in<'a>(
+    app: &'a TestApp,
+    email: &str,
+    password: &str,
+) -> (Browser<'a>, Page) {
     let mut b = Browser::new(app);
     let form = b.get("/admin/login").await;
     let csrf = form.csrf();
@@ -37,7 +41,11 @@ async fn sign_in<'a>(app: &'a TestApp, email: &str, password: &str) -> (Browser<
     (b, res)
 }
 
-async fn staff<'a>(app: &'a TestApp, email: &str, role: dsar::staff::Role) -> Browser<'a> {
+pub(crate) async fn staff<'a>(
+    app: &'a TestApp,
+    email: &str,
+    role: dsar::staff::Role,
+) -> Browser<'a> {
     account(app, email, role);
     let (b, res) = sign_in(app, email, PASSWORD).await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
@@ -56,6 +64,20 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
         ("GET", request_page.clone(), [true, true, true, true]),
         ("GET", "/admin/users".into(), [true, false, false, false]),
         ("POST", "/admin/users".into(), [true, false, false, false]),
+        ("POST", "/admin/users/1".into(), [true, false, false, false]),
+        ("GET", "/admin/settings".into(), [true, false, false, false]),
+        ("GET", "/admin/audit".into(), [true, true, false, false]),
+        (
+            "POST",
+            "/admin/audit/verify".into(),
+            [true, true, false, false],
+        ),
+        ("GET", "/admin/account".into(), [true, true, true, true]),
+        (
+            "POST",
+            "/admin/account/totp".into(),
+            [true, true, true, true],
+        ),
         (
             "GET",
             "/admin/no-such-page".into(),

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod admin;
+mod admin_account;
 mod admin_flow;
 mod browser;
 mod cli;

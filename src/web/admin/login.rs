@@ -1,13 +1,14 @@
 //! Signing in and out, and setting a password from a one-time link.
 
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{StatusCode, header};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 
 use super::{AdminError, Staff, clear_session, new_session, render, session_cookie};
-use crate::crypto::sha256_hex;
+use crate::crypto::{self, sha256_hex};
 use crate::staff::{self, MIN_PASSWORD};
 use crate::store::audit::{self, Entry};
 use crate::store::{users, write_tx};
@@ -101,10 +102,13 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
             let ok_user = user.filter(|u| ok && u.disabled_at.is_none());
             write_tx(conn, |conn| {
                 let (action, target) = match &ok_user {
+                    Some(u) if u.totp_secret.is_some() => {
+                        ("login.password_ok", Some(u.id.to_string()))
+                    }
                     Some(u) => ("login", Some(u.id.to_string())),
                     None => ("login.failed", None),
                 };
-                if let Some(u) = &ok_user {
+                if let Some(u) = ok_user.as_ref().filter(|u| u.totp_secret.is_none()) {
                     users::touch_login(conn, u.id, now.naive_utc())?;
                 }
                 audit::append(
@@ -126,6 +130,20 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
         })
         .await;
     match checked {
+        Ok(Some(user)) if user.totp_secret.is_some() => {
+            // The password was right; the session waits for the second factor.
+            let pending = PendingLogin {
+                user: user.id,
+                epoch: user.session_epoch,
+                at: now.timestamp(),
+                next: next.clone(),
+            };
+            let mut res = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, "/admin/login/code"))
+                .finish();
+            let _ = res.add_cookie(&pending_cookie(&state, &pending));
+            res
+        }
         Ok(Some(user)) => {
             state.login_throttle.succeeded(&form.email);
             let session = new_session(&state, &user);
@@ -141,6 +159,295 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
         }
         Err(_) => again(
             "Something went wrong; try again.",
+            StatusCode::INTERNAL_SERVER_ERROR,
+        ),
+    }
+}
+
+const PENDING_COOKIE: &str = "dsar_2fa";
+/// How long the code may take to arrive after the password.
+const PENDING_SECONDS: i64 = 300;
+
+/// Between a right password and the code: which account, since when, and where to go next.
+#[derive(Serialize, Deserialize)]
+struct PendingLogin {
+    user: i64,
+    epoch: i32,
+    at: i64,
+    next: String,
+}
+
+fn pending_cookie(state: &State, pending: &PendingLogin) -> Cookie<'static> {
+    let value = crypto::seal(
+        &state.session_key,
+        PENDING_COOKIE,
+        &serde_json::to_string(pending).unwrap_or_default(),
+    );
+    Cookie::build(PENDING_COOKIE, value)
+        .path("/admin/login")
+        .http_only(true)
+        .secure(state.settings.base_url().starts_with("https://"))
+        .same_site(SameSite::Strict)
+        .max_age(actix_web::cookie::time::Duration::seconds(PENDING_SECONDS))
+        .finish()
+}
+
+fn read_pending(state: &State, req: &HttpRequest) -> Option<PendingLogin> {
+    let raw = req.cookie(PENDING_COOKIE)?;
+    let plain = crypto::open(&state.session_key, PENDING_COOKIE, raw.value())?;
+    let pending: PendingLogin = serde_json::from_str(&plain).ok()?;
+    let age = state.clock.now().timestamp() - pending.at;
+    (0..=PENDING_SECONDS).contains(&age).then_some(pending)
+}
+
+#[derive(Template)]
+#[template(path = "admin/login_code.html")]
+struct CodePage {
+    csrf: String,
+    error: Option<String>,
+}
+
+pub async fn code_form(state: State, req: HttpRequest) -> HttpResponse {
+    if read_pending(&state, &req).is_none() {
+        return to_login();
+    }
+    let csrf = csrf_token(&req);
+    let page = CodePage {
+        csrf: csrf.clone(),
+        error: None,
+    };
+    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+}
+
+fn to_login() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, "/admin/login"))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct CodeForm {
+    code: String,
+    csrf: Option<String>,
+}
+
+/// The second step of signing in: the code from the authenticator app.
+pub async fn code_submit(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<CodeForm>,
+) -> HttpResponse {
+    let Some(pending) = read_pending(&state, &req) else {
+        return to_login();
+    };
+    let csrf = csrf_token(&req);
+    let again = |error: String, status: StatusCode| {
+        let page = CodePage {
+            csrf: csrf.clone(),
+            error: Some(error),
+        };
+        with_csrf(render(&page, status), &state, &csrf)
+    };
+    if !csrf_ok(&req, form.csrf.as_deref()) {
+        return again(
+            "The form expired. Please enter the code again.".into(),
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    let throttle_key = format!("totp:{}", pending.user);
+    let wait = state.login_throttle.wait(&throttle_key, ip);
+    if !wait.is_zero() {
+        return again(
+            format!(
+                "Too many wrong codes. Wait {} seconds, then try again.",
+                wait.as_secs().max(1)
+            ),
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let now = state.clock.now();
+    let user_id = pending.user;
+    let Ok(Some(user)) = state.db(move |conn, _| users::find(conn, user_id)).await else {
+        return to_login();
+    };
+    if user.disabled_at.is_some() || user.session_epoch != pending.epoch {
+        return to_login();
+    }
+    let secret = user
+        .totp_secret
+        .as_deref()
+        .and_then(|sealed| crypto::open(&state.session_key, TOTP_PURPOSE, sealed));
+    let step = secret.and_then(|secret| {
+        crate::totp::verify(
+            &secret,
+            &form.code,
+            now.timestamp(),
+            state.login_throttle.last_totp_step(user.id),
+        )
+    });
+    let outcome = if step.is_some() {
+        "login"
+    } else {
+        "login.failed"
+    };
+    let recorded = state
+        .db(move |conn, _| {
+            write_tx(conn, |conn| {
+                if step.is_some() {
+                    users::touch_login(conn, user_id, now.naive_utc())?;
+                }
+                audit::append(
+                    conn,
+                    &Entry {
+                        at: now.naive_utc(),
+                        actor: &format!("staff:{user_id}"),
+                        action: outcome,
+                        target_type: "user",
+                        target_id: Some(&user_id.to_string()),
+                        details:
+                            &json!({ "ip": ip.map(|i| i.to_string()), "second_factor": "totp" })
+                                .to_string(),
+                    },
+                )
+            })
+        })
+        .await;
+    if recorded.is_err() {
+        return again(
+            "Something went wrong; try again.".into(),
+            StatusCode::INTERNAL_SERVER_ERROR,
+        );
+    }
+    let Some(step) = step else {
+        state.login_throttle.failed(&throttle_key, ip);
+        return again(
+            "That code is not right. Enter the six digits your app shows now.".into(),
+            StatusCode::UNAUTHORIZED,
+        );
+    };
+    state.login_throttle.spend_totp_step(user.id, step);
+    state.login_throttle.succeeded(&throttle_key);
+    state.login_throttle.succeeded(&user.email);
+    let session = new_session(&state, &user);
+    let mut res = HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, safe_next(Some(&pending.next))))
+        .finish();
+    let _ = res.add_cookie(&session_cookie(&state, &session));
+    let mut gone = Cookie::new(PENDING_COOKIE, "");
+    gone.set_path("/admin/login");
+    gone.make_removal();
+    let _ = res.add_cookie(&gone);
+    res
+}
+
+/// The purpose TOTP secrets are sealed for (see [`crypto::seal`]).
+pub const TOTP_PURPOSE: &str = "totp";
+
+#[derive(Template)]
+#[template(path = "admin/reset.html")]
+struct ResetPage {
+    csrf: String,
+    email: String,
+    sent: bool,
+    error: Option<String>,
+}
+
+pub async fn reset_form(state: State, req: HttpRequest) -> HttpResponse {
+    let csrf = csrf_token(&req);
+    let page = ResetPage {
+        csrf: csrf.clone(),
+        email: String::new(),
+        sent: false,
+        error: None,
+    };
+    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+}
+
+#[derive(Deserialize)]
+pub struct ResetForm {
+    email: String,
+    csrf: Option<String>,
+}
+
+/// "Forgot your password?": a one-time link by mail. The answer is the same whether the
+/// account exists or not, so the form tells nobody who works here.
+pub async fn reset_submit(
+    state: State,
+    req: HttpRequest,
+    form: web::Form<ResetForm>,
+) -> HttpResponse {
+    let csrf = csrf_token(&req);
+    let again = |error: Option<String>, sent: bool, status: StatusCode| {
+        let page = ResetPage {
+            csrf: csrf.clone(),
+            email: form.email.clone(),
+            sent,
+            error,
+        };
+        with_csrf(render(&page, status), &state, &csrf)
+    };
+    if !csrf_ok(&req, form.csrf.as_deref()) {
+        return again(
+            Some("The form expired. Please enter your email again.".into()),
+            false,
+            StatusCode::FORBIDDEN,
+        );
+    }
+    let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    if let Some(ip) = ip
+        && !state.submissions.allow(ip)
+    {
+        return again(
+            Some("Too many requests from your network. Try again in an hour.".into()),
+            false,
+            StatusCode::TOO_MANY_REQUESTS,
+        );
+    }
+    let email = form.email.trim().to_lowercase();
+    let now = state.clock.now();
+    let queued = state
+        .db(move |conn, app| {
+            let Some(user) = users::find_by_email(conn, &email)? else {
+                return Ok(());
+            };
+            if user.disabled_at.is_some() {
+                return Ok(());
+            }
+            write_tx(conn, |conn| {
+                let path = staff::password_link(conn, user.id, "reset", now)?;
+                let link = format!("{}{path}", app.settings.base_url());
+                crate::mail::queue_staff(
+                    conn,
+                    &crate::mail::StaffMail::PasswordReset {
+                        name: &user.name,
+                        link: &link,
+                    },
+                    &user.email,
+                    &app.settings.organisation.name,
+                    now.naive_utc(),
+                )
+                .map_err(|e| crate::error::internal(&e))?;
+                audit::append(
+                    conn,
+                    &Entry {
+                        at: now.naive_utc(),
+                        actor: "anonymous",
+                        action: "user.password_reset_requested",
+                        target_type: "user",
+                        target_id: Some(&user.id.to_string()),
+                        details: &json!({ "ip": ip.map(|i| i.to_string()) }).to_string(),
+                    },
+                )?;
+                Ok::<_, crate::error::Problem>(())
+            })
+        })
+        .await;
+    match queued {
+        Ok(()) => again(None, true, StatusCode::OK),
+        Err(_) => again(
+            Some("Something went wrong; try again.".into()),
+            false,
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
     }

@@ -2,9 +2,12 @@
 //! any web node serves any request), checked on every request against the account: idle and
 //! absolute timeouts, "log out everywhere" (the account's epoch), disabled accounts.
 
+pub mod account;
+pub mod audit;
 pub mod login;
 pub mod queue;
 pub mod request;
+pub mod settings;
 pub mod users;
 
 use std::future::Future;
@@ -33,6 +36,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::scope("/admin")
                 .route("/login", web::get().to(login::form))
                 .route("/login", web::post().to(login::submit))
+                .route("/login/code", web::get().to(login::code_form))
+                .route("/login/code", web::post().to(login::code_submit))
+                .route("/password-reset", web::get().to(login::reset_form))
+                .route("/password-reset", web::post().to(login::reset_submit))
                 .route("/password/{token}", web::get().to(login::password_form))
                 .route("/password/{token}", web::post().to(login::password_submit))
                 .route("/logout", web::post().to(login::logout))
@@ -47,6 +54,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))
+                .route("/users/{id}", web::post().to(users::change))
+                .route("/settings", web::get().to(settings::show))
+                .route("/audit", web::get().to(audit::show))
+                .route("/audit/verify", web::post().to(audit::verify))
+                .route("/account", web::get().to(account::show))
+                .route("/account/totp", web::post().to(account::totp_action))
                 .default_service(web::to(not_found)),
         );
 }
@@ -74,6 +87,14 @@ pub struct SessionData {
     pub csrf: String,
 }
 
+/// The header of every dashboard page: who is signed in and the links their role opens.
+pub struct Nav {
+    pub me: String,
+    pub csrf: String,
+    pub is_admin: bool,
+    pub can_audit: bool,
+}
+
 /// The signed-in member of staff, checked on every request.
 pub struct Staff {
     pub user: UserRow,
@@ -97,6 +118,16 @@ impl Staff {
 
     pub fn csrf_ok(&self, submitted: &str) -> bool {
         constant_time_eq(self.session.csrf.as_bytes(), submitted.as_bytes())
+    }
+
+    /// What the dashboard's header shows this member of staff.
+    pub fn nav(&self) -> Nav {
+        Nav {
+            me: self.user.name.clone(),
+            csrf: self.session.csrf.clone(),
+            is_admin: self.role.can_manage_users(),
+            can_audit: self.role.can_read_audit(),
+        }
     }
 
     /// A page, with the session's idle clock restarted.
@@ -225,7 +256,7 @@ impl ResponseError for AdminError {
     }
 }
 
-fn url_escape(s: &str) -> String {
+pub(super) fn url_escape(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {

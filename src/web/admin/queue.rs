@@ -47,8 +47,7 @@ pub struct QueueRow {
 #[derive(Template)]
 #[template(path = "admin/queue.html")]
 pub struct QueuePage {
-    pub me: String,
-    pub role: String,
+    pub nav: super::Nav,
     pub csrf: String,
     pub rows: Vec<QueueRow>,
     pub next: Option<String>,
@@ -56,7 +55,6 @@ pub struct QueuePage {
     pub statuses: Vec<String>,
     pub kinds: Vec<String>,
     pub profiles: Vec<String>,
-    pub is_admin: bool,
 }
 
 impl QueuePage {
@@ -201,8 +199,7 @@ pub async fn show(
         link
     });
     Ok(staff.page(&QueuePage {
-        me: staff.user.name.clone(),
-        role: staff.role.as_str().to_string(),
+        nav: staff.nav(),
         csrf: staff.session.csrf.clone(),
         rows,
         next,
@@ -221,7 +218,6 @@ pub async fn show(
             .iter()
             .map(|s| s.to_string())
             .collect(),
-        is_admin: staff.role.can_manage_users(),
     }))
 }
 

@@ -23,9 +23,8 @@ use crate::workflow;
 #[derive(Template)]
 #[template(path = "admin/request.html")]
 pub struct RequestPage {
-    pub me: String,
+    pub nav: super::Nav,
     pub csrf: String,
-    pub is_admin: bool,
     pub v: RequestView,
     pub form: Vec<(String, String)>,
     pub rolled: bool,
@@ -139,9 +138,8 @@ pub async fn show(
             .collect(),
         notice: flash.done.as_ref().map(|d| format!("Done: {d}.")),
         error: flash.error.clone(),
-        me: staff.user.name.clone(),
+        nav: staff.nav(),
         csrf: staff.session.csrf.clone(),
-        is_admin: staff.role.can_manage_users(),
         v,
         form,
         rolled,

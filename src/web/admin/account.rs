@@ -1,0 +1,207 @@
+//! A member of staff's own account: who they are, and their second factor (TOTP), which
+//! they turn on by proving their app shows the right code and turn off the same way.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::login::TOTP_PURPOSE;
+use super::{AdminError, Nav, Staff};
+use crate::crypto;
+use crate::store::audit::{self, Entry};
+use crate::store::{users, write_tx};
+use crate::totp;
+use crate::web::State;
+
+/// The purpose of the secret carried by the setup form until it is confirmed.
+const SETUP_PURPOSE: &str = "totp-setup";
+
+#[derive(Template)]
+#[template(path = "admin/account.html")]
+pub struct AccountPage {
+    pub nav: Nav,
+    pub email: String,
+    pub role: String,
+    pub totp_on: bool,
+    /// While setting up: (secret as typed into an app, otpauth URI, the sealed secret).
+    pub setup: Option<(String, String, String)>,
+    pub notice: Option<String>,
+    pub error: Option<String>,
+}
+
+fn page(
+    staff: &Staff,
+    setup: Option<(String, String, String)>,
+    notice: Option<&str>,
+    error: Option<&str>,
+) -> HttpResponse {
+    staff.page(&AccountPage {
+        nav: staff.nav(),
+        email: staff.user.email.clone(),
+        role: staff.role.as_str().to_string(),
+        totp_on: staff.user.totp_secret.is_some(),
+        setup,
+        notice: notice.map(str::to_string),
+        error: error.map(str::to_string),
+    })
+}
+
+fn new_setup(state: &State, staff: &Staff) -> (String, String, String) {
+    let secret = totp::new_secret();
+    let uri = totp::provisioning_uri(
+        &state.settings.organisation.name,
+        &staff.user.email,
+        &secret,
+    );
+    let sealed = crypto::seal(&state.session_key, SETUP_PURPOSE, &secret);
+    (group(&secret), uri, sealed)
+}
+
+/// `ABCDEFGH…` → `ABCD EFGH …`, easier to type.
+fn group(secret: &str) -> String {
+    secret
+        .as_bytes()
+        .chunks(4)
+        .map(|c| String::from_utf8_lossy(c).into_owned())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+#[derive(Deserialize)]
+pub struct TotpForm {
+    csrf: String,
+    #[serde(default)]
+    action: String,
+    #[serde(default)]
+    code: String,
+    #[serde(default)]
+    sealed: String,
+}
+
+pub async fn totp_action(
+    state: State,
+    staff: Staff,
+    form: web::Form<TotpForm>,
+) -> Result<HttpResponse, AdminError> {
+    if !staff.csrf_ok(&form.csrf) {
+        return Err(AdminError::Forbidden);
+    }
+    let now = state.clock.now();
+    match form.action.as_str() {
+        "start" => Ok(page(&staff, Some(new_setup(&state, &staff)), None, None)),
+        "enable" => {
+            let Some(secret) = crypto::open(&state.session_key, SETUP_PURPOSE, &form.sealed) else {
+                return Ok(page(
+                    &staff,
+                    Some(new_setup(&state, &staff)),
+                    None,
+                    Some("The set-up expired; add this new key to your app."),
+                ));
+            };
+            let Some(step) = totp::verify(&secret, &form.code, now.timestamp(), None) else {
+                let again = (
+                    group(&secret),
+                    totp::provisioning_uri(
+                        &state.settings.organisation.name,
+                        &staff.user.email,
+                        &secret,
+                    ),
+                    form.sealed.clone(),
+                );
+                return Ok(page(
+                    &staff,
+                    Some(again),
+                    None,
+                    Some(
+                        "That code is not right. Enter the six digits your app shows now for this account.",
+                    ),
+                ));
+            };
+            state.login_throttle.spend_totp_step(staff.user.id, step);
+            let sealed = crypto::seal(&state.session_key, TOTP_PURPOSE, &secret);
+            record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
+            Ok(redirect(
+                "Two-factor sign-in is on: from now on you sign in with your password and a code from your app.",
+            ))
+        }
+        "disable" => {
+            let secret = staff
+                .user
+                .totp_secret
+                .as_deref()
+                .and_then(|s| crypto::open(&state.session_key, TOTP_PURPOSE, s));
+            let Some(secret) = secret else {
+                return Ok(page(
+                    &staff,
+                    None,
+                    None,
+                    Some("Two-factor sign-in is not on."),
+                ));
+            };
+            if totp::verify(
+                &secret,
+                &form.code,
+                now.timestamp(),
+                state.login_throttle.last_totp_step(staff.user.id),
+            )
+            .is_none()
+            {
+                return Ok(page(
+                    &staff,
+                    None,
+                    None,
+                    Some("That code is not right; two-factor sign-in stays on."),
+                ));
+            }
+            record(&state, &staff, None, "user.totp_disabled").await?;
+            Ok(redirect("Two-factor sign-in is off."))
+        }
+        _ => Ok(page(&staff, None, None, None)),
+    }
+}
+
+async fn record(
+    state: &State,
+    staff: &Staff,
+    sealed: Option<String>,
+    action: &'static str,
+) -> Result<(), AdminError> {
+    let (id, actor, now) = (staff.user.id, staff.actor(), state.clock.now());
+    state
+        .db(move |conn, _| {
+            write_tx(conn, |conn| {
+                users::set_totp(conn, id, sealed.as_deref())?;
+                audit::append(
+                    conn,
+                    &Entry {
+                        at: now.naive_utc(),
+                        actor: &actor,
+                        action,
+                        target_type: "user",
+                        target_id: Some(&id.to_string()),
+                        details: "{}",
+                    },
+                )
+            })
+        })
+        .await?;
+    Ok(())
+}
+
+fn redirect(notice: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            format!("/admin/account?done={}", super::url_escape(notice)),
+        ))
+        .finish()
+}
+
+#[derive(Deserialize)]
+pub struct Done {
+    done: Option<String>,
+}
+
+pub async fn show(staff: Staff, query: web::Query<Done>) -> HttpResponse {
+    page(&staff, None, query.done.as_deref(), None)
+}
