@@ -4,6 +4,8 @@
 
 pub mod login;
 pub mod queue;
+pub mod register;
+pub mod reports;
 pub mod request;
 pub mod users;
 
@@ -45,6 +47,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/requests/{id}", web::get().to(request::show))
                 .route("/requests/{id}/action", web::post().to(request::act))
                 .route("/documents/{id}", web::get().to(request::document))
+                .route("/reports", web::get().to(reports::show))
+                .route("/reports/register.csv", web::get().to(register::csv))
+                .route("/reports/register.json", web::get().to(register::json))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))
                 .default_service(web::to(not_found)),

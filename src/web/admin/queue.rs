@@ -57,6 +57,7 @@ pub struct QueuePage {
     pub kinds: Vec<String>,
     pub profiles: Vec<String>,
     pub is_admin: bool,
+    pub can_read_reports: bool,
 }
 
 impl QueuePage {
@@ -222,6 +223,7 @@ pub async fn show(
             .map(|s| s.to_string())
             .collect(),
         is_admin: staff.role.can_manage_users(),
+        can_read_reports: staff.role.can_read_reports(),
     }))
 }
 
