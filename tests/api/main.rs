@@ -5,6 +5,7 @@ mod helpers;
 
 mod admin;
 mod admin_flow;
+mod admin_reports;
 mod browser;
 mod cli;
 mod deadlines;
