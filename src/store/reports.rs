@@ -192,23 +192,29 @@ pub struct RegisterRow {
     pub reject_ground: Option<String>,
 }
 
-/// A page of the register: requests received in `from <= received_on < until` with an id
-/// above `after`, by id, so pages neither skip nor repeat a row.
+/// A page of the register: requests received in `from <= received_on < until`, in order
+/// of receipt, after the keyset `after` (received_on, id), so pages neither skip nor repeat
+/// a row and each page starts where the index says.
 pub fn register_page(
     conn: &mut DbConn,
     from: NaiveDate,
     until: NaiveDate,
-    after: i64,
+    after: Option<(NaiveDate, i64)>,
     limit: i64,
 ) -> QueryResult<Vec<RegisterRow>> {
-    requests::table
+    let mut q = requests::table
         .filter(requests::received_on.ge(from))
         .filter(requests::received_on.lt(until))
-        .filter(requests::id.gt(after))
-        .order(requests::id.asc())
+        .order((requests::received_on.asc(), requests::id.asc()))
         .limit(limit)
         .select(RegisterRow::as_select())
-        .load(conn)
+        .into_boxed();
+    if let Some((day, id)) = after {
+        q = q
+            .filter(requests::received_on.ge(day))
+            .filter(requests::received_on.gt(day).or(requests::id.gt(id)));
+    }
+    q.load(conn)
 }
 
 /// An extension as the timeline holds it: the reason (the note) and the new due date (in

@@ -45,7 +45,9 @@ async fn file(app: &TestApp, kind: &str, email: &str, channel: &str) -> String {
             "kind": kind,
             "requester": { "name": "Person", "email": email },
             "profile": "gdpr",
-            "channel": channel
+            "channel": channel,
+            // To the minute: the test clock runs on from the instant it was set to.
+            "received_at": app.state.clock.now().format("%Y-%m-%dT%H:%M:00Z").to_string()
         }))
         .await;
     filed["reference"].as_str().expect("reference").to_string()
@@ -470,3 +472,64 @@ async fn handlers_and_viewers_see_no_reports(app: TestApp) {
     assert_eq!(downloads, 0, "a refused download is no download");
 }
 on_both_backends!(admin_reports_roles, handlers_and_viewers_see_no_reports);
+
+async fn the_register_streams_every_request_once_in_order_of_receipt(app: TestApp) {
+    use dsar::domain::kind::{Channel, RequestKind};
+    use dsar::workflow::{Filing, WorkflowError};
+    app.set_now("2025-04-01T08:00:00Z");
+    // More than two pages of 500, on three days: pages break inside a day.
+    let days = [
+        "2025-03-10T09:00:00Z",
+        "2025-03-03T09:00:00Z",
+        "2025-03-20T09:00:00Z",
+    ];
+    {
+        let mut conn = app.state.pool.get().expect("conn");
+        let (law, now) = (app.state.law.clone(), app.state.clock.now());
+        dsar::store::write_tx(&mut conn, |conn| {
+            for i in 0..1203 {
+                let filing = Filing::basic(
+                    RequestKind::Access,
+                    format!("P{i}"),
+                    dsar::domain::email::EmailAddress::parse(&format!("p{i}@example.org"))
+                        .expect("email"),
+                    None,
+                    String::new(),
+                    days[i % 3].parse().expect("instant"),
+                    "gdpr".into(),
+                    Channel::Email,
+                    "en".into(),
+                    dsar::domain::status::Status::Verifying,
+                );
+                dsar::workflow::file(conn, &law, &filing, "test", now)?;
+            }
+            Ok::<_, WorkflowError>(())
+        })
+        .expect("filed");
+    }
+    account(&app, "dana@example.org", "Dana", dsar::staff::Role::Dpo);
+    let b = sign_in(&app, "dana@example.org").await;
+    let csv = download(&b, "/admin/reports/register.csv?from=2025-03&to=2025-03").await;
+    assert_eq!(csv.status, 200);
+    let rows = parse_csv(&csv.body);
+    assert_eq!(rows.len(), 1 + 1203);
+    let mut seen: Vec<&str> = rows[1..].iter().map(|r| r[0].as_str()).collect();
+    let received: Vec<&str> = rows[1..].iter().map(|r| &r[3][..10]).collect();
+    assert!(received.is_sorted(), "in order of receipt");
+    assert_eq!(received.first(), Some(&"2025-03-03"));
+    seen.sort_unstable();
+    seen.dedup();
+    assert_eq!(seen.len(), 1203, "no request twice, none left out");
+    let json = download(&b, "/admin/reports/register.json?from=2025-03&to=2025-03").await;
+    let items: Vec<Value> = serde_json::from_str(&json.body).expect("JSON");
+    assert_eq!(items.len(), 1203);
+    let empty = download(&b, "/admin/reports/register.json?from=2024-01&to=2024-02").await;
+    assert_eq!(
+        serde_json::from_str::<Value>(&empty.body).expect("JSON"),
+        json!([])
+    );
+}
+on_both_backends!(
+    admin_register_pages,
+    the_register_streams_every_request_once_in_order_of_receipt
+);

@@ -1,6 +1,7 @@
 //! The register of requests, the record a supervisory authority asks for: every request
-//! received in a range of months, as CSV or JSON. Streamed page by page (by id), so the
-//! register of a million requests never sits in memory; every download is audited.
+//! received in a range of months, in order of receipt, as CSV or JSON. Streamed page by page
+//! (keyset on the day of receipt and id), so the register of a million requests never sits
+//! in memory; every download is audited.
 
 use std::collections::HashMap;
 
@@ -44,6 +45,8 @@ pub const COLUMNS: [&str; 12] = [
 pub struct Entry {
     #[serde(skip)]
     id: i64,
+    #[serde(skip)]
+    received_on: NaiveDate,
     pub reference: String,
     pub kind: String,
     pub channel: String,
@@ -146,6 +149,7 @@ fn entries(
             let (reasons, extended_to) = extensions.remove(&r.id).unwrap_or_default();
             Entry {
                 id: r.id,
+                received_on: r.received_on,
                 reference: Reference {
                     year: r.ref_year,
                     seq: r.id,
@@ -234,7 +238,8 @@ pub async fn json(
 #[derive(Debug, Clone, Copy)]
 enum Next {
     Start,
-    After(i64),
+    /// The keyset of the last row sent: (received_on, id).
+    After(NaiveDate, i64),
     Done,
 }
 
@@ -276,8 +281,8 @@ async fn download(
         async move {
             let after = match next {
                 Next::Done => return None,
-                Next::Start => 0,
-                Next::After(id) => id,
+                Next::Start => None,
+                Next::After(day, id) => Some((day, id)),
             };
             let page = state
                 .db(move |conn, app| {
@@ -291,7 +296,7 @@ async fn download(
                     let last = (entries.len() as i64) < PAGE;
                     let chunk = format.chunk(&entries, matches!(next, Next::Start), last);
                     let next = match entries.last() {
-                        Some(e) if !last => Next::After(e.id),
+                        Some(e) if !last => Next::After(e.received_on, e.id),
                         _ => Next::Done,
                     };
                     (Ok(Bytes::from(chunk)), next)
