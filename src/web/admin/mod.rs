@@ -2,6 +2,7 @@
 //! any web node serves any request), checked on every request against the account: idle and
 //! absolute timeouts, "log out everywhere" (the account's epoch), disabled accounts.
 
+pub mod chart;
 pub mod login;
 pub mod queue;
 pub mod register;
