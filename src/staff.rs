@@ -39,6 +39,11 @@ impl Role {
         matches!(self, Role::Admin | Role::Dpo)
     }
 
+    /// The Reports page and the register of requests: the DPO's view of the whole team.
+    pub fn can_read_reports(self) -> bool {
+        matches!(self, Role::Admin | Role::Dpo)
+    }
+
     pub fn can_act(self) -> bool {
         matches!(self, Role::Admin | Role::Dpo | Role::Handler)
     }
@@ -263,5 +268,13 @@ mod tests {
         assert!(!Role::Handler.can_see(1, Some(2)));
         assert!(Role::Viewer.can_see(1, Some(2)));
         assert!(!Role::Viewer.can_act());
+    }
+
+    #[test]
+    fn only_the_dpo_and_administrators_read_reports() {
+        assert!(Role::Admin.can_read_reports());
+        assert!(Role::Dpo.can_read_reports());
+        assert!(!Role::Handler.can_read_reports());
+        assert!(!Role::Viewer.can_read_reports());
     }
 }

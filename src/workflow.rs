@@ -447,6 +447,26 @@ pub fn deadline_of(law: &Law, row: &RequestRow, today: NaiveDate) -> Deadline {
     )
 }
 
+/// The deadline from the facts a report reads (a few columns, not whole rows), by the same
+/// law as [`deadline_of`].
+pub fn deadline_for(
+    law: &Law,
+    profile: &str,
+    received_on: NaiveDate,
+    extension: Period,
+    pauses: &Pauses,
+    today: NaiveDate,
+) -> Deadline {
+    deadline::compute_deadline(
+        law.profile(profile).unwrap_or(&law.default_rules),
+        &law.calendar,
+        received_on,
+        extension,
+        pauses,
+        today,
+    )
+}
+
 /// The due date kept in the row (for ordering and sweeps): closed pauses only, so it is the
 /// earliest the request can be due even while its clock is stopped.
 fn stored_due_on(

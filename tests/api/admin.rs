@@ -62,6 +62,17 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
     let routes: Vec<(&str, String, [bool; 4])> = vec![
         ("GET", "/admin".into(), [true, true, true, true]),
         ("GET", request_page.clone(), [true, true, true, true]),
+        ("GET", "/admin/reports".into(), [true, true, false, false]),
+        (
+            "GET",
+            "/admin/reports/register.csv".into(),
+            [true, true, false, false],
+        ),
+        (
+            "GET",
+            "/admin/reports/register.json".into(),
+            [true, true, false, false],
+        ),
         ("GET", "/admin/users".into(), [true, false, false, false]),
         ("POST", "/admin/users".into(), [true, false, false, false]),
         ("POST", "/admin/users/1".into(), [true, false, false, false]),

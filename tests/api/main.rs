@@ -6,6 +6,7 @@ mod helpers;
 mod admin;
 mod admin_account;
 mod admin_flow;
+mod admin_reports;
 mod browser;
 mod cli;
 mod deadlines;

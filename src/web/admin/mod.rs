@@ -4,8 +4,11 @@
 
 pub mod account;
 pub mod audit;
+pub mod chart;
 pub mod login;
 pub mod queue;
+pub mod register;
+pub mod reports;
 pub mod request;
 pub mod settings;
 pub mod users;
@@ -52,6 +55,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/requests/{id}", web::get().to(request::show))
                 .route("/requests/{id}/action", web::post().to(request::act))
                 .route("/documents/{id}", web::get().to(request::document))
+                .route("/reports", web::get().to(reports::show))
+                .route("/reports/register.csv", web::get().to(register::csv))
+                .route("/reports/register.json", web::get().to(register::json))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))
                 .route("/users/{id}", web::post().to(users::change))
@@ -93,6 +99,7 @@ pub struct Nav {
     pub csrf: String,
     pub is_admin: bool,
     pub can_audit: bool,
+    pub can_report: bool,
 }
 
 /// The signed-in member of staff, checked on every request.
@@ -127,6 +134,7 @@ impl Staff {
             csrf: self.session.csrf.clone(),
             is_admin: self.role.can_manage_users(),
             can_audit: self.role.can_read_audit(),
+            can_report: self.role.can_read_reports(),
         }
     }
 

@@ -1,0 +1,2 @@
+DROP INDEX requests_closed;
+DROP INDEX requests_received;

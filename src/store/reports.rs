@@ -1,0 +1,237 @@
+//! What the Reports page reads: requests received and closed per month, open requests by the
+//! time they have left, and the register of requests. Counting is done by the database
+//! (GROUP BY, COUNT over indexed columns), so a million requests never cross into memory.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Date, Text, Timestamp};
+
+use super::DbConn;
+use super::queue::OPEN;
+use super::schema::{request_events, requests};
+
+/// How many requests fall in one month under one key (a kind, or an outcome).
+#[derive(Debug, Clone, QueryableByName)]
+pub struct MonthCount {
+    /// `YYYY-MM`.
+    #[diesel(sql_type = Text)]
+    pub month: String,
+    #[diesel(sql_type = Text)]
+    pub key: String,
+    #[diesel(sql_type = BigInt)]
+    pub count: i64,
+}
+
+/// Requests received per month and kind, for `from <= received_on < until`. The month is
+/// the one of the local day of receipt, the anchor of the deadline.
+pub fn received_per_month(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    until: NaiveDate,
+) -> QueryResult<Vec<MonthCount>> {
+    // SQLite keeps dates as 'YYYY-MM-DD' text, PostgreSQL as dates: one month expression each.
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT substr(received_on, 1, 7) AS month, kind AS key, COUNT(*) AS count \
+             FROM requests WHERE received_on >= ? AND received_on < ? \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(until)
+        .load(c),
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT to_char(received_on, 'YYYY-MM') AS month, kind AS key, COUNT(*) AS count \
+             FROM requests WHERE received_on >= $1 AND received_on < $2 \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind::<Date, _>(from)
+        .bind::<Date, _>(until)
+        .load(c),
+    }
+}
+
+/// Requests closed per month and outcome (the terminal status), for
+/// `from <= closed_at < until`. `closed_at` is UTC, so the month is the UTC one.
+pub fn closed_per_month(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<MonthCount>> {
+    match conn {
+        DbConn::Sqlite(c) => diesel::sql_query(
+            "SELECT substr(closed_at, 1, 7) AS month, status AS key, COUNT(*) AS count \
+             FROM requests WHERE closed_at >= ? AND closed_at < ? \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(until)
+        .load(c),
+        DbConn::Postgres(c) => diesel::sql_query(
+            "SELECT to_char(closed_at, 'YYYY-MM') AS month, status AS key, COUNT(*) AS count \
+             FROM requests WHERE closed_at >= $1 AND closed_at < $2 \
+             GROUP BY 1, 2 ORDER BY 1, 2",
+        )
+        .bind::<Timestamp, _>(from)
+        .bind::<Timestamp, _>(until)
+        .load(c),
+    }
+}
+
+/// The facts of a closed request its deadline and time to close are computed from.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+pub struct ClosedFacts {
+    pub profile: String,
+    pub received_on: NaiveDate,
+    pub closed_at: Option<NaiveDateTime>,
+    pub paused_days: i32,
+    pub extension_months: i32,
+    pub extension_days: i32,
+}
+
+/// The requests closed in `from <= closed_at < until`: a few columns each.
+pub fn closed_between(
+    conn: &mut DbConn,
+    from: NaiveDateTime,
+    until: NaiveDateTime,
+) -> QueryResult<Vec<ClosedFacts>> {
+    requests::table
+        .filter(requests::closed_at.ge(from))
+        .filter(requests::closed_at.lt(until))
+        .select(ClosedFacts::as_select())
+        .load(conn)
+}
+
+/// Open requests by days left until their due date.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct OpenCounts {
+    pub overdue: i64,
+    pub within_7: i64,
+    pub within_14: i64,
+    pub within_30: i64,
+    pub later: i64,
+    /// On hold with the clock stopped: their due date moves every day.
+    pub stopped: i64,
+}
+
+/// Counts open requests by the stored due date, which is exact while the clock runs (it
+/// holds the extension and the pauses that are over).
+pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<OpenCounts> {
+    let days = chrono::Duration::days;
+    let running = || {
+        requests::table
+            .filter(requests::status.eq_any(OPEN))
+            .filter(requests::paused_since.is_null())
+            .into_boxed()
+    };
+    let between = |conn: &mut DbConn, from: Option<NaiveDate>, to: Option<NaiveDate>| {
+        let mut q = running();
+        if let Some(from) = from {
+            q = q.filter(requests::due_on.ge(from));
+        }
+        if let Some(to) = to {
+            q = q.filter(requests::due_on.le(to));
+        }
+        q.count().get_result::<i64>(conn)
+    };
+    Ok(OpenCounts {
+        overdue: between(conn, None, today.pred_opt())?,
+        within_7: between(conn, Some(today), Some(today + days(7)))?,
+        within_14: between(conn, Some(today + days(8)), Some(today + days(14)))?,
+        within_30: between(conn, Some(today + days(15)), Some(today + days(30)))?,
+        later: between(conn, Some(today + days(31)), None)?,
+        stopped: requests::table
+            .filter(requests::status.eq_any(OPEN))
+            .filter(requests::paused_since.is_not_null())
+            .count()
+            .get_result(conn)?,
+    })
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+pub struct OverdueRow {
+    pub id: i64,
+    pub ref_year: i32,
+    pub kind: String,
+    pub due_on: NaiveDate,
+    pub assignee_id: Option<i64>,
+}
+
+/// Open requests past their due date with the clock running, most overdue first.
+pub fn overdue(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<OverdueRow>> {
+    requests::table
+        .filter(requests::status.eq_any(OPEN))
+        .filter(requests::paused_since.is_null())
+        .filter(requests::due_on.lt(today))
+        .order((requests::due_on.asc(), requests::id.asc()))
+        .limit(limit)
+        .select(OverdueRow::as_select())
+        .load(conn)
+}
+
+/// One line of the register: the columns it shows and those its deadline is computed from.
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = requests)]
+pub struct RegisterRow {
+    pub id: i64,
+    pub ref_year: i32,
+    pub kind: String,
+    pub status: String,
+    pub channel: String,
+    pub profile: String,
+    pub received_at: NaiveDateTime,
+    pub received_on: NaiveDate,
+    pub paused_days: i32,
+    pub paused_since: Option<NaiveDate>,
+    pub extension_months: i32,
+    pub extension_days: i32,
+    pub verified_at: Option<NaiveDateTime>,
+    pub verified_method: Option<String>,
+    pub closed_at: Option<NaiveDateTime>,
+    pub reject_ground: Option<String>,
+}
+
+/// A page of the register: requests received in `from <= received_on < until`, in order
+/// of receipt, after the keyset `after` (received_on, id), so pages neither skip nor repeat
+/// a row and each page starts where the index says.
+pub fn register_page(
+    conn: &mut DbConn,
+    from: NaiveDate,
+    until: NaiveDate,
+    after: Option<(NaiveDate, i64)>,
+    limit: i64,
+) -> QueryResult<Vec<RegisterRow>> {
+    let mut q = requests::table
+        .filter(requests::received_on.ge(from))
+        .filter(requests::received_on.lt(until))
+        .order((requests::received_on.asc(), requests::id.asc()))
+        .limit(limit)
+        .select(RegisterRow::as_select())
+        .into_boxed();
+    if let Some((day, id)) = after {
+        q = q
+            .filter(requests::received_on.ge(day))
+            .filter(requests::received_on.gt(day).or(requests::id.gt(id)));
+    }
+    q.load(conn)
+}
+
+/// An extension as the timeline holds it: the reason (the note) and the new due date (in
+/// the event's data).
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = request_events)]
+pub struct ExtensionEvent {
+    pub request_id: i64,
+    pub note: Option<String>,
+    pub data: String,
+}
+
+pub fn extensions_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<ExtensionEvent>> {
+    request_events::table
+        .filter(request_events::request_id.eq_any(request_ids))
+        .filter(request_events::kind.eq("extend"))
+        .order((request_events::request_id, request_events::id))
+        .select(ExtensionEvent::as_select())
+        .load(conn)
+}

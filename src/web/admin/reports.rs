@@ -1,0 +1,344 @@
+//! The Reports page, for the DPO: requests received per month by kind, closed per month by
+//! outcome (tables and bar charts), how many were answered in time and how fast, open
+//! requests by the time they have left, and the overdue ones by name.
+
+use std::collections::HashMap;
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
+use serde::Deserialize;
+
+use super::chart::{Chart, CountTable};
+use super::{AdminError, Staff};
+use crate::domain::deadline::{Pauses, Period};
+use crate::domain::kind::RequestKind;
+use crate::domain::reference::Reference;
+use crate::store::reports::{self as report_rows, ClosedFacts, OpenCounts};
+use crate::store::users;
+use crate::web::State;
+use crate::workflow;
+
+/// The outcomes a closed request can have, in the order the page shows them.
+pub const OUTCOMES: [&str; 4] = ["fulfilled", "rejected", "withdrawn", "expired"];
+const OVERDUE_SHOWN: i64 = 500;
+/// Ten years of months at most: a chart wider than that is no longer read.
+const MAX_MONTHS: u32 = 120;
+
+#[derive(Debug, Default, Deserialize)]
+pub struct RangeQuery {
+    from: Option<String>,
+    to: Option<String>,
+}
+
+/// Whole months, from the first day of `first` to the last day of `last`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MonthRange {
+    pub first: NaiveDate,
+    pub last: NaiveDate,
+}
+
+fn parse_month(s: Option<&str>) -> Option<NaiveDate> {
+    let s = s?.trim();
+    NaiveDate::parse_from_str(&format!("{s}-01"), "%Y-%m-%d").ok()
+}
+
+impl MonthRange {
+    /// `from`/`to` as `YYYY-MM`; by default the twelve months up to this one.
+    pub fn parse(q: &RangeQuery, today: NaiveDate) -> MonthRange {
+        let this_month = today.with_day(1).unwrap_or(today);
+        let last = parse_month(q.to.as_deref()).unwrap_or(this_month);
+        let first = parse_month(q.from.as_deref())
+            .unwrap_or_else(|| last - Months::new(11))
+            .min(last);
+        let first = first.max(last - Months::new(MAX_MONTHS - 1));
+        MonthRange { first, last }
+    }
+
+    /// The first day after the range.
+    pub fn until(&self) -> NaiveDate {
+        self.last + Months::new(1)
+    }
+
+    pub fn from_label(&self) -> String {
+        self.first.format("%Y-%m").to_string()
+    }
+
+    pub fn to_label(&self) -> String {
+        self.last.format("%Y-%m").to_string()
+    }
+
+    /// Every month of the range as `YYYY-MM`.
+    pub fn months(&self) -> Vec<String> {
+        let mut months = Vec::new();
+        let mut m = self.first;
+        while m <= self.last {
+            months.push(m.format("%Y-%m").to_string());
+            m = m + Months::new(1);
+        }
+        months
+    }
+
+    fn start_instant(&self) -> NaiveDateTime {
+        self.first.and_time(chrono::NaiveTime::MIN)
+    }
+
+    fn end_instant(&self) -> NaiveDateTime {
+        self.until().and_time(chrono::NaiveTime::MIN)
+    }
+}
+
+/// How fast and how often in time closed requests were answered.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Timeliness {
+    pub closed: usize,
+    pub on_time: usize,
+    /// Calendar days from receipt to closing.
+    pub median_days: Option<f64>,
+    pub p90_days: Option<i64>,
+}
+
+impl Timeliness {
+    pub fn on_time_text(&self) -> String {
+        if self.closed == 0 {
+            return "no request closed in this period".into();
+        }
+        let pct = self.on_time as f64 * 100.0 / self.closed as f64;
+        format!(
+            "{} of {} ({} %)",
+            self.on_time,
+            self.closed,
+            one_decimal(pct)
+        )
+    }
+
+    pub fn median_text(&self) -> String {
+        self.median_days
+            .map_or_else(|| "—".into(), |d| format!("{} days", one_decimal(d)))
+    }
+
+    pub fn p90_text(&self) -> String {
+        self.p90_days
+            .map_or_else(|| "—".into(), |d| format!("{d} days"))
+    }
+}
+
+fn one_decimal(v: f64) -> String {
+    let text = format!("{v:.1}");
+    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+}
+
+/// Closed on or before the due date, by the deadline law the request page uses: the
+/// deadline as it stood on the day the request was closed.
+pub fn timeliness(law: &crate::config::Law, closed: &[ClosedFacts]) -> Timeliness {
+    let mut days = Vec::with_capacity(closed.len());
+    let mut on_time = 0;
+    for c in closed {
+        let Some(at) = c.closed_at else { continue };
+        let closed_on = law.today(at.and_utc());
+        let extension = Period {
+            months: u32::try_from(c.extension_months).unwrap_or(0),
+            days: u32::try_from(c.extension_days).unwrap_or(0),
+        };
+        let pauses = Pauses {
+            closed_days: i64::from(c.paused_days),
+            open_since: None,
+        };
+        let due = workflow::deadline_for(
+            law,
+            &c.profile,
+            c.received_on,
+            extension,
+            &pauses,
+            closed_on,
+        );
+        if closed_on <= due.due_on {
+            on_time += 1;
+        }
+        days.push((closed_on - c.received_on).num_days());
+    }
+    days.sort_unstable();
+    Timeliness {
+        closed: days.len(),
+        on_time,
+        median_days: median(&days),
+        p90_days: nearest_rank(&days, 90),
+    }
+}
+
+pub fn median(sorted: &[i64]) -> Option<f64> {
+    let n = sorted.len();
+    if n == 0 {
+        return None;
+    }
+    let mid = n / 2;
+    Some(if n % 2 == 1 {
+        sorted[mid] as f64
+    } else {
+        (sorted[mid - 1] + sorted[mid]) as f64 / 2.0
+    })
+}
+
+/// The nearest-rank percentile: the smallest value with at least `p` % of values at or below.
+pub fn nearest_rank(sorted: &[i64], p: usize) -> Option<i64> {
+    if sorted.is_empty() {
+        return None;
+    }
+    let rank = (p * sorted.len()).div_ceil(100).max(1);
+    sorted.get(rank - 1).copied()
+}
+
+pub struct Section {
+    pub heading: &'static str,
+    pub series_name: &'static str,
+    pub chart: Chart,
+    pub table: CountTable,
+}
+
+pub struct OverdueLine {
+    pub reference: String,
+    pub url: String,
+    pub kind: String,
+    pub due: NaiveDate,
+    pub days_overdue: i64,
+    pub assignee: String,
+}
+
+#[derive(Template)]
+#[template(path = "admin/reports.html")]
+pub struct ReportsPage {
+    pub nav: super::Nav,
+    pub from: String,
+    pub to: String,
+    pub today: NaiveDate,
+    /// Received by kind, closed by outcome: each a chart and the table of its figures.
+    pub sections: Vec<Section>,
+    pub timeliness: Timeliness,
+    pub open: OpenCounts,
+    pub overdue: Vec<OverdueLine>,
+    pub more_overdue: bool,
+    pub download_query: String,
+}
+
+pub async fn show(
+    state: State,
+    staff: Staff,
+    query: web::Query<RangeQuery>,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(staff.role.can_read_reports())?;
+    let today = state.law.today(state.clock.now());
+    let range = MonthRange::parse(&query, today);
+    let (received, closed, facts, open, overdue, people) = state
+        .db(move |conn, _| {
+            let received = report_rows::received_per_month(conn, range.first, range.until())?;
+            let (start, end) = (range.start_instant(), range.end_instant());
+            let closed = report_rows::closed_per_month(conn, start, end)?;
+            let facts = report_rows::closed_between(conn, start, end)?;
+            let open = report_rows::open_by_days_left(conn, today)?;
+            let overdue = report_rows::overdue(conn, today, OVERDUE_SHOWN)?;
+            let people: HashMap<i64, String> = users::list(conn)?
+                .into_iter()
+                .map(|u| (u.id, u.name))
+                .collect();
+            Ok::<_, diesel::result::Error>((received, closed, facts, open, overdue, people))
+        })
+        .await?;
+    let months = range.months();
+    let kinds = RequestKind::NAMES.iter().map(|s| s.to_string()).collect();
+    let received = CountTable::build(&months, kinds, &received);
+    let outcomes = OUTCOMES.iter().map(|s| s.to_string()).collect();
+    let closed = CountTable::build(&months, outcomes, &closed);
+    let period = format!("{} to {}", range.from_label(), range.to_label());
+    let more_overdue = overdue.len() as i64 == OVERDUE_SHOWN && open.overdue > OVERDUE_SHOWN;
+    let overdue = overdue
+        .into_iter()
+        .map(|r| {
+            let reference = Reference {
+                year: r.ref_year,
+                seq: r.id,
+            }
+            .to_string();
+            OverdueLine {
+                url: format!("/admin/requests/{reference}"),
+                reference,
+                kind: r.kind,
+                due: r.due_on,
+                days_overdue: (today - r.due_on).num_days(),
+                assignee: r
+                    .assignee_id
+                    .and_then(|id| people.get(&id).cloned())
+                    .unwrap_or_else(|| "—".into()),
+            }
+        })
+        .collect();
+    Ok(staff.page(&ReportsPage {
+        nav: staff.nav(),
+        download_query: format!("from={}&to={}", range.from_label(), range.to_label()),
+        from: range.from_label(),
+        to: range.to_label(),
+        today,
+        sections: vec![
+            Section {
+                heading: "Received per month, by kind",
+                series_name: "Kind",
+                chart: Chart::stacked(
+                    "received",
+                    format!("Requests received per month by kind, {period}"),
+                    &received,
+                ),
+                table: received,
+            },
+            Section {
+                heading: "Closed per month, by outcome",
+                series_name: "Outcome",
+                chart: Chart::stacked(
+                    "closed",
+                    format!("Requests closed per month by outcome, {period}"),
+                    &closed,
+                ),
+                table: closed,
+            },
+        ],
+        timeliness: timeliness(&state.law, &facts),
+        open,
+        overdue,
+        more_overdue,
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn d(y: i32, m: u32, day: u32) -> NaiveDate {
+        NaiveDate::from_ymd_opt(y, m, day).expect("date")
+    }
+
+    #[test]
+    fn the_default_range_is_the_twelve_months_up_to_this_one() {
+        let r = MonthRange::parse(&RangeQuery::default(), d(2026, 11, 23));
+        assert_eq!((r.first, r.last), (d(2025, 12, 1), d(2026, 11, 1)));
+        assert_eq!(r.until(), d(2026, 12, 1));
+        assert_eq!(r.months().len(), 12);
+        let q = RangeQuery {
+            from: Some("2025-03".into()),
+            to: Some("2025-01".into()),
+        };
+        let r = MonthRange::parse(&q, d(2026, 11, 23));
+        assert_eq!(
+            (r.from_label(), r.to_label()),
+            ("2025-01".into(), "2025-01".into())
+        );
+    }
+
+    #[test]
+    fn median_and_nearest_rank_percentile() {
+        assert_eq!(median(&[]), None);
+        assert_eq!(median(&[3, 5, 10]), Some(5.0));
+        assert_eq!(median(&[3, 5, 10, 20]), Some(7.5));
+        let ten: Vec<i64> = (1..=10).collect();
+        assert_eq!(nearest_rank(&ten, 90), Some(9));
+        assert_eq!(nearest_rank(&[4], 90), Some(4));
+        assert_eq!(nearest_rank(&[1, 2, 3], 90), Some(3));
+    }
+}
