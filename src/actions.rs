@@ -7,10 +7,11 @@ use serde_json::json;
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::{HoldReason, Step};
+use crate::files::Sniffed;
 use crate::mail::MailKind;
 use crate::requester::{self, RequesterError};
 use crate::store::audit::{self, Entry};
-use crate::store::portal as portal_rows;
+use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
 use crate::web::AppState;
@@ -39,9 +40,20 @@ pub enum Action {
     },
     Fulfil {
         letter: String,
+        attachment: Option<Attachment>,
     },
     Note(String),
-    Reply(String),
+    Reply {
+        text: String,
+        attachment: Option<Attachment>,
+    },
+}
+
+/// A file staff send with a message or the answer; its type checked by content.
+pub struct Attachment {
+    pub bytes: Vec<u8>,
+    pub sniffed: Sniffed,
+    pub name: String,
 }
 
 impl Action {
@@ -55,7 +67,7 @@ impl Action {
             Action::Reject { .. } => "reject",
             Action::Fulfil { .. } => "fulfil",
             Action::Note(_) => "note",
-            Action::Reply(_) => "reply",
+            Action::Reply { .. } => "reply",
         }
     }
 }
@@ -75,7 +87,32 @@ pub fn perform(
         note,
         method,
     };
-    write_tx(conn, |conn| {
+    let attachment = match action {
+        Action::Fulfil { attachment, .. } | Action::Reply { attachment, .. } => attachment.as_ref(),
+        _ => None,
+    };
+    // The file goes to disk first; the transaction only records it, and a failed
+    // transaction takes the file away again.
+    let stored = attachment.map(|a| state.files.put(&a.bytes)).transpose()?;
+    let attach = |conn: &mut DbConn, request_id: i64| -> diesel::QueryResult<Option<i64>> {
+        let (Some(name), Some(a)) = (&stored, attachment) else {
+            return Ok(None);
+        };
+        let doc = portal_rows::insert_document(
+            conn,
+            &NewDocument {
+                request_id,
+                purpose: "team_attachment",
+                storage_name: Some(name),
+                original_name: Some(&a.name),
+                content_type: a.sniffed.content_type(),
+                size_bytes: i64::try_from(a.bytes.len()).unwrap_or(i64::MAX),
+                uploaded_at: now.naive_utc(),
+            },
+        )?;
+        Ok(Some(doc.id))
+    };
+    let result = write_tx(conn, |conn| {
         let row = rows::lock(conn, request_id)?;
         let row = match action {
             Action::Assign(user) => {
@@ -205,7 +242,7 @@ pub fn perform(
                 )?;
                 updated
             }
-            Action::Fulfil { letter } => {
+            Action::Fulfil { letter, .. } => {
                 let updated = workflow::record(
                     conn,
                     &state.law,
@@ -214,7 +251,15 @@ pub fn perform(
                     actor,
                     now,
                 )?;
-                portal_rows::insert_message(conn, row.id, actor, letter, None, now.naive_utc())?;
+                let document = attach(conn, row.id)?;
+                portal_rows::insert_message(
+                    conn,
+                    row.id,
+                    actor,
+                    letter,
+                    document,
+                    now.naive_utc(),
+                )?;
                 requester::notify_with(
                     conn,
                     state,
@@ -237,14 +282,15 @@ pub fn perform(
                 audit_entry(conn, &row, actor, "request.note", json!({}), now)?;
                 row
             }
-            Action::Reply(text) => {
-                portal_rows::insert_message(conn, row.id, actor, text, None, now.naive_utc())?;
+            Action::Reply { text, .. } => {
+                let document = attach(conn, row.id)?;
+                portal_rows::insert_message(conn, row.id, actor, text, document, now.naive_utc())?;
                 audit_entry(
                     conn,
                     &row,
                     actor,
                     "request.message",
-                    json!({ "author": actor }),
+                    json!({ "author": actor, "attachment": document }),
                     now,
                 )?;
                 requester::notify(conn, state, &row, MailKind::NewMessage, now)?;
@@ -252,7 +298,13 @@ pub fn perform(
             }
         };
         Ok(row)
-    })
+    });
+    if result.is_err()
+        && let Some(name) = &stored
+    {
+        let _ = state.files.delete(name);
+    }
+    result
 }
 
 fn actor_id(actor: &str) -> i64 {

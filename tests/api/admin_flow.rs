@@ -167,7 +167,34 @@ async fn from_portal_to_answer(app: TestApp) {
     assert!(notice.text.contains("10 juin 2025"), "{}", notice.text);
 
     // Fulfilled with the letter, which the requester receives.
-    let res = dpo.post_urlencoded(&act, &[("csrf", &csrf), ("action", "fulfil"), ("text", "Bonjour,\nVos données ont été effacées, sauf vos factures (10 ans, art. L123-22 du Code de commerce).")]).await;
+    // A renamed executable is refused and nothing is sent; the real PDF goes with the letter.
+    let send = format!("{page_url}/send");
+    let letter = "Bonjour,\nVos données ont été effacées, sauf vos factures (10 ans, art. L123-22 du Code de commerce).";
+    let res = dpo
+        .post(
+            &send,
+            &[
+                Part::Field("csrf", &csrf),
+                Part::Field("action", "fulfil"),
+                Part::Field("text", letter),
+                Part::File("attachment", "attestation.pdf", b"MZ\x90\x00 not a pdf"),
+            ],
+        )
+        .await;
+    dpo.follow(res)
+        .await
+        .assert_contains("Attach a PDF, JPEG or PNG file");
+    let res = dpo
+        .post(
+            &send,
+            &[
+                Part::Field("csrf", &csrf),
+                Part::Field("action", "fulfil"),
+                Part::Field("text", letter),
+                Part::File("attachment", "attestation.pdf", PDF),
+            ],
+        )
+        .await;
     let page = dpo.follow(res).await;
     page.assert_contains("fulfilled");
     app.run_worker().await;
@@ -186,6 +213,25 @@ async fn from_portal_to_answer(app: TestApp) {
     // The requester's page agrees.
     let status = person.get(&link).await;
     status.assert_contains("traitée");
+    status.assert_contains("Télécharger le fichier joint");
+    let start = status
+        .html
+        .find(&format!("{link}/files/"))
+        .expect("download link");
+    let file_url = status.html[start..]
+        .split('"')
+        .next()
+        .expect("url")
+        .to_string();
+    let file = person.get(&file_url).await;
+    assert_eq!(file.status.as_u16(), 200);
+    assert!(file.html.starts_with("%PDF-1.4"), "{}", file.html);
+    // Another link, or none, opens nothing.
+    let forged = file_url.replace(
+        &link,
+        "/fr/r/0000000000000000000000000000000000000000000000000000000000000000",
+    );
+    assert_eq!(Browser::new(&app).get(&forged).await.status.as_u16(), 404);
 
     // The whole story is in the audit trail, sealed and intact.
     let mut conn = app.state.pool.get().expect("conn");
@@ -209,6 +255,7 @@ async fn from_portal_to_answer(app: TestApp) {
         "request.resume",
         "request.extend",
         "request.fulfil",
+        "document.download",
     ] {
         assert!(
             actions.iter().any(|a| a == expected),

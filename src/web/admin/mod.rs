@@ -54,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/", web::get().to(queue::show))
                 .route("/requests/{id}", web::get().to(request::show))
                 .route("/requests/{id}/action", web::post().to(request::act))
+                .route("/requests/{id}/send", web::post().to(request::send))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
                 .route("/reports/register.csv", web::get().to(register::csv))

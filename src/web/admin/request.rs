@@ -7,10 +7,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AdminError, Staff};
-use crate::actions::{self, Action};
+use crate::actions::{self, Action, Attachment};
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::HoldReason;
+use crate::files::Sniffed;
 use crate::requester::RequesterError;
 use crate::store::audit;
 use crate::store::portal as portal_rows;
@@ -18,6 +19,7 @@ use crate::store::requests as rows;
 use crate::store::write_tx;
 use crate::web::State;
 use crate::web::api::view::{RequestView, request_view};
+use crate::web::portal::upload::{self, UploadError};
 use crate::workflow;
 
 #[derive(Template)]
@@ -36,6 +38,8 @@ pub struct RequestPage {
     pub open: bool,
     pub on_hold: bool,
     pub action_url: String,
+    /// Where the reply and the answer post (multipart, with a file).
+    pub send_url: String,
     /// Documents waiting for a decision: (id, purpose, uploaded).
     pub pending_documents: Vec<(i64, String, String)>,
     /// (id, name, currently assigned).
@@ -128,6 +132,7 @@ pub async fn show(
         open,
         on_hold: status == "on_hold",
         action_url: format!("/admin/requests/{}/action", workflow::reference(&row)),
+        send_url: format!("/admin/requests/{}/send", workflow::reference(&row)),
         pending_documents,
         team,
         grounds: RejectGround::ALL.iter().map(|g| g.as_str()).collect(),
@@ -259,9 +264,13 @@ fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, String> {
         },
         "fulfil" => Action::Fulfil {
             letter: need_text("response letter")?,
+            attachment: None,
         },
         "note" => Action::Note(need_text("note")?),
-        "reply" => Action::Reply(need_text("message")?),
+        "reply" => Action::Reply {
+            text: need_text("message")?,
+            attachment: None,
+        },
         other => return Err(format!("Unknown action \"{other}\".")),
     })
 }
@@ -276,17 +285,89 @@ pub async fn act(
     if !staff.csrf_ok(&form.csrf) {
         return Err(AdminError::Forbidden);
     }
+    let action = parse_action(&form, &staff);
+    run(state, staff, id.into_inner(), action).await
+}
+
+/// The reply and the answer post here, as multipart: they may carry a file.
+pub async fn send(
+    state: State,
+    staff: Staff,
+    id: web::Path<String>,
+    multipart: actix_multipart::Multipart,
+) -> Result<HttpResponse, AdminError> {
+    let max = state.settings.portal.max_upload_bytes;
+    let submission = match upload::read(multipart, max).await {
+        Ok(s) => s,
+        Err(UploadError::TooLarge) => {
+            return run(
+                state,
+                staff,
+                id.into_inner(),
+                Err(format!(
+                    "The file is over the limit of {} MiB.",
+                    max / (1024 * 1024)
+                )),
+            )
+            .await;
+        }
+        Err(UploadError::Malformed(_)) => {
+            return run(
+                state,
+                staff,
+                id.into_inner(),
+                Err("The form could not be read; send it again.".into()),
+            )
+            .await;
+        }
+    };
+    if !staff.csrf_ok(submission.field("csrf")) {
+        return Err(AdminError::Forbidden);
+    }
+    let attachment = match submission.file("attachment") {
+        None => Ok(None),
+        Some(file) => match Sniffed::detect(&file.bytes) {
+            Some(sniffed) => Ok(Some(Attachment {
+                bytes: file.bytes.clone(),
+                sniffed,
+                name: file.file_name.clone(),
+            })),
+            None => Err(
+                "Attach a PDF, JPEG or PNG file (checked by its content, not its name)."
+                    .to_string(),
+            ),
+        },
+    };
+    let text = submission.field("text").trim().to_string();
+    let action = attachment.and_then(|attachment| {
+        if text.is_empty() {
+            return Err("Write the text before sending.".to_string());
+        }
+        match submission.field("action") {
+            "fulfil" => Ok(Action::Fulfil {
+                letter: text,
+                attachment,
+            }),
+            "reply" => Ok(Action::Reply { text, attachment }),
+            other => Err(format!("Unknown action \"{other}\".")),
+        }
+    });
+    run(state, staff, id.into_inner(), action).await
+}
+
+async fn run(
+    state: State,
+    staff: Staff,
+    key: String,
+    action: Result<Action, String>,
+) -> Result<HttpResponse, AdminError> {
     staff.require(staff.role.can_act())?;
-    let key = id.into_inner();
-    let lookup = key.clone();
-    let row = state
-        .db(move |conn, _| workflow::find(conn, &lookup))
-        .await?;
+    let row = state.db(move |conn, _| workflow::find(conn, &key)).await?;
     if !staff.role.can_see(staff.user.id, row.assignee_id) {
         return Err(AdminError::NotFound);
     }
     let back = format!("/admin/requests/{}", workflow::reference(&row));
-    let action = match parse_action(&form, &staff) {
+    let action = match action {
         Ok(a) => a,
         Err(message) => return Ok(redirect_with(&back, "error", &message)),
     };

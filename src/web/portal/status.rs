@@ -29,7 +29,8 @@ pub struct MessageEntry {
     pub author: String,
     pub date: String,
     pub body: String,
-    pub attachment: bool,
+    /// Where to download the file sent with the message.
+    pub attachment: Option<String>,
 }
 
 #[derive(Template)]
@@ -184,7 +185,9 @@ fn render(
                     .to_string(),
                 date: local_date(m.created_at),
                 body: m.body.clone(),
-                attachment: m.document_id.is_some(),
+                attachment: m
+                    .document_id
+                    .map(|id| format!("/{}/r/{}/files/{id}", lang.code(), token)),
             }
         })
         .collect();
@@ -560,6 +563,79 @@ pub async fn withdraw(
         .await;
     match done {
         Ok(_) => see_other(lang, &token, "withdrawn"),
+        Err(e) => super::internal_error(&state, lang, &e),
+    }
+}
+
+/// A file sent with a message, downloaded through the request's link; every download is
+/// audited. Identity documents are never offered back.
+pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpResponse {
+    let (raw_lang, token, id) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, Lang::En);
+    };
+    let now = state.clock.now();
+    let found = state
+        .db(move |conn, app| {
+            let Some(row) = requester::open_link(conn, &token, now)? else {
+                return Ok(None);
+            };
+            let Ok(doc) = portal_rows::find_document(conn, id) else {
+                return Ok(None);
+            };
+            let shareable = matches!(doc.purpose.as_str(), "attachment" | "team_attachment");
+            let Some(name) = doc
+                .storage_name
+                .clone()
+                .filter(|_| shareable && doc.request_id == row.id)
+            else {
+                return Ok(None);
+            };
+            let bytes = app
+                .files
+                .read(&name)
+                .map_err(|e| crate::error::internal(&e))?;
+            crate::store::write_tx(conn, |conn| {
+                crate::store::audit::append(
+                    conn,
+                    &crate::store::audit::Entry {
+                        at: now.naive_utc(),
+                        actor: requester::ACTOR,
+                        action: "document.download",
+                        target_type: "request",
+                        target_id: Some(&row.uuid),
+                        details: &serde_json::json!({ "document": doc.id }).to_string(),
+                    },
+                )
+            })?;
+            Ok::<_, crate::error::Problem>(Some((doc, bytes)))
+        })
+        .await;
+    match found {
+        Ok(Some((doc, bytes))) => {
+            let name: String = doc
+                .original_name
+                .unwrap_or_else(|| "document".into())
+                .chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() || ".-_".contains(c) {
+                        c
+                    } else {
+                        '_'
+                    }
+                })
+                .collect();
+            HttpResponse::Ok()
+                .content_type(doc.content_type)
+                .insert_header((
+                    actix_web::http::header::CONTENT_DISPOSITION,
+                    format!("attachment; filename=\"{name}\""),
+                ))
+                .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+                .insert_header(("X-Content-Type-Options", "nosniff"))
+                .body(bytes)
+        }
+        Ok(None) => super::not_found(&state, lang),
         Err(e) => super::internal_error(&state, lang, &e),
     }
 }
