@@ -66,7 +66,9 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
-    cfg.service(health::healthz).service(health::readyz);
+    cfg.service(health::healthz)
+        .service(health::readyz)
+        .service(crate::web::metrics::metrics);
     api::routes(cfg, max_json_bytes);
     crate::web::admin::routes(cfg);
     crate::web::portal::routes(cfg);

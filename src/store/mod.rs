@@ -4,6 +4,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod jobs;
+pub mod metrics;
 pub mod outbox;
 pub mod portal;
 pub mod queue;

@@ -3,6 +3,7 @@
 pub mod admin;
 pub mod api;
 pub mod health;
+pub mod metrics;
 pub mod portal;
 
 use std::sync::Arc;

@@ -9,3 +9,36 @@ async fn probes_answer(app: TestApp) {
     assert_eq!(res.body["migrations"], "applied");
 }
 on_both_backends!(health_and_readiness_probes_answer, probes_answer);
+
+async fn metrics_count_requests_jobs_and_mails(app: TestApp) {
+    app.set_now("2025-01-06T09:00:00Z");
+    app.file(serde_json::json!({ "kind": "access", "requester": { "name": "A", "email": "a@example.org" } }))
+        .await;
+    let mut b = crate::web::Browser::new(&app);
+    let text = b.get("/metrics").await;
+    assert_eq!(text.status.as_u16(), 200);
+    for line in [
+        "# TYPE dsar_requests gauge",
+        "dsar_requests{status=\"verifying\"} 1",
+        "dsar_requests{status=\"fulfilled\"} 0",
+        "dsar_requests_overdue 0",
+        "dsar_jobs{state=\"dead\"} 0",
+        "dsar_mails{state=\"failing\"} 0",
+    ] {
+        assert!(
+            text.html.lines().any(|l| l == line),
+            "{line} missing:\n{}",
+            text.html
+        );
+    }
+    // Three months later the request is overdue.
+    app.set_now("2025-04-07T09:00:00Z");
+    let text = b.get("/metrics").await;
+    assert!(
+        text.html.contains("dsar_requests_overdue 1\n"),
+        "{}",
+        text.html
+    );
+    assert!(!text.html.contains("a@example.org"));
+}
+on_both_backends!(metrics, metrics_count_requests_jobs_and_mails);
