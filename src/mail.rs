@@ -152,6 +152,15 @@ pub fn queue(
     )
 }
 
+/// A date as a letter writes it: "1er janvier 2027" / "1 January 2027" (ISO for any other
+/// language).
+pub fn long_date(date: NaiveDate, lang: &str) -> String {
+    match render::Lang::parse(lang) {
+        Ok(l) => render::long_date(date, l),
+        Err(_) => date.to_string(),
+    }
+}
+
 /// A mail to a member of staff, about their account or their work (in English, like the
 /// dashboard).
 pub enum StaffMail<'a> {

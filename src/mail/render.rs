@@ -269,7 +269,7 @@ fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
 }
 
 /// `2027-01-01` → "1er janvier 2027" / "1 January 2027".
-fn long_date(date: NaiveDate, lang: Lang) -> String {
+pub(super) fn long_date(date: NaiveDate, lang: Lang) -> String {
     const FR: [&str; 12] = [
         "janvier",
         "février",

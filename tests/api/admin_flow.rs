@@ -100,6 +100,11 @@ async fn from_portal_to_answer(app: TestApp) {
     // Received Monday 3 March: two months → Saturday 3 May → Monday 5 May.
     page.assert_contains("2025-05-05");
 
+    // A standard reply, in the requester's language, fills the message box.
+    let canned = dpo.get(&format!("{page_url}?reply=received")).await;
+    canned.assert_contains("Nous avons bien reçu votre demande");
+    canned.assert_contains("au plus tard le 5 mai 2025");
+
     // On hold for a clarification: the clock stops; the requester is asked by mail.
     let res = dpo
         .post_urlencoded(

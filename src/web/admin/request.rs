@@ -46,6 +46,9 @@ pub struct RequestPage {
     pub team: Vec<(i64, String, bool)>,
     pub grounds: Vec<&'static str>,
     pub letter: String,
+    /// (key, label) of each standard reply, and the reply box's content.
+    pub replies: Vec<(&'static str, &'static str)>,
+    pub reply_text: String,
     pub notes: Vec<(String, String, String)>,
     pub notice: Option<String>,
     pub error: Option<String>,
@@ -55,7 +58,16 @@ pub struct RequestPage {
 pub struct Flash {
     done: Option<String>,
     error: Option<String>,
+    /// A standard reply to put in the message box (`[replies]` in the locale files).
+    reply: Option<String>,
 }
+
+/// The standard replies, in the order offered.
+const REPLIES: [(&str, &str); 3] = [
+    ("received", "We are working on it"),
+    ("customer_ref", "Ask for the customer number"),
+    ("scope", "Ask which data"),
+];
 
 pub async fn show(
     state: State,
@@ -104,13 +116,24 @@ pub async fn show(
         .parse::<crate::domain::status::Status>()
         .is_ok_and(|s| s.is_open());
     let lang = crate::requester::lang_of(&row);
-    let letter = lang.strings().fill(
-        &format!("letters.{}", row.kind),
-        &[
-            ("name", &row.requester_name),
-            ("reference", &workflow::reference(&row).to_string()),
-        ],
-    );
+    let due = crate::mail::long_date(v.due_on, lang.code());
+    let fill = |key: &str| {
+        lang.strings().fill(
+            key,
+            &[
+                ("name", &row.requester_name),
+                ("reference", &workflow::reference(&row).to_string()),
+                ("due", &due),
+            ],
+        )
+    };
+    let letter = fill(&format!("letters.{}", row.kind));
+    let reply_text = flash
+        .reply
+        .as_deref()
+        .filter(|key| REPLIES.iter().any(|(k, _)| k == key))
+        .map(|key| fill(&format!("replies.{key}")))
+        .unwrap_or_default();
     // Those who may be given the request: active staff who act on requests.
     let team = users
         .iter()
@@ -137,6 +160,8 @@ pub async fn show(
         team,
         grounds: RejectGround::ALL.iter().map(|g| g.as_str()).collect(),
         letter,
+        replies: REPLIES.to_vec(),
+        reply_text,
         notes: notes
             .into_iter()
             .map(|(who, at, body)| (who, stamp(at), body))
