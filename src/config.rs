@@ -75,6 +75,11 @@ pub struct Portal {
     pub max_upload_bytes: usize,
     /// Take the client address from `X-Forwarded-For` (only behind a trusted reverse proxy).
     pub trust_forwarded_for: bool,
+    /// A request unconfirmed, or on hold waiting for the requester, gets one reminder with a
+    /// fresh link after this many days…
+    pub remind_after_days: u32,
+    /// …and expires after this many (0: never).
+    pub expire_after_days: u32,
 }
 
 /// How a requester proves who they are, per kind of request.

@@ -9,6 +9,7 @@ pub mod crypto;
 pub mod domain;
 pub mod error;
 pub mod files;
+pub mod follow_up;
 pub mod i18n;
 pub mod mail;
 pub mod requester;

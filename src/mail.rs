@@ -61,6 +61,9 @@ crate::domain::kind::text_enum! {
         Extended => "extended",
         Rejected => "rejected",
         Fulfilled => "fulfilled",
+        ReminderConfirm => "reminder_confirm",
+        ReminderAnswer => "reminder_answer",
+        Expired => "expired",
     }
 }
 

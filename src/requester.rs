@@ -97,6 +97,8 @@ pub fn notify_with(
     let t = lang.strings();
     let link = match kind {
         MailKind::Withdrawn | MailKind::Received => None,
+        // A closed request's link leads nowhere useful: the portal's home instead.
+        MailKind::Expired => Some(format!("{}/{}/", state.settings.base_url(), lang.code())),
         _ => Some(issue_link(conn, state, row, now)?),
     };
     let deadline = workflow::deadline_of(&state.law, row, state.law.today(now));

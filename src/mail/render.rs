@@ -54,7 +54,11 @@ impl<'a> View<'a> {
         let lang = Lang::parse(facts.lang)?;
         let needs_link = matches!(
             kind,
-            MailKind::Confirm | MailKind::IdentityNeeded | MailKind::NewMessage
+            MailKind::Confirm
+                | MailKind::IdentityNeeded
+                | MailKind::NewMessage
+                | MailKind::ReminderConfirm
+                | MailKind::ReminderAnswer
         );
         if needs_link && facts.link.is_none() {
             return Err(MailError::MissingLink(kind));
@@ -145,6 +149,9 @@ mail_templates! {
     Extended => "email/extended/subject.txt", "email/extended/body.txt", "email/extended/body.html";
     Rejected => "email/rejected/subject.txt", "email/rejected/body.txt", "email/rejected/body.html";
     Fulfilled => "email/fulfilled/subject.txt", "email/fulfilled/body.txt", "email/fulfilled/body.html";
+    ReminderConfirm => "email/reminder_confirm/subject.txt", "email/reminder_confirm/body.txt", "email/reminder_confirm/body.html";
+    ReminderAnswer => "email/reminder_answer/subject.txt", "email/reminder_answer/body.txt", "email/reminder_answer/body.html";
+    Expired => "email/expired/subject.txt", "email/expired/body.txt", "email/expired/body.html";
 }
 
 #[derive(Template)]

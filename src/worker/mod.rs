@@ -125,5 +125,9 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn standard(state: Arc<AppState>) -> Worker {
     let mut worker = Worker::new(state);
     worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
+    worker.register(
+        crate::follow_up::REQUESTER_SWEEP,
+        crate::follow_up::sweep_job,
+    );
     worker
 }

@@ -12,6 +12,7 @@ mod cli;
 mod deadlines;
 mod eml;
 mod errors;
+mod follow_up;
 mod health;
 mod mail;
 mod portal;

@@ -1,0 +1,173 @@
+//! Requests waiting for their requester: still unconfirmed, or on hold until they answer.
+//! After `portal.remind_after_days` they get one reminder with a fresh link; after
+//! `portal.expire_after_days` the request expires, with a mail saying how to file again.
+//! Each reminder and expiry is on the timeline and in the audit trail.
+
+use chrono::{DateTime, NaiveDateTime, Utc};
+use diesel::prelude::*;
+use serde_json::json;
+
+use crate::domain::lifecycle::Step;
+use crate::mail::MailKind;
+use crate::requester::{self, RequesterError};
+use crate::store::audit::{self, Entry};
+use crate::store::requests::{self as rows, NewEvent};
+use crate::store::schema::requests;
+use crate::store::{DbConn, write_tx};
+use crate::web::AppState;
+use crate::workflow::{self, Record};
+
+/// The job kind that runs [`sweep`].
+pub const REQUESTER_SWEEP: &str = "requester_sweep";
+const ACTOR: &str = "worker";
+const BATCH: i64 = 500;
+
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Swept {
+    pub reminded: usize,
+    pub expired: usize,
+}
+
+/// Reminds and expires what is due at `now`. Only requests that wait for their requester are
+/// read (an indexed status), in batches.
+pub fn sweep(
+    conn: &mut DbConn,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<Swept, RequesterError> {
+    let portal = &state.settings.portal;
+    let mut swept = Swept::default();
+    let mut after = 0i64;
+    loop {
+        let batch: Vec<(i64, String, NaiveDateTime)> = requests::table
+            .filter(requests::status.eq_any(["new", "on_hold"]))
+            .filter(requests::id.gt(after))
+            .order(requests::id.asc())
+            .limit(BATCH)
+            .select((requests::id, requests::status, requests::received_at))
+            .load(conn)?;
+        let Some(last) = batch.last() else {
+            break;
+        };
+        after = last.0;
+        let ids: Vec<i64> = batch.iter().map(|(id, _, _)| *id).collect();
+        let events = rows::events_for(conn, &ids)?;
+        for (id, status, received_at) in &batch {
+            let mine = events.iter().filter(|e| e.request_id == *id);
+            // Waiting since receipt, or since the latest hold.
+            let (since, asked) = if status == "on_hold" {
+                match mine
+                    .clone()
+                    .filter(|e| e.kind == "hold")
+                    .max_by_key(|e| (e.at, e.id))
+                {
+                    Some(hold) => (hold.at, hold.note.clone()),
+                    None => (*received_at, None),
+                }
+            } else {
+                (*received_at, None)
+            };
+            let reminded = mine.clone().any(|e| e.kind == "reminder" && e.at >= since);
+            let days = (now.naive_utc() - since).num_days();
+            if portal.expire_after_days > 0 && days >= i64::from(portal.expire_after_days) {
+                expire(conn, state, *id, days, now)?;
+                swept.expired += 1;
+            } else if !reminded && days >= i64::from(portal.remind_after_days) {
+                let kind = if status == "on_hold" {
+                    MailKind::ReminderAnswer
+                } else {
+                    MailKind::ReminderConfirm
+                };
+                remind(conn, state, *id, kind, asked.as_deref(), now)?;
+                swept.reminded += 1;
+            }
+        }
+    }
+    if swept != Swept::default() {
+        write_tx(conn, |conn| {
+            audit::append(
+                conn,
+                &Entry {
+                    at: now.naive_utc(),
+                    actor: ACTOR,
+                    action: "sweep.requester",
+                    target_type: "requests",
+                    target_id: None,
+                    details: &json!({ "reminded": swept.reminded, "expired": swept.expired })
+                        .to_string(),
+                },
+            )
+        })?;
+    }
+    Ok(swept)
+}
+
+fn remind(
+    conn: &mut DbConn,
+    state: &AppState,
+    id: i64,
+    kind: MailKind,
+    asked: Option<&str>,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    write_tx(conn, |conn| {
+        let row = rows::lock(conn, id)?;
+        rows::insert_event(
+            conn,
+            &NewEvent {
+                request_id: id,
+                kind: "reminder",
+                at: now.naive_utc(),
+                recorded_at: now.naive_utc(),
+                actor: ACTOR,
+                from_status: Some(&row.status),
+                to_status: Some(&row.status),
+                note: None,
+                data: &json!({ "mail": kind.as_str() }).to_string(),
+            },
+        )?;
+        audit::append(
+            conn,
+            &Entry {
+                at: now.naive_utc(),
+                actor: ACTOR,
+                action: "request.reminder",
+                target_type: "request",
+                target_id: Some(&row.uuid),
+                details: &json!({ "mail": kind.as_str() }).to_string(),
+            },
+        )?;
+        requester::notify_with(conn, state, &row, kind, asked, None, now)
+    })
+}
+
+fn expire(
+    conn: &mut DbConn,
+    state: &AppState,
+    id: i64,
+    days: i64,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    write_tx(conn, |conn| {
+        let record = Record {
+            step: Step::Expire,
+            at: Some(now),
+            note: Some(format!("no answer from the requester in {days} days")),
+            method: None,
+        };
+        let row = workflow::record(conn, &state.law, id, &record, ACTOR, now)?;
+        requester::notify(conn, state, &row, MailKind::Expired, now)
+    })
+}
+
+/// The worker's handler for [`REQUESTER_SWEEP`] jobs.
+pub fn sweep_job(state: &AppState, _job: &crate::store::jobs::JobRow) -> Result<(), String> {
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let swept = sweep(&mut conn, state, state.clock.now()).map_err(|e| e.to_string())?;
+    tracing::info!(
+        reminded = swept.reminded,
+        expired = swept.expired,
+        "requester sweep done"
+    );
+    Ok(())
+}
