@@ -33,6 +33,17 @@ pub struct Settings {
     pub identity: Identity,
     pub storage: Storage,
     pub security: Security,
+    pub retention: Retention,
+}
+
+/// How long what the law does not require is kept.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Retention {
+    /// Identity documents and mandates are deleted once decided; undecided ones after this.
+    pub document_max_days: u32,
+    /// Closed requests are anonymised after this many years (the register row stays).
+    pub closed_request_years: u32,
 }
 
 #[derive(Clone, Serialize, Deserialize)]

@@ -142,7 +142,8 @@ pub fn documents_to_purge(
                 .is_not_null()
                 .or(documents::uploaded_at.lt(uploaded_before)),
         )
-        .filter(documents::purpose.ne("attachment"))
+        // Files sent with messages are the correspondence: they go with the request.
+        .filter(documents::purpose.ne_all(["attachment", "team_attachment"]))
         .select(DocumentRow::as_select())
         .load(conn)
 }

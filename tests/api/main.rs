@@ -17,6 +17,7 @@ mod health;
 mod mail;
 mod portal;
 mod portal_errors;
+mod purge;
 mod requests;
 mod smtp_sink;
 mod store;
