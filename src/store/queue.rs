@@ -9,6 +9,8 @@ use super::requests::RequestRow;
 use super::schema::requests;
 
 pub const OPEN: [&str; 4] = ["new", "verifying", "in_progress", "on_hold"];
+/// [`OPEN`] as the migrations' partial indexes spell it.
+const OPEN_SQL: &str = "status IN ('new', 'verifying', 'in_progress', 'on_hold')";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assignee {
@@ -39,7 +41,18 @@ pub fn page(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<RequestRow>> 
         .order((requests::due_on.asc(), requests::id.asc()))
         .limit(f.limit)
         .into_boxed();
-    q = q.filter(requests::status.eq_any(f.statuses.clone()));
+    // The open statuses are written into the SQL, not bound: only then can SQLite see that
+    // the partial indexes over open requests (requests_open_due, requests_open_kind_due)
+    // apply, instead of walking every request of a kind and sorting.
+    let mut wanted = f.statuses.clone();
+    wanted.sort();
+    let mut open: Vec<String> = OPEN.iter().map(|s| s.to_string()).collect();
+    open.sort();
+    q = if wanted == open {
+        q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(OPEN_SQL))
+    } else {
+        q.filter(requests::status.eq_any(f.statuses.clone()))
+    };
     if let Some(kind) = &f.kind {
         q = q.filter(requests::kind.eq(kind.clone()));
     }
