@@ -169,3 +169,30 @@ pub fn count_by_status(conn: &mut DbConn, status: &str) -> QueryResult<i64> {
         .count()
         .get_result(conn)
 }
+
+/// Jobs that need a look: dead ones, and queued ones whose last attempt failed; newest first.
+pub fn troubled(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<JobRow>> {
+    jobs::table
+        .filter(
+            jobs::status
+                .eq(DEAD)
+                .or(jobs::status.eq(QUEUED).and(jobs::last_error.is_not_null())),
+        )
+        .order(jobs::id.desc())
+        .limit(limit)
+        .select(JobRow::as_select())
+        .load(conn)
+}
+
+/// Gives a dead job a fresh set of attempts, due now. False when it was not dead.
+pub fn revive(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq(DEAD)))
+        .set((
+            jobs::status.eq(QUEUED),
+            jobs::attempts.eq(0),
+            jobs::run_at.eq(now),
+            jobs::finished_at.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
+}

@@ -77,6 +77,12 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
         ("POST", "/admin/users".into(), [true, false, false, false]),
         ("POST", "/admin/users/1".into(), [true, false, false, false]),
         ("GET", "/admin/settings".into(), [true, false, false, false]),
+        ("GET", "/admin/jobs".into(), [true, false, false, false]),
+        (
+            "POST",
+            "/admin/jobs/1/revive".into(),
+            [true, false, false, false],
+        ),
         ("GET", "/admin/audit".into(), [true, true, false, false]),
         (
             "POST",

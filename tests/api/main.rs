@@ -14,6 +14,7 @@ mod eml;
 mod errors;
 mod follow_up;
 mod health;
+mod jobs;
 mod mail;
 mod portal;
 mod portal_errors;

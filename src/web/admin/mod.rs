@@ -5,6 +5,7 @@
 pub mod account;
 pub mod audit;
 pub mod chart;
+pub mod jobs;
 pub mod login;
 pub mod queue;
 pub mod register;
@@ -63,6 +64,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/users", web::post().to(users::invite))
                 .route("/users/{id}", web::post().to(users::change))
                 .route("/settings", web::get().to(settings::show))
+                .route("/jobs", web::get().to(jobs::show))
+                .route("/jobs/{id}/revive", web::post().to(jobs::revive))
                 .route("/audit", web::get().to(audit::show))
                 .route("/audit/verify", web::post().to(audit::verify))
                 .route("/account", web::get().to(account::show))
