@@ -33,6 +33,15 @@ pub struct Settings {
     pub identity: Identity,
     pub storage: Storage,
     pub security: Security,
+    pub reminders: Reminders,
+}
+
+/// Deadline reminders to staff (the `deadline_sweep` periodic task sends them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// Days left at which the assignee (or, unassigned, every DPO) is reminded, once each.
+    pub days_left: Vec<u32>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -179,6 +188,15 @@ pub struct Log {
 pub struct Worker {
     pub embedded: bool,
     pub poll_interval_ms: u64,
+    pub schedule: WorkerSchedule,
+}
+
+/// Periodic tasks and when they run, in the syntax of
+/// [`crate::domain::reminder::Schedule`]: `"HH:MM"`, `"every 1h"`, or `""` for never.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSchedule {
+    pub deadline_sweep: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -294,6 +312,11 @@ impl Settings {
                 org.base_url
             );
         }
+        self.worker
+            .schedule
+            .deadline_sweep
+            .parse::<crate::domain::reminder::Schedule>()
+            .map_err(|e| anyhow!("worker.schedule.deadline_sweep: {e}"))?;
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
         }
@@ -534,6 +557,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("default_profile"), "{err}");
+    }
+
+    #[test]
+    fn schedules_are_checked_and_unknown_tasks_refused() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.worker.schedule.deadline_sweep, "08:00");
+        assert_eq!(s.reminders.days_left, vec![14, 7, 3, 1]);
+        let err = Settings::load_from(
+            None,
+            env(&[("DSAR_WORKER__SCHEDULE__DEADLINE_SWEEP", "sometimes")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("worker.schedule.deadline_sweep"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prod.toml");
+        std::fs::write(&path, "[worker.schedule]\npurge = \"every 1h\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker.schedule.purge"), "{err}");
     }
 
     #[test]

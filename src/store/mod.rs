@@ -7,6 +7,7 @@ pub mod jobs;
 pub mod outbox;
 pub mod portal;
 pub mod queue;
+pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;

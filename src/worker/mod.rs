@@ -1,13 +1,17 @@
 //! The worker: a loop over the jobs table. Each job kind has a handler; a failing job is
 //! retried with backoff, a panicking one is caught and counted as a failure, and on shutdown
-//! the job in hand is finished before the loop stops.
+//! the job in hand is finished before the loop stops. Periodic tasks are jobs too: the loop
+//! enqueues one when its schedule says a new period began (see [`Worker::enqueue_scheduled`]).
+
+pub mod reminders;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::domain::reminder::Schedule;
 use crate::store::jobs::{self, JobRow};
 use crate::web::AppState;
 
@@ -22,6 +26,10 @@ pub struct Worker {
     state: Arc<AppState>,
     id: String,
     handlers: HashMap<&'static str, Handler>,
+    periodic: Vec<(&'static str, Schedule)>,
+    /// The period each periodic task was last enqueued (or found taken) for, so the database
+    /// is asked once per period, not at every poll.
+    seen_periods: Mutex<HashMap<&'static str, String>>,
 }
 
 impl Worker {
@@ -35,6 +43,8 @@ impl Worker {
             state,
             id,
             handlers: HashMap::new(),
+            periodic: Vec::new(),
+            seen_periods: Mutex::new(HashMap::new()),
         }
     }
 
@@ -44,6 +54,52 @@ impl Worker {
 
     pub fn register(&mut self, kind: &'static str, handler: Handler) {
         self.handlers.insert(kind, handler);
+    }
+
+    /// A job kind that also runs on a schedule.
+    pub fn register_periodic(&mut self, kind: &'static str, schedule: Schedule, handler: Handler) {
+        self.register(kind, handler);
+        if schedule != Schedule::Off {
+            self.periodic.push((kind, schedule));
+        }
+    }
+
+    /// Enqueues each periodic task whose schedule began a new period; returns how many this
+    /// worker enqueued. The period is claimed in `schedule_runs` in the same transaction, so
+    /// with several workers one of them enqueues it. (The job's dedup key alone would not do:
+    /// it is cleared when the job finishes.)
+    pub fn enqueue_scheduled(&self) -> Result<usize, crate::store::StoreError> {
+        let now = self.state.clock.now();
+        let mut enqueued = 0;
+        for (kind, schedule) in &self.periodic {
+            let Some(period) = schedule.period(now, self.state.law.time_zone) else {
+                continue;
+            };
+            let mut seen = self
+                .seen_periods
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if seen.get(kind) == Some(&period) {
+                continue;
+            }
+            let mut conn = self.state.pool.get()?;
+            let now = now.naive_utc();
+            let claimed = crate::store::write_tx(&mut conn, |conn| {
+                if !crate::store::reminders::claim_period(conn, kind, &period, now)? {
+                    return Ok::<_, diesel::result::Error>(false);
+                }
+                let payload = serde_json::json!({ "period": period }).to_string();
+                let dedup = format!("{kind}:{period}");
+                jobs::enqueue(conn, kind, &payload, now, Some(&dedup), now)?;
+                Ok(true)
+            })?;
+            if claimed {
+                tracing::info!(task = kind, %period, "periodic task enqueued");
+                enqueued += 1;
+            }
+            seen.insert(kind, period);
+        }
+        Ok(enqueued)
     }
 
     /// Claims and runs one due job; false when there was none.
@@ -93,6 +149,9 @@ impl Worker {
                 }
                 sealed_at = Some(std::time::Instant::now());
             }
+            if let Err(error) = self.enqueue_scheduled() {
+                tracing::error!(%error, "cannot enqueue the periodic tasks");
+            }
             match self.run_once() {
                 Ok(true) => continue,
                 Ok(false) => {}
@@ -125,5 +184,12 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn standard(state: Arc<AppState>) -> Worker {
     let mut worker = Worker::new(state);
     worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
+    // Checked when the settings loaded; a schedule that no longer parses is off, and said so.
+    let sweep = &worker.state.settings.worker.schedule.deadline_sweep;
+    let schedule = sweep.parse().unwrap_or_else(|error| {
+        tracing::error!(%error, "worker.schedule.deadline_sweep; the deadline sweep is off");
+        Schedule::Off
+    });
+    worker.register_periodic(reminders::DEADLINE_SWEEP, schedule, reminders::sweep_job);
     worker
 }
