@@ -16,6 +16,7 @@ mod health;
 mod mail;
 mod portal;
 mod portal_errors;
+mod reminders;
 mod requests;
 mod smtp_sink;
 mod store;
