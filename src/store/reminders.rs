@@ -42,22 +42,38 @@ pub fn forget(conn: &mut DbConn, request_id: i64) -> QueryResult<()> {
         .map(drop)
 }
 
-/// Up to `limit` reminders due on or before `today`, with their requests, in id order after
-/// `after` (keyset, so a sweep reads the due rows in batches).
+/// Where a batch of [`due`] ended: the next batch starts after it.
+pub type Cursor = (NaiveDate, i64);
+
+/// Up to `limit` reminders due on or before `today`, with their requests, in the order of
+/// the `request_reminders_next` index after `after` (keyset, so a sweep reads the due rows in
+/// batches and never the whole table).
 pub fn due(
     conn: &mut DbConn,
     today: NaiveDate,
-    after: i64,
+    after: Option<Cursor>,
     limit: i64,
 ) -> QueryResult<Vec<(ReminderRow, RequestRow)>> {
-    request_reminders::table
+    let mut query = request_reminders::table
         .inner_join(requests::table)
         .filter(request_reminders::next_on.le(today))
-        .filter(request_reminders::request_id.gt(after))
-        .order(request_reminders::request_id.asc())
+        .order((
+            request_reminders::next_on.asc(),
+            request_reminders::request_id.asc(),
+        ))
         .limit(limit)
         .select((ReminderRow::as_select(), RequestRow::as_select()))
-        .load(conn)
+        .into_boxed();
+    if let Some((on, id)) = after {
+        query = query.filter(
+            request_reminders::next_on
+                .gt(on)
+                .or(request_reminders::next_on
+                    .eq(on)
+                    .and(request_reminders::request_id.gt(id))),
+        );
+    }
+    query.load(conn)
 }
 
 /// What a sweep decided for one request.

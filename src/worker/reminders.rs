@@ -124,11 +124,11 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
         let staff = users::list(conn)?;
         let mut recipients = Recipients::new(&staff);
         let mut counts = SweepCounts::default();
-        let mut after = 0;
+        let mut after = None;
         loop {
             let batch = rows::due(conn, today, after, BATCH)?;
             let Some((last, _)) = batch.last() else { break };
-            after = last.request_id;
+            after = last.next_on.map(|on| (on, last.request_id));
             for (reminder, row) in batch {
                 counts.looked_at += 1;
                 if !workflow::status_of(&row).is_open() {

@@ -10,7 +10,8 @@ CREATE TABLE request_reminders (
     last_threshold INTEGER,
     last_sent_on DATE
 );
-CREATE INDEX request_reminders_next ON request_reminders (next_on) WHERE next_on IS NOT NULL;
+-- (next_on, request_id): the sweep reads the due rows in batches by keyset on both.
+CREATE INDEX request_reminders_next ON request_reminders (next_on, request_id) WHERE next_on IS NOT NULL;
 -- Open requests filed before this migration: looked at by the first sweep.
 INSERT INTO request_reminders (request_id, next_on)
 SELECT id, received_on FROM requests WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold');
