@@ -27,7 +27,8 @@ fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
         .unwrap_or(default)
 }
 
-fn database_url(dir: &tempfile::TempDir) -> String {
+/// The database to load, and for PostgreSQL the admin URL and name to drop it by afterwards.
+fn database_url(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
     match std::env::var("DSAR_BENCH_POSTGRES_URL") {
         Ok(admin) => {
             let name = format!("dsar_bench_sweep_{}", &dsar::crypto::random_token()[..8]);
@@ -39,10 +40,13 @@ fn database_url(dir: &tempfile::TempDir) -> String {
             let server = admin
                 .rsplit_once('/')
                 .map(|(s, _)| s.to_string())
-                .unwrap_or(admin);
-            format!("{server}/{name}")
+                .unwrap_or_else(|| admin.clone());
+            (format!("{server}/{name}"), Some((admin, name)))
         }
-        Err(_) => format!("sqlite://{}", dir.path().join("sweep.sqlite3").display()),
+        Err(_) => (
+            format!("sqlite://{}", dir.path().join("sweep.sqlite3").display()),
+            None,
+        ),
     }
 }
 
@@ -88,11 +92,18 @@ fn load(conn: &mut DbConn, rows: u64) {
         DbConn::Postgres(_) => sql,
     };
     conn.batch_execute(&sql).expect("load rows");
-    let analyze = match conn {
-        DbConn::Sqlite(_) => "ANALYZE",
-        DbConn::Postgres(_) => "VACUUM ANALYZE requests; VACUUM ANALYZE request_reminders",
+    // One statement per call: PostgreSQL runs a multi-statement batch in one transaction,
+    // where VACUUM is refused.
+    let analyze: &[&str] = match conn {
+        DbConn::Sqlite(_) => &["ANALYZE"],
+        DbConn::Postgres(_) => &[
+            "VACUUM ANALYZE requests",
+            "VACUUM ANALYZE request_reminders",
+        ],
     };
-    conn.batch_execute(analyze).expect("analyze");
+    for statement in analyze {
+        conn.batch_execute(statement).expect("analyze");
+    }
 }
 
 fn main() {
@@ -101,7 +112,7 @@ fn main() {
     }
     let rows: u64 = env_or("DSAR_BENCH_ROWS", 1_000_000);
     let dir = tempfile::tempdir().expect("dir");
-    let url = database_url(&dir);
+    let (url, postgres) = database_url(&dir);
     let settings = Settings::load_from(
         None,
         [
@@ -179,4 +190,10 @@ fn main() {
             );
         }
     });
+    if let Some((admin, name)) = postgres {
+        let mut conn = diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
+        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+            .execute(&mut conn)
+            .expect("drop database");
+    }
 }
