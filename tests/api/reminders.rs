@@ -42,14 +42,17 @@ fn assign(app: &TestApp, reference: &str, user: i64) {
     .expect("assign");
 }
 
-/// What the embedded worker does on its own: enqueue the periodic tasks that are due, then
-/// run every job (the sweep, then the mails it queued). Returns how many tasks it enqueued.
+/// What two workers sharing the database do: each enqueues the periodic tasks it finds due,
+/// then the jobs run (the sweep, then the mails it queued). Returns how many tasks were
+/// enqueued in all: a period is enqueued by one worker only.
 async fn worker_pass(app: &TestApp) -> usize {
     let state = app.state.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let worker = dsar::worker::standard(state);
-        let enqueued = worker.enqueue_scheduled().expect("periodic tasks");
-        while worker.run_once().expect("worker reaches the database") {}
+        let first = dsar::worker::standard(state.clone());
+        let second = dsar::worker::standard(state);
+        let enqueued = first.enqueue_scheduled().expect("periodic tasks")
+            + second.enqueue_scheduled().expect("periodic tasks");
+        while first.run_once().expect("worker reaches the database") {}
         enqueued
     })
     .await
@@ -123,7 +126,11 @@ async fn the_morning_sweep_sends_one_digest_per_person(app: TestApp) {
     assert!(digests(&app, "alice@example.org").is_empty());
 
     app.set_now("2027-03-01T07:30:00Z");
-    assert_eq!(worker_pass(&app).await, 1, "the 08:00 sweep runs once");
+    assert_eq!(
+        worker_pass(&app).await,
+        1,
+        "the 08:00 sweep is enqueued once for two workers"
+    );
 
     let alice_mails = digests(&app, "alice@example.org");
     assert_eq!(
