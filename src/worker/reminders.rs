@@ -50,6 +50,8 @@ pub struct SweepCounts {
     pub coming_due: usize,
     pub overdue: usize,
     pub mails: usize,
+    /// Reminders nobody could receive: unassigned (or overdue) with no active DPO account.
+    pub unrouted: usize,
 }
 
 /// The worker's handler: sweeps as of the organisation's today.
@@ -63,6 +65,12 @@ pub fn sweep_job(state: &AppState, _job: &JobRow) -> Result<(), String> {
         mails = counts.mails,
         "deadline sweep done"
     );
+    if counts.unrouted > 0 {
+        tracing::warn!(
+            unrouted = counts.unrouted,
+            "deadline reminders owed to nobody: give the requests an assignee or add an active DPO account"
+        );
+    }
     Ok(())
 }
 
@@ -96,7 +104,8 @@ impl<'u> Recipients<'u> {
 
     /// The assignee gets their own requests; every DPO gets the unassigned ones (or those
     /// whose assignee can no longer act) and, once overdue, everyone's.
-    fn route(&mut self, row: &RequestRow, item: DigestItem) {
+    /// False when nobody at all could be told.
+    fn route(&mut self, row: &RequestRow, item: DigestItem) -> bool {
         let assignee = row.assignee_id.and_then(|id| self.active.get(&id).copied());
         if let Some(user) = assignee {
             self.digests.entry(user.id).or_default().push(item.clone());
@@ -112,6 +121,7 @@ impl<'u> Recipients<'u> {
                 self.digests.entry(dpo.id).or_default().push(copy);
             }
         }
+        assignee.is_some() || !self.dpos.is_empty()
     }
 }
 
@@ -162,7 +172,9 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
                     Owed::Threshold(_) => counts.coming_due += 1,
                 }
                 let item = digest_item(state, &row, deadline.due_on, today);
-                recipients.route(&row, item);
+                if !recipients.route(&row, item) {
+                    counts.unrouted += 1;
+                }
             }
         }
         let dashboard = format!("{}/admin", state.settings.base_url());
