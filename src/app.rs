@@ -62,6 +62,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         submissions,
         session_key,
         login_throttle: Default::default(),
+        task_runs: Default::default(),
     }))
 }
 

@@ -34,6 +34,7 @@ pub struct Settings {
     pub storage: Storage,
     pub security: Security,
     pub retention: Retention,
+    pub reminders: Reminders,
 }
 
 /// How long what the law does not require is kept.
@@ -44,6 +45,14 @@ pub struct Retention {
     pub document_max_days: u32,
     /// Closed requests are anonymised after this many years (the register row stays).
     pub closed_request_years: u32,
+}
+
+/// Deadline reminders to staff (the `deadline_sweep` periodic task sends them).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Reminders {
+    /// Days left at which the assignee (or, unassigned, every DPO) is reminded, once each.
+    pub days_left: Vec<u32>,
 }
 
 #[derive(Clone, Serialize, Deserialize)]
@@ -195,6 +204,31 @@ pub struct Log {
 pub struct Worker {
     pub embedded: bool,
     pub poll_interval_ms: u64,
+    pub schedule: WorkerSchedule,
+}
+
+/// Periodic tasks and when they run, in the syntax of
+/// [`crate::domain::reminder::Schedule`]: `"HH:MM"`, `"every 1h"`, or `""` for never.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct WorkerSchedule {
+    /// Deadline reminders to staff.
+    pub deadline_sweep: String,
+    /// Reminders to requesters who have not answered, and expiry.
+    pub requester_sweep: String,
+    /// Decided identity documents and requests past retention.
+    pub purge: String,
+}
+
+impl WorkerSchedule {
+    /// (task, schedule) for every periodic task.
+    pub fn tasks(&self) -> [(&'static str, &str); 3] {
+        [
+            ("deadline_sweep", &self.deadline_sweep),
+            ("requester_sweep", &self.requester_sweep),
+            ("purge", &self.purge),
+        ]
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -309,6 +343,11 @@ impl Settings {
                 "organisation.base_url: \"{}\" must start with http:// or https://",
                 org.base_url
             );
+        }
+        for (task, schedule) in self.worker.schedule.tasks() {
+            schedule
+                .parse::<crate::domain::reminder::Schedule>()
+                .map_err(|e| anyhow!("worker.schedule.{task}: {e}"))?;
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
@@ -550,6 +589,27 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("default_profile"), "{err}");
+    }
+
+    #[test]
+    fn schedules_are_checked_and_unknown_tasks_refused() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert_eq!(s.worker.schedule.deadline_sweep, "08:00");
+        assert_eq!(s.reminders.days_left, vec![14, 7, 3, 1]);
+        let err = Settings::load_from(
+            None,
+            env(&[("DSAR_WORKER__SCHEDULE__DEADLINE_SWEEP", "sometimes")]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(err.contains("worker.schedule.deadline_sweep"), "{err}");
+        let dir = tempfile::tempdir().expect("tempdir");
+        let path = dir.path().join("prod.toml");
+        std::fs::write(&path, "[worker.schedule]\ncoffee = \"every 1h\"\n").expect("write");
+        let err = Settings::load_from(Some(&path), env(&[]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("worker.schedule.coffee"), "{err}");
     }
 
     #[test]

@@ -169,6 +169,38 @@ pub fn long_date(date: NaiveDate, lang: &str) -> String {
 pub enum StaffMail<'a> {
     /// A one-time link to choose a new password.
     PasswordReset { name: &'a str, link: &'a str },
+    /// The requests of one member of staff whose deadline reached a reminder threshold or
+    /// passed, in one mail however many there are. Names no requester: the reference and a
+    /// link to the dashboard are enough to act.
+    DeadlineDigest {
+        name: &'a str,
+        items: &'a [DigestItem],
+        /// Requests owed a reminder but left out to keep the mail readable.
+        more: usize,
+        /// The dashboard, where the rest is.
+        dashboard: &'a str,
+    },
+}
+
+/// One request in a [`StaffMail::DeadlineDigest`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DigestItem {
+    /// e.g. DSAR-2026-000123.
+    pub reference: String,
+    /// The right exercised, in English.
+    pub kind: String,
+    pub due_on: NaiveDate,
+    /// Negative once overdue.
+    pub days_left: i64,
+    /// Absolute URL of the request in the dashboard.
+    pub link: String,
+    /// Who it is assigned to, when the mail goes to someone else (a DPO); `None` unassigned.
+    pub assignee: Option<String>,
+    /// Not the reader's own request: sent to them as DPO (unassigned, or overdue).
+    pub as_dpo: bool,
+    /// The profile wants any extension notified before the first due date and none was
+    /// granted yet (GDPR art. 12(3)).
+    pub extension_notice_due: bool,
 }
 
 /// Queues a mail to staff through the same outbox as requesters' mails.

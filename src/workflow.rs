@@ -13,6 +13,7 @@ use crate::domain::lifecycle::{self, State, Step, StepError};
 use crate::domain::reference::Reference;
 use crate::domain::status::Status;
 use crate::store::audit::{self, Entry};
+use crate::store::reminders;
 use crate::store::requests::{
     self as rows, EventRow, NewEvent, NewRequest, RequestChanges, RequestRow,
 };
@@ -193,6 +194,9 @@ pub fn file(
                 details: &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }).to_string(),
             },
         )?;
+        if filing.initial_status.is_open() {
+            reminders::look_again(conn, row.id, law.today(now))?;
+        }
         Ok((row, received))
     })
 }
@@ -272,6 +276,11 @@ pub fn record(
             ..Default::default()
         };
         let updated = rows::update(conn, row.id, &changes)?;
+        if closes {
+            reminders::forget(conn, row.id)?;
+        } else if updated.due_on != row.due_on || updated.paused_since != row.paused_since {
+            reminders::look_again(conn, row.id, law.today(now))?;
+        }
         let data = data.to_string();
         rows::insert_event(
             conn,
@@ -348,6 +357,7 @@ pub fn extend(
             ..Default::default()
         };
         let updated = rows::update(conn, row.id, &changes)?;
+        reminders::look_again(conn, row.id, today)?;
         let data = json!({ "months": requested.months, "days": requested.days, "previous_due_on": before.due_on, "due_on": due_on }).to_string();
         rows::insert_event(
             conn,

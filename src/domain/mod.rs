@@ -13,6 +13,7 @@ pub mod email;
 pub mod kind;
 pub mod lifecycle;
 pub mod reference;
+pub mod reminder;
 pub mod status;
 
 pub use calendar::{Country, HolidayCalendar};

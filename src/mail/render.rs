@@ -170,6 +170,104 @@ struct PasswordResetHtml<'a> {
     link: &'a str,
 }
 
+/// A request as a digest lists it, dates in words.
+struct DigestLine<'a> {
+    item: &'a super::DigestItem,
+    due: String,
+    left: String,
+}
+
+#[derive(Template)]
+#[template(path = "email/staff/deadline_digest.txt")]
+struct DeadlineDigestText<'a> {
+    organisation: &'a str,
+    name: &'a str,
+    overdue: Vec<DigestLine<'a>>,
+    coming: Vec<DigestLine<'a>>,
+    more: usize,
+    dashboard: &'a str,
+}
+
+#[derive(Template)]
+#[template(path = "email/staff/deadline_digest.html")]
+struct DeadlineDigestHtml<'a> {
+    organisation: &'a str,
+    name: &'a str,
+    overdue: Vec<DigestLine<'a>>,
+    coming: Vec<DigestLine<'a>>,
+    more: usize,
+    dashboard: &'a str,
+}
+
+/// "3 days left", "due today", "2 days overdue".
+fn days_left_words(days_left: i64) -> String {
+    match days_left {
+        0 => "due today".into(),
+        1 => "1 day left".into(),
+        -1 => "1 day overdue".into(),
+        n if n > 0 => format!("{n} days left"),
+        n => format!("{} days overdue", -n),
+    }
+}
+
+fn deadline_digest(
+    organisation: &str,
+    name: &str,
+    items: &[super::DigestItem],
+    more: usize,
+    dashboard: &str,
+) -> Result<Rendered, MailError> {
+    let failed = |source| MailError::Render {
+        kind: "staff_deadline_digest",
+        source,
+    };
+    let lines = |overdue: bool| -> Vec<DigestLine<'_>> {
+        items
+            .iter()
+            .filter(|i| (i.days_left < 0) == overdue)
+            .map(|item| DigestLine {
+                item,
+                due: long_date(item.due_on, Lang::En),
+                left: days_left_words(item.days_left),
+            })
+            .collect()
+    };
+    let (overdue, coming) = (lines(true), lines(false));
+    let subject = match (overdue.len(), coming.len() + more) {
+        (0, n) => format!("{organisation} – {n} request{} coming due", plural(n)),
+        (o, 0) => format!("{organisation} – {o} request{} overdue", plural(o)),
+        (o, n) => format!(
+            "{organisation} – {o} request{} overdue, {n} coming due",
+            plural(o)
+        ),
+    };
+    let text = DeadlineDigestText {
+        organisation,
+        name,
+        overdue: lines(true),
+        coming: lines(false),
+        more,
+        dashboard,
+    };
+    let html = DeadlineDigestHtml {
+        organisation,
+        name,
+        overdue,
+        coming,
+        more,
+        dashboard,
+    };
+    Ok(Rendered {
+        subject,
+        text: tidy_text(&text.render().map_err(failed)?),
+        html: without_blank_lines(&html.render().map_err(failed)?),
+    })
+}
+
+fn plural(n: usize) -> &'static str {
+    if n == 1 { "" } else { "s" }
+}
+
 /// A staff mail: its template name and what it says.
 pub(super) fn render_staff(
     mail: &StaffMail<'_>,
@@ -200,6 +298,15 @@ pub(super) fn render_staff(
                 },
             ))
         }
+        StaffMail::DeadlineDigest {
+            name,
+            items,
+            more,
+            dashboard,
+        } => Ok((
+            "staff_deadline_digest",
+            deadline_digest(organisation, name, items, more, dashboard)?,
+        )),
     }
 }
 

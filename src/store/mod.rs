@@ -8,6 +8,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod portal;
 pub mod queue;
+pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;

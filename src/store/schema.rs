@@ -214,3 +214,23 @@ diesel::joinable!(password_tokens -> users (user_id));
 diesel::joinable!(notes -> requests (request_id));
 diesel::joinable!(notes -> users (author_id));
 diesel::allow_tables_to_appear_in_same_query!(users, password_tokens, notes, requests);
+
+diesel::table! {
+    request_reminders (request_id) {
+        request_id -> BigInt,
+        next_on -> Nullable<Date>,
+        last_threshold -> Nullable<Integer>,
+        last_sent_on -> Nullable<Date>,
+    }
+}
+
+diesel::table! {
+    schedule_runs (task, period) {
+        task -> Text,
+        period -> Text,
+        enqueued_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(request_reminders -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(request_reminders, requests);

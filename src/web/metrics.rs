@@ -1,13 +1,40 @@
 //! `/metrics` in the Prometheus text format: what an operator graphs and alerts on (requests
 //! by status, overdue requests, the job queue, the mail outbox). Counts only, no personal data.
 
+use std::collections::BTreeMap;
 use std::fmt::Write;
+use std::sync::Mutex;
+use std::time::Duration;
 
 use actix_web::{HttpResponse, get};
 
 use super::State;
 use crate::domain::status::Status;
 use crate::store::jobs;
+
+/// The last run of each periodic task by this process's worker: seconds taken, and whether
+/// it succeeded. (A separate `dsar worker` process keeps its own; scrape the serving
+/// processes that embed the worker.)
+#[derive(Default)]
+pub struct TaskRuns {
+    last: Mutex<BTreeMap<&'static str, (f64, bool, u64)>>,
+}
+
+impl TaskRuns {
+    pub fn record(&self, task: &'static str, took: Duration, ok: bool) {
+        if let Ok(mut last) = self.last.lock() {
+            let runs = last.get(task).map_or(0, |(_, _, n)| *n) + 1;
+            last.insert(task, (took.as_secs_f64(), ok, runs));
+        }
+    }
+
+    fn snapshot(&self) -> Vec<(&'static str, f64, bool, u64)> {
+        self.last
+            .lock()
+            .map(|m| m.iter().map(|(k, (s, ok, n))| (*k, *s, *ok, *n)).collect())
+            .unwrap_or_default()
+    }
+}
 
 #[get("/metrics")]
 pub async fn metrics(state: State) -> HttpResponse {
@@ -59,6 +86,37 @@ pub async fn metrics(state: State) -> HttpResponse {
     let _ = writeln!(out, "dsar_mails{{state=\"sent\"}} {}", c.mails_sent);
     let _ = writeln!(out, "dsar_mails{{state=\"waiting\"}} {}", c.mails_waiting);
     let _ = writeln!(out, "dsar_mails{{state=\"failing\"}} {}", c.mails_failing);
+    let runs = state.task_runs.snapshot();
+    gauge(
+        &mut out,
+        "dsar_task_last_duration_seconds",
+        "How long the last run of each periodic task (deadline sweep, requester sweep, purge) took.",
+    );
+    for (task, seconds, _, _) in &runs {
+        let _ = writeln!(
+            out,
+            "dsar_task_last_duration_seconds{{task=\"{task}\"}} {seconds:.6}"
+        );
+    }
+    gauge(
+        &mut out,
+        "dsar_task_last_ok",
+        "1 when the last run of the task succeeded.",
+    );
+    for (task, _, ok, _) in &runs {
+        let _ = writeln!(
+            out,
+            "dsar_task_last_ok{{task=\"{task}\"}} {}",
+            u8::from(*ok)
+        );
+    }
+    let _ = writeln!(
+        out,
+        "# HELP dsar_task_runs_total Runs of each periodic task by this process.\n# TYPE dsar_task_runs_total counter"
+    );
+    for (task, _, _, n) in &runs {
+        let _ = writeln!(out, "dsar_task_runs_total{{task=\"{task}\"}} {n}");
+    }
     HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))

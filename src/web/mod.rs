@@ -30,6 +30,8 @@ pub struct AppState {
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
     pub login_throttle: crate::staff::Throttle,
+    /// How the periodic tasks this process's worker ran last went, for `/metrics`.
+    pub task_runs: metrics::TaskRuns,
 }
 
 pub type State = web::Data<Arc<AppState>>;

@@ -1,13 +1,17 @@
 //! The worker: a loop over the jobs table. Each job kind has a handler; a failing job is
 //! retried with backoff, a panicking one is caught and counted as a failure, and on shutdown
-//! the job in hand is finished before the loop stops.
+//! the job in hand is finished before the loop stops. Periodic tasks are jobs too: the loop
+//! enqueues one when its schedule says a new period began (see [`Worker::enqueue_scheduled`]).
+
+pub mod reminders;
 
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
+use crate::domain::reminder::Schedule;
 use crate::store::jobs::{self, JobRow};
 use crate::web::AppState;
 
@@ -22,6 +26,10 @@ pub struct Worker {
     state: Arc<AppState>,
     id: String,
     handlers: HashMap<&'static str, Handler>,
+    periodic: Vec<(&'static str, Schedule)>,
+    /// The period each periodic task was last enqueued (or found taken) for, so the database
+    /// is asked once per period, not at every poll.
+    seen_periods: Mutex<HashMap<&'static str, String>>,
 }
 
 impl Worker {
@@ -35,6 +43,8 @@ impl Worker {
             state,
             id,
             handlers: HashMap::new(),
+            periodic: Vec::new(),
+            seen_periods: Mutex::new(HashMap::new()),
         }
     }
 
@@ -46,6 +56,52 @@ impl Worker {
         self.handlers.insert(kind, handler);
     }
 
+    /// A job kind that also runs on a schedule.
+    pub fn register_periodic(&mut self, kind: &'static str, schedule: Schedule, handler: Handler) {
+        self.register(kind, handler);
+        if schedule != Schedule::Off {
+            self.periodic.push((kind, schedule));
+        }
+    }
+
+    /// Enqueues each periodic task whose schedule began a new period; returns how many this
+    /// worker enqueued. The period is claimed in `schedule_runs` in the same transaction, so
+    /// with several workers one of them enqueues it. (The job's dedup key alone would not do:
+    /// it is cleared when the job finishes.)
+    pub fn enqueue_scheduled(&self) -> Result<usize, crate::store::StoreError> {
+        let now = self.state.clock.now();
+        let mut enqueued = 0;
+        for (kind, schedule) in &self.periodic {
+            let Some(period) = schedule.period(now, self.state.law.time_zone) else {
+                continue;
+            };
+            let mut seen = self
+                .seen_periods
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner);
+            if seen.get(kind) == Some(&period) {
+                continue;
+            }
+            let mut conn = self.state.pool.get()?;
+            let now = now.naive_utc();
+            let claimed = crate::store::write_tx(&mut conn, |conn| {
+                if !crate::store::reminders::claim_period(conn, kind, &period, now)? {
+                    return Ok::<_, diesel::result::Error>(false);
+                }
+                let payload = serde_json::json!({ "period": period }).to_string();
+                let dedup = format!("{kind}:{period}");
+                jobs::enqueue(conn, kind, &payload, now, Some(&dedup), now)?;
+                Ok(true)
+            })?;
+            if claimed {
+                tracing::info!(task = kind, %period, "periodic task enqueued");
+                enqueued += 1;
+            }
+            seen.insert(kind, period);
+        }
+        Ok(enqueued)
+    }
+
     /// Claims and runs one due job; false when there was none.
     pub fn run_once(&self) -> Result<bool, crate::store::StoreError> {
         let mut conn = self.state.pool.get()?;
@@ -54,6 +110,7 @@ impl Worker {
             return Ok(false);
         };
         drop(conn);
+        let started = std::time::Instant::now();
         let outcome = match self.handlers.get(job.kind.as_str()) {
             None => Err(format!("no handler for job kind \"{}\"", job.kind)),
             Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
@@ -63,6 +120,11 @@ impl Worker {
         };
         let mut conn = self.state.pool.get()?;
         let now = self.state.clock.now_naive();
+        if let Some((kind, _)) = self.periodic.iter().find(|(k, _)| *k == job.kind) {
+            self.state
+                .task_runs
+                .record(kind, started.elapsed(), outcome.is_ok());
+        }
         match outcome {
             Ok(()) => {
                 jobs::finish(&mut conn, &job, &self.id, now)?;
@@ -92,6 +154,9 @@ impl Worker {
                     tracing::error!(%error, "cannot seal the audit trail");
                 }
                 sealed_at = Some(std::time::Instant::now());
+            }
+            if let Err(error) = self.enqueue_scheduled() {
+                tracing::error!(%error, "cannot enqueue the periodic tasks");
             }
             match self.run_once() {
                 Ok(true) => continue,
@@ -125,9 +190,24 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn standard(state: Arc<AppState>) -> Worker {
     let mut worker = Worker::new(state);
     worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
-    worker.register(
-        crate::follow_up::REQUESTER_SWEEP,
-        crate::follow_up::sweep_job,
-    );
+    let handlers: [(&'static str, Handler); 3] = [
+        (reminders::DEADLINE_SWEEP, reminders::sweep_job),
+        (
+            crate::follow_up::REQUESTER_SWEEP,
+            crate::follow_up::sweep_job,
+        ),
+        (crate::purge::PURGE, crate::purge::purge_job),
+    ];
+    let state = Arc::clone(&worker.state);
+    let schedules = state.settings.worker.schedule.tasks();
+    for ((kind, handler), (task, text)) in handlers.into_iter().zip(schedules) {
+        debug_assert_eq!(kind, task);
+        // Checked when the settings loaded; a schedule that no longer parses is off, and said so.
+        let schedule = text.parse().unwrap_or_else(|error| {
+            tracing::error!(%error, task, "bad schedule; the task is off");
+            Schedule::Off
+        });
+        worker.register_periodic(kind, schedule, handler);
+    }
     worker
 }

@@ -40,5 +40,35 @@ async fn metrics_count_requests_jobs_and_mails(app: TestApp) {
         text.html
     );
     assert!(!text.html.contains("a@example.org"));
+
+    // After the night's purge and the morning's sweeps, how each went.
+    let state = app.state.clone();
+    actix_web::rt::task::spawn_blocking(move || {
+        let worker = dsar::worker::standard(state);
+        worker.enqueue_scheduled().expect("scheduled");
+        while worker.run_once().expect("worker") {}
+    })
+    .await
+    .expect("worker");
+    let text = b.get("/metrics").await;
+    for task in ["deadline_sweep", "requester_sweep", "purge"] {
+        assert!(
+            text.html
+                .contains(&format!("dsar_task_runs_total{{task=\"{task}\"}} 1\n")),
+            "{task}:\n{}",
+            text.html
+        );
+        assert!(
+            text.html
+                .contains(&format!("dsar_task_last_ok{{task=\"{task}\"}} 1\n")),
+            "{task}"
+        );
+        assert!(
+            text.html.contains(&format!(
+                "dsar_task_last_duration_seconds{{task=\"{task}\"}} "
+            )),
+            "{task}"
+        );
+    }
 }
 on_both_backends!(metrics, metrics_count_requests_jobs_and_mails);
