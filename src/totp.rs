@@ -71,14 +71,7 @@ pub fn provisioning_uri(issuer: &str, account: &str, secret: &str) -> String {
 }
 
 fn escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'@' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::web::percent_encode(s, b"@")
 }
 
 fn base32_encode(bytes: &[u8]) -> String {

@@ -57,3 +57,17 @@ impl AppState {
         .await?
     }
 }
+
+/// Percent-encodes everything but ASCII letters, digits, `-`, `_`, `.` and the bytes in
+/// `keep` (say `/` for a path, `@` for an account name).
+pub fn percent_encode(s: &str, keep: &[u8]) -> String {
+    s.bytes()
+        .map(|b| {
+            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) || keep.contains(&b) {
+                (b as char).to_string()
+            } else {
+                format!("%{b:02X}")
+            }
+        })
+        .collect()
+}

@@ -268,15 +268,9 @@ impl ResponseError for AdminError {
     }
 }
 
+/// For paths and query values inside the dashboard.
 pub(super) fn url_escape(s: &str) -> String {
-    s.bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'/' => {
-                (b as char).to_string()
-            }
-            _ => format!("%{b:02X}"),
-        })
-        .collect()
+    crate::web::percent_encode(s, b"/")
 }
 
 impl From<crate::error::Problem> for AdminError {

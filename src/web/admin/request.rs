@@ -415,13 +415,7 @@ async fn run(
 }
 
 fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
-    let encoded: String = value
-        .bytes()
-        .map(|b| match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (b as char).to_string(),
-            _ => format!("%{b:02X}"),
-        })
-        .collect();
+    let encoded = crate::web::percent_encode(value, b"");
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{back}?{key}={encoded}")))
         .finish()
