@@ -112,10 +112,23 @@ pub fn perform(
         )?;
         Ok(Some(doc.id))
     };
+    let mut decided_file: Option<String> = None;
     let result = write_tx(conn, |conn| {
         let row = rows::lock(conn, request_id)?;
         let row = match action {
             Action::Assign(user) => {
+                // Only to someone who can work on it: an active account whose role acts.
+                if let Some(id) = user {
+                    let fit = crate::store::users::find(conn, *id)?.is_some_and(|u| {
+                        u.disabled_at.is_none()
+                            && u.role
+                                .parse::<crate::staff::Role>()
+                                .is_ok_and(|r| r.can_act())
+                    });
+                    if !fit {
+                        return Err(RequesterError::Workflow(workflow::WorkflowError::NotFound));
+                    }
+                }
                 let updated = rows::update(
                     conn,
                     row.id,
@@ -169,7 +182,13 @@ pub fn perform(
                 reason,
             } => {
                 let doc = portal_rows::find_document(conn, *document)?;
-                if doc.request_id != row.id {
+                // Only a proof of identity still waiting for a decision: never a file sent
+                // with a message, never one decided already.
+                let awaiting = doc.request_id == row.id
+                    && doc.decision.is_none()
+                    && doc.storage_name.is_some()
+                    && is_proof(&doc.purpose);
+                if !awaiting {
                     return Err(RequesterError::Workflow(workflow::WorkflowError::NotFound));
                 }
                 let decision = if *accepted { "accepted" } else { "refused" };
@@ -189,9 +208,8 @@ pub fn perform(
                     json!({ "document": doc.id, "purpose": doc.purpose }),
                     now,
                 )?;
-                if let Some(name) = &doc.storage_name {
-                    state.files.delete(name)?;
-                }
+                // The file goes once the decision is committed, not before.
+                decided_file = doc.storage_name.clone();
                 if *accepted {
                     let method = format!("{} document", doc.purpose);
                     workflow::record(
@@ -304,7 +322,18 @@ pub fn perform(
     {
         let _ = state.files.delete(name);
     }
+    if result.is_ok()
+        && let Some(name) = &decided_file
+    {
+        state.files.delete(name)?;
+    }
     result
+}
+
+/// Documents that prove who the requester is (or that their representative may act), as
+/// opposed to files sent with messages.
+pub fn is_proof(purpose: &str) -> bool {
+    !matches!(purpose, "attachment" | "team_attachment")
 }
 
 fn actor_id(actor: &str) -> i64 {

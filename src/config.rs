@@ -382,14 +382,48 @@ impl Settings {
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
-        return url.to_string();
+        // A key=value connection string: `host=db password=…`.
+        return url
+            .split(' ')
+            .map(redact_pair)
+            .collect::<Vec<_>>()
+            .join(" ");
+    };
+    // Query parameters may carry secrets too (`?password=`, `sslpassword=`).
+    let (rest, query) = match rest.split_once('?') {
+        Some((before, query)) => (
+            before,
+            format!(
+                "?{}",
+                query
+                    .split('&')
+                    .map(redact_pair)
+                    .collect::<Vec<_>>()
+                    .join("&")
+            ),
+        ),
+        None => (rest, String::new()),
     };
     let Some((userinfo, host)) = rest.rsplit_once('@') else {
-        return url.to_string();
+        return format!("{scheme}://{rest}{query}");
     };
     match userinfo.split_once(':') {
-        Some((user, _)) => format!("{scheme}://{user}:***@{host}"),
-        None => url.to_string(),
+        Some((user, _)) => format!("{scheme}://{user}:***@{host}{query}"),
+        None => format!("{scheme}://{userinfo}@{host}{query}"),
+    }
+}
+
+/// `password=x` → `password=***`; any key naming a secret is masked, others kept.
+fn redact_pair(pair: &str) -> String {
+    match pair.split_once('=') {
+        Some((key, _))
+            if ["pass", "secret", "key", "token"]
+                .iter()
+                .any(|s| key.to_lowercase().contains(s)) =>
+        {
+            format!("{key}=***")
+        }
+        _ => pair.to_string(),
     }
 }
 
@@ -610,6 +644,23 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("worker.schedule.coffee"), "{err}");
+    }
+
+    #[test]
+    fn urls_lose_every_secret() {
+        assert_eq!(
+            redact_url("postgres://app:hunter2@db/dsar?sslmode=require&sslpassword=x"),
+            "postgres://app:***@db/dsar?sslmode=require&sslpassword=***"
+        );
+        assert_eq!(
+            redact_url("host=db user=app password=hunter2"),
+            "host=db user=app password=***"
+        );
+        assert_eq!(
+            redact_url("smtp://mail:587?tls=required"),
+            "smtp://mail:587?tls=required"
+        );
+        assert_eq!(redact_url("data/dsar.sqlite3"), "data/dsar.sqlite3");
     }
 
     #[test]

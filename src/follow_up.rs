@@ -12,7 +12,7 @@ use crate::mail::MailKind;
 use crate::requester::{self, RequesterError};
 use crate::store::audit::{self, Entry};
 use crate::store::requests::{self as rows, NewEvent};
-use crate::store::schema::requests;
+use crate::store::schema::{documents, messages, requests};
 use crate::store::{DbConn, write_tx};
 use crate::web::AppState;
 use crate::workflow::{self, Record};
@@ -26,6 +26,8 @@ const BATCH: i64 = 500;
 pub struct Swept {
     pub reminded: usize,
     pub expired: usize,
+    /// Requests skipped because of an error (logged).
+    pub failed: usize,
 }
 
 /// Reminds and expires what is due at `now`. Only requests that wait for their requester are
@@ -52,6 +54,20 @@ pub fn sweep(
         after = last.0;
         let ids: Vec<i64> = batch.iter().map(|(id, _, _)| *id).collect();
         let events = rows::events_for(conn, &ids)?;
+        // When each requester last wrote or sent a file: an answer the team has not acted on
+        // yet means the request waits for the team, not for them.
+        let mut heard: Vec<(i64, NaiveDateTime)> = messages::table
+            .filter(messages::request_id.eq_any(&ids))
+            .filter(messages::author.eq(requester::ACTOR))
+            .select((messages::request_id, messages::created_at))
+            .load(conn)?;
+        heard.extend(
+            documents::table
+                .filter(documents::request_id.eq_any(&ids))
+                .filter(documents::purpose.ne("team_attachment"))
+                .select((documents::request_id, documents::uploaded_at))
+                .load::<(i64, NaiveDateTime)>(conn)?,
+        );
         for (id, status, received_at) in &batch {
             let mine = events.iter().filter(|e| e.request_id == *id);
             // Waiting since receipt, or since the latest hold.
@@ -68,18 +84,33 @@ pub fn sweep(
                 (*received_at, None)
             };
             let reminded = mine.clone().any(|e| e.kind == "reminder" && e.at >= since);
+            let answered = heard.iter().any(|(r, at)| r == id && *at >= since);
+            if answered {
+                continue;
+            }
             let days = (now.naive_utc() - since).num_days();
-            if portal.expire_after_days > 0 && days >= i64::from(portal.expire_after_days) {
-                expire(conn, state, *id, days, now)?;
-                swept.expired += 1;
-            } else if !reminded && days >= i64::from(portal.remind_after_days) {
-                let kind = if status == "on_hold" {
-                    MailKind::ReminderAnswer
+            // One request's trouble (a mail that cannot render, a step refused) is logged and
+            // counted; the others are still swept.
+            let outcome =
+                if portal.expire_after_days > 0 && days >= i64::from(portal.expire_after_days) {
+                    expire(conn, state, *id, status, days, now).map(|done| {
+                        swept.expired += usize::from(done);
+                    })
+                } else if !reminded && days >= i64::from(portal.remind_after_days) {
+                    let kind = if status == "on_hold" {
+                        MailKind::ReminderAnswer
+                    } else {
+                        MailKind::ReminderConfirm
+                    };
+                    remind(conn, state, *id, status, kind, asked.as_deref(), now).map(|done| {
+                        swept.reminded += usize::from(done);
+                    })
                 } else {
-                    MailKind::ReminderConfirm
+                    Ok(())
                 };
-                remind(conn, state, *id, kind, asked.as_deref(), now)?;
-                swept.reminded += 1;
+            if let Err(error) = outcome {
+                tracing::error!(request = id, %error, "requester sweep: request skipped");
+                swept.failed += 1;
             }
         }
     }
@@ -102,16 +133,22 @@ pub fn sweep(
     Ok(swept)
 }
 
+/// The status read before the lock must still hold under it: a request staff resumed in
+/// between is no longer waiting for anyone. Returns whether it reminded.
 fn remind(
     conn: &mut DbConn,
     state: &AppState,
     id: i64,
+    status: &str,
     kind: MailKind,
     asked: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<bool, RequesterError> {
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
+        if row.status != status {
+            return Ok(false);
+        }
         rows::insert_event(
             conn,
             &NewEvent {
@@ -137,7 +174,8 @@ fn remind(
                 details: &json!({ "mail": kind.as_str() }).to_string(),
             },
         )?;
-        requester::notify_with(conn, state, &row, kind, asked, None, now)
+        requester::notify_with(conn, state, &row, kind, asked, None, now)?;
+        Ok(true)
     })
 }
 
@@ -145,10 +183,14 @@ fn expire(
     conn: &mut DbConn,
     state: &AppState,
     id: i64,
+    status: &str,
     days: i64,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<bool, RequesterError> {
     write_tx(conn, |conn| {
+        if rows::lock(conn, id)?.status != status {
+            return Ok(false);
+        }
         let record = Record {
             step: Step::Expire,
             at: Some(now),
@@ -156,7 +198,8 @@ fn expire(
             method: None,
         };
         let row = workflow::record(conn, &state.law, id, &record, ACTOR, now)?;
-        requester::notify(conn, state, &row, MailKind::Expired, now)
+        requester::notify(conn, state, &row, MailKind::Expired, now)?;
+        Ok(true)
     })
 }
 

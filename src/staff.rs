@@ -216,9 +216,34 @@ impl Throttle {
         self.totp_steps.lock().ok()?.get(&user).copied()
     }
 
-    pub fn spend_totp_step(&self, user: i64, step: i64) {
-        if let Ok(mut map) = self.totp_steps.lock() {
-            map.insert(user, step);
+    /// Records `step` as used, if no later or equal step was: two requests carrying the same
+    /// code cannot both win.
+    pub fn spend_totp_step(&self, user: i64, step: i64) -> bool {
+        let Ok(mut map) = self.totp_steps.lock() else {
+            return false;
+        };
+        match map.get(&user) {
+            Some(last) if *last >= step => false,
+            _ => {
+                map.insert(user, step);
+                true
+            }
+        }
+    }
+
+    /// Counts an attempt against `key` alone before it is checked, so a burst of parallel
+    /// guesses is throttled as it arrives; [`Throttle::succeeded`] forgets it.
+    pub fn attempt(&self, key: &str) {
+        self.failed(key, None);
+    }
+
+    /// A failure from `ip`, on top of what [`Throttle::attempt`] counted for the account.
+    pub fn failed_from(&self, ip: Option<IpAddr>) {
+        let Some(ip) = ip else { return };
+        if let Ok(mut map) = self.failures.lock() {
+            let entry = map.entry(format!("ip:{ip}")).or_insert((0, Instant::now()));
+            entry.0 += 1;
+            entry.1 = Instant::now();
         }
     }
 

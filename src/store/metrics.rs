@@ -26,7 +26,8 @@ pub fn counts(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Counts> {
         .select((requests::status, diesel::dsl::count_star()))
         .load(conn)?;
     let overdue = requests::table
-        .filter(requests::status.eq_any(OPEN.iter().filter(|s| **s != "on_hold")))
+        .filter(requests::status.eq_any(OPEN))
+        .filter(requests::paused_since.is_null())
         .filter(requests::due_on.lt(today))
         .count()
         .get_result(conn)?;

@@ -127,11 +127,39 @@ pub fn user_for_token(
         .optional()
 }
 
-pub fn use_token(conn: &mut DbConn, token_id: i64, now: NaiveDateTime) -> QueryResult<()> {
-    diesel::update(password_tokens::table.find(token_id))
-        .set(password_tokens::used_at.eq(now))
-        .execute(conn)
-        .map(drop)
+/// Spends the link, and with it every other unused link of the account (an older invitation
+/// or reset mail must not set the password again). False when the link was spent already,
+/// by a request that got there first.
+pub fn use_token(
+    conn: &mut DbConn,
+    token_id: i64,
+    user_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<bool> {
+    let spent = diesel::update(
+        password_tokens::table
+            .find(token_id)
+            .filter(password_tokens::used_at.is_null()),
+    )
+    .set(password_tokens::used_at.eq(now))
+    .execute(conn)?;
+    diesel::update(
+        password_tokens::table
+            .filter(password_tokens::user_id.eq(user_id))
+            .filter(password_tokens::used_at.is_null()),
+    )
+    .set(password_tokens::used_at.eq(now))
+    .execute(conn)?;
+    Ok(spent == 1)
+}
+
+/// When the account was last sent a reset link, if ever.
+pub fn last_reset_link(conn: &mut DbConn, user_id: i64) -> QueryResult<Option<NaiveDateTime>> {
+    password_tokens::table
+        .filter(password_tokens::user_id.eq(user_id))
+        .filter(password_tokens::purpose.eq("reset"))
+        .select(diesel::dsl::max(password_tokens::created_at))
+        .first(conn)
 }
 
 /// An internal note of the team on a request (never shown to the requester).

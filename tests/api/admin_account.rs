@@ -62,9 +62,21 @@ async fn two_factor_sign_in(app: TestApp) {
             ],
         )
         .await;
-    dana.follow(on)
-        .await
-        .assert_contains("Two-factor sign-in is on");
+    let account = dana.follow(on).await;
+    account.assert_contains("Two-factor sign-in is on");
+    // A second factor already on is not replaced behind its back.
+    let replaced = dana
+        .post_urlencoded(
+            "/admin/account/totp",
+            &[
+                ("csrf", &account.csrf()),
+                ("action", "enable"),
+                ("sealed", &sealed),
+                ("code", &code(&app, &secret)),
+            ],
+        )
+        .await;
+    replaced.assert_contains("already on");
     {
         let mut conn = app.state.pool.get().expect("conn");
         let stored: Option<String> = dsar::store::schema::users::table
@@ -169,6 +181,15 @@ async fn password_reset_by_mail(app: TestApp) {
         unknown.html.replace("nobody@example.fr", ""),
         sent.html.replace("hugo@example.fr", "")
     );
+    // Sending the form again at once mails nothing more: one link per quarter hour.
+    let form = b.get("/admin/password-reset").await;
+    let again = b
+        .post_urlencoded(
+            "/admin/password-reset",
+            &[("csrf", &form.csrf()), ("email", "hugo@example.fr")],
+        )
+        .await;
+    again.assert_contains("If an active account uses this address");
     app.run_worker().await;
     assert!(mails_to(&app, "nobody@example.fr").is_empty());
     let mails = mails_to(&app, "hugo@example.fr");

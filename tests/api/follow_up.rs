@@ -120,15 +120,20 @@ on_both_backends!(
 
 async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
     app.set_now("2025-03-03T10:00:00Z");
-    let reference = file_access(&app, "quiet@example.org").await;
+    let quiet = file_access(&app, "quiet@example.org").await;
+    let chatty = file_access(&app, "chatty@example.org").await;
     app.run_worker().await;
-    let link = mails_to(&app, "quiet@example.org")[0].link().expect("link");
-    Browser::new(&app).get(&link).await.assert_contains("DSAR-");
-    let id = dsar::workflow::find(&mut app.state.pool.get().expect("conn"), &reference)
-        .expect("row")
-        .id;
-    app.state.clock.advance(Duration::days(2));
-    {
+    let mut links = Vec::new();
+    for (email, reference) in [
+        ("quiet@example.org", &quiet),
+        ("chatty@example.org", &chatty),
+    ] {
+        let link = mails_to(&app, email)[0].link().expect("link");
+        Browser::new(&app).get(&link).await.assert_contains("DSAR-");
+        links.push(link);
+        let id = dsar::workflow::find(&mut app.state.pool.get().expect("conn"), reference)
+            .expect("row")
+            .id;
         let mut conn = app.state.pool.get().expect("conn");
         let hold = dsar::actions::Action::Hold {
             reason: dsar::domain::lifecycle::HoldReason::Clarification,
@@ -144,8 +149,23 @@ async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
         )
         .expect("hold");
     }
-    // Seven days after the question, not after receipt.
-    app.state.clock.advance(Duration::days(6));
+    // The chatty requester answers two days later; the team has not resumed yet.
+    app.state.clock.advance(Duration::days(2));
+    let mut chatty_browser = Browser::new(&app);
+    let page = chatty_browser.get(&links[1]).await;
+    let sent = chatty_browser
+        .post(
+            &format!("{}/message", links[1]),
+            &[
+                Part::Field("csrf", &page.csrf()),
+                Part::Field("body", "C-40213"),
+            ],
+        )
+        .await;
+    assert_eq!(sent.status.as_u16(), 303, "{}", sent.html);
+
+    // Seven days after the question, not after receipt; only the one who did not answer.
+    app.state.clock.advance(Duration::days(4));
     assert_eq!(sweep(&app), Default::default());
     app.state.clock.advance(Duration::days(1));
     assert_eq!(sweep(&app).reminded, 1);
@@ -169,5 +189,16 @@ async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
         "{}",
         reminder.text
     );
+    assert!(
+        !mails_to(&app, "chatty@example.org")
+            .iter()
+            .any(|m| m.subject.contains("reminder")),
+        "an answered question is not asked again"
+    );
+    // Nor does the answered request expire while it waits for the team.
+    app.state.clock.advance(Duration::days(40));
+    sweep(&app);
+    let row = dsar::workflow::find(&mut app.state.pool.get().expect("conn"), &chatty).expect("row");
+    assert_eq!(row.status, "on_hold");
 }
 on_both_backends!(hold_reminders, a_question_left_unanswered_is_asked_again);

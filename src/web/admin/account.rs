@@ -89,6 +89,15 @@ pub async fn totp_action(
     let now = state.clock.now();
     match form.action.as_str() {
         "start" => Ok(page(&staff, Some(new_setup(&state, &staff)), None, None)),
+        // Replacing a second factor goes through turning the current one off, with its code.
+        "enable" if staff.user.totp_secret.is_some() => Ok(page(
+            &staff,
+            None,
+            None,
+            Some(
+                "Two-factor sign-in is already on. Turn it off first (with a current code) to move it to another app.",
+            ),
+        )),
         "enable" => {
             let Some(secret) = crypto::open(&state.session_key, SETUP_PURPOSE, &form.sealed) else {
                 return Ok(page(
@@ -119,9 +128,11 @@ pub async fn totp_action(
             };
             state.login_throttle.spend_totp_step(staff.user.id, step);
             let sealed = crypto::seal(&state.session_key, TOTP_PURPOSE, &secret);
-            record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
+            let user = record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
             Ok(redirect(
-                "Two-factor sign-in is on: from now on you sign in with your password and a code from your app.",
+                &state,
+                &user,
+                "Two-factor sign-in is on: from now on you sign in with your password and a code from your app. Your other sessions have ended.",
             ))
         }
         "disable" => {
@@ -138,14 +149,28 @@ pub async fn totp_action(
                     Some("Two-factor sign-in is not on."),
                 ));
             };
-            if totp::verify(
+            let key = format!("totp:{}", staff.user.id);
+            let wait = state.login_throttle.wait(&key, None);
+            if !wait.is_zero() {
+                return Ok(page(
+                    &staff,
+                    None,
+                    None,
+                    Some(&format!(
+                        "Too many wrong codes. Wait {} seconds, then try again.",
+                        wait.as_secs().max(1)
+                    )),
+                ));
+            }
+            state.login_throttle.attempt(&key);
+            let step = totp::verify(
                 &secret,
                 &form.code,
                 now.timestamp(),
                 state.login_throttle.last_totp_step(staff.user.id),
             )
-            .is_none()
-            {
+            .filter(|step| state.login_throttle.spend_totp_step(staff.user.id, *step));
+            if step.is_none() {
                 return Ok(page(
                     &staff,
                     None,
@@ -153,24 +178,32 @@ pub async fn totp_action(
                     Some("That code is not right; two-factor sign-in stays on."),
                 ));
             }
-            record(&state, &staff, None, "user.totp_disabled").await?;
-            Ok(redirect("Two-factor sign-in is off."))
+            state.login_throttle.succeeded(&key);
+            let user = record(&state, &staff, None, "user.totp_disabled").await?;
+            Ok(redirect(
+                &state,
+                &user,
+                "Two-factor sign-in is off. Your other sessions have ended.",
+            ))
         }
         _ => Ok(page(&staff, None, None, None)),
     }
 }
 
+/// Stores the change and ends every other session of the account (a stolen session must not
+/// outlive a change of second factor); returns the account as it now is.
 async fn record(
     state: &State,
     staff: &Staff,
     sealed: Option<String>,
     action: &'static str,
-) -> Result<(), AdminError> {
+) -> Result<users::UserRow, AdminError> {
     let (id, actor, now) = (staff.user.id, staff.actor(), state.clock.now());
-    state
+    let user = state
         .db(move |conn, _| {
             write_tx(conn, |conn| {
                 users::set_totp(conn, id, sealed.as_deref())?;
+                users::bump_epoch(conn, id)?;
                 audit::append(
                     conn,
                     &Entry {
@@ -181,20 +214,25 @@ async fn record(
                         target_id: Some(&id.to_string()),
                         details: "{}",
                     },
-                )
+                )?;
+                users::find(conn, id)
             })
         })
         .await?;
-    Ok(())
+    user.ok_or(AdminError::Internal)
 }
 
-fn redirect(notice: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
+/// Back to the account page, in a new session of this browser (the others ended).
+fn redirect(state: &State, user: &users::UserRow, notice: &str) -> HttpResponse {
+    let mut res = HttpResponse::SeeOther()
         .insert_header((
             actix_web::http::header::LOCATION,
             format!("/admin/account?done={}", super::url_escape(notice)),
         ))
-        .finish()
+        .finish();
+    let session = super::new_session(state, user);
+    let _ = res.add_cookie(&super::session_cookie(state, &session));
+    res
 }
 
 #[derive(Deserialize)]

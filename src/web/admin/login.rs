@@ -266,6 +266,8 @@ pub async fn code_submit(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
+    // Counted before it is checked: parallel guesses cannot all slip past the wait above.
+    state.login_throttle.attempt(&throttle_key);
     let now = state.clock.now();
     let user_id = pending.user;
     let Ok(Some(user)) = state.db(move |conn, _| users::find(conn, user_id)).await else {
@@ -278,14 +280,16 @@ pub async fn code_submit(
         .totp_secret
         .as_deref()
         .and_then(|sealed| crypto::open(&state.session_key, TOTP_PURPOSE, sealed));
-    let step = secret.and_then(|secret| {
-        crate::totp::verify(
-            &secret,
-            &form.code,
-            now.timestamp(),
-            state.login_throttle.last_totp_step(user.id),
-        )
-    });
+    let step = secret
+        .and_then(|secret| {
+            crate::totp::verify(
+                &secret,
+                &form.code,
+                now.timestamp(),
+                state.login_throttle.last_totp_step(user.id),
+            )
+        })
+        .filter(|step| state.login_throttle.spend_totp_step(user.id, *step));
     let outcome = if step.is_some() {
         "login"
     } else {
@@ -319,14 +323,13 @@ pub async fn code_submit(
             StatusCode::INTERNAL_SERVER_ERROR,
         );
     }
-    let Some(step) = step else {
-        state.login_throttle.failed(&throttle_key, ip);
+    if step.is_none() {
+        state.login_throttle.failed_from(ip);
         return again(
             "That code is not right. Enter the six digits your app shows now.".into(),
             StatusCode::UNAUTHORIZED,
         );
-    };
-    state.login_throttle.spend_totp_step(user.id, step);
+    }
     state.login_throttle.succeeded(&throttle_key);
     state.login_throttle.succeeded(&user.email);
     let session = new_session(&state, &user);
@@ -412,6 +415,12 @@ pub async fn reset_submit(
                 return Ok(());
             };
             if user.disabled_at.is_some() {
+                return Ok(());
+            }
+            // One mail per account per quarter hour, however often the form is sent.
+            let recent = users::last_reset_link(conn, user.id)?
+                .is_some_and(|at| now.naive_utc() - at < chrono::Duration::minutes(15));
+            if recent {
                 return Ok(());
             }
             write_tx(conn, |conn| {
@@ -596,8 +605,11 @@ pub async fn password_submit(
             let hash = staff::hash_password(&password)
                 .map_err(|_| diesel::result::Error::RollbackTransaction)?;
             write_tx(conn, |conn| {
+                if !users::use_token(conn, token_id, user_id, now.naive_utc())? {
+                    // Another request spent the link first: this one sets nothing.
+                    return Err(diesel::result::Error::RollbackTransaction);
+                }
                 users::set_password(conn, user_id, &hash)?;
-                users::use_token(conn, token_id, now.naive_utc())?;
                 audit::append(
                     conn,
                     &Entry {

@@ -147,7 +147,9 @@ pub async fn show(
         .collect();
     let pending_documents = documents
         .iter()
-        .filter(|d| d.decision.is_none() && d.storage_name.is_some())
+        .filter(|d| {
+            d.decision.is_none() && d.storage_name.is_some() && actions::is_proof(&d.purpose)
+        })
         .map(|d| (d.id, d.purpose.clone(), stamp(d.uploaded_at)))
         .collect();
     Ok(staff.page(&RequestPage {
