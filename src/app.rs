@@ -38,6 +38,14 @@ pub struct Options {
 /// Opens the store, applies migrations and builds the state every part shares.
 pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>> {
     let law = settings.law()?;
+    let register = settings.register.load()?;
+    match &register {
+        Some(r) => tracing::info!(
+            activities = r.activities.len(),
+            "processing register loaded"
+        ),
+        None => tracing::warn!("no processing register: register.file is empty"),
+    }
     let backend = store::Manager::new(&settings.database)?.backend();
     let pool = store::connect(&settings.database)?;
     let mut conn = pool.get().context("cannot get a database connection")?;
@@ -53,6 +61,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     Ok(Arc::new(AppState {
         settings,
         law,
+        register,
         pool,
         backend,
         clock,

@@ -35,6 +35,7 @@ pub struct Settings {
     pub security: Security,
     pub retention: Retention,
     pub reminders: Reminders,
+    pub register: Register,
 }
 
 /// How long what the law does not require is kept.
@@ -45,6 +46,26 @@ pub struct Retention {
     pub document_max_days: u32,
     /// Closed requests are anonymised after this many years (the register row stays).
     pub closed_request_years: u32,
+}
+
+/// The record of processing activities (see [`crate::register`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Register {
+    /// The register's TOML file; empty: no register yet.
+    pub file: String,
+}
+
+impl Register {
+    /// Reads and checks the register the settings name, `None` when they name none.
+    pub fn load(&self) -> anyhow::Result<Option<crate::register::Register>> {
+        if self.file.trim().is_empty() {
+            return Ok(None);
+        }
+        crate::register::Register::load(Path::new(&self.file))
+            .map(Some)
+            .map_err(|e| anyhow!("register.file: {e:#}"))
+    }
 }
 
 /// Deadline reminders to staff (the `deadline_sweep` periodic task sends them).
@@ -644,6 +665,22 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains("worker.schedule.coffee"), "{err}");
+    }
+
+    #[test]
+    fn the_register_file_is_optional_and_checked_when_named() {
+        let s = Settings::load_from(None, env(&[])).expect("defaults load");
+        assert!(s.register.load().expect("no register").is_none());
+        let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/register.example.toml");
+        let s = Settings::load_from(None, env(&[("DSAR_REGISTER__FILE", example)])).expect("loads");
+        assert!(s.register.load().expect("example").is_some());
+        let s = Settings::load_from(None, env(&[("DSAR_REGISTER__FILE", "/nonexistent.toml")]))
+            .expect("loads");
+        let err = format!("{:#}", s.register.load().unwrap_err());
+        assert!(
+            err.contains("register.file") && err.contains("/nonexistent.toml"),
+            "{err}"
+        );
     }
 
     #[test]

@@ -13,6 +13,7 @@ pub mod follow_up;
 pub mod i18n;
 pub mod mail;
 pub mod purge;
+pub mod register;
 pub mod requester;
 pub mod staff;
 pub mod store;

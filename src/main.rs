@@ -153,6 +153,17 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 eprintln!("dsar: configuration error: {e}");
                 return Ok(ExitCode::from(2));
             }
+            match settings.register.load() {
+                Err(e) => {
+                    eprintln!("dsar: configuration error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+                Ok(Some(register)) => eprintln!(
+                    "processing register OK: {} activities",
+                    register.activities.len()
+                ),
+                Ok(None) => eprintln!("no processing register (register.file is empty)"),
+            }
             print!("{}", settings.redacted_toml());
             eprintln!("configuration OK");
             Ok(ExitCode::SUCCESS)

@@ -19,6 +19,8 @@ use crate::store::{DbConn, Pool, StoreError};
 pub struct AppState {
     pub settings: Settings,
     pub law: Law,
+    /// The record of processing activities; `None` until `register.file` names one.
+    pub register: Option<crate::register::Register>,
     pub pool: Pool,
     pub backend: crate::store::Backend,
     pub clock: Clock,
