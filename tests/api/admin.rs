@@ -83,6 +83,7 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
             "/admin/jobs/1/revive".into(),
             [true, false, false, false],
         ),
+        ("GET", "/admin/register".into(), [true, true, false, false]),
         ("GET", "/admin/audit".into(), [true, true, false, false]),
         (
             "POST",

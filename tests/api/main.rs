@@ -19,6 +19,7 @@ mod mail;
 mod portal;
 mod portal_errors;
 mod purge;
+mod register;
 mod reminders;
 mod requests;
 mod smtp_sink;

@@ -7,6 +7,7 @@ pub mod audit;
 pub mod chart;
 pub mod jobs;
 pub mod login;
+pub mod processing;
 pub mod queue;
 pub mod register;
 pub mod reports;
@@ -60,6 +61,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/reports", web::get().to(reports::show))
                 .route("/reports/register.csv", web::get().to(register::csv))
                 .route("/reports/register.json", web::get().to(register::json))
+                .route("/register", web::get().to(processing::show))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))
                 .route("/users/{id}", web::post().to(users::change))
