@@ -111,6 +111,40 @@ fn check_config_masks_secrets_and_names_unknown_keys() {
 }
 
 #[test]
+fn check_config_checks_the_processing_register() {
+    let dir = tempfile::tempdir().expect("dir");
+    let example = concat!(env!("CARGO_MANIFEST_DIR"), "/config/register.example.toml");
+    let out = dsar(&dir, &["check-config"], &[("DSAR_REGISTER__FILE", example)]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    assert!(
+        text(&out.stderr).contains("processing register OK: 8 activities"),
+        "{}",
+        text(&out.stderr)
+    );
+
+    let broken = dir.path().join("register.toml");
+    let mut register = std::fs::read_to_string(example).expect("example");
+    register = register.replacen("retention = { duration = \"6m\", ", "retention = { ", 1);
+    register = register.replacen(
+        "criterion = { fr = \"Après la clôture de la demande\", en = \"After the request is closed\" } }",
+        "legal_reference = \"none\" }",
+        1,
+    );
+    std::fs::write(&broken, register).expect("write");
+    let out = dsar(
+        &dir,
+        &["check-config"],
+        &[("DSAR_REGISTER__FILE", broken.to_str().expect("path"))],
+    );
+    assert_eq!(out.status.code(), Some(2));
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("register.file") && err.contains("activity \"contact_form\": retention"),
+        "{err}"
+    );
+}
+
+#[test]
 fn migrate_applies_once_and_audit_verify_finds_a_tampered_row() {
     let dir = tempfile::tempdir().expect("dir");
     let out = dsar(&dir, &["migrate"], &[]);
