@@ -7,15 +7,15 @@
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench intake
 //!   options: DSAR_BENCH_SECONDS (10), DSAR_BENCH_CONNECTIONS (64)
 
+mod common;
+
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
 use actix_web::{App, HttpResponse, HttpServer, web};
-use diesel::{Connection, RunQueryDsl};
 
 use dsar::app::{Application, Options};
-use dsar::config::Settings;
 use dsar::store::requests::{NewRequest, insert};
 use dsar::web::AppState;
 
@@ -52,57 +52,6 @@ impl Run {
             self.elapsed.as_secs_f64()
         );
     }
-}
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// A fresh database for one run: a temp SQLite file or a new PostgreSQL database.
-fn database_url(dir: &tempfile::TempDir, label: &str) -> String {
-    match std::env::var("DSAR_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("dsar_bench_{label}_{}", &dsar::crypto::random_token()[..8]);
-            let mut conn =
-                diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create database");
-            let server = admin
-                .rsplit_once('/')
-                .map(|(s, _)| s.to_string())
-                .unwrap_or(admin);
-            format!("{server}/{name}")
-        }
-        Err(_) => format!(
-            "sqlite://{}",
-            dir.path().join(format!("{label}.sqlite3")).display()
-        ),
-    }
-}
-
-/// The embedded defaults, on `url`; other `DSAR_…` variables of the environment apply too,
-/// so a setting can be tried without editing anything.
-fn settings(url: &str, dir: &std::path::Path) -> Settings {
-    let key_file = dir.join("session.key").display().to_string();
-    let outbox = dir.join("outbox").display().to_string();
-    let files = dir.join("files").display().to_string();
-    let mut env: Vec<(String, String)> = std::env::vars().collect();
-    env.extend(
-        [
-            ("DSAR_DATABASE__URL", url),
-            ("DSAR_HTTP__BIND", "127.0.0.1:0"),
-            ("DSAR_LOG__FILTER", "warn"),
-            ("DSAR_SECURITY__SESSION_KEY_FILE", &key_file),
-            ("DSAR_MAIL__OUTBOX_DIR", &outbox),
-            ("DSAR_STORAGE__DIR", &files),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    );
-    Settings::load_from(None, env).expect("settings")
 }
 
 const BODY: &str = r#"{"kind":"access","requester":{"name":"Camille Martin","email":"camille.martin@example.fr"},"details":"Une copie de toutes mes données","channel":"post"}"#;
@@ -243,8 +192,8 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let seconds: u64 = env_or("DSAR_BENCH_SECONDS", 10);
-    let connections: usize = env_or("DSAR_BENCH_CONNECTIONS", 64);
+    let seconds: u64 = common::env_or("DSAR_BENCH_SECONDS", 10);
+    let connections: usize = common::env_or("DSAR_BENCH_CONNECTIONS", 64);
     let dir = tempfile::tempdir().expect("dir");
     let backend = if std::env::var("DSAR_BENCH_POSTGRES_URL").is_ok() {
         "PostgreSQL"
@@ -259,9 +208,11 @@ fn main() {
     );
 
     // Baseline: its own server on its own database.
+    let base_db = common::database(&dir, "baseline");
+    let intake_db = common::database(&dir, "intake");
     let base = actix_web::rt::System::new().block_on(async {
         let state = dsar::app::prepare(
-            settings(&database_url(&dir, "baseline"), dir.path()),
+            common::settings(&base_db.url, dir.path()),
             Default::default(),
         )
         .expect("store");
@@ -296,7 +247,7 @@ fn main() {
 
     let intake = actix_web::rt::System::new().block_on(async {
         let application = Application::build(
-            settings(&database_url(&dir, "intake"), dir.path()),
+            common::settings(&intake_db.url, dir.path()),
             Options { worker: false },
         )
         .expect("app");
@@ -323,4 +274,6 @@ fn main() {
     });
     intake.print();
     println!("intake / baseline = {:.2}", intake.rate() / base.rate());
+    base_db.drop_database();
+    intake_db.drop_database();
 }

@@ -7,40 +7,14 @@
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench queue
 //!   options: DSAR_BENCH_ROWS (1000000), DSAR_BENCH_SAMPLES (300)
 
+mod common;
+
 use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, RunQueryDsl};
 
 use dsar::app::{Application, Options};
-use dsar::config::Settings;
 use dsar::store::DbConn;
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-fn database_url(dir: &tempfile::TempDir) -> String {
-    match std::env::var("DSAR_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("dsar_bench_queue_{}", &dsar::crypto::random_token()[..8]);
-            let mut conn =
-                diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create database");
-            let server = admin
-                .rsplit_once('/')
-                .map(|(s, _)| s.to_string())
-                .unwrap_or(admin);
-            format!("{server}/{name}")
-        }
-        Err(_) => format!("sqlite://{}", dir.path().join("queue.sqlite3").display()),
-    }
-}
 
 /// One statement that makes `rows` requests, in the dialect of the connection.
 fn load(conn: &mut DbConn, rows: u64) {
@@ -95,32 +69,11 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let rows: u64 = env_or("DSAR_BENCH_ROWS", 1_000_000);
-    let samples: usize = env_or("DSAR_BENCH_SAMPLES", 300);
+    let rows: u64 = common::env_or("DSAR_BENCH_ROWS", 1_000_000);
+    let samples: usize = common::env_or("DSAR_BENCH_SAMPLES", 300);
     let dir = tempfile::tempdir().expect("dir");
-    let url = database_url(&dir);
-    let settings = Settings::load_from(
-        None,
-        [
-            ("DSAR_DATABASE__URL", url.as_str()),
-            ("DSAR_HTTP__BIND", "127.0.0.1:0"),
-            ("DSAR_LOG__FILTER", "warn"),
-            (
-                "DSAR_SECURITY__SESSION_KEY_FILE",
-                &dir.path().join("session.key").display().to_string(),
-            ),
-            (
-                "DSAR_STORAGE__DIR",
-                &dir.path().join("files").display().to_string(),
-            ),
-            (
-                "DSAR_MAIL__OUTBOX_DIR",
-                &dir.path().join("outbox").display().to_string(),
-            ),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    )
-    .expect("settings");
+    let db = common::database(&dir, "queue");
+    let settings = common::settings(&db.url, dir.path());
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings, Options { worker: false }).expect("app");
         let port = application.port();
@@ -247,4 +200,5 @@ fn main() {
             );
         }
     });
+    db.drop_database();
 }

@@ -8,47 +8,18 @@
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench sweep
 //!   options: DSAR_BENCH_ROWS (1000000)
 
+mod common;
+
 use std::time::Instant;
 
 use chrono::NaiveDate;
 use diesel::connection::SimpleConnection;
-use diesel::{Connection, QueryDsl, RunQueryDsl};
+use diesel::{QueryDsl, RunQueryDsl};
 
 use dsar::app::{Application, Options};
-use dsar::config::Settings;
 use dsar::store::DbConn;
 
 const TODAY: &str = "2027-03-01";
-
-fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
-    std::env::var(name)
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(default)
-}
-
-/// The database to load, and for PostgreSQL the admin URL and name to drop it by afterwards.
-fn database_url(dir: &tempfile::TempDir) -> (String, Option<(String, String)>) {
-    match std::env::var("DSAR_BENCH_POSTGRES_URL") {
-        Ok(admin) => {
-            let name = format!("dsar_bench_sweep_{}", &dsar::crypto::random_token()[..8]);
-            let mut conn =
-                diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create database");
-            let server = admin
-                .rsplit_once('/')
-                .map(|(s, _)| s.to_string())
-                .unwrap_or_else(|| admin.clone());
-            (format!("{server}/{name}"), Some((admin, name)))
-        }
-        Err(_) => (
-            format!("sqlite://{}", dir.path().join("sweep.sqlite3").display()),
-            None,
-        ),
-    }
-}
 
 /// Two statements: `rows` open requests, then one reminder row each. Users 1–20 are the
 /// handlers (4 requests in 5 assigned), 21–22 the DPOs.
@@ -110,31 +81,10 @@ fn main() {
     if !std::env::args().any(|a| a == "--bench") {
         return;
     }
-    let rows: u64 = env_or("DSAR_BENCH_ROWS", 1_000_000);
+    let rows: u64 = common::env_or("DSAR_BENCH_ROWS", 1_000_000);
     let dir = tempfile::tempdir().expect("dir");
-    let (url, postgres) = database_url(&dir);
-    let settings = Settings::load_from(
-        None,
-        [
-            ("DSAR_DATABASE__URL", url.as_str()),
-            ("DSAR_HTTP__BIND", "127.0.0.1:0"),
-            ("DSAR_LOG__FILTER", "warn"),
-            (
-                "DSAR_SECURITY__SESSION_KEY_FILE",
-                &dir.path().join("session.key").display().to_string(),
-            ),
-            (
-                "DSAR_STORAGE__DIR",
-                &dir.path().join("files").display().to_string(),
-            ),
-            (
-                "DSAR_MAIL__OUTBOX_DIR",
-                &dir.path().join("outbox").display().to_string(),
-            ),
-        ]
-        .map(|(k, v)| (k.to_string(), v.to_string())),
-    )
-    .expect("settings");
+    let db = common::database(&dir, "sweep");
+    let settings = common::settings(&db.url, dir.path());
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings, Options { worker: false }).expect("app");
         let state = application.state();
@@ -190,10 +140,5 @@ fn main() {
             );
         }
     });
-    if let Some((admin, name)) = postgres {
-        let mut conn = diesel::pg::PgConnection::establish(&admin).expect("PostgreSQL reachable");
-        diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
-            .execute(&mut conn)
-            .expect("drop database");
-    }
+    db.drop_database();
 }
