@@ -131,6 +131,12 @@ pub async fn change(
     let outcome = state
         .db(move |conn, _| {
             write_tx(conn, |conn| -> Result<Change, crate::error::Problem> {
+                // Account changes take turns, so two admins demoting each other at once cannot
+                // both pass the last-admin check (SQLite's immediate transaction already does).
+                if let crate::store::DbConn::Postgres(pg) = conn {
+                    use diesel::RunQueryDsl;
+                    diesel::sql_query("SELECT pg_advisory_xact_lock(7306285412)").execute(pg)?;
+                }
                 let Some(user) = users::find(conn, id)? else {
                     return Ok(Err("No such account.".into()));
                 };
