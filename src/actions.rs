@@ -10,7 +10,7 @@ use crate::domain::lifecycle::{HoldReason, Step};
 use crate::files::Sniffed;
 use crate::mail::MailKind;
 use crate::requester::{self, RequesterError};
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
@@ -126,7 +126,9 @@ pub fn perform(
                                 .is_ok_and(|r| r.can_act())
                     });
                     if !fit {
-                        return Err(RequesterError::Workflow(workflow::WorkflowError::NotFound));
+                        return Err(RequesterError::Refused(
+                            "Assign the request to an active member of staff who handles requests.",
+                        ));
                     }
                 }
                 let updated = rows::update(
@@ -189,7 +191,9 @@ pub fn perform(
                     && doc.storage_name.is_some()
                     && is_proof(&doc.purpose);
                 if !awaiting {
-                    return Err(RequesterError::Workflow(workflow::WorkflowError::NotFound));
+                    return Err(RequesterError::Refused(
+                        "That document is not a proof of identity waiting for a decision.",
+                    ));
                 }
                 let decision = if *accepted { "accepted" } else { "refused" };
                 portal_rows::decide_document(
@@ -351,15 +355,5 @@ fn audit_entry(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    audit::append(
-        conn,
-        &Entry {
-            at: now.naive_utc(),
-            actor,
-            action,
-            target_type: "request",
-            target_id: Some(&row.uuid),
-            details: &details.to_string(),
-        },
-    )
+    audit::on_request(conn, &row.uuid, actor, action, &details, now.naive_utc())
 }

@@ -163,16 +163,13 @@ fn remind(
                 data: &json!({ "mail": kind.as_str() }).to_string(),
             },
         )?;
-        audit::append(
+        audit::on_request(
             conn,
-            &Entry {
-                at: now.naive_utc(),
-                actor: ACTOR,
-                action: "request.reminder",
-                target_type: "request",
-                target_id: Some(&row.uuid),
-                details: &json!({ "mail": kind.as_str() }).to_string(),
-            },
+            &row.uuid,
+            ACTOR,
+            "request.reminder",
+            &json!({ "mail": kind.as_str() }),
+            now.naive_utc(),
         )?;
         requester::notify_with(conn, state, &row, kind, asked, None, now)?;
         Ok(true)

@@ -32,6 +32,9 @@ pub enum RequesterError {
     Mail(String),
     #[error("file storage: {0}")]
     Files(#[from] std::io::Error),
+    /// A staff action that does not apply, said to the member of staff as it stands.
+    #[error("{0}")]
+    Refused(&'static str),
 }
 
 impl From<mail::MailError> for RequesterError {
@@ -479,15 +482,5 @@ fn audit_entry(
     details: serde_json::Value,
     now: DateTime<Utc>,
 ) -> diesel::QueryResult<()> {
-    audit::append(
-        conn,
-        &Entry {
-            at: now.naive_utc(),
-            actor: ACTOR,
-            action,
-            target_type: "request",
-            target_id: Some(&row.uuid),
-            details: &details.to_string(),
-        },
-    )
+    audit::on_request(conn, &row.uuid, ACTOR, action, &details, now.naive_utc())
 }

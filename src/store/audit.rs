@@ -100,6 +100,28 @@ pub fn append(conn: &mut DbConn, entry: &Entry<'_>) -> QueryResult<()> {
         .map(drop)
 }
 
+/// An entry about one request (the target every request step and view shares).
+pub fn on_request(
+    conn: &mut DbConn,
+    uuid: &str,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    append(
+        conn,
+        &Entry {
+            at,
+            actor,
+            action,
+            target_type: "request",
+            target_id: Some(uuid),
+            details: &details.to_string(),
+        },
+    )
+}
+
 /// Chains up to `limit` committed, unsealed entries after the last sealed one; returns how
 /// many. On PostgreSQL an advisory lock keeps sealers of several processes in single file;
 /// SQLite's write lock already does.

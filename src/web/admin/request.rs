@@ -408,7 +408,9 @@ async fn run(
         .await?;
     Ok(match done {
         Ok(_) => redirect_with(&back, "done", name),
-        Err(RequesterError::Workflow(e)) => redirect_with(&back, "error", &e.to_string()),
+        Err(e @ (RequesterError::Workflow(_) | RequesterError::Refused(_))) => {
+            redirect_with(&back, "error", &e.to_string())
+        }
         Err(e) => {
             tracing::error!(error = %e, "staff action failed");
             return Err(AdminError::Internal);
@@ -446,16 +448,13 @@ pub async fn document(
                 .read(&name)
                 .map_err(|e| crate::error::internal(&e))?;
             write_tx(conn, |conn| {
-                audit::append(
+                audit::on_request(
                     conn,
-                    &audit::Entry {
-                        at: now.naive_utc(),
-                        actor: &actor,
-                        action: "document.view",
-                        target_type: "request",
-                        target_id: Some(&row.uuid),
-                        details: &serde_json::json!({ "document": doc.id }).to_string(),
-                    },
+                    &row.uuid,
+                    &actor,
+                    "document.view",
+                    &serde_json::json!({ "document": doc.id }),
+                    now.naive_utc(),
                 )
             })?;
             Ok::<_, crate::error::Problem>(Some((doc.content_type, bytes)))

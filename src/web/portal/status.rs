@@ -596,16 +596,13 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
                 .read(&name)
                 .map_err(|e| crate::error::internal(&e))?;
             crate::store::write_tx(conn, |conn| {
-                crate::store::audit::append(
+                crate::store::audit::on_request(
                     conn,
-                    &crate::store::audit::Entry {
-                        at: now.naive_utc(),
-                        actor: requester::ACTOR,
-                        action: "document.download",
-                        target_type: "request",
-                        target_id: Some(&row.uuid),
-                        details: &serde_json::json!({ "document": doc.id }).to_string(),
-                    },
+                    &row.uuid,
+                    requester::ACTOR,
+                    "document.download",
+                    &serde_json::json!({ "document": doc.id }),
+                    now.naive_utc(),
                 )
             })?;
             Ok::<_, crate::error::Problem>(Some((doc, bytes)))
