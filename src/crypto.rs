@@ -34,6 +34,29 @@ pub fn open(key: &Key, purpose: &str, sealed: &str) -> Option<String> {
     jar.private(key).get(purpose).map(|c| c.value().to_string())
 }
 
+/// HMAC-SHA-256 (RFC 2104) on sha2 0.11. The `hmac` crate we have is tied to sha2 0.10,
+/// and the construction is short enough not to bring a second digest stack in for it.
+pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
+    const BLOCK: usize = 64;
+    let mut block_key = [0u8; BLOCK];
+    if key.len() > BLOCK {
+        block_key[..32].copy_from_slice(&Sha256::digest(key));
+    } else {
+        block_key[..key.len()].copy_from_slice(key);
+    }
+    let inner_pad = block_key.map(|b| b ^ 0x36);
+    let outer_pad = block_key.map(|b| b ^ 0x5c);
+    let inner = Sha256::new()
+        .chain_update(inner_pad)
+        .chain_update(message)
+        .finalize();
+    Sha256::new()
+        .chain_update(outer_pad)
+        .chain_update(inner)
+        .finalize()
+        .into()
+}
+
 pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     if a.len() != b.len() {
         return false;
@@ -62,6 +85,27 @@ mod tests {
         assert_eq!(open(&key, "other", &sealed), None);
         assert_eq!(open(&Key::generate(), "totp", &sealed), None);
         assert_eq!(open(&key, "totp", "garbage"), None);
+    }
+
+    // RFC 4231, test cases 1, 2 and 6 (a key longer than the block, hashed first).
+    #[test]
+    fn hmac_sha256_matches_rfc_4231() {
+        let hex = crate::store::audit::hex;
+        assert_eq!(
+            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
+            "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        );
+        assert_eq!(
+            hex(&hmac_sha256(
+                &[0xaa; 131],
+                b"Test Using Larger Than Block-Size Key - Hash Key First"
+            )),
+            "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54"
+        );
     }
 
     #[test]
