@@ -12,6 +12,7 @@ pub mod files;
 pub mod follow_up;
 pub mod i18n;
 pub mod mail;
+pub mod package;
 pub mod purge;
 pub mod register;
 pub mod requester;

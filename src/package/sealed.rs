@@ -1,0 +1,465 @@
+//! Encryption at rest for export packages: AES-256-GCM in the STREAM construction
+//! (Hoang, Reyhanitabar, Rogaway, Vizár — "Online Authenticated-Encryption and its
+//! Nonce-Reuse Misuse-Resistance"), so a file of any size is sealed and opened in 64 KiB
+//! steps and every step is authenticated before a byte of it is handed out.
+//!
+//! Layout:
+//!
+//! ```text
+//! header   "DSARSEAL" (8) ‖ version 1 (1) ‖ random nonce prefix (7)
+//! chunk i  AES-256-GCM(plaintext_i) ‖ tag (16)
+//!          nonce = prefix ‖ i as u32 big-endian ‖ 1 on the final chunk, else 0
+//!          associated data = the 16-byte header
+//! ```
+//!
+//! Every chunk but the final one holds exactly [`CHUNK_SIZE`] bytes of plaintext, which is
+//! what lets a reader find the boundaries without lengths in the file. The final chunk
+//! holds fewer (possibly none) and is always written, so cutting the file at a chunk
+//! boundary is caught too. The counter rules out reordering and dropping chunks; the flag
+//! rules out truncation; the header as associated data rules out swapping headers.
+
+use std::io::{self, Read, Write};
+
+use aes_gcm::aead::{AeadInPlace, KeyInit};
+use aes_gcm::{Aes256Gcm, Nonce, Tag};
+
+/// Plaintext bytes in each chunk but the final one.
+pub const CHUNK_SIZE: usize = 64 * 1024;
+
+const MAGIC: &[u8; 8] = b"DSARSEAL";
+const VERSION: u8 = 1;
+const PREFIX_LEN: usize = 7;
+const HEADER_LEN: usize = MAGIC.len() + 1 + PREFIX_LEN;
+const TAG_LEN: usize = 16;
+const SEALED_CHUNK: usize = CHUNK_SIZE + TAG_LEN;
+
+type Header = [u8; HEADER_LEN];
+
+fn nonce(prefix: &[u8], counter: u32, last: bool) -> Nonce<aes_gcm::aead::consts::U12> {
+    let mut bytes = [0u8; 12];
+    bytes[..PREFIX_LEN].copy_from_slice(prefix);
+    bytes[PREFIX_LEN..PREFIX_LEN + 4].copy_from_slice(&counter.to_be_bytes());
+    bytes[11] = u8::from(last);
+    bytes.into()
+}
+
+fn invalid(why: &'static str) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, why)
+}
+
+// With 64 KiB chunks a u32 counter covers 256 TiB; past that the nonce would repeat.
+fn next_counter(counter: u32) -> io::Result<u32> {
+    counter
+        .checked_add(1)
+        .ok_or_else(|| io::Error::other("sealed stream too long: chunk counter exhausted"))
+}
+
+/// Seals everything written to it into `inner`. Call [`SealWriter::finish`]: without the
+/// final chunk the file does not open.
+pub struct SealWriter<W: Write> {
+    inner: W,
+    cipher: Aes256Gcm,
+    header: Header,
+    counter: u32,
+    // Plaintext of the chunk being filled; encrypted in place, so its capacity leaves room
+    // for the tag and it never reallocates.
+    buf: Vec<u8>,
+    failed: bool,
+}
+
+impl<W: Write> SealWriter<W> {
+    /// Writes the header to `inner` at once, with a fresh random nonce prefix. 56 random
+    /// bits keep prefixes apart for far more files than one key will ever seal.
+    pub fn new(mut inner: W, key: &[u8; 32]) -> io::Result<Self> {
+        let mut prefix = [0u8; PREFIX_LEN];
+        rand::fill(&mut prefix);
+        let mut header = [0u8; HEADER_LEN];
+        header[..MAGIC.len()].copy_from_slice(MAGIC);
+        header[MAGIC.len()] = VERSION;
+        header[MAGIC.len() + 1..].copy_from_slice(&prefix);
+        inner.write_all(&header)?;
+        Ok(Self {
+            inner,
+            cipher: Aes256Gcm::new(key.into()),
+            header,
+            counter: 0,
+            buf: Vec::with_capacity(SEALED_CHUNK),
+            failed: false,
+        })
+    }
+
+    fn seal_chunk(&mut self, last: bool) -> io::Result<()> {
+        if self.failed {
+            return Err(io::Error::other(
+                "an earlier write of this sealed file failed",
+            ));
+        }
+        // Fail for good on any error: going on would leave a gap in the file or, worse,
+        // seal other plaintext under a nonce whose ciphertext may already be out.
+        self.failed = true;
+        let nonce = nonce(&self.header[MAGIC.len() + 1..], self.counter, last);
+        self.counter = next_counter(self.counter)?;
+        self.cipher
+            .encrypt_in_place(&nonce, &self.header, &mut self.buf)
+            .map_err(|_| io::Error::other("AES-GCM refused to seal a chunk"))?;
+        self.inner.write_all(&self.buf)?;
+        self.buf.clear();
+        self.failed = false;
+        Ok(())
+    }
+
+    /// Seals the final chunk (what is buffered, possibly nothing), flushes and hands back
+    /// the inner writer.
+    pub fn finish(mut self) -> io::Result<W> {
+        self.seal_chunk(true)?;
+        self.inner.flush()?;
+        Ok(self.inner)
+    }
+}
+
+impl<W: Write> Write for SealWriter<W> {
+    fn write(&mut self, data: &[u8]) -> io::Result<usize> {
+        if self.failed {
+            return Err(io::Error::other(
+                "an earlier write of this sealed file failed",
+            ));
+        }
+        let take = data.len().min(CHUNK_SIZE - self.buf.len());
+        self.buf.extend_from_slice(&data[..take]);
+        // A full chunk is sealed as not-final right away: finish() then always seals a
+        // short (possibly empty) final chunk, which keeps the reader's framing simple.
+        if self.buf.len() == CHUNK_SIZE {
+            self.seal_chunk(false)?;
+        }
+        Ok(take)
+    }
+
+    /// Flushes the inner writer only: a partial chunk cannot be sealed before the end, as
+    /// every chunk but the final one must be full.
+    fn flush(&mut self) -> io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// Opens what a [`SealWriter`] wrote. Hands out a chunk's plaintext only after its tag
+/// checked out, and reports the end only after the final chunk did; anything else is
+/// `InvalidData`.
+pub struct OpenReader<R: Read> {
+    inner: R,
+    cipher: Aes256Gcm,
+    header: Header,
+    counter: u32,
+    // Ciphertext of the chunk being read, then its plaintext in buf[pos..plain_len].
+    buf: Vec<u8>,
+    pos: usize,
+    plain_len: usize,
+    // The byte read past a full chunk to learn whether the file ends there.
+    lookahead: Option<u8>,
+    state: State,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum State {
+    Reading,
+    // The final chunk opened: only what is left in buf remains.
+    Finished,
+    // Once a chunk failed, every later read fails too, instead of going on past a gap.
+    Failed,
+}
+
+impl<R: Read> OpenReader<R> {
+    /// Reads and checks the header; the key is checked with the first chunk.
+    pub fn new(mut inner: R, key: &[u8; 32]) -> io::Result<Self> {
+        let mut header = [0u8; HEADER_LEN];
+        inner.read_exact(&mut header).map_err(|e| match e.kind() {
+            io::ErrorKind::UnexpectedEof => invalid("sealed file shorter than its header"),
+            _ => e,
+        })?;
+        if &header[..MAGIC.len()] != MAGIC {
+            return Err(invalid("not a sealed file"));
+        }
+        if header[MAGIC.len()] != VERSION {
+            return Err(invalid("unknown sealed file version"));
+        }
+        Ok(Self {
+            inner,
+            cipher: Aes256Gcm::new(key.into()),
+            header,
+            counter: 0,
+            buf: vec![0u8; SEALED_CHUNK],
+            pos: 0,
+            plain_len: 0,
+            lookahead: None,
+            state: State::Reading,
+        })
+    }
+
+    /// Fills buf with up to one sealed chunk; returns how many bytes and whether the
+    /// stream ended right after them.
+    fn read_sealed_chunk(&mut self) -> io::Result<(usize, bool)> {
+        let mut filled = 0;
+        if let Some(byte) = self.lookahead.take() {
+            self.buf[0] = byte;
+            filled = 1;
+        }
+        while filled < SEALED_CHUNK {
+            match self.inner.read(&mut self.buf[filled..]) {
+                Ok(0) => return Ok((filled, true)),
+                Ok(n) => filled += n,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        // A full chunk may be the final one (a writer may fill it) or may be followed by
+        // more: only the next byte tells, and the flag in the nonce must agree with it.
+        let mut next = [0u8; 1];
+        loop {
+            match self.inner.read(&mut next) {
+                Ok(0) => return Ok((filled, true)),
+                Ok(_) => {
+                    self.lookahead = Some(next[0]);
+                    return Ok((filled, false));
+                }
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+    }
+
+    fn open_next_chunk(&mut self) -> io::Result<()> {
+        let (len, last) = self.read_sealed_chunk()?;
+        if len < TAG_LEN {
+            return Err(invalid("sealed file truncated"));
+        }
+        let plain_len = len - TAG_LEN;
+        let (data, tag) = self.buf[..len].split_at_mut(plain_len);
+        let tag = Tag::clone_from_slice(tag);
+        let nonce = nonce(&self.header[MAGIC.len() + 1..], self.counter, last);
+        self.cipher
+            .decrypt_in_place_detached(&nonce, &self.header, data, &tag)
+            .map_err(|_| invalid("sealed file altered, truncated or under another key"))?;
+        self.counter = next_counter(self.counter)?;
+        self.pos = 0;
+        self.plain_len = plain_len;
+        if last {
+            self.state = State::Finished;
+        }
+        Ok(())
+    }
+}
+
+impl<R: Read> Read for OpenReader<R> {
+    fn read(&mut self, out: &mut [u8]) -> io::Result<usize> {
+        if out.is_empty() {
+            return Ok(0);
+        }
+        loop {
+            if self.pos < self.plain_len {
+                let n = out.len().min(self.plain_len - self.pos);
+                out[..n].copy_from_slice(&self.buf[self.pos..self.pos + n]);
+                self.pos += n;
+                return Ok(n);
+            }
+            match self.state {
+                State::Finished => return Ok(0),
+                State::Failed => return Err(invalid("sealed file already failed to open")),
+                State::Reading => {
+                    if let Err(e) = self.open_next_chunk() {
+                        self.state = State::Failed;
+                        self.plain_len = 0;
+                        return Err(e);
+                    }
+                }
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: [u8; 32] = [7u8; 32];
+
+    fn pattern(len: usize) -> Vec<u8> {
+        (0..len).map(|i| (i * 31 % 251) as u8).collect()
+    }
+
+    fn seal(plain: &[u8], key: &[u8; 32]) -> Vec<u8> {
+        let mut writer = SealWriter::new(Vec::new(), key).unwrap();
+        // Odd-sized writes so chunk boundaries fall inside them.
+        for part in plain.chunks(10_007) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    fn open(sealed: &[u8], key: &[u8; 32]) -> io::Result<Vec<u8>> {
+        let mut out = Vec::new();
+        OpenReader::new(sealed, key)?.read_to_end(&mut out)?;
+        Ok(out)
+    }
+
+    fn assert_invalid(result: io::Result<Vec<u8>>) {
+        match result {
+            Ok(plain) => panic!("opened {} bytes that should not open", plain.len()),
+            Err(e) => assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}"),
+        }
+    }
+
+    #[test]
+    fn round_trips_at_and_around_chunk_boundaries() {
+        for len in [0, 1, 65_535, 65_536, 65_537, 3 * 65_536 + 5] {
+            let plain = pattern(len);
+            let sealed = seal(&plain, &KEY);
+            let chunks = len / CHUNK_SIZE + 1;
+            assert_eq!(
+                sealed.len(),
+                HEADER_LEN + len + chunks * TAG_LEN,
+                "len {len}"
+            );
+            assert_eq!(open(&sealed, &KEY).unwrap(), plain, "len {len}");
+        }
+    }
+
+    #[test]
+    fn reads_in_small_steps() {
+        let plain = pattern(2 * CHUNK_SIZE + 3);
+        let sealed = seal(&plain, &KEY);
+        let mut reader = OpenReader::new(&sealed[..], &KEY).unwrap();
+        let mut out = Vec::new();
+        let mut step = [0u8; 333];
+        loop {
+            let n = reader.read(&mut step).unwrap();
+            if n == 0 {
+                break;
+            }
+            out.extend_from_slice(&step[..n]);
+        }
+        assert_eq!(out, plain);
+    }
+
+    #[test]
+    fn a_wrong_key_opens_nothing() {
+        let sealed = seal(&pattern(100), &KEY);
+        assert_invalid(open(&sealed, &[8u8; 32]));
+    }
+
+    #[test]
+    fn any_flipped_byte_is_caught() {
+        let sealed = seal(&pattern(CHUNK_SIZE + 10), &KEY);
+        // In the header, the first chunk, its tag, and the final chunk.
+        for at in [
+            0,
+            8,
+            9,
+            HEADER_LEN,
+            HEADER_LEN + 500,
+            HEADER_LEN + SEALED_CHUNK - 1,
+        ] {
+            let mut altered = sealed.clone();
+            altered[at] ^= 0x01;
+            assert_invalid(open(&altered, &KEY));
+        }
+        let mut altered = sealed.clone();
+        let last = altered.len() - 1;
+        altered[last] ^= 0x80;
+        assert_invalid(open(&altered, &KEY));
+    }
+
+    #[test]
+    fn truncation_at_a_chunk_boundary_is_caught() {
+        let sealed = seal(&pattern(2 * CHUNK_SIZE + 10), &KEY);
+        for chunks in 0..=2 {
+            assert_invalid(open(&sealed[..HEADER_LEN + chunks * SEALED_CHUNK], &KEY));
+        }
+        // A whole file whose final chunk is empty, cut just before that chunk.
+        let sealed = seal(&pattern(CHUNK_SIZE), &KEY);
+        assert_eq!(sealed.len(), HEADER_LEN + SEALED_CHUNK + TAG_LEN);
+        assert_invalid(open(&sealed[..HEADER_LEN + SEALED_CHUNK], &KEY));
+    }
+
+    #[test]
+    fn truncation_inside_a_chunk_or_header_is_caught() {
+        let sealed = seal(&pattern(CHUNK_SIZE + 10), &KEY);
+        for len in [
+            3,
+            HEADER_LEN - 1,
+            HEADER_LEN + 15,
+            HEADER_LEN + 1000,
+            sealed.len() - 1,
+        ] {
+            assert_invalid(open(&sealed[..len], &KEY));
+        }
+    }
+
+    #[test]
+    fn reordered_or_dropped_chunks_are_caught() {
+        let sealed = seal(&pattern(3 * CHUNK_SIZE + 5), &KEY);
+        let chunk = |i: usize| &sealed[HEADER_LEN + i * SEALED_CHUNK..][..SEALED_CHUNK];
+        let tail = &sealed[HEADER_LEN + 3 * SEALED_CHUNK..];
+        let header = &sealed[..HEADER_LEN];
+        let swapped = [header, chunk(1), chunk(0), chunk(2), tail].concat();
+        assert_invalid(open(&swapped, &KEY));
+        let dropped = [header, chunk(0), chunk(2), tail].concat();
+        assert_invalid(open(&dropped, &KEY));
+    }
+
+    #[test]
+    fn the_header_of_another_file_does_not_fit() {
+        let a = seal(&pattern(100), &KEY);
+        let b = seal(&pattern(100), &KEY);
+        let spliced = [&b[..HEADER_LEN], &a[HEADER_LEN..]].concat();
+        assert_invalid(open(&spliced, &KEY));
+    }
+
+    #[test]
+    fn appended_bytes_are_caught() {
+        for len in [0, 10, CHUNK_SIZE] {
+            let mut sealed = seal(&pattern(len), &KEY);
+            sealed.extend_from_slice(b"garbage");
+            assert_invalid(open(&sealed, &KEY));
+        }
+        // Exactly one sealed chunk's worth of garbage after the final chunk.
+        let mut sealed = seal(&pattern(10), &KEY);
+        sealed.extend_from_slice(&[0u8; SEALED_CHUNK]);
+        assert_invalid(open(&sealed, &KEY));
+    }
+
+    #[test]
+    fn a_full_final_chunk_opens_only_if_flagged_final() {
+        // Another writer may end on a full chunk; the reader must tell it from a cut file.
+        let cipher = Aes256Gcm::new((&KEY).into());
+        let mut header = [0u8; HEADER_LEN];
+        header[..8].copy_from_slice(MAGIC);
+        header[8] = VERSION;
+        let plain = pattern(CHUNK_SIZE);
+        let sealed_with = |last: bool| {
+            let mut buf = plain.clone();
+            cipher
+                .encrypt_in_place(&nonce(&header[9..], 0, last), &header, &mut buf)
+                .unwrap();
+            [&header[..], &buf].concat()
+        };
+        assert_eq!(open(&sealed_with(true), &KEY).unwrap(), plain);
+        assert_invalid(open(&sealed_with(false), &KEY));
+    }
+
+    #[test]
+    fn reads_after_a_failure_keep_failing() {
+        let mut sealed = seal(&pattern(2 * CHUNK_SIZE), &KEY);
+        sealed[HEADER_LEN + 3] ^= 1;
+        let mut reader = OpenReader::new(&sealed[..], &KEY).unwrap();
+        let mut buf = [0u8; 16];
+        assert!(reader.read(&mut buf).is_err());
+        assert!(reader.read(&mut buf).is_err());
+    }
+
+    #[test]
+    fn foreign_files_are_refused() {
+        assert_invalid(open(b"PK\x03\x04 not sealed at all", &KEY));
+        let mut sealed = seal(b"x", &KEY);
+        sealed[8] = 2;
+        assert_invalid(open(&sealed, &KEY));
+    }
+}
