@@ -8,3 +8,4 @@
 //! short on disk fails to open instead of handing out altered data.
 
 pub mod sealed;
+pub mod zip;
