@@ -46,6 +46,11 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         ),
         None => tracing::warn!("no processing register: register.file is empty"),
     }
+    let sources = settings.fulfilment.load_sources(register.as_ref())?;
+    if !sources.list.is_empty() {
+        tracing::info!(sources = sources.list.len(), "data sources loaded");
+    }
+    let fulfilment_key = load_fulfilment_key(&settings.fulfilment)?;
     let backend = store::Manager::new(&settings.database)?.backend();
     let pool = store::connect(&settings.database)?;
     let mut conn = pool.get().context("cannot get a database connection")?;
@@ -62,6 +67,8 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         settings,
         law,
         register,
+        sources,
+        fulfilment_key,
         pool,
         backend,
         clock,
@@ -73,6 +80,13 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         login_throttle: Default::default(),
         task_runs: Default::default(),
     }))
+}
+
+fn load_fulfilment_key(f: &crate::config::Fulfilment) -> anyhow::Result<[u8; 32]> {
+    let bytes = crate::web::admin::load_key_bytes(&f.key, &f.key_file, 32, "fulfilment.key")?;
+    let mut key = [0u8; 32];
+    key.copy_from_slice(&bytes);
+    Ok(key)
 }
 
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {

@@ -36,6 +36,51 @@ pub struct Settings {
     pub retention: Retention,
     pub reminders: Reminders,
     pub register: Register,
+    pub fulfilment: Fulfilment,
+}
+
+/// Data sources, export packages and the suppression list (see [`crate::sources`]).
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Fulfilment {
+    /// The sources' TOML file; empty: no source (requests are answered by hand).
+    pub sources_file: String,
+    /// 32 bytes in hex: encrypts packages and staged data at rest and keys the suppression
+    /// list's hashes. Empty: the key in `key_file` (created on first start).
+    pub key: String,
+    pub key_file: String,
+    /// Where packages and staged data are written (encrypted).
+    pub dir: String,
+    /// How long a released package can be downloaded, and how many times.
+    pub download_days: u32,
+    pub max_downloads: u32,
+}
+
+impl std::fmt::Debug for Fulfilment {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Fulfilment")
+            .field("sources_file", &self.sources_file)
+            .field("key", &if self.key.is_empty() { "" } else { "***" })
+            .field("key_file", &self.key_file)
+            .field("dir", &self.dir)
+            .field("download_days", &self.download_days)
+            .field("max_downloads", &self.max_downloads)
+            .finish()
+    }
+}
+
+impl Fulfilment {
+    /// Reads and checks the sources the settings name, against the register.
+    pub fn load_sources(
+        &self,
+        register: Option<&crate::register::Register>,
+    ) -> anyhow::Result<crate::sources::Sources> {
+        if self.sources_file.trim().is_empty() {
+            return Ok(crate::sources::Sources { list: Vec::new() });
+        }
+        crate::sources::Sources::load(Path::new(&self.sources_file), register)
+            .map_err(|e| anyhow!("fulfilment.sources_file: {e:#}"))
+    }
 }
 
 /// How long what the law does not require is kept.
@@ -373,6 +418,9 @@ impl Settings {
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");
         }
+        if self.fulfilment.download_days == 0 || self.fulfilment.max_downloads == 0 {
+            bail!("fulfilment.download_days and fulfilment.max_downloads must be at least 1");
+        }
         Ok(Law {
             time_zone,
             calendar: HolidayCalendar::new(country, self.deadlines.extra_holidays.iter().copied()),
@@ -390,6 +438,9 @@ impl Settings {
         shown.database.url = redact_url(&self.database.url);
         if !shown.security.session_key.is_empty() {
             shown.security.session_key = "***".into();
+        }
+        if !shown.fulfilment.key.is_empty() {
+            shown.fulfilment.key = "***".into();
         }
         shown.mail.smtp_url = redact_url(&self.mail.smtp_url);
         toml::to_string_pretty(&shown).unwrap_or_else(|e| format!("# cannot render: {e}\n"))

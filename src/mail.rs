@@ -64,6 +64,7 @@ crate::domain::kind::text_enum! {
         ReminderConfirm => "reminder_confirm",
         ReminderAnswer => "reminder_answer",
         Expired => "expired",
+        ExportReady => "export_ready",
     }
 }
 

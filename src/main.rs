@@ -153,16 +153,32 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 eprintln!("dsar: configuration error: {e}");
                 return Ok(ExitCode::from(2));
             }
-            match settings.register.load() {
+            let register = match settings.register.load() {
                 Err(e) => {
                     eprintln!("dsar: configuration error: {e}");
                     return Ok(ExitCode::from(2));
                 }
-                Ok(Some(register)) => eprintln!(
-                    "processing register OK: {} activities",
-                    register.activities.len()
-                ),
-                Ok(None) => eprintln!("no processing register (register.file is empty)"),
+                Ok(Some(register)) => {
+                    eprintln!(
+                        "processing register OK: {} activities",
+                        register.activities.len()
+                    );
+                    Some(register)
+                }
+                Ok(None) => {
+                    eprintln!("no processing register (register.file is empty)");
+                    None
+                }
+            };
+            match settings.fulfilment.load_sources(register.as_ref()) {
+                Err(e) => {
+                    eprintln!("dsar: configuration error: {e}");
+                    return Ok(ExitCode::from(2));
+                }
+                Ok(sources) if sources.list.is_empty() => {
+                    eprintln!("no data sources (fulfilment.sources_file is empty)")
+                }
+                Ok(sources) => eprintln!("data sources OK: {}", sources.list.len()),
             }
             print!("{}", settings.redacted_toml());
             eprintln!("configuration OK");

@@ -9,7 +9,7 @@ use serde_json::json;
 use crate::requester::{self, RequesterError};
 use crate::store::audit::{self, Entry};
 use crate::store::schema::{
-    documents, mail_outbox, messages, notes, request_events, request_tokens, requests,
+    documents, mail_outbox, messages, notes, request_events, request_tokens, requests, source_runs,
 };
 use crate::store::{DbConn, write_tx};
 use crate::web::AppState;
@@ -23,6 +23,8 @@ pub struct Purged {
     pub documents: usize,
     pub requests_anonymised: usize,
     pub files: usize,
+    /// Export packages deleted after their period or their downloads.
+    pub packages: usize,
 }
 
 pub fn run(
@@ -39,10 +41,12 @@ pub fn run(
     )?;
     let (requests_anonymised, files) =
         anonymise_closed(conn, state, retention.closed_request_years, now)?;
+    let packages = crate::fulfil::purge_exports(conn, state, now)?;
     Ok(Purged {
         documents,
         requests_anonymised,
         files,
+        packages,
     })
 }
 
@@ -80,6 +84,11 @@ pub fn anonymise_closed(
             diesel::delete(messages::table.filter(messages::request_id.eq_any(&ids)))
                 .execute(conn)?;
             diesel::delete(notes::table.filter(notes::request_id.eq_any(&ids))).execute(conn)?;
+            // What a rectification asked for is the person's data; the outcome (tables, counts,
+            // rules) stays as the proof of what was done.
+            diesel::update(source_runs::table.filter(source_runs::request_id.eq_any(&ids)))
+                .set(source_runs::comment.eq(None::<String>))
+                .execute(conn)?;
             diesel::delete(documents::table.filter(documents::request_id.eq_any(&ids)))
                 .execute(conn)?;
             // The mails sent about the request name the person too.
@@ -142,6 +151,7 @@ pub fn purge_job(state: &AppState, _job: &crate::store::jobs::JobRow) -> Result<
         documents = purged.documents,
         requests = purged.requests_anonymised,
         files = purged.files,
+        packages = purged.packages,
         "purge done"
     );
     Ok(())

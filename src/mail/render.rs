@@ -65,7 +65,11 @@ impl<'a> View<'a> {
         }
         let needs_note = matches!(
             kind,
-            MailKind::OnHold | MailKind::Extended | MailKind::Rejected | MailKind::Fulfilled
+            MailKind::OnHold
+                | MailKind::Extended
+                | MailKind::Rejected
+                | MailKind::Fulfilled
+                | MailKind::ExportReady
         );
         let note = facts.note.map(str::trim).filter(|n| !n.is_empty());
         if needs_note && note.is_none() {
@@ -152,6 +156,7 @@ mail_templates! {
     ReminderConfirm => "email/reminder_confirm/subject.txt", "email/reminder_confirm/body.txt", "email/reminder_confirm/body.html";
     ReminderAnswer => "email/reminder_answer/subject.txt", "email/reminder_answer/body.txt", "email/reminder_answer/body.html";
     Expired => "email/expired/subject.txt", "email/expired/body.txt", "email/expired/body.html";
+    ExportReady => "email/export_ready/subject.txt", "email/export_ready/body.txt", "email/export_ready/body.html";
 }
 
 #[derive(Template)]

@@ -234,3 +234,54 @@ diesel::table! {
 
 diesel::joinable!(request_reminders -> requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(request_reminders, requests);
+
+diesel::table! {
+    source_runs (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        source -> Text,
+        operation -> Text,
+        status -> Text,
+        records -> Nullable<BigInt>,
+        outcome -> Text,
+        error -> Nullable<Text>,
+        staged -> Nullable<Text>,
+        recipient -> Nullable<Text>,
+        comment -> Nullable<Text>,
+        actor -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    exports (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        status -> Text,
+        portability -> Bool,
+        storage_name -> Nullable<Text>,
+        size -> Nullable<BigInt>,
+        records -> BigInt,
+        manifest -> Text,
+        removed -> Text,
+        error -> Nullable<Text>,
+        built_at -> Nullable<Timestamp>,
+        released_at -> Nullable<Timestamp>,
+        released_by -> Nullable<Text>,
+        expires_at -> Nullable<Timestamp>,
+        downloads -> Integer,
+        max_downloads -> Integer,
+        purged_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    suppressions (hash, scope) {
+        hash -> Text,
+        scope -> Text,
+        request_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}

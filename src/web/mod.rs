@@ -21,6 +21,10 @@ pub struct AppState {
     pub law: Law,
     /// The record of processing activities; `None` until `register.file` names one.
     pub register: Option<crate::register::Register>,
+    /// The data sources requests are fulfilled from (none: answered by hand).
+    pub sources: crate::sources::Sources,
+    /// Encrypts packages and staged data at rest; keys the suppression list.
+    pub fulfilment_key: [u8; 32],
     pub pool: Pool,
     pub backend: crate::store::Backend,
     pub clock: Clock,
@@ -58,6 +62,33 @@ impl AppState {
         })
         .await?
     }
+}
+
+/// A response body read from a blocking reader (a decrypting file reader) in 64 KiB chunks
+/// on the blocking pool: what is sent is never held whole in memory.
+pub fn stream_reader<R: std::io::Read + Send + 'static>(
+    reader: R,
+) -> impl futures_util::Stream<Item = Result<web::Bytes, actix_web::Error>> {
+    futures_util::stream::unfold(Some(reader), |state| async move {
+        let mut reader = state?;
+        let read = web::block(move || {
+            let mut buf = vec![0u8; 64 * 1024];
+            let n = reader.read(&mut buf)?;
+            buf.truncate(n);
+            Ok::<_, std::io::Error>((reader, buf))
+        })
+        .await;
+        match read {
+            Ok(Ok((_, buf))) if buf.is_empty() => None,
+            Ok(Ok((reader, buf))) => Some((Ok(web::Bytes::from(buf)), Some(reader))),
+            Ok(Err(e)) => {
+                // Headers are gone already: the client sees a cut-off file, the log says why.
+                tracing::error!(error = %e, "cannot read a file while sending it");
+                Some((Err(actix_web::error::ErrorInternalServerError(e)), None))
+            }
+            Err(e) => Some((Err(e.into()), None)),
+        }
+    })
 }
 
 /// Percent-encodes everything but ASCII letters, digits, `-`, `_`, `.` and the bytes in

@@ -190,6 +190,8 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
 pub fn standard(state: Arc<AppState>) -> Worker {
     let mut worker = Worker::new(state);
     worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
+    worker.register(crate::fulfil::SOURCE_RUN, crate::fulfil::run_job);
+    worker.register(crate::fulfil::BUILD_EXPORT, crate::fulfil::build_job);
     let handlers: [(&'static str, Handler); 3] = [
         (reminders::DEADLINE_SWEEP, reminders::sweep_job),
         (

@@ -161,6 +161,54 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
         }
     }
 }
+
+/// The fulfilment routes act on one request: strangers are sent to sign in, a viewer is refused.
+async fn fulfilment_routes_refuse_strangers_and_viewers(app: TestApp) {
+    let filed = app
+        .file(json!({ "kind": "access", "requester": { "name": "A", "email": "a@example.org" } }))
+        .await;
+    let page = format!(
+        "/admin/requests/{}",
+        filed["reference"].as_str().expect("reference")
+    );
+    let routes = [
+        ("POST", format!("{page}/sources")),
+        ("POST", format!("{page}/tasks/1")),
+        ("GET", format!("{page}/package")),
+    ];
+    let mut stranger = Browser::new(&app);
+    let mut viewer = staff(&app, "v@example.org", dsar::staff::Role::Viewer).await;
+    let csrf = viewer.get("/admin").await.csrf();
+    for (method, path) in &routes {
+        let (as_stranger, as_viewer) = if *method == "GET" {
+            (stranger.get(path).await, viewer.get(path).await)
+        } else {
+            (
+                stranger.post_urlencoded(path, &[("csrf", "x")]).await,
+                viewer
+                    .post_urlencoded(path, &[("csrf", &csrf), ("action", "dispatch")])
+                    .await,
+            )
+        };
+        assert!(
+            as_stranger
+                .location
+                .as_deref()
+                .is_some_and(|l| l.starts_with("/admin/login?next=")),
+            "{method} {path} lets a stranger in"
+        );
+        assert_eq!(
+            as_viewer.status.as_u16(),
+            403,
+            "{method} {path} lets a viewer act"
+        );
+    }
+}
+on_both_backends!(
+    fulfilment_routes,
+    fulfilment_routes_refuse_strangers_and_viewers
+);
+
 on_both_backends!(
     admin_routes,
     every_admin_route_refuses_strangers_and_the_wrong_role

@@ -84,6 +84,14 @@ pub fn test_settings(
             "DSAR_SECURITY__SESSION_KEY_FILE".to_string(),
             dir.join("session.key").display().to_string(),
         ),
+        (
+            "DSAR_FULFILMENT__DIR".to_string(),
+            dir.join("exports").display().to_string(),
+        ),
+        (
+            "DSAR_FULFILMENT__KEY_FILE".to_string(),
+            dir.join("fulfilment.key").display().to_string(),
+        ),
         ("DSAR_DATABASE__URL".to_string(), database_url.to_string()),
         ("DSAR_HTTP__BIND".to_string(), "127.0.0.1:0".to_string()),
         ("DSAR_HTTP__WORKERS".to_string(), "2".to_string()),

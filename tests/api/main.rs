@@ -13,6 +13,7 @@ mod deadlines;
 mod eml;
 mod errors;
 mod follow_up;
+mod fulfilment;
 mod health;
 mod jobs;
 mod mail;

@@ -12,6 +12,9 @@ pub struct Page {
     pub status: StatusCode,
     pub location: Option<String>,
     pub html: String,
+    /// The body as it came, for downloads.
+    pub bytes: Vec<u8>,
+    pub content_type: String,
 }
 
 impl Page {
@@ -95,11 +98,19 @@ impl<'a> Browser<'a> {
             .get("location")
             .and_then(|v| v.to_str().ok())
             .map(str::to_string);
+        let content_type = res
+            .headers()
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .to_string();
         let bytes = res.body().limit(10 * 1024 * 1024).await.expect("body");
         Page {
             status: res.status(),
             location,
             html: String::from_utf8_lossy(&bytes).into_owned(),
+            bytes: bytes.to_vec(),
+            content_type,
         }
     }
 

@@ -5,6 +5,7 @@
 pub mod account;
 pub mod audit;
 pub mod chart;
+pub mod fulfilment;
 pub mod jobs;
 pub mod login;
 pub mod processing;
@@ -57,6 +58,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/requests/{id}", web::get().to(request::show))
                 .route("/requests/{id}/action", web::post().to(request::act))
                 .route("/requests/{id}/send", web::post().to(request::send))
+                .route("/requests/{id}/sources", web::post().to(fulfilment::act))
+                .route(
+                    "/requests/{id}/tasks/{run}",
+                    web::post().to(fulfilment::task),
+                )
+                .route("/requests/{id}/package", web::get().to(fulfilment::package))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
                 .route("/reports/register.csv", web::get().to(register::csv))
@@ -338,23 +345,40 @@ impl FromRequest for Staff {
 
 /// Loads the signing key: from configuration, else from its file (created on first use).
 pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
-    let hex = if security.session_key.trim().is_empty() {
-        let path = std::path::Path::new(&security.session_key_file);
+    let bytes = load_key_bytes(
+        &security.session_key,
+        &security.session_key_file,
+        64,
+        "security.session_key",
+    )?;
+    Ok(Key::from(&bytes))
+}
+
+/// A key of `len` bytes given in hex inline (`setting`), or read from `file`, which is
+/// created with a random key (mode 0600) on first start so the key survives restarts.
+pub fn load_key_bytes(
+    inline: &str,
+    file: &str,
+    len: usize,
+    setting: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let hex = if inline.trim().is_empty() {
+        let path = std::path::Path::new(file);
         match std::fs::read_to_string(path) {
             Ok(text) => text.trim().to_string(),
             Err(_) => {
                 if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
                     std::fs::create_dir_all(dir)?;
                 }
-                let mut bytes = [0u8; 64];
-                rand::fill(&mut bytes);
+                let mut bytes = vec![0u8; len];
+                rand::fill(&mut bytes[..]);
                 let hex = crate::store::audit::hex(&bytes);
                 write_private(path, &hex)?;
                 hex
             }
         }
     } else {
-        security.session_key.trim().to_string()
+        inline.trim().to_string()
     };
     let bytes: Vec<u8> = (0..hex.len())
         .step_by(2)
@@ -364,10 +388,11 @@ pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
         })
         .collect();
     anyhow::ensure!(
-        bytes.len() == 64 && hex.len() == 128,
-        "security.session_key must be 64 bytes in hex (128 characters)"
+        bytes.len() == len && hex.len() == 2 * len,
+        "{setting} must be {len} bytes in hex ({} characters)",
+        2 * len
     );
-    Ok(Key::from(&bytes))
+    Ok(bytes)
 }
 
 fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {

@@ -52,6 +52,7 @@ pub struct RequestPage {
     pub notes: Vec<(String, String, String)>,
     pub notice: Option<String>,
     pub error: Option<String>,
+    pub fulfilment: super::fulfilment::Panel,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -76,7 +77,7 @@ pub async fn show(
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AdminError> {
     let now = state.clock.now();
-    let (row, events, messages, documents, trail, notes, users) = state
+    let (row, events, messages, documents, trail, notes, users, (runs, export)) = state
         .db(move |conn, _| {
             let row = workflow::find(conn, &id)?;
             let events = rows::events_for(conn, &[row.id])?;
@@ -85,8 +86,17 @@ pub async fn show(
             let trail = audit::for_target(conn, "request", &row.uuid)?;
             let notes = crate::store::users::notes_for(conn, row.id)?;
             let users = crate::store::users::list(conn)?;
+            let runs = crate::store::fulfilment::runs_for(conn, row.id)?;
+            let export = crate::store::fulfilment::export_for(conn, row.id)?;
             Ok::<_, workflow::WorkflowError>((
-                row, events, messages, documents, trail, notes, users,
+                row,
+                events,
+                messages,
+                documents,
+                trail,
+                notes,
+                users,
+                (runs, export),
             ))
         })
         .await?;
@@ -127,7 +137,9 @@ pub async fn show(
             ],
         )
     };
-    let letter = fill(&format!("letters.{}", row.kind));
+    let letter = fill(&format!("letters.{}", row.kind))
+        + &crate::fulfil::answer_summary(&state, &runs, lang);
+    let fulfilment = super::fulfilment::panel(&state, &row, &runs, export.as_ref());
     let reply_text = flash
         .reply
         .as_deref()
@@ -170,6 +182,7 @@ pub async fn show(
             .collect(),
         notice: flash.done.as_ref().map(|d| format!("Done: {d}.")),
         error: flash.error.clone(),
+        fulfilment,
         nav: staff.nav(),
         csrf: staff.session.csrf.clone(),
         v,

@@ -2,6 +2,7 @@
 
 pub mod auth;
 pub mod requests;
+pub mod suppressions;
 pub mod view;
 
 use actix_web::error::{JsonPayloadError, QueryPayloadError};
@@ -29,6 +30,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
             .service(requests::record_event)
             .service(requests::extend)
             .service(requests::post_message)
+            .service(suppressions::check)
             .default_service(web::to(not_found)),
     );
 }

@@ -36,6 +36,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{lang}/r/{token}", web::get().to(status::show))
         .route("/{lang}/r/{token}/message", web::post().to(status::message))
         .route("/{lang}/r/{token}/files/{id}", web::get().to(status::file))
+        .route("/{lang}/r/{token}/export", web::get().to(status::export))
         .route(
             "/{lang}/r/{token}/identity",
             web::post().to(status::identity),

@@ -55,6 +55,15 @@ pub struct StatusPage {
     pub message_error: Option<String>,
     pub identity_error: Option<String>,
     pub message_value: String,
+    pub export: Option<ExportBox>,
+}
+
+/// The package, as the requester sees it: ready (with the link), or why it is not.
+pub struct ExportBox {
+    pub ready: bool,
+    pub text: String,
+    pub detail: String,
+    pub url: String,
 }
 
 #[derive(Template)]
@@ -76,6 +85,7 @@ struct Loaded {
     events: Vec<rows::EventRow>,
     messages: Vec<portal_rows::MessageRow>,
     confirmed_now: bool,
+    export: Option<crate::store::fulfilment::ExportRow>,
 }
 
 fn link_invalid(state: &State, lang: Lang) -> HttpResponse {
@@ -108,11 +118,14 @@ async fn load(
             }
             let events = rows::events_for(conn, &[row.id])?;
             let messages = portal_rows::messages_for(conn, row.id)?;
+            let export = crate::store::fulfilment::export_for(conn, row.id)?
+                .filter(|e| e.released_at.is_some());
             Ok::<_, crate::error::Problem>(Some(Loaded {
                 row,
                 events,
                 messages,
                 confirmed_now,
+                export,
             }))
         })
         .await
@@ -224,11 +237,114 @@ fn render(
             message_error: errors.message,
             identity_error: errors.identity,
             message_value: errors.message_value,
+            export: loaded
+                .export
+                .as_ref()
+                .map(|e| export_box(state, lang, token, e)),
         },
         status,
         lang,
     );
     with_csrf(html, state, csrf)
+}
+
+fn export_box(
+    state: &State,
+    lang: Lang,
+    token: &str,
+    e: &crate::store::fulfilment::ExportRow,
+) -> ExportBox {
+    use crate::store::fulfilment as f;
+    let t = lang.strings();
+    let now = state.clock.now_naive();
+    let expired = e.expires_at.is_none_or(|x| x <= now);
+    let (ready, key) = match e.status.as_str() {
+        f::EMPTY => (false, "export.page.empty"),
+        f::RELEASED if expired => (false, "export.page.expired"),
+        f::RELEASED if e.downloads >= e.max_downloads => (false, "export.page.exhausted"),
+        f::RELEASED => (true, "export.page.ready"),
+        f::PURGED if e.downloads >= e.max_downloads => (false, "export.page.exhausted"),
+        f::PURGED => (false, "export.page.expired"),
+        _ => (false, "export.page.none"),
+    };
+    let until = e
+        .expires_at
+        .map(|x| {
+            long_date(
+                x.and_utc().with_timezone(&state.law.time_zone).date_naive(),
+                lang,
+            )
+        })
+        .unwrap_or_default();
+    ExportBox {
+        ready,
+        text: t.t(key).to_string(),
+        detail: if ready {
+            t.fill(
+                "export.page.left",
+                &[
+                    ("left", &(e.max_downloads - e.downloads).to_string()),
+                    ("until", &until),
+                ],
+            )
+        } else {
+            String::new()
+        },
+        url: format!("/{}/r/{}/export", lang.code(), token),
+    }
+}
+
+/// The package, decrypted as it streams; refused (in the requester's language, 410) once
+/// expired or downloaded as often as allowed. Every download and refusal is audited.
+pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResponse {
+    let (raw_lang, token) = path.into_inner();
+    let Some(lang) = super::url_lang(&raw_lang) else {
+        return super::not_found(&state, Lang::En);
+    };
+    let now = state.clock.now();
+    let started = state
+        .db(move |conn, app| {
+            let Some(row) = requester::open_link(conn, &token, now)? else {
+                return Ok(None);
+            };
+            let started = crate::fulfil::start_download(conn, &row, now)
+                .map_err(|e| crate::error::internal(&e))?;
+            let opened = match started {
+                Ok(name) => Ok(crate::fulfil::open_sealed(app, &name)
+                    .map_err(|e| crate::error::internal(&e))?),
+                Err(why) => Err(why),
+            };
+            Ok::<_, crate::error::Problem>(Some((workflow::reference(&row).to_string(), opened)))
+        })
+        .await;
+    use crate::fulfil::DownloadRefused;
+    match started {
+        Ok(Some((reference, Ok(reader)))) => HttpResponse::Ok()
+            .content_type("application/zip")
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{reference}.zip\""),
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .insert_header(("X-Content-Type-Options", "nosniff"))
+            .streaming(crate::web::stream_reader(reader)),
+        Ok(Some((_, Err(why)))) => {
+            let key = match why {
+                DownloadRefused::Expired => "export.page.expired",
+                DownloadRefused::Exhausted => "export.page.exhausted",
+                DownloadRefused::None => "export.page.none",
+            };
+            super::message_page(
+                &state,
+                lang,
+                StatusCode::GONE,
+                "status.download",
+                lang.strings().t(key).to_string(),
+            )
+        }
+        Ok(None) => super::not_found(&state, lang),
+        Err(e) => super::internal_error(&state, lang, &e),
+    }
 }
 
 fn feedback(notice: Option<String>) -> Feedback {

@@ -1,0 +1,3 @@
+DROP TABLE suppressions;
+DROP TABLE exports;
+DROP TABLE source_runs;

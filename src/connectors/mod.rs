@@ -1,0 +1,79 @@
+//! Running one operation against one data source for one person: what was found (written to
+//! a sink as it is read, so a large source never sits in memory), what was erased, kept or
+//! changed, and what is left for a person to do.
+
+pub mod http;
+pub mod sql;
+
+use std::collections::BTreeMap;
+
+use chrono::NaiveDate;
+use serde::{Deserialize, Serialize};
+
+/// Who the request is about, as the sources are asked.
+#[derive(Debug, Clone, Serialize)]
+pub struct Subject {
+    pub email: String,
+    pub name: String,
+    pub customer_ref: Option<String>,
+    /// The request's reference, so a service can log what it answered.
+    pub reference: String,
+}
+
+/// Receives each record found: the table (or section) it came from and the record.
+pub type Sink<'a> = dyn FnMut(&str, serde_json::Value) -> std::io::Result<()> + 'a;
+
+/// What a source did, kept as the run's outcome and used by the answer letter.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct Outcome {
+    /// Records found, per table (access).
+    pub tables: BTreeMap<String, u64>,
+    /// Rows deleted or anonymised.
+    pub erased: Vec<Changed>,
+    /// Rows kept under a retention rule.
+    pub kept: Vec<Kept>,
+    /// Rows changed by rectification, restriction or objection.
+    pub changed: Vec<Changed>,
+    /// What the source could not do itself and a person has to.
+    pub manual: Vec<String>,
+    /// What an internal service said.
+    pub note: Option<String>,
+    /// A file a team uploaded (manual sources).
+    pub file_name: Option<String>,
+}
+
+impl Outcome {
+    pub fn records(&self) -> u64 {
+        self.tables.values().sum()
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Changed {
+    pub what: String,
+    pub rows: u64,
+    /// "deleted", "anonymised", or the fields changed.
+    pub how: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Kept {
+    pub what: String,
+    pub rows: u64,
+    /// The register activity whose retention applies (empty when a service said it).
+    #[serde(default)]
+    pub activity: String,
+    /// The rule: the law, or the criterion.
+    pub rule: String,
+    pub until: Option<NaiveDate>,
+}
+
+/// A failure worth retrying (a timeout, a service down) or not (a bad answer, a bad table).
+#[derive(Debug, thiserror::Error)]
+pub enum SourceError {
+    #[error("{0}")]
+    Retry(String),
+    #[error("{0}")]
+    Fatal(String),
+}

@@ -1,0 +1,715 @@
+//! The access (or portability) package: a zip, encrypted at rest, written as a stream from
+//! the staged data so its size never shows in memory. It holds `index.html` (the Art. 15
+//! statement in the requester's language, then a readable view of the data), one
+//! `data/<source>.json` and `data/<source>.csv` per source, the files teams found, and
+//! `manifest.json` with each file's SHA-256 and size.
+
+use std::io::{BufRead, BufReader, Write};
+
+use askama::Template;
+use chrono::NaiveDateTime;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::domain::kind::RequestKind;
+use crate::i18n::{Lang, Strings};
+use crate::package::zip::ZipWriter;
+use crate::register::{AutomatedDecisions, PeriodUnit, Register, Source as DataSource};
+use crate::sources::{Connector, Sources};
+use crate::store::audit;
+use crate::store::fulfilment::{self as rows, RunRow};
+use crate::store::requests::RequestRow;
+use crate::store::write_tx;
+use crate::web::AppState;
+use crate::workflow;
+
+/// Rows shown per table in index.html; the data files hold them all.
+const PREVIEW_ROWS: usize = 100;
+
+/// An item staff withheld from the package (Art. 15(4): the rights of others).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Removed {
+    /// A source id, or `source:table`.
+    pub item: String,
+    pub reason: String,
+    pub by: String,
+    pub at: NaiveDateTime,
+}
+
+/// One file of the package, as manifest.json lists it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct ManifestFile {
+    pub name: String,
+    pub size: u64,
+    pub sha256: String,
+}
+
+/// What goes into the package from one source run.
+struct Part<'a> {
+    run: &'a RunRow,
+    id: String,
+    name: String,
+    /// The tables included, with their record counts.
+    tables: Vec<(String, u64)>,
+    file_name: Option<String>,
+}
+
+pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
+    let mut conn = state.pool.get()?;
+    let row = crate::store::requests::get(&mut conn, request_id)?;
+    let kind: RequestKind = row.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let portability = kind == RequestKind::Portability;
+    let now = state.clock.now_naive();
+    write_tx(&mut conn, |conn| {
+        rows::start_export(conn, request_id, portability, now)
+    })?;
+    let runs = rows::runs_for(&mut conn, request_id)?;
+    let export = rows::export_for(&mut conn, request_id)?
+        .ok_or_else(|| anyhow::anyhow!("the export row is missing"))?;
+    let removed: Vec<Removed> = serde_json::from_str(&export.removed).unwrap_or_default();
+    drop(conn);
+    let parts = parts(
+        &state.sources,
+        state.register.as_ref(),
+        &runs,
+        &removed,
+        portability,
+    );
+    let records: u64 = parts
+        .iter()
+        .map(|p| p.tables.iter().map(|(_, n)| n).sum::<u64>())
+        .sum();
+    let built = if records == 0 {
+        None
+    } else {
+        match write_package(state, &row, &parts, &removed, portability) {
+            Ok(done) => Some(done),
+            Err(e) => {
+                let mut conn = state.pool.get()?;
+                rows::export_failed(&mut conn, request_id, &e.to_string())?;
+                return Err(e);
+            }
+        }
+    };
+    let mut conn = state.pool.get()?;
+    let (status, name, size, manifest) = match &built {
+        Some((name, size, files)) => (
+            rows::REVIEW,
+            Some(name.as_str()),
+            Some(*size as i64),
+            serde_json::to_string(files)?,
+        ),
+        None => (rows::EMPTY, None, None, "[]".to_string()),
+    };
+    let old = write_tx(&mut conn, |conn| {
+        let old = rows::built(
+            conn,
+            request_id,
+            status,
+            name,
+            size,
+            records as i64,
+            &manifest,
+            now,
+        )?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            "worker",
+            "export.built",
+            &serde_json::json!({ "records": records, "size": size, "files": built.as_ref().map(|b| b.2.len()) }),
+            now,
+        )?;
+        Ok::<_, diesel::result::Error>(old)
+    })?;
+    if let Some(old) = old {
+        let _ = std::fs::remove_file(crate::fulfil::staged_path(state, &old));
+    }
+    Ok(())
+}
+
+fn parts<'a>(
+    sources: &Sources,
+    register: Option<&Register>,
+    runs: &'a [RunRow],
+    removed: &[Removed],
+    portability: bool,
+) -> Vec<Part<'a>> {
+    let is_removed = |item: &str| removed.iter().any(|r| r.item == item);
+    runs.iter()
+        .filter(|r| r.operation == "access" && r.status == rows::DONE && r.staged.is_some())
+        .filter(|r| !is_removed(&r.source))
+        .filter_map(|run| {
+            let source = sources.find(&run.source)?;
+            let outcome = run.outcome();
+            let tables = outcome
+                .tables
+                .iter()
+                .filter(|(t, _)| !is_removed(&format!("{}:{t}", run.source)))
+                .filter(|(t, _)| {
+                    if !portability {
+                        return true;
+                    }
+                    // Portability: only what the person provided, on consent or contract.
+                    let (activity, categories) = match &source.connector {
+                        Connector::Sql(sql) => match sql.tables.iter().find(|x| &&x.name == t) {
+                            Some(x) => (x.activity.as_str(), x.categories.as_slice()),
+                            None => (source.activity.as_str(), source.categories.as_slice()),
+                        },
+                        _ => (source.activity.as_str(), source.categories.as_slice()),
+                    };
+                    source.portable(register, activity, categories)
+                })
+                .map(|(t, n)| (t.clone(), *n))
+                .collect::<Vec<_>>();
+            (!tables.is_empty()).then(|| Part {
+                run,
+                id: run.source.clone(),
+                name: source.name.clone(),
+                tables,
+                file_name: outcome.file_name.clone(),
+            })
+        })
+        .collect()
+}
+
+/// Writes the package; returns its file name, size on disk and the manifest.
+fn write_package(
+    state: &AppState,
+    row: &RequestRow,
+    parts: &[Part<'_>],
+    removed: &[Removed],
+    portability: bool,
+) -> anyhow::Result<(String, u64, Vec<ManifestFile>)> {
+    let (name, sealed) = crate::fulfil::create_sealed(state)?;
+    let result = (|| -> anyhow::Result<Vec<ManifestFile>> {
+        let now = state.clock.now_naive();
+        let mut zip = ZipWriter::new(sealed, now);
+        let lang = crate::requester::lang_of(row);
+        zip.start_file("index.html", true)?;
+        write_index(&mut zip, state, row, lang, parts, removed, portability)?;
+        for part in parts {
+            let staged = part.run.staged.as_deref().unwrap_or_default();
+            if let Some(file_name) = &part.file_name {
+                zip.start_file(&format!("data/{}/{file_name}", part.id), false)?;
+                std::io::copy(&mut crate::fulfil::open_sealed(state, staged)?, &mut zip)?;
+                continue;
+            }
+            zip.start_file(&format!("data/{}.json", part.id), true)?;
+            write_json(&mut zip, state, staged, part)?;
+            zip.start_file(&format!("data/{}.csv", part.id), true)?;
+            write_csv(&mut zip, state, staged, part)?;
+        }
+        // Starting the manifest finishes the entry before it, so every other file is listed.
+        zip.start_file("manifest.json", true)?;
+        let files: Vec<ManifestFile> = zip
+            .entries()
+            .iter()
+            .map(|e| ManifestFile {
+                name: e.name.clone(),
+                size: e.size,
+                sha256: e.sha256.clone(),
+            })
+            .collect();
+        serde_json::to_writer_pretty(
+            &mut zip,
+            &serde_json::json!({
+                "request": workflow::reference(row).to_string(),
+                "kind": row.kind,
+                "generated_at": now.and_utc().to_rfc3339(),
+                "controller": state.settings.organisation.name,
+                "files": files,
+            }),
+        )?;
+        let (sealed, _) = zip.finish()?;
+        sealed
+            .into_inner()
+            .map_err(|e| e.into_error())?
+            .finish()?
+            .sync_all()?;
+        Ok(files)
+    })();
+    let path = crate::fulfil::staged_path(state, &name);
+    match result {
+        Ok(files) => Ok((name, std::fs::metadata(&path)?.len(), files)),
+        Err(e) => {
+            let _ = std::fs::remove_file(&path);
+            Err(e)
+        }
+    }
+}
+
+/// Reads a staged file line by line: (table, record).
+fn staged_records(
+    state: &AppState,
+    staged: &str,
+) -> std::io::Result<impl Iterator<Item = std::io::Result<(String, Value)>>> {
+    let reader = BufReader::with_capacity(64 * 1024, crate::fulfil::open_sealed(state, staged)?);
+    Ok(reader.lines().map(|line| {
+        let line = line?;
+        let mut v: Value = serde_json::from_str(&line)?;
+        let table = v.get("t").and_then(Value::as_str).unwrap_or("").to_string();
+        Ok((
+            table,
+            v.get_mut("r").map(Value::take).unwrap_or(Value::Null),
+        ))
+    }))
+}
+
+fn included(part: &Part<'_>, table: &str) -> bool {
+    part.tables.iter().any(|(t, _)| t == table)
+}
+
+fn write_json(
+    out: &mut impl Write,
+    state: &AppState,
+    staged: &str,
+    part: &Part<'_>,
+) -> anyhow::Result<()> {
+    write!(
+        out,
+        "{{\n\"source\": {},\n\"name\": {},\n\"tables\": {{",
+        serde_json::to_string(&part.id)?,
+        serde_json::to_string(&part.name)?
+    )?;
+    let mut current: Option<String> = None;
+    let mut first_table = true;
+    for item in staged_records(state, staged)? {
+        let (table, record) = item?;
+        if !included(part, &table) {
+            continue;
+        }
+        if current.as_deref() != Some(table.as_str()) {
+            if current.is_some() {
+                write!(out, "\n]")?;
+            }
+            if !first_table {
+                write!(out, ",")?;
+            }
+            write!(out, "\n{}: [\n", serde_json::to_string(&table)?)?;
+            first_table = false;
+            current = Some(table);
+        } else {
+            writeln!(out, ",")?;
+        }
+        serde_json::to_writer(&mut *out, &record)?;
+    }
+    if current.is_some() {
+        write!(out, "\n]")?;
+    }
+    write!(out, "\n}}\n}}\n")?;
+    Ok(())
+}
+
+/// One line per field: `table,record,field,value`, the same shape whatever the source.
+fn write_csv(
+    out: &mut impl Write,
+    state: &AppState,
+    staged: &str,
+    part: &Part<'_>,
+) -> anyhow::Result<()> {
+    out.write_all(b"table,record,field,value\r\n")?;
+    let mut current = String::new();
+    let mut n = 0u64;
+    for item in staged_records(state, staged)? {
+        let (table, record) = item?;
+        if !included(part, &table) {
+            continue;
+        }
+        if table != current {
+            current = table.clone();
+            n = 0;
+        }
+        n += 1;
+        let fields: Vec<(String, Value)> = match record {
+            Value::Object(map) => map.into_iter().collect(),
+            other => vec![("value".to_string(), other)],
+        };
+        for (field, value) in fields {
+            let value = match value {
+                Value::String(s) => s,
+                Value::Null => String::new(),
+                other => other.to_string(),
+            };
+            let csv = crate::web::admin::register::csv_field;
+            write!(
+                out,
+                "{},{n},{},{}\r\n",
+                csv(&table),
+                csv(&field),
+                csv(&value)
+            )?;
+        }
+    }
+    Ok(())
+}
+
+fn esc(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    for c in s.chars() {
+        match c {
+            '&' => out.push_str("&amp;"),
+            '<' => out.push_str("&lt;"),
+            '>' => out.push_str("&gt;"),
+            '"' => out.push_str("&quot;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// An activity of the register as index.html states it, in one language.
+pub struct ActivityView {
+    pub name: String,
+    pub found: bool,
+    pub purposes: Vec<String>,
+    pub basis: String,
+    pub interest: Option<String>,
+    pub categories: Vec<String>,
+    pub recipients: Vec<String>,
+    pub transfers: Vec<String>,
+    pub retention: String,
+    pub legal_reference: Option<String>,
+    pub source: String,
+    pub automated: String,
+}
+
+#[derive(Template)]
+#[template(path = "export/index.html")]
+struct Index<'a> {
+    t: &'a Strings,
+    lang: &'a str,
+    organisation: &'a str,
+    dpo_email: &'a str,
+    postal_address: &'a str,
+    reference: String,
+    generated: String,
+    kind_label: String,
+    portability: bool,
+    activities: Vec<ActivityView>,
+    removed: Vec<(String, String)>,
+    /// (source name, file names)
+    contents: Vec<(String, Vec<String>)>,
+    status_url: String,
+}
+
+fn pick(t: &crate::register::Text, lang: Lang) -> String {
+    match lang {
+        Lang::Fr => t.fr.clone(),
+        Lang::En => t.en.clone(),
+    }
+}
+
+pub fn activity_views(
+    register: Option<&Register>,
+    lang: Lang,
+    found: &[String],
+) -> Vec<ActivityView> {
+    let t = lang.strings();
+    let Some(register) = register else {
+        return Vec::new();
+    };
+    let mut views: Vec<ActivityView> = register
+        .activities
+        .iter()
+        .map(|a| {
+            let retention = match (&a.retention.duration, &a.retention.criterion) {
+                (Some(d), Some(c)) => {
+                    format!("{} — {}", period(t, d.amount, d.unit), pick(c, lang))
+                }
+                (Some(d), None) => period(t, d.amount, d.unit),
+                (None, Some(c)) => pick(c, lang),
+                (None, None) => String::new(),
+            };
+            ActivityView {
+                name: pick(&a.name, lang),
+                found: found.contains(&a.id),
+                purposes: a.purposes.iter().map(|p| pick(p, lang)).collect(),
+                basis: t
+                    .t(&format!("export.basis.{}", a.legal_basis.as_str()))
+                    .to_string(),
+                interest: a.legitimate_interest.as_ref().map(|i| pick(i, lang)),
+                categories: a
+                    .categories
+                    .iter()
+                    .map(|c| pick(&c.label(), lang))
+                    .collect(),
+                recipients: a
+                    .recipients
+                    .iter()
+                    .map(|r| {
+                        format!(
+                            "{} ({})",
+                            pick(&r.name, lang),
+                            t.t(&format!("export.role.{}", serde_plain(&r.role)))
+                        )
+                    })
+                    .collect(),
+                transfers: a
+                    .transfers
+                    .iter()
+                    .map(|x| {
+                        format!(
+                            "{} — {} — {}",
+                            x.country,
+                            pick(&x.recipient, lang),
+                            t.t(&format!("export.safeguard.{}", serde_plain(&x.safeguard)))
+                        )
+                    })
+                    .collect(),
+                retention,
+                legal_reference: a.retention.legal_reference.clone(),
+                source: match &a.source {
+                    DataSource::Person => t.t("export.source_person").to_string(),
+                    DataSource::ThirdParty(who) => pick(who, lang),
+                },
+                automated: match &a.automated_decisions {
+                    AutomatedDecisions::None => t.t("export.automated_none").to_string(),
+                    AutomatedDecisions::Logic(logic) => pick(logic, lang),
+                },
+            }
+        })
+        .collect();
+    // What concerns the person first; the rest of the register follows, for completeness.
+    views.sort_by_key(|v| !v.found);
+    views
+}
+
+fn serde_plain<T: Serialize>(value: &T) -> String {
+    serde_json::to_value(value)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
+fn period(t: &Strings, amount: u32, unit: PeriodUnit) -> String {
+    let key = match unit {
+        PeriodUnit::Days => "units.days",
+        PeriodUnit::Months => "units.months",
+        PeriodUnit::Years => "units.years",
+    };
+    t.count(key, i64::from(amount))
+}
+
+/// The activities the found data belong to.
+fn found_activities(sources: &Sources, parts: &[Part<'_>]) -> Vec<String> {
+    let mut found = Vec::new();
+    for part in parts {
+        let Some(source) = sources.find(&part.id) else {
+            continue;
+        };
+        found.push(source.activity.clone());
+        if let Connector::Sql(sql) = &source.connector {
+            for table in sql.tables.iter().filter(|x| included(part, &x.name)) {
+                found.push(table.activity.clone());
+            }
+        }
+    }
+    found
+}
+
+#[allow(clippy::too_many_arguments)]
+fn write_index(
+    out: &mut impl Write,
+    state: &AppState,
+    row: &RequestRow,
+    lang: Lang,
+    parts: &[Part<'_>],
+    removed: &[Removed],
+    portability: bool,
+) -> anyhow::Result<()> {
+    let t = lang.strings();
+    let org = &state.settings.organisation;
+    let today = state.law.today(state.clock.now());
+    let found = found_activities(&state.sources, parts);
+    let index = Index {
+        t,
+        lang: lang.code(),
+        organisation: &org.name,
+        dpo_email: &org.dpo_email,
+        postal_address: &org.postal_address,
+        reference: workflow::reference(row).to_string(),
+        generated: crate::mail::long_date(today, lang.code()),
+        kind_label: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
+        portability,
+        activities: activity_views(state.register.as_ref(), lang, &found),
+        removed: removed
+            .iter()
+            .map(|r| (r.item.clone(), r.reason.clone()))
+            .collect(),
+        contents: parts
+            .iter()
+            .map(|p| {
+                let files = match &p.file_name {
+                    Some(f) => vec![format!("data/{}/{f}", p.id)],
+                    None => vec![format!("data/{}.json", p.id), format!("data/{}.csv", p.id)],
+                };
+                (p.name.clone(), files)
+            })
+            .collect(),
+        status_url: format!("{}/{}/", state.settings.base_url(), lang.code()),
+    };
+    out.write_all(index.render()?.as_bytes())?;
+    // The data, streamed: a table per source table, the first rows of each.
+    writeln!(
+        out,
+        "<section id=\"data\"><h2>{}</h2>",
+        esc(t.t("export.data_title"))
+    )?;
+    for part in parts {
+        writeln!(
+            out,
+            "<section class=\"source\"><h3>{}</h3>",
+            esc(&part.name)
+        )?;
+        if let Some(file) = &part.file_name {
+            writeln!(
+                out,
+                "<p>{} <a href=\"data/{}/{}\">{}</a></p></section>",
+                esc(t.t("export.found_file")),
+                esc(&part.id),
+                esc(file),
+                esc(file)
+            )?;
+            continue;
+        }
+        let staged = part.run.staged.as_deref().unwrap_or_default();
+        let mut current: Option<String> = None;
+        let mut shown = 0usize;
+        let mut columns: Vec<String> = Vec::new();
+        let close =
+            |out: &mut dyn Write, table: &str, shown: usize, total: u64| -> std::io::Result<()> {
+                write!(out, "</tbody></table>")?;
+                if (shown as u64) < total {
+                    write!(
+                        out,
+                        "<p class=\"more\">{}</p>",
+                        esc(&t.fill(
+                            "export.more_rows",
+                            &[
+                                ("shown", &shown.to_string()),
+                                ("total", &total.to_string()),
+                                ("table", table)
+                            ]
+                        ))
+                    )?;
+                }
+                Ok(())
+            };
+        for item in staged_records(state, staged)? {
+            let (table, record) = item?;
+            if !included(part, &table) {
+                continue;
+            }
+            if current.as_deref() != Some(table.as_str()) {
+                if let Some(prev) = &current {
+                    let total = part
+                        .tables
+                        .iter()
+                        .find(|(n, _)| n == prev)
+                        .map(|(_, n)| *n)
+                        .unwrap_or(0);
+                    close(out, prev, shown, total)?;
+                }
+                let total = part
+                    .tables
+                    .iter()
+                    .find(|(n, _)| n == &table)
+                    .map(|(_, n)| *n)
+                    .unwrap_or(0);
+                columns = match &record {
+                    Value::Object(map) => map.keys().cloned().collect(),
+                    _ => vec!["value".into()],
+                };
+                write!(
+                    out,
+                    "<h4>{} <small>({})</small></h4><table><thead><tr>",
+                    esc(&table),
+                    esc(&t.count("export.records", total as i64))
+                )?;
+                for c in &columns {
+                    write!(out, "<th>{}</th>", esc(c))?;
+                }
+                write!(out, "</tr></thead><tbody>")?;
+                current = Some(table.clone());
+                shown = 0;
+            }
+            if shown >= PREVIEW_ROWS {
+                continue;
+            }
+            shown += 1;
+            write!(out, "<tr>")?;
+            for c in &columns {
+                let cell = match &record {
+                    Value::Object(map) => match map.get(c) {
+                        Some(Value::String(s)) => s.clone(),
+                        Some(Value::Null) | None => String::new(),
+                        Some(v) => v.to_string(),
+                    },
+                    other => other.to_string(),
+                };
+                write!(out, "<td>{}</td>", esc(&cell))?;
+            }
+            write!(out, "</tr>")?;
+        }
+        if let Some(prev) = &current {
+            let total = part
+                .tables
+                .iter()
+                .find(|(n, _)| n == prev)
+                .map(|(_, n)| *n)
+                .unwrap_or(0);
+            close(out, prev, shown, total)?;
+        }
+        writeln!(out, "</section>")?;
+    }
+    writeln!(out, "</section></main></body></html>")?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::register::LegalBasis;
+
+    #[test]
+    fn html_is_escaped() {
+        assert_eq!(
+            esc("<a href=\"x\">'&'</a>"),
+            "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
+        );
+    }
+
+    #[test]
+    fn every_activity_is_stated_in_both_languages() {
+        let register = Register::parse(include_str!("../config/register.example.toml")).unwrap();
+        for lang in [Lang::Fr, Lang::En] {
+            let views = activity_views(Some(&register), lang, &["invoicing".to_string()]);
+            assert_eq!(views.len(), register.activities.len());
+            assert!(views[0].found);
+            for v in &views {
+                assert!(!v.basis.contains("missing"), "{}", v.basis);
+                assert!(
+                    v.recipients.iter().all(|r| !r.contains("missing")),
+                    "{:?}",
+                    v.recipients
+                );
+                assert!(
+                    v.transfers.iter().all(|r| !r.contains("missing")),
+                    "{:?}",
+                    v.transfers
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn legal_bases_have_words() {
+        for b in LegalBasis::ALL {
+            for lang in [Lang::Fr, Lang::En] {
+                assert!(lang.strings().has(&format!("export.basis.{}", b.as_str())));
+            }
+        }
+    }
+}

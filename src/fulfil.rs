@@ -1,0 +1,858 @@
+//! Fulfilment: a request dispatched to every data source as its kind needs, each source run
+//! by a job (retried through the queue) or handed to a team, the access package built from
+//! what they found, reviewed, released for a limited time and number of downloads, and
+//! purged after. Objection and consent withdrawal also put the person on the suppression list.
+
+use std::collections::BTreeMap;
+use std::io::{BufWriter, Write};
+use std::path::PathBuf;
+
+use chrono::{DateTime, Duration, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+
+use crate::connectors::{self, Outcome, SourceError, Subject};
+use crate::domain::kind::RequestKind;
+use crate::mail::MailKind;
+use crate::requester::{self, RequesterError};
+use crate::sources::{Connector, Operation};
+use crate::store::audit;
+use crate::store::fulfilment::{self as rows, Finished, RunRow};
+use crate::store::jobs::{self, JobRow};
+use crate::store::requests::RequestRow;
+use crate::store::{DbConn, write_tx};
+use crate::web::AppState;
+use crate::workflow;
+
+pub const SOURCE_RUN: &str = "source_run";
+pub const BUILD_EXPORT: &str = "build_export";
+
+#[derive(Serialize, Deserialize)]
+struct RunPayload {
+    run: i64,
+}
+
+#[derive(Serialize, Deserialize)]
+struct BuildPayload {
+    request: i64,
+}
+
+/// The keyed hash the suppression list stores for an address.
+pub fn suppression_hash(key: &[u8; 32], email: &str) -> String {
+    let normalised = email.trim().to_lowercase();
+    crate::store::audit::hex(&crate::crypto::hmac_sha256(
+        key,
+        format!("suppression:{normalised}").as_bytes(),
+    ))
+}
+
+/// The scope a kind of request puts on the suppression list.
+fn suppression_scope(kind: RequestKind) -> Option<&'static str> {
+    match kind {
+        RequestKind::Objection => Some("direct_marketing"),
+        RequestKind::ConsentWithdrawal => Some("consent"),
+        _ => None,
+    }
+}
+
+pub fn subject(row: &RequestRow) -> Subject {
+    Subject {
+        email: row.requester_email.clone(),
+        name: row.requester_name.clone(),
+        customer_ref: row.customer_ref.clone(),
+        reference: workflow::reference(row).to_string(),
+    }
+}
+
+/// Parses "field = value" lines (what staff type for a rectification).
+pub fn parse_changes(text: &str) -> Result<BTreeMap<String, String>, String> {
+    let mut changes = BTreeMap::new();
+    for line in text.lines().map(str::trim).filter(|l| !l.is_empty()) {
+        let Some((field, value)) = line.split_once('=') else {
+            return Err(format!(
+                "\"{line}\": write one correction per line as field = new value."
+            ));
+        };
+        let field = field.trim();
+        if field.is_empty() || !field.chars().all(|c| c.is_ascii_alphanumeric() || c == '_') {
+            return Err(format!("\"{field}\" is not a field name."));
+        }
+        changes.insert(field.to_string(), value.trim().to_string());
+    }
+    Ok(changes)
+}
+
+/// Sends the request to every source that serves its kind: a job for each automatic source,
+/// a task for each team. Runs already done are left alone; returns how many were started.
+pub fn dispatch(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    changes: &BTreeMap<String, String>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, RequesterError> {
+    let kind: RequestKind = row
+        .kind
+        .parse()
+        .map_err(|_| RequesterError::Refused("This request has an unknown kind."))?;
+    let op = Operation::for_kind(kind);
+    if state.sources.list.is_empty() {
+        return Err(RequesterError::Refused(
+            "No data source is configured (fulfilment.sources_file).",
+        ));
+    }
+    if row.verified_at.is_none() {
+        return Err(RequesterError::Refused(
+            "Verify the requester's identity before sending the request to the sources.",
+        ));
+    }
+    if op == Operation::Rectify && changes.is_empty() {
+        return Err(RequesterError::Refused(
+            "Write the corrections, one per line: field = new value.",
+        ));
+    }
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let existing = rows::runs_for(conn, row.id)?;
+        let mut started = 0;
+        for source in state.sources.list.iter().filter(|s| s.serves(op)) {
+            let done = existing.iter().any(|r| {
+                r.source == source.id && r.operation == op.as_str() && r.status == rows::DONE
+            });
+            if done {
+                continue;
+            }
+            let manual = matches!(source.connector, Connector::Manual(_));
+            let status = if manual { rows::TASK } else { rows::QUEUED };
+            let id = rows::upsert_run(conn, row.id, &source.id, op.as_str(), status, actor, naive)?;
+            if op == Operation::Rectify {
+                // What to correct travels with the run, so a re-run applies the same.
+                let asked = serde_json::to_string(changes).unwrap_or_default();
+                rows::set_comment(conn, id, &asked)?;
+            }
+            if !manual {
+                enqueue_run(conn, id, naive)?;
+            }
+            started += 1;
+        }
+        if let Some(scope) = suppression_scope(kind) {
+            let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);
+            rows::suppress(conn, &hash, scope, row.id, naive)?;
+        }
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.dispatch",
+            &json!({
+                "operation": op.as_str(),
+                "started": started,
+                "fields": changes.keys().collect::<Vec<_>>(),
+                "suppressed": suppression_scope(kind),
+            }),
+            naive,
+        )?;
+        Ok::<_, RequesterError>(started)
+    })
+}
+
+fn enqueue_run(conn: &mut DbConn, run: i64, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(&RunPayload { run }).unwrap_or_default();
+    jobs::enqueue(
+        conn,
+        SOURCE_RUN,
+        &payload,
+        now,
+        Some(&format!("run:{run}")),
+        now,
+    )
+}
+
+/// Runs a failed source again.
+pub fn rerun(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    run_id: i64,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let run = rows::get_run(conn, run_id)?
+            .filter(|r| r.request_id == row.id)
+            .ok_or(RequesterError::Refused("No such source run."))?;
+        if run.status != rows::FAILED && run.status != rows::RETRYING {
+            return Err(RequesterError::Refused(
+                "Only a source that failed can be run again.",
+            ));
+        }
+        rows::set_run_error(conn, run.id, rows::QUEUED, "", naive)?;
+        enqueue_run(conn, run.id, naive)?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.rerun",
+            &json!({ "source": run.source, "operation": run.operation }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+/// A team's answer to its task: what it found (a file), or nothing, with a comment.
+#[allow(clippy::too_many_arguments)]
+pub fn complete_task(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    run_id: i64,
+    found: Option<(&[u8], &str)>,
+    comment: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    let run = rows::get_run(conn, run_id)?
+        .filter(|r| r.request_id == row.id && r.status == rows::TASK)
+        .ok_or(RequesterError::Refused("This task is already done."))?;
+    let staged = match found {
+        Some((bytes, _)) => Some(stage_bytes(state, bytes)?),
+        None => None,
+    };
+    let mut outcome = Outcome::default();
+    if let Some((_, name)) = found {
+        outcome.file_name = Some(safe_file_name(name));
+        outcome.tables.insert("file".into(), 1);
+    }
+    let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+    let recipient = state
+        .sources
+        .find(&run.source)
+        .and_then(|s| s.recipient.clone())
+        .filter(|_| op.notifies_recipients());
+    let text = serde_json::to_string(&outcome).unwrap_or_default();
+    let result = write_tx(conn, |conn| {
+        rows::finish_run(
+            conn,
+            run.id,
+            &Finished {
+                status: rows::DONE,
+                records: Some(outcome.records() as i64),
+                outcome: &text,
+                error: None,
+                staged: staged.as_deref(),
+                recipient: recipient.as_deref(),
+                comment: Some(comment),
+                actor: Some(actor),
+            },
+            naive,
+        )?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.task_done",
+            &json!({ "source": run.source, "operation": run.operation, "found": found.is_some() }),
+            naive,
+        )?;
+        after_run(conn, row.id, op, naive)?;
+        Ok::<_, RequesterError>(())
+    });
+    if result.is_err()
+        && let Some(name) = &staged
+    {
+        let _ = std::fs::remove_file(staged_path(state, name));
+    }
+    result
+}
+
+/// When every access run of the request is done, the package is (re)built.
+fn after_run(
+    conn: &mut DbConn,
+    request_id: i64,
+    op: Operation,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    if op != Operation::Access {
+        return Ok(());
+    }
+    let runs = rows::runs_for(conn, request_id)?;
+    let access: Vec<&RunRow> = runs.iter().filter(|r| r.operation == "access").collect();
+    if access.iter().all(|r| r.settled()) {
+        enqueue_build(conn, request_id, now)?;
+    }
+    Ok(())
+}
+
+fn enqueue_build(
+    conn: &mut DbConn,
+    request_id: i64,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(&BuildPayload {
+        request: request_id,
+    })
+    .unwrap_or_default();
+    jobs::enqueue(
+        conn,
+        BUILD_EXPORT,
+        &payload,
+        now,
+        Some(&format!("export:{request_id}")),
+        now,
+    )
+}
+
+pub fn staged_path(state: &AppState, name: &str) -> PathBuf {
+    PathBuf::from(&state.settings.fulfilment.dir).join(name)
+}
+
+/// Writes bytes encrypted under a new random name in the fulfilment folder.
+fn stage_bytes(state: &AppState, bytes: &[u8]) -> std::io::Result<String> {
+    let (name, mut writer) = create_sealed(state)?;
+    writer.write_all(bytes)?;
+    writer.into_inner().map_err(|e| e.into_error())?.finish()?;
+    Ok(name)
+}
+
+type SealedFile = BufWriter<crate::package::sealed::SealWriter<std::fs::File>>;
+
+/// A new encrypted file in the fulfilment folder, and its name.
+pub fn create_sealed(state: &AppState) -> std::io::Result<(String, SealedFile)> {
+    let dir = PathBuf::from(&state.settings.fulfilment.dir);
+    std::fs::create_dir_all(&dir)?;
+    let name = crate::crypto::random_token();
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let file = options.open(dir.join(&name))?;
+    let sealed = crate::package::sealed::SealWriter::new(file, &state.fulfilment_key)?;
+    Ok((name, BufWriter::with_capacity(64 * 1024, sealed)))
+}
+
+pub fn open_sealed(
+    state: &AppState,
+    name: &str,
+) -> std::io::Result<crate::package::sealed::OpenReader<std::io::BufReader<std::fs::File>>> {
+    let file = std::fs::File::open(staged_path(state, name))?;
+    crate::package::sealed::OpenReader::new(
+        std::io::BufReader::with_capacity(64 * 1024, file),
+        &state.fulfilment_key,
+    )
+}
+
+fn safe_file_name(name: &str) -> String {
+    let cleaned: String = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or("")
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "._- ".contains(*c))
+        .take(80)
+        .collect();
+    let cleaned = cleaned.trim_start_matches('.').trim().to_string();
+    if cleaned.is_empty() {
+        "document".into()
+    } else {
+        cleaned
+    }
+}
+
+/// The `source_run` job: runs one source for one request.
+pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
+    let payload: RunPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let Some(run) = rows::get_run(&mut conn, payload.run).map_err(|e| e.to_string())? else {
+        return Ok(());
+    };
+    if run.status != rows::QUEUED && run.status != rows::RETRYING {
+        return Ok(());
+    }
+    let row = crate::store::requests::get(&mut conn, run.request_id).map_err(|e| e.to_string())?;
+    let op: Operation = run.operation.parse().map_err(|e: String| e)?;
+    let now = state.clock.now();
+    let naive = now.naive_utc();
+    let fail = |conn: &mut DbConn, status: &str, error: &str| {
+        rows::set_run_error(conn, run.id, status, error, naive).map_err(|e| e.to_string())
+    };
+    let Some(source) = state.sources.find(&run.source) else {
+        fail(
+            &mut conn,
+            rows::FAILED,
+            "this source is no longer configured",
+        )?;
+        return Ok(());
+    };
+    drop(conn);
+    let changes: BTreeMap<String, String> = run
+        .comment
+        .as_deref()
+        .and_then(|c| serde_json::from_str(c).ok())
+        .unwrap_or_default();
+    let subject = subject(&row);
+    // What an access run finds goes straight to an encrypted file, never all in memory.
+    let mut staged: Option<(String, SealedFile)> = None;
+    if op == Operation::Access {
+        staged = Some(create_sealed(state).map_err(|e| e.to_string())?);
+    }
+    let result = {
+        let mut write_error: Option<std::io::Error> = None;
+        let mut sink = |table: &str, record: serde_json::Value| -> std::io::Result<()> {
+            let Some((_, w)) = staged.as_mut() else {
+                return Ok(());
+            };
+            let line = json!({ "t": table, "r": record });
+            serde_json::to_writer(&mut *w, &line)?;
+            w.write_all(b"\n").inspect_err(|e| {
+                write_error = Some(std::io::Error::new(e.kind(), e.to_string()));
+            })
+        };
+        match &source.connector {
+            Connector::Sql(sql) => connectors::sql::run(
+                sql,
+                op,
+                &subject,
+                &changes,
+                state.register.as_ref(),
+                state.law.today(now),
+                &mut sink,
+            ),
+            Connector::Http(http) => {
+                connectors::http::run(http, op, &subject, &changes, now, &mut sink)
+            }
+            Connector::Manual(_) => Err(SourceError::Fatal("a manual source has no job".into())),
+        }
+    };
+    let staged_name = match (staged, &result) {
+        (Some((name, w)), Ok(_)) => {
+            let finished = w
+                .into_inner()
+                .map_err(|e| e.into_error())
+                .and_then(|s| s.finish());
+            if let Err(e) = finished {
+                let _ = std::fs::remove_file(staged_path(state, &name));
+                return Err(format!("cannot write the staged data: {e}"));
+            }
+            Some(name)
+        }
+        (Some((name, w)), Err(_)) => {
+            drop(w);
+            let _ = std::fs::remove_file(staged_path(state, &name));
+            None
+        }
+        (None, _) => None,
+    };
+    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    match result {
+        Ok(outcome) => {
+            let text = serde_json::to_string(&outcome).unwrap_or_default();
+            let recipient = source
+                .recipient
+                .clone()
+                .filter(|_| op.notifies_recipients());
+            let done = write_tx(&mut conn, |conn| {
+                rows::finish_run(
+                    conn,
+                    run.id,
+                    &Finished {
+                        status: rows::DONE,
+                        records: Some(outcome.records() as i64),
+                        outcome: &text,
+                        error: None,
+                        staged: staged_name.as_deref(),
+                        recipient: recipient.as_deref(),
+                        comment: run.comment.as_deref(),
+                        actor: None,
+                    },
+                    naive,
+                )?;
+                audit::on_request(
+                    conn,
+                    &row.uuid,
+                    "worker",
+                    &format!("source.{}", op.as_str()),
+                    &json!({
+                        "source": source.id,
+                        "records": outcome.records(),
+                        "erased": outcome.erased.iter().map(|c| c.rows).sum::<u64>(),
+                        "kept": outcome.kept.iter().map(|c| c.rows).sum::<u64>(),
+                        "changed": outcome.changed.iter().map(|c| c.rows).sum::<u64>(),
+                        "recipient_notified": recipient.is_some(),
+                    }),
+                    naive,
+                )?;
+                after_run(conn, row.id, op, naive)
+            });
+            if let Err(e) = done {
+                if let Some(name) = &staged_name {
+                    let _ = std::fs::remove_file(staged_path(state, name));
+                }
+                return Err(e.to_string());
+            }
+            Ok(())
+        }
+        Err(SourceError::Retry(error)) if job.attempts < job.max_attempts => {
+            fail(&mut conn, rows::RETRYING, &error)?;
+            Err(error)
+        }
+        Err(SourceError::Retry(error) | SourceError::Fatal(error)) => {
+            write_tx(&mut conn, |conn| {
+                rows::set_run_error(conn, run.id, rows::FAILED, &error, naive)?;
+                audit::on_request(
+                    conn,
+                    &row.uuid,
+                    "worker",
+                    &format!("source.{}.failed", op.as_str()),
+                    &json!({ "source": source.id }),
+                    naive,
+                )
+            })
+            .map_err(|e| e.to_string())?;
+            tracing::warn!(source = %source.id, run = run.id, %error, "source failed");
+            Ok(())
+        }
+    }
+}
+
+/// The `build_export` job.
+pub fn build_job(state: &AppState, job: &JobRow) -> Result<(), String> {
+    let payload: BuildPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+    crate::export::build(state, payload.request).map_err(|e| e.to_string())
+}
+
+/// Withholds an item of the package (a source, or one of its tables) with the reason, and
+/// rebuilds it.
+pub fn remove_item(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    item: &str,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .filter(|e| e.status == rows::REVIEW)
+            .ok_or(RequesterError::Refused(
+                "Items can be removed while the package waits for review.",
+            ))?;
+        let mut removed: Vec<crate::export::Removed> =
+            serde_json::from_str(&export.removed).unwrap_or_default();
+        if removed.iter().any(|r| r.item == item) {
+            return Err(RequesterError::Refused("That item is already removed."));
+        }
+        removed.push(crate::export::Removed {
+            item: item.to_string(),
+            reason: reason.to_string(),
+            by: actor.to_string(),
+            at: naive,
+        });
+        rows::set_removed(
+            conn,
+            export.id,
+            &serde_json::to_string(&removed).unwrap_or_default(),
+        )?;
+        rows::start_export(conn, row.id, export.portability, naive)?;
+        enqueue_build(conn, row.id, naive)?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "export.remove_item",
+            &json!({ "item": item }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+/// Releases the reviewed package: the requester is mailed a link to the status page, where
+/// the download works for the configured days and count. An empty result is said in words.
+pub fn release(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    let settings = &state.settings.fulfilment;
+    let expires = naive + Duration::days(i64::from(settings.download_days));
+    let lang = requester::lang_of(row);
+    let t = lang.strings();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .filter(|e| {
+                e.status == rows::REVIEW || (e.status == rows::EMPTY && e.released_at.is_none())
+            })
+            .ok_or(RequesterError::Refused(
+                "There is no package waiting for review.",
+            ))?;
+        let max = i32::try_from(settings.max_downloads).unwrap_or(i32::MAX);
+        rows::release(conn, export.id, actor, expires, max, naive)?;
+        let note = if export.status == rows::EMPTY {
+            t.t("export.mail_empty").to_string()
+        } else {
+            let until = state.law.time_zone.from_utc_datetime(&expires).date_naive();
+            t.fill(
+                "export.mail_ready",
+                &[
+                    ("until", &crate::mail::long_date(until, lang.code())),
+                    ("count", &settings.max_downloads.to_string()),
+                ],
+            )
+        };
+        requester::notify_with(
+            conn,
+            state,
+            row,
+            MailKind::ExportReady,
+            Some(&note),
+            None,
+            now,
+        )?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "export.release",
+            &json!({
+                "empty": export.status == rows::EMPTY,
+                "size": export.size,
+                "records": export.records,
+                "expires_at": expires.to_string(),
+                "max_downloads": settings.max_downloads,
+            }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+use chrono::TimeZone;
+
+/// Why a download is refused, said to the requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadRefused {
+    /// No released package (not yet, never, or already purged).
+    None,
+    Expired,
+    Exhausted,
+}
+
+/// Counts and audits one download; the caller streams the file it names.
+pub fn start_download(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> Result<Result<String, DownloadRefused>, RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let Some(export) = rows::export_for(conn, row.id)? else {
+            return Ok(Err(DownloadRefused::None));
+        };
+        let refused = match export.status.as_str() {
+            rows::RELEASED => None,
+            rows::PURGED if export.released_at.is_some() => Some(DownloadRefused::Expired),
+            _ => Some(DownloadRefused::None),
+        };
+        let refused = refused.or_else(|| {
+            if export.expires_at.is_none_or(|e| e <= naive) {
+                Some(DownloadRefused::Expired)
+            } else if export.downloads >= export.max_downloads {
+                Some(DownloadRefused::Exhausted)
+            } else {
+                None
+            }
+        });
+        if let Some(why) = refused {
+            audit::on_request(
+                conn,
+                &row.uuid,
+                "requester",
+                "export.download_refused",
+                &json!({ "why": format!("{why:?}").to_lowercase() }),
+                naive,
+            )?;
+            return Ok(Err(why));
+        }
+        let (Some(name), true) = (
+            export.storage_name.clone(),
+            rows::spend_download(conn, export.id, naive)?,
+        ) else {
+            return Ok(Err(DownloadRefused::Exhausted));
+        };
+        audit::on_request(
+            conn,
+            &row.uuid,
+            "requester",
+            "export.download",
+            &json!({ "download": export.downloads + 1, "of": export.max_downloads }),
+            naive,
+        )?;
+        Ok(Ok(name))
+    })
+}
+
+/// Deletes packages past their date or downloads, and the staged data behind them.
+pub fn purge_exports(
+    conn: &mut DbConn,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<usize, RequesterError> {
+    let naive = now.naive_utc();
+    let spent = rows::spent_exports(conn, naive)?;
+    let mut purged = 0;
+    for export in spent {
+        let row = crate::store::requests::get(conn, export.request_id)?;
+        let files = write_tx(conn, |conn| {
+            let mut files = rows::take_staged(conn, export.request_id)?;
+            files.extend(export.storage_name.clone());
+            rows::mark_purged(conn, export.id, naive)?;
+            audit::on_request(
+                conn,
+                &row.uuid,
+                "worker",
+                "export.purge",
+                &json!({ "downloads": export.downloads, "files": files.len() }),
+                naive,
+            )?;
+            Ok::<_, diesel::result::Error>(files)
+        })?;
+        for name in files {
+            if let Err(e) = std::fs::remove_file(staged_path(state, &name))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(error = %e, "cannot delete a purged package file");
+            }
+        }
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+/// What the sources did, in the requester's language, for the answer letter: what was
+/// erased, what was kept under which rule and until when, what was changed, and which
+/// recipients were told (Art. 19). Empty when no source ran anything but access.
+pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang) -> String {
+    let t = lang.strings();
+    let name = |id: &str| {
+        state
+            .sources
+            .find(id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let rows_word = |n: u64| t.count("answer.rows", n as i64);
+    let how = |h: &str| {
+        if h == "deleted" {
+            t.t("answer.deleted").to_string()
+        } else if h.starts_with("anonymised") {
+            t.t("answer.anonymised").to_string()
+        } else {
+            h.to_string()
+        }
+    };
+    let (mut erased, mut kept, mut changed, mut notified, mut manual) =
+        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    for run in runs
+        .iter()
+        .filter(|r| r.operation != "access" && r.status == rows::DONE)
+    {
+        let o = run.outcome();
+        let source = name(&run.source);
+        for c in &o.erased {
+            erased.push(format!(
+                "- {source}: {} ({}, {})",
+                c.what,
+                rows_word(c.rows),
+                how(&c.how)
+            ));
+        }
+        for k in &o.kept {
+            let until = k
+                .until
+                .map(|u| {
+                    format!(
+                        ", {}",
+                        t.fill(
+                            "answer.kept_until",
+                            &[("until", &crate::mail::long_date(u, lang.code()))]
+                        )
+                    )
+                })
+                .unwrap_or_default();
+            kept.push(format!(
+                "- {source}: {} ({}) — {}{until}",
+                k.what,
+                rows_word(k.rows),
+                k.rule
+            ));
+        }
+        for c in &o.changed {
+            changed.push(format!(
+                "- {source}: {} ({}, {})",
+                c.what,
+                rows_word(c.rows),
+                c.how
+            ));
+        }
+        if let Some(r) = &run.recipient {
+            notified.push(format!("- {r}"));
+        }
+        if let Some(comment) = run.comment.as_ref().filter(|_| run.operation != "rectify") {
+            manual.push(format!("- {source}: {comment}"));
+        }
+    }
+    let mut out = String::new();
+    for (key, lines) in [
+        ("answer.erased", erased),
+        ("answer.kept", kept),
+        ("answer.changed", changed),
+        ("answer.notified", notified),
+        ("answer.manual", manual),
+    ] {
+        if !lines.is_empty() {
+            out.push_str(&format!("\n\n{}\n{}", t.t(key), lines.join("\n")));
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn corrections_are_field_equals_value_lines() {
+        let c = parse_changes("first_name = Jeanne\n\n phone=+33 6 00 00 00 00 \n").unwrap();
+        assert_eq!(c["first_name"], "Jeanne");
+        assert_eq!(c["phone"], "+33 6 00 00 00 00");
+        assert!(parse_changes("just text").is_err());
+        assert!(parse_changes("a b = c").is_err());
+    }
+
+    #[test]
+    fn suppression_hashes_ignore_case_and_depend_on_the_key() {
+        let k = [7u8; 32];
+        assert_eq!(
+            suppression_hash(&k, " Jeanne@Example.org"),
+            suppression_hash(&k, "jeanne@example.org")
+        );
+        assert_ne!(
+            suppression_hash(&k, "jeanne@example.org"),
+            suppression_hash(&[8u8; 32], "jeanne@example.org")
+        );
+    }
+
+    #[test]
+    fn uploaded_names_are_made_safe() {
+        assert_eq!(safe_file_name("../../etc/passwd"), "passwd");
+        assert_eq!(safe_file_name("C:\\scans\\lettre 1.pdf"), "lettre 1.pdf");
+        assert_eq!(safe_file_name(".."), "document");
+    }
+}

@@ -1,0 +1,383 @@
+//! Rows of the fulfilment: each source's run for a request, the export package, and the
+//! suppression list.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::{exports, source_runs, suppressions};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = source_runs)]
+pub struct RunRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub source: String,
+    pub operation: String,
+    pub status: String,
+    pub records: Option<i64>,
+    pub outcome: String,
+    pub error: Option<String>,
+    pub staged: Option<String>,
+    pub recipient: Option<String>,
+    pub comment: Option<String>,
+    pub actor: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+impl RunRow {
+    pub fn outcome(&self) -> crate::connectors::Outcome {
+        serde_json::from_str(&self.outcome).unwrap_or_default()
+    }
+
+    /// Whether nothing more will happen to it without a person (done, or failed for good).
+    pub fn settled(&self) -> bool {
+        self.status == DONE
+    }
+}
+
+/// A job will run it (again).
+pub const QUEUED: &str = "queued";
+/// The last attempt failed; the job tries again later.
+pub const RETRYING: &str = "retrying";
+/// Failed for good: staff may run it again.
+pub const FAILED: &str = "failed";
+/// Waiting for a team (manual sources).
+pub const TASK: &str = "task";
+pub const DONE: &str = "done";
+
+pub fn runs_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<RunRow>> {
+    source_runs::table
+        .filter(source_runs::request_id.eq(request_id))
+        .order(source_runs::id.asc())
+        .select(RunRow::as_select())
+        .load(conn)
+}
+
+pub fn get_run(conn: &mut DbConn, id: i64) -> QueryResult<Option<RunRow>> {
+    source_runs::table
+        .find(id)
+        .select(RunRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Creates the run, or puts an existing one back to `status` (a re-run); returns its id.
+pub fn upsert_run(
+    conn: &mut DbConn,
+    request_id: i64,
+    source: &str,
+    operation: &str,
+    status: &str,
+    actor: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    let existing: Option<i64> = source_runs::table
+        .filter(source_runs::request_id.eq(request_id))
+        .filter(source_runs::source.eq(source))
+        .filter(source_runs::operation.eq(operation))
+        .select(source_runs::id)
+        .first(conn)
+        .optional()?;
+    match existing {
+        Some(id) => {
+            diesel::update(source_runs::table.find(id))
+                .set((
+                    source_runs::status.eq(status),
+                    source_runs::error.eq(None::<String>),
+                    source_runs::actor.eq(actor),
+                    source_runs::updated_at.eq(now),
+                ))
+                .execute(conn)?;
+            Ok(id)
+        }
+        None => crate::per_backend!(conn, |c| diesel::insert_into(source_runs::table)
+            .values((
+                source_runs::request_id.eq(request_id),
+                source_runs::source.eq(source),
+                source_runs::operation.eq(operation),
+                source_runs::status.eq(status),
+                source_runs::actor.eq(actor),
+                source_runs::created_at.eq(now),
+                source_runs::updated_at.eq(now),
+            ))
+            .returning(source_runs::id)
+            .get_result(c)),
+    }
+}
+
+/// What a finished run found or did.
+pub struct Finished<'a> {
+    pub status: &'a str,
+    pub records: Option<i64>,
+    pub outcome: &'a str,
+    pub error: Option<&'a str>,
+    pub staged: Option<&'a str>,
+    pub recipient: Option<&'a str>,
+    pub comment: Option<&'a str>,
+    pub actor: Option<&'a str>,
+}
+
+pub fn finish_run(
+    conn: &mut DbConn,
+    id: i64,
+    f: &Finished<'_>,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(source_runs::table.find(id))
+        .set((
+            source_runs::status.eq(f.status),
+            source_runs::records.eq(f.records),
+            source_runs::outcome.eq(f.outcome),
+            source_runs::error.eq(f.error),
+            source_runs::staged.eq(f.staged),
+            source_runs::recipient.eq(f.recipient),
+            source_runs::comment.eq(f.comment),
+            source_runs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
+    if let Some(actor) = f.actor {
+        diesel::update(source_runs::table.find(id))
+            .set(source_runs::actor.eq(actor))
+            .execute(conn)?;
+    }
+    Ok(1)
+}
+
+/// What a rectification asked to correct (JSON), kept with the run so a re-run applies it.
+pub fn set_comment(conn: &mut DbConn, id: i64, comment: &str) -> QueryResult<usize> {
+    diesel::update(source_runs::table.find(id))
+        .set(source_runs::comment.eq(comment))
+        .execute(conn)
+}
+
+pub fn set_run_error(
+    conn: &mut DbConn,
+    id: i64,
+    status: &str,
+    error: &str,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(source_runs::table.find(id))
+        .set((
+            source_runs::status.eq(status),
+            source_runs::error.eq(error),
+            source_runs::updated_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = exports)]
+pub struct ExportRow {
+    pub id: i64,
+    pub request_id: i64,
+    pub status: String,
+    pub portability: bool,
+    pub storage_name: Option<String>,
+    pub size: Option<i64>,
+    pub records: i64,
+    pub manifest: String,
+    pub removed: String,
+    pub error: Option<String>,
+    pub built_at: Option<NaiveDateTime>,
+    pub released_at: Option<NaiveDateTime>,
+    pub released_by: Option<String>,
+    pub expires_at: Option<NaiveDateTime>,
+    pub downloads: i32,
+    pub max_downloads: i32,
+    pub purged_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub const BUILDING: &str = "building";
+pub const REVIEW: &str = "review";
+pub const EMPTY: &str = "empty";
+pub const RELEASED: &str = "released";
+pub const PURGED: &str = "purged";
+pub const BROKEN: &str = "failed";
+
+pub fn export_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<ExportRow>> {
+    exports::table
+        .filter(exports::request_id.eq(request_id))
+        .select(ExportRow::as_select())
+        .first(conn)
+        .optional()
+}
+
+/// Marks the package as being (re)built, creating its row on the first build.
+pub fn start_export(
+    conn: &mut DbConn,
+    request_id: i64,
+    portability: bool,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let updated = diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
+        .set((
+            exports::status.eq(BUILDING),
+            exports::error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(exports::table)
+            .values((
+                exports::request_id.eq(request_id),
+                exports::status.eq(BUILDING),
+                exports::portability.eq(portability),
+                exports::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_removed(conn: &mut DbConn, id: i64, removed: &str) -> QueryResult<usize> {
+    diesel::update(exports::table.find(id))
+        .set(exports::removed.eq(removed))
+        .execute(conn)
+}
+
+/// Records a built package; returns the file it replaces, to delete after the commit.
+#[allow(clippy::too_many_arguments)]
+pub fn built(
+    conn: &mut DbConn,
+    request_id: i64,
+    status: &str,
+    storage_name: Option<&str>,
+    size: Option<i64>,
+    records: i64,
+    manifest: &str,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    let old: Option<Option<String>> = exports::table
+        .filter(exports::request_id.eq(request_id))
+        .select(exports::storage_name)
+        .first(conn)
+        .optional()?;
+    diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
+        .set((
+            exports::status.eq(status),
+            exports::storage_name.eq(storage_name),
+            exports::size.eq(size),
+            exports::records.eq(records),
+            exports::manifest.eq(manifest),
+            exports::built_at.eq(now),
+            exports::error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(old.flatten().filter(|o| Some(o.as_str()) != storage_name))
+}
+
+pub fn export_failed(conn: &mut DbConn, request_id: i64, error: &str) -> QueryResult<usize> {
+    diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
+        .set((exports::status.eq(BROKEN), exports::error.eq(error)))
+        .execute(conn)
+}
+
+pub fn release(
+    conn: &mut DbConn,
+    id: i64,
+    by: &str,
+    expires_at: NaiveDateTime,
+    max_downloads: i32,
+    now: NaiveDateTime,
+) -> QueryResult<usize> {
+    diesel::update(
+        exports::table
+            .find(id)
+            .filter(exports::status.eq_any([REVIEW, EMPTY])),
+    )
+    .set((
+        exports::released_at.eq(now),
+        exports::released_by.eq(by),
+        exports::expires_at.eq(expires_at),
+        exports::max_downloads.eq(max_downloads),
+        exports::status.eq(diesel::dsl::sql::<diesel::sql_types::Text>(
+            "CASE status WHEN 'review' THEN 'released' ELSE status END",
+        )),
+    ))
+    .execute(conn)
+}
+
+/// Counts one download if the package may still be downloaded; false when it may not.
+pub fn spend_download(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        exports::table
+            .find(id)
+            .filter(exports::status.eq(RELEASED))
+            .filter(exports::expires_at.gt(now))
+            .filter(exports::downloads.lt(exports::max_downloads)),
+    )
+    .set(exports::downloads.eq(exports::downloads + 1))
+    .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Released packages past their date or their downloads.
+pub fn spent_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<ExportRow>> {
+    exports::table
+        .filter(exports::status.eq(RELEASED))
+        .filter(
+            exports::expires_at
+                .le(now)
+                .or(exports::downloads.ge(exports::max_downloads)),
+        )
+        .select(ExportRow::as_select())
+        .load(conn)
+}
+
+pub fn mark_purged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(exports::table.find(id))
+        .set((
+            exports::status.eq(PURGED),
+            exports::storage_name.eq(None::<String>),
+            exports::purged_at.eq(now),
+        ))
+        .execute(conn)
+}
+
+/// Staged files of a request's runs, cleared from the rows; the caller deletes the files.
+pub fn take_staged(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<String>> {
+    let names: Vec<Option<String>> = source_runs::table
+        .filter(source_runs::request_id.eq(request_id))
+        .select(source_runs::staged)
+        .load(conn)?;
+    diesel::update(source_runs::table.filter(source_runs::request_id.eq(request_id)))
+        .set(source_runs::staged.eq(None::<String>))
+        .execute(conn)?;
+    Ok(names.into_iter().flatten().collect())
+}
+
+pub fn suppress(
+    conn: &mut DbConn,
+    hash: &str,
+    scope: &str,
+    request_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let exists: i64 = suppressions::table
+        .filter(suppressions::hash.eq(hash))
+        .filter(suppressions::scope.eq(scope))
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(suppressions::table)
+            .values((
+                suppressions::hash.eq(hash),
+                suppressions::scope.eq(scope),
+                suppressions::request_id.eq(request_id),
+                suppressions::created_at.eq(now),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn suppressed(conn: &mut DbConn, hash: &str) -> QueryResult<Vec<(String, NaiveDateTime)>> {
+    suppressions::table
+        .filter(suppressions::hash.eq(hash))
+        .order(suppressions::created_at.asc())
+        .select((suppressions::scope, suppressions::created_at))
+        .load(conn)
+}

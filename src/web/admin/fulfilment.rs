@@ -1,0 +1,431 @@
+//! The request page's fulfilment panel: each source's outcome with re-run, the teams' tasks,
+//! and the package under review (its files, removal of an item with a reason, release).
+
+use actix_web::http::header;
+use actix_web::{HttpResponse, web};
+use serde::Deserialize;
+
+use super::{AdminError, Staff};
+use crate::requester::RequesterError;
+use crate::sources::{Connector, Operation};
+use crate::store::fulfilment::{self as rows, ExportRow, RunRow};
+use crate::store::requests::RequestRow;
+use crate::web::State;
+use crate::web::portal::upload::{self, UploadError};
+use crate::workflow;
+
+pub struct RunView {
+    pub id: i64,
+    pub source: String,
+    pub kind: &'static str,
+    pub operation: String,
+    pub status: String,
+    pub summary: String,
+    pub error: Option<String>,
+    pub can_rerun: bool,
+    pub task: Option<String>,
+    pub comment: Option<String>,
+}
+
+pub struct PackageView {
+    pub status: String,
+    pub records: i64,
+    pub size: String,
+    pub files: Vec<(String, String, String)>,
+    /// (item id, label) that can be removed.
+    pub items: Vec<(String, String)>,
+    pub removed: Vec<(String, String, String)>,
+    pub reviewing: bool,
+    pub can_release: bool,
+    pub released: Option<String>,
+    pub error: Option<String>,
+}
+
+pub struct Panel {
+    pub configured: bool,
+    pub operation: &'static str,
+    pub asks_changes: bool,
+    pub runs: Vec<RunView>,
+    pub package: Option<PackageView>,
+    pub url: String,
+}
+
+/// What staff see of the sources for this request.
+pub fn panel(
+    state: &crate::web::AppState,
+    row: &RequestRow,
+    runs: &[RunRow],
+    export: Option<&ExportRow>,
+) -> Panel {
+    let op = row
+        .kind
+        .parse()
+        .map(Operation::for_kind)
+        .unwrap_or(Operation::Access);
+    let reference = workflow::reference(row);
+    Panel {
+        configured: !state.sources.list.is_empty(),
+        operation: op.as_str(),
+        asks_changes: op == Operation::Rectify,
+        runs: runs.iter().map(|r| run_view(state, r)).collect(),
+        package: export.map(|e| package_view(runs, e)),
+        url: format!("/admin/requests/{reference}"),
+    }
+}
+
+fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
+    let source = state.sources.find(&r.source);
+    let outcome = r.outcome();
+    let mut summary = Vec::new();
+    if r.operation == "access" && r.status == rows::DONE {
+        summary.push(if outcome.records() == 0 {
+            "nothing found".to_string()
+        } else {
+            outcome
+                .tables
+                .iter()
+                .map(|(t, n)| format!("{t}: {n}"))
+                .collect::<Vec<_>>()
+                .join(", ")
+        });
+    }
+    for c in &outcome.erased {
+        summary.push(format!("{} {} row(s) {}", c.what, c.rows, c.how));
+    }
+    for k in &outcome.kept {
+        summary.push(format!(
+            "{} {} row(s) kept under {}{}",
+            k.what,
+            k.rows,
+            if k.rule.is_empty() {
+                &k.activity
+            } else {
+                &k.rule
+            },
+            k.until.map(|u| format!(" until {u}")).unwrap_or_default()
+        ));
+    }
+    for c in &outcome.changed {
+        summary.push(format!("{} {} row(s) changed ({})", c.what, c.rows, c.how));
+    }
+    for m in &outcome.manual {
+        summary.push(format!("to do by hand: {m}"));
+    }
+    if let Some(note) = &outcome.note {
+        summary.push(format!("service says: {note}"));
+    }
+    if let Some(recipient) = &r.recipient {
+        summary.push(format!("recipient notified: {recipient}"));
+    }
+    if r.status == rows::DONE && summary.is_empty() {
+        summary.push("nothing to do".into());
+    }
+    let task = match source.map(|s| &s.connector) {
+        Some(Connector::Manual(m)) if r.status == rows::TASK => Some(format!(
+            "{}{}",
+            m.team,
+            if m.instructions.is_empty() {
+                String::new()
+            } else {
+                format!(": {}", m.instructions)
+            }
+        )),
+        _ => None,
+    };
+    RunView {
+        id: r.id,
+        source: source
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| r.source.clone()),
+        kind: source.map(|s| s.kind()).unwrap_or("?"),
+        operation: r.operation.clone(),
+        status: r.status.clone(),
+        summary: summary.join("; "),
+        error: r.error.clone().filter(|e| !e.is_empty()),
+        can_rerun: r.status == rows::FAILED || r.status == rows::RETRYING,
+        task,
+        comment: r.comment.clone().filter(|_| r.operation != "rectify"),
+    }
+}
+
+fn package_view(runs: &[RunRow], e: &ExportRow) -> PackageView {
+    let files: Vec<crate::export::ManifestFile> =
+        serde_json::from_str(&e.manifest).unwrap_or_default();
+    let removed: Vec<crate::export::Removed> = serde_json::from_str(&e.removed).unwrap_or_default();
+    let mut items = Vec::new();
+    for r in runs
+        .iter()
+        .filter(|r| r.operation == "access" && r.status == rows::DONE)
+    {
+        let outcome = r.outcome();
+        if outcome.records() == 0 || removed.iter().any(|x| x.item == r.source) {
+            continue;
+        }
+        items.push((r.source.clone(), format!("all of {}", r.source)));
+        if outcome.file_name.is_none() {
+            for (t, n) in &outcome.tables {
+                let id = format!("{}:{t}", r.source);
+                if !removed.iter().any(|x| x.item == id) {
+                    items.push((id.clone(), format!("{id} ({n} records)")));
+                }
+            }
+        }
+    }
+    PackageView {
+        status: e.status.clone(),
+        records: e.records,
+        size: e
+            .size
+            .map(|s| format!("{:.1} KiB", s as f64 / 1024.0))
+            .unwrap_or_default(),
+        files: files
+            .into_iter()
+            .map(|f| (f.name, f.size.to_string(), f.sha256))
+            .collect(),
+        items,
+        removed: removed
+            .into_iter()
+            .map(|r| (r.item, r.reason, r.by))
+            .collect(),
+        reviewing: e.status == rows::REVIEW,
+        can_release: e.status == rows::REVIEW
+            || (e.status == rows::EMPTY && e.released_at.is_none()),
+        released: e.released_at.map(|at| {
+            format!(
+                "released {} by {}; downloaded {} of {} times; until {}",
+                at.format("%Y-%m-%d %H:%M"),
+                e.released_by.clone().unwrap_or_default(),
+                e.downloads,
+                e.max_downloads,
+                e.expires_at
+                    .map(|x| x.format("%Y-%m-%d %H:%M").to_string())
+                    .unwrap_or_default()
+            )
+        }),
+        error: e.error.clone(),
+    }
+}
+
+#[derive(Debug, Deserialize)]
+pub struct SourcesForm {
+    csrf: String,
+    action: String,
+    #[serde(default)]
+    run: String,
+    #[serde(default)]
+    changes: String,
+    #[serde(default)]
+    item: String,
+    #[serde(default)]
+    reason: String,
+}
+
+fn back(key: &str, done: Result<&str, String>) -> HttpResponse {
+    let (k, v) = match done {
+        Ok(d) => ("done", d.to_string()),
+        Err(e) => ("error", e),
+    };
+    HttpResponse::SeeOther()
+        .insert_header((
+            header::LOCATION,
+            format!(
+                "/admin/requests/{key}?{k}={}",
+                crate::web::percent_encode(&v, b"")
+            ),
+        ))
+        .finish()
+}
+
+async fn request_for(state: &State, staff: &Staff, key: String) -> Result<RequestRow, AdminError> {
+    staff.require(staff.role.can_act())?;
+    let row = state.db(move |conn, _| workflow::find(conn, &key)).await?;
+    if !staff.role.can_see(staff.user.id, row.assignee_id) {
+        return Err(AdminError::NotFound);
+    }
+    Ok(row)
+}
+
+fn said(
+    result: Result<&'static str, RequesterError>,
+) -> Result<Result<&'static str, String>, AdminError> {
+    match result {
+        Ok(d) => Ok(Ok(d)),
+        Err(e @ (RequesterError::Workflow(_) | RequesterError::Refused(_))) => {
+            Ok(Err(e.to_string()))
+        }
+        Err(e) => {
+            tracing::error!(error = %e, "fulfilment action failed");
+            Err(AdminError::Internal)
+        }
+    }
+}
+
+/// Dispatch, re-run, remove an item, release.
+pub async fn act(
+    state: State,
+    staff: Staff,
+    id: web::Path<String>,
+    form: web::Form<SourcesForm>,
+) -> Result<HttpResponse, AdminError> {
+    if !staff.csrf_ok(&form.csrf) {
+        return Err(AdminError::Forbidden);
+    }
+    let row = request_for(&state, &staff, id.into_inner()).await?;
+    let key = workflow::reference(&row).to_string();
+    let (actor, now) = (staff.actor(), state.clock.now());
+    let form = form.into_inner();
+    let result = state
+        .db(move |conn, app| {
+            let done = match form.action.as_str() {
+                "dispatch" => match crate::fulfil::parse_changes(&form.changes) {
+                    Ok(changes) => crate::fulfil::dispatch(conn, app, &row, &changes, &actor, now)
+                        .map(|_| "sent to the sources"),
+                    Err(e) => return Ok(Ok(Err(e))),
+                },
+                "rerun" => match form.run.parse() {
+                    Ok(run) => {
+                        crate::fulfil::rerun(conn, &row, run, &actor, now).map(|_| "queued again")
+                    }
+                    Err(_) => Err(RequesterError::Refused("No such source run.")),
+                },
+                "remove" => {
+                    if form.reason.trim().is_empty() {
+                        return Ok(Ok(Err(
+                            "Give the reason for withholding the item (the requester reads it)."
+                                .to_string(),
+                        )));
+                    }
+                    crate::fulfil::remove_item(
+                        conn,
+                        &row,
+                        form.item.trim(),
+                        form.reason.trim(),
+                        &actor,
+                        now,
+                    )
+                    .map(|_| "item removed; the package is being rebuilt")
+                }
+                "release" => {
+                    crate::fulfil::release(conn, app, &row, &actor, now).map(|_| "package released")
+                }
+                _ => Err(RequesterError::Refused("Unknown action.")),
+            };
+            Ok::<_, crate::error::Problem>(said(done))
+        })
+        .await??;
+    Ok(back(&key, result))
+}
+
+/// A team's answer to its task, with the file it found (multipart).
+pub async fn task(
+    state: State,
+    staff: Staff,
+    path: web::Path<(String, i64)>,
+    multipart: actix_multipart::Multipart,
+) -> Result<HttpResponse, AdminError> {
+    staff.require(staff.role.can_act())?;
+    let (key, run) = path.into_inner();
+    let max = state.settings.portal.max_upload_bytes;
+    let submission = match upload::read(multipart, max).await {
+        Ok(s) => s,
+        Err(UploadError::TooLarge) => {
+            return Ok(back(
+                &key,
+                Err(format!(
+                    "The file is over the limit of {} MiB.",
+                    max / (1024 * 1024)
+                )),
+            ));
+        }
+        Err(UploadError::Malformed(_)) => {
+            return Ok(back(
+                &key,
+                Err("The form could not be read; send it again.".into()),
+            ));
+        }
+    };
+    if !staff.csrf_ok(submission.field("csrf")) {
+        return Err(AdminError::Forbidden);
+    }
+    let row = request_for(&state, &staff, key).await?;
+    let key = workflow::reference(&row).to_string();
+    let found = submission.field("outcome") == "found";
+    let comment = submission.field("comment").trim().to_string();
+    let file = submission
+        .file("file")
+        .map(|f| (f.bytes.clone(), f.file_name.clone()));
+    if found && file.is_none() {
+        return Ok(back(
+            &key,
+            Err("Attach what was found, or mark the task as nothing found.".into()),
+        ));
+    }
+    if !found && comment.is_empty() {
+        return Ok(back(
+            &key,
+            Err("Say where the team looked (the comment is kept as proof).".into()),
+        ));
+    }
+    if let Some((bytes, _)) = &file
+        && crate::files::Sniffed::detect(bytes).is_none()
+    {
+        return Ok(back(
+            &key,
+            Err("Attach a PDF, JPEG or PNG file (checked by its content, not its name).".into()),
+        ));
+    }
+    let (actor, now) = (staff.actor(), state.clock.now());
+    let result = state
+        .db(move |conn, app| {
+            let found = file
+                .as_ref()
+                .filter(|_| found)
+                .map(|(b, n)| (b.as_ref(), n.as_str()));
+            Ok::<_, crate::error::Problem>(said(
+                crate::fulfil::complete_task(conn, app, &row, run, found, &comment, &actor, now)
+                    .map(|_| "task done"),
+            ))
+        })
+        .await??;
+    Ok(back(&key, result))
+}
+
+/// The package as the requester will get it, for review; each look is audited.
+pub async fn package(
+    state: State,
+    staff: Staff,
+    id: web::Path<String>,
+) -> Result<HttpResponse, AdminError> {
+    let row = request_for(&state, &staff, id.into_inner()).await?;
+    let (actor, now) = (staff.actor(), state.clock.now_naive());
+    let reference = workflow::reference(&row).to_string();
+    let reader = state
+        .db(move |conn, app| {
+            let Some(name) = rows::export_for(conn, row.id)?.and_then(|e| e.storage_name) else {
+                return Ok(None);
+            };
+            crate::store::write_tx(conn, |conn| {
+                crate::store::audit::on_request(
+                    conn,
+                    &row.uuid,
+                    &actor,
+                    "export.review_download",
+                    &serde_json::json!({}),
+                    now,
+                )
+            })?;
+            let reader =
+                crate::fulfil::open_sealed(app, &name).map_err(|e| crate::error::internal(&e))?;
+            Ok::<_, crate::error::Problem>(Some(reader))
+        })
+        .await?
+        .ok_or(AdminError::NotFound)?;
+    Ok(HttpResponse::Ok()
+        .content_type("application/zip")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{reference}-review.zip\""),
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .streaming(crate::web::stream_reader(reader)))
+}
