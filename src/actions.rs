@@ -265,6 +265,26 @@ pub fn perform(
                 updated
             }
             Action::Fulfil { letter, .. } => {
+                // The answer states what the sources did: it waits for all of them, and for
+                // access, for the package it points to.
+                let runs = crate::store::fulfilment::runs_for(conn, row.id)?;
+                if runs
+                    .iter()
+                    .any(|r| r.status != crate::store::fulfilment::DONE)
+                {
+                    return Err(RequesterError::Refused(
+                        "A data source has not finished: wait for it, run it again or skip it, and finish the teams' tasks.",
+                    ));
+                }
+                let access = runs.iter().any(|r| r.operation == "access");
+                let released = crate::store::fulfilment::export_for(conn, row.id)?
+                    .is_some_and(|e| e.released_at.is_some());
+                if access && !released {
+                    return Err(RequesterError::Refused(
+                        "The data package is not released yet: review and release it first.",
+                    ));
+                }
+                crate::fulfil::suppress_for(conn, state, &row, now.naive_utc())?;
                 let updated = workflow::record(
                     conn,
                     &state.law,

@@ -60,6 +60,12 @@ pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
     let kind: RequestKind = row.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let portability = kind == RequestKind::Portability;
     let now = state.clock.now_naive();
+    // What the requester was given stays as it was given.
+    if rows::export_for(&mut conn, request_id)?
+        .is_some_and(|e| e.released_at.is_some() || e.status == rows::PURGED)
+    {
+        return Ok(());
+    }
     write_tx(&mut conn, |conn| {
         rows::start_export(conn, request_id, portability, now)
     })?;
@@ -79,10 +85,18 @@ pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
         .iter()
         .map(|p| p.tables.iter().map(|(_, n)| n).sum::<u64>())
         .sum();
-    let built = if records == 0 {
+    // "Nothing found" only when it is true: every source searched in full and none holding
+    // anything. Withheld, filtered out (portability) or unsearched data still get a package
+    // whose index.html says what happened to them.
+    let access: Vec<&RunRow> = runs.iter().filter(|r| r.operation == "access").collect();
+    let nothing_found = access.iter().all(|r| {
+        let o = r.outcome();
+        o.records() == 0 && o.skipped.is_none() && o.manual.is_empty()
+    });
+    let built = if nothing_found {
         None
     } else {
-        match write_package(state, &row, &parts, &removed, portability) {
+        match write_package(state, &row, &parts, &runs, &removed, portability) {
             Ok(done) => Some(done),
             Err(e) => {
                 let mut conn = state.pool.get()?;
@@ -178,6 +192,7 @@ fn write_package(
     state: &AppState,
     row: &RequestRow,
     parts: &[Part<'_>],
+    runs: &[RunRow],
     removed: &[Removed],
     portability: bool,
 ) -> anyhow::Result<(String, u64, Vec<ManifestFile>)> {
@@ -187,7 +202,16 @@ fn write_package(
         let mut zip = ZipWriter::new(sealed, now);
         let lang = crate::requester::lang_of(row);
         zip.start_file("index.html", true)?;
-        write_index(&mut zip, state, row, lang, parts, removed, portability)?;
+        write_index(
+            &mut zip,
+            state,
+            row,
+            lang,
+            parts,
+            runs,
+            removed,
+            portability,
+        )?;
         for part in parts {
             let staged = part.run.staged.as_deref().unwrap_or_default();
             if let Some(file_name) = &part.file_name {
@@ -331,7 +355,6 @@ fn write_csv(
                 Value::Null => String::new(),
                 other => other.to_string(),
             };
-            let csv = crate::web::admin::register::csv_field;
             write!(
                 out,
                 "{},{n},{},{}\r\n",
@@ -342,6 +365,16 @@ fn write_csv(
         }
     }
     Ok(())
+}
+
+/// A CSV field per RFC 4180, the value unchanged: this is the person's own data (a phone
+/// number starts with "+"), so no spreadsheet guard alters it.
+fn csv(value: &str) -> String {
+    if value.contains([',', '"', '\r', '\n']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
 }
 
 fn esc(s: &str) -> String {
@@ -389,6 +422,8 @@ struct Index<'a> {
     portability: bool,
     activities: Vec<ActivityView>,
     removed: Vec<(String, String)>,
+    /// Sources staff went on without: (name, why).
+    skipped: Vec<(String, String)>,
     /// (source name, file names)
     contents: Vec<(String, Vec<String>)>,
     status_url: String,
@@ -492,16 +527,21 @@ fn period(t: &Strings, amount: u32, unit: PeriodUnit) -> String {
     t.count(key, i64::from(amount))
 }
 
-/// The activities the found data belong to.
-fn found_activities(sources: &Sources, parts: &[Part<'_>]) -> Vec<String> {
+/// The activities the person's data were found in (withheld or not, portable or not).
+fn found_activities(sources: &Sources, runs: &[RunRow]) -> Vec<String> {
     let mut found = Vec::new();
-    for part in parts {
-        let Some(source) = sources.find(&part.id) else {
+    for run in runs.iter().filter(|r| r.operation == "access") {
+        let outcome = run.outcome();
+        let Some(source) = sources.find(&run.source).filter(|_| outcome.records() > 0) else {
             continue;
         };
         found.push(source.activity.clone());
         if let Connector::Sql(sql) = &source.connector {
-            for table in sql.tables.iter().filter(|x| included(part, &x.name)) {
+            for table in sql
+                .tables
+                .iter()
+                .filter(|x| outcome.tables.contains_key(&x.name))
+            {
                 found.push(table.activity.clone());
             }
         }
@@ -516,13 +556,14 @@ fn write_index(
     row: &RequestRow,
     lang: Lang,
     parts: &[Part<'_>],
+    runs: &[RunRow],
     removed: &[Removed],
     portability: bool,
 ) -> anyhow::Result<()> {
     let t = lang.strings();
     let org = &state.settings.organisation;
     let today = state.law.today(state.clock.now());
-    let found = found_activities(&state.sources, parts);
+    let found = found_activities(&state.sources, runs);
     let index = Index {
         t,
         lang: lang.code(),
@@ -537,6 +578,17 @@ fn write_index(
         removed: removed
             .iter()
             .map(|r| (r.item.clone(), r.reason.clone()))
+            .collect(),
+        skipped: runs
+            .iter()
+            .filter_map(|r| {
+                let why = r.outcome().skipped?;
+                let name = state
+                    .sources
+                    .find(&r.source)
+                    .map_or(r.source.clone(), |s| s.name.clone());
+                Some((name, why))
+            })
             .collect(),
         contents: parts
             .iter()
@@ -675,6 +727,8 @@ mod tests {
 
     #[test]
     fn html_is_escaped() {
+        assert_eq!(csv("+33 6"), "+33 6");
+        assert_eq!(csv("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(
             esc("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"

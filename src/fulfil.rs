@@ -11,7 +11,7 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::connectors::{self, Outcome, SourceError, Subject};
+use crate::connectors::{self, SourceError, Subject};
 use crate::domain::kind::RequestKind;
 use crate::mail::MailKind;
 use crate::requester::{self, RequesterError};
@@ -37,13 +37,39 @@ struct BuildPayload {
     request: i64,
 }
 
+/// A key for one use, derived from the installation's fulfilment key, so that no two uses
+/// share a key (and the suppression list's does not depend on how packages are encrypted).
+fn subkey(master: &[u8; 32], purpose: &str) -> [u8; 32] {
+    crate::crypto::hmac_sha256(master, purpose.as_bytes())
+}
+
+/// The key packages and staged data are encrypted with.
+pub fn package_key(state: &AppState) -> [u8; 32] {
+    subkey(&state.fulfilment_key, "dsar package encryption v1")
+}
+
 /// The keyed hash the suppression list stores for an address.
-pub fn suppression_hash(key: &[u8; 32], email: &str) -> String {
+pub fn suppression_hash(master: &[u8; 32], email: &str) -> String {
     let normalised = email.trim().to_lowercase();
     crate::store::audit::hex(&crate::crypto::hmac_sha256(
-        key,
-        format!("suppression:{normalised}").as_bytes(),
+        &subkey(master, "dsar suppression list v1"),
+        normalised.as_bytes(),
     ))
+}
+
+/// Puts the requester on the suppression list when the request is an objection or a
+/// consent withdrawal; whether or not any source was asked (idempotent).
+pub fn suppress_for(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let Some(scope) = row.kind.parse().ok().and_then(suppression_scope) else {
+        return Ok(());
+    };
+    let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);
+    rows::suppress(conn, &hash, scope, row.id, now)
 }
 
 /// The scope a kind of request puts on the suppression list.
@@ -117,10 +143,17 @@ pub fn dispatch(
         let existing = rows::runs_for(conn, row.id)?;
         let mut started = 0;
         for source in state.sources.list.iter().filter(|s| s.serves(op)) {
-            let done = existing.iter().any(|r| {
-                r.source == source.id && r.operation == op.as_str() && r.status == rows::DONE
+            let current = existing
+                .iter()
+                .find(|r| r.source == source.id && r.operation == op.as_str());
+            // A run under way is left to finish; a done one stays done, except that new
+            // corrections are applied everywhere again.
+            let leave = current.is_some_and(|r| match r.status.as_str() {
+                rows::DONE => op != Operation::Rectify,
+                rows::FAILED => false,
+                _ => true,
             });
-            if done {
+            if leave {
                 continue;
             }
             let manual = matches!(source.connector, Connector::Manual(_));
@@ -136,10 +169,7 @@ pub fn dispatch(
             }
             started += 1;
         }
-        if let Some(scope) = suppression_scope(kind) {
-            let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);
-            rows::suppress(conn, &hash, scope, row.id, naive)?;
-        }
+        suppress_for(conn, state, row, naive)?;
         audit::on_request(
             conn,
             &row.uuid,
@@ -187,8 +217,18 @@ pub fn rerun(
                 "Only a source that failed can be run again.",
             ));
         }
-        rows::set_run_error(conn, run.id, rows::QUEUED, "", naive)?;
-        enqueue_run(conn, run.id, naive)?;
+        rows::set_run_status(
+            conn,
+            run.id,
+            &[rows::FAILED, rows::RETRYING],
+            rows::QUEUED,
+            "",
+            naive,
+        )?;
+        // A run still retrying has its job waiting out a backoff: it runs now instead.
+        if !jobs::hurry(conn, &format!("run:{}", run.id), naive)? {
+            enqueue_run(conn, run.id, naive)?;
+        }
         audit::on_request(
             conn,
             &row.uuid,
@@ -201,7 +241,70 @@ pub fn rerun(
     })
 }
 
-/// A team's answer to its task: what it found (a file), or nothing, with a comment.
+/// Goes on without a source that keeps failing (or a team that does not answer), with the
+/// reason; the package and the letter say which source was not searched and why.
+pub fn skip(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    run_id: i64,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let run = rows::get_run(conn, run_id)?
+            .filter(|r| r.request_id == row.id)
+            .ok_or(RequesterError::Refused("No such source run."))?;
+        let skippable = [rows::FAILED, rows::RETRYING, rows::TASK];
+        if !skippable.contains(&run.status.as_str()) {
+            return Err(RequesterError::Refused(
+                "Only a source that failed, or a task not done, can be skipped.",
+            ));
+        }
+        let mut outcome = run.outcome();
+        outcome.skipped = Some(reason.to_string());
+        let records = outcome.records() as i64;
+        let finished = rows::finish_run(
+            conn,
+            run.id,
+            &skippable,
+            &Finished {
+                status: rows::DONE,
+                records: Some(records),
+                outcome: &serde_json::to_string(&outcome).unwrap_or_default(),
+                error: run.error.as_deref(),
+                staged: run.staged.as_deref(),
+                recipient: None,
+                comment: run.comment.as_deref(),
+                actor: Some(actor),
+            },
+            naive,
+        )?;
+        if !finished {
+            return Err(RequesterError::Refused(
+                "The source finished meanwhile; look again.",
+            ));
+        }
+        // Its job, if still waiting out a backoff, has nothing left to do. (A job already
+        // running finds the run done and leaves it: see `run_job`.)
+        jobs::cancel(conn, &format!("run:{}", run.id), naive)?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.skip",
+            &json!({ "source": run.source, "operation": run.operation }),
+            naive,
+        )?;
+        let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+        after_run(conn, row.id, op, naive)?;
+        Ok(())
+    })
+}
+
+/// A team's answer to its task: what it found (a file, for access), or what it did, with a
+/// comment kept as proof and quoted in the answer.
 #[allow(clippy::too_many_arguments)]
 pub fn complete_task(
     conn: &mut DbConn,
@@ -217,38 +320,49 @@ pub fn complete_task(
     let run = rows::get_run(conn, run_id)?
         .filter(|r| r.request_id == row.id && r.status == rows::TASK)
         .ok_or(RequesterError::Refused("This task is already done."))?;
+    let source = state.sources.find(&run.source);
+    let manual = source.is_some_and(|s| matches!(s.connector, Connector::Manual(_)));
+    let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+    if found.is_some() && !(manual && op == Operation::Access) {
+        return Err(RequesterError::Refused(
+            "A file goes with a team's search for data (access) only.",
+        ));
+    }
     let staged = match found {
         Some((bytes, _)) => Some(stage_bytes(state, bytes)?),
-        None => None,
+        None => run.staged.clone(),
     };
-    let mut outcome = Outcome::default();
+    let mut outcome = run.outcome();
+    outcome.team_note = Some(comment.to_string());
     if let Some((_, name)) = found {
         outcome.file_name = Some(safe_file_name(name));
         outcome.tables.insert("file".into(), 1);
     }
-    let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
-    let recipient = state
-        .sources
-        .find(&run.source)
+    // A team that belongs to a recipient has told it by doing the task (Art. 19).
+    let recipient = source
         .and_then(|s| s.recipient.clone())
         .filter(|_| op.notifies_recipients());
     let text = serde_json::to_string(&outcome).unwrap_or_default();
     let result = write_tx(conn, |conn| {
-        rows::finish_run(
+        let finished = rows::finish_run(
             conn,
             run.id,
+            &[rows::TASK],
             &Finished {
                 status: rows::DONE,
                 records: Some(outcome.records() as i64),
                 outcome: &text,
                 error: None,
                 staged: staged.as_deref(),
-                recipient: recipient.as_deref(),
-                comment: Some(comment),
+                recipient: recipient.as_deref().or(run.recipient.as_deref()),
+                comment: run.comment.as_deref(),
                 actor: Some(actor),
             },
             naive,
         )?;
+        if !finished {
+            return Err(RequesterError::Refused("This task is already done."));
+        }
         audit::on_request(
             conn,
             &row.uuid,
@@ -261,6 +375,7 @@ pub fn complete_task(
         Ok::<_, RequesterError>(())
     });
     if result.is_err()
+        && found.is_some()
         && let Some(name) = &staged
     {
         let _ = std::fs::remove_file(staged_path(state, name));
@@ -329,7 +444,7 @@ pub fn create_sealed(state: &AppState) -> std::io::Result<(String, SealedFile)> 
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(dir.join(&name))?;
-    let sealed = crate::package::sealed::SealWriter::new(file, &state.fulfilment_key)?;
+    let sealed = crate::package::sealed::SealWriter::new(file, &package_key(state))?;
     Ok((name, BufWriter::with_capacity(64 * 1024, sealed)))
 }
 
@@ -340,7 +455,7 @@ pub fn open_sealed(
     let file = std::fs::File::open(staged_path(state, name))?;
     crate::package::sealed::OpenReader::new(
         std::io::BufReader::with_capacity(64 * 1024, file),
-        &state.fulfilment_key,
+        &package_key(state),
     )
 }
 
@@ -375,15 +490,16 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     let op: Operation = run.operation.parse().map_err(|e: String| e)?;
     let now = state.clock.now();
     let naive = now.naive_utc();
-    let fail = |conn: &mut DbConn, status: &str, error: &str| {
-        rows::set_run_error(conn, run.id, status, error, naive).map_err(|e| e.to_string())
-    };
     let Some(source) = state.sources.find(&run.source) else {
-        fail(
+        rows::set_run_status(
             &mut conn,
+            run.id,
+            &[rows::QUEUED, rows::RETRYING],
             rows::FAILED,
             "this source is no longer configured",
-        )?;
+            naive,
+        )
+        .map_err(|e| e.to_string())?;
         return Ok(());
     };
     drop(conn);
@@ -399,16 +515,12 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
         staged = Some(create_sealed(state).map_err(|e| e.to_string())?);
     }
     let result = {
-        let mut write_error: Option<std::io::Error> = None;
         let mut sink = |table: &str, record: serde_json::Value| -> std::io::Result<()> {
             let Some((_, w)) = staged.as_mut() else {
                 return Ok(());
             };
-            let line = json!({ "t": table, "r": record });
-            serde_json::to_writer(&mut *w, &line)?;
-            w.write_all(b"\n").inspect_err(|e| {
-                write_error = Some(std::io::Error::new(e.kind(), e.to_string()));
-            })
+            serde_json::to_writer(&mut *w, &json!({ "t": table, "r": record }))?;
+            w.write_all(b"\n")
         };
         match &source.connector {
             Connector::Sql(sql) => connectors::sql::run(
@@ -427,6 +539,12 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
         }
     };
     let staged_name = match (staged, &result) {
+        // Nothing found: no file to keep (or to purge later).
+        (Some((name, w)), Ok(outcome)) if outcome.records() == 0 => {
+            drop(w);
+            let _ = std::fs::remove_file(staged_path(state, &name));
+            None
+        }
         (Some((name, w)), Ok(_)) => {
             let finished = w
                 .into_inner()
@@ -446,19 +564,40 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
         (None, _) => None,
     };
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+    let forget_staged = || {
+        if let Some(name) = &staged_name {
+            let _ = std::fs::remove_file(staged_path(state, name));
+        }
+    };
+    let running = [rows::QUEUED, rows::RETRYING];
     match result {
-        Ok(outcome) => {
-            let text = serde_json::to_string(&outcome).unwrap_or_default();
+        Ok(mut outcome) => {
+            // Only a service is told by the call itself; a database that belongs to a
+            // recipient is not, and its team says so on a task instead.
+            let http = matches!(source.connector, Connector::Http(_));
             let recipient = source
                 .recipient
                 .clone()
-                .filter(|_| op.notifies_recipients());
+                .filter(|_| op.notifies_recipients() && http);
+            if let Some(who) = source
+                .recipient
+                .as_ref()
+                .filter(|_| op.notifies_recipients() && !http)
+            {
+                outcome
+                    .manual
+                    .push(format!("tell {who} of the change (GDPR Art. 19)"));
+            }
+            // What the source could not do itself becomes a task for the team.
+            let left = !outcome.manual.is_empty();
+            let text = serde_json::to_string(&outcome).unwrap_or_default();
             let done = write_tx(&mut conn, |conn| {
-                rows::finish_run(
+                let finished = rows::finish_run(
                     conn,
                     run.id,
+                    &running,
                     &Finished {
-                        status: rows::DONE,
+                        status: if left { rows::TASK } else { rows::DONE },
                         records: Some(outcome.records() as i64),
                         outcome: &text,
                         error: None,
@@ -469,6 +608,10 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                     },
                     naive,
                 )?;
+                if !finished {
+                    // Skipped or run again meanwhile: that decision stands.
+                    return Ok(false);
+                }
                 audit::on_request(
                     conn,
                     &row.uuid,
@@ -480,38 +623,50 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                         "erased": outcome.erased.iter().map(|c| c.rows).sum::<u64>(),
                         "kept": outcome.kept.iter().map(|c| c.rows).sum::<u64>(),
                         "changed": outcome.changed.iter().map(|c| c.rows).sum::<u64>(),
+                        "left_to_do": outcome.manual.len(),
                         "recipient_notified": recipient.is_some(),
                     }),
                     naive,
                 )?;
-                after_run(conn, row.id, op, naive)
+                after_run(conn, row.id, op, naive)?;
+                Ok::<_, diesel::result::Error>(true)
             });
-            if let Err(e) = done {
-                if let Some(name) = &staged_name {
-                    let _ = std::fs::remove_file(staged_path(state, name));
+            match done {
+                Ok(true) => Ok(()),
+                Ok(false) => {
+                    forget_staged();
+                    Ok(())
                 }
-                return Err(e.to_string());
+                Err(e) => {
+                    forget_staged();
+                    Err(e.to_string())
+                }
             }
-            Ok(())
         }
         Err(SourceError::Retry(error)) if job.attempts < job.max_attempts => {
-            fail(&mut conn, rows::RETRYING, &error)?;
+            write_tx(&mut conn, |conn| {
+                rows::set_run_status(conn, run.id, &running, rows::RETRYING, &error, naive)
+            })
+            .map_err(|e| e.to_string())?;
             Err(error)
         }
         Err(SourceError::Retry(error) | SourceError::Fatal(error)) => {
             write_tx(&mut conn, |conn| {
-                rows::set_run_error(conn, run.id, rows::FAILED, &error, naive)?;
-                audit::on_request(
-                    conn,
-                    &row.uuid,
-                    "worker",
-                    &format!("source.{}.failed", op.as_str()),
-                    &json!({ "source": source.id }),
-                    naive,
-                )
+                if rows::set_run_status(conn, run.id, &running, rows::FAILED, &error, naive)? {
+                    audit::on_request(
+                        conn,
+                        &row.uuid,
+                        "worker",
+                        &format!("source.{}.failed", op.as_str()),
+                        &json!({ "source": source.id }),
+                        naive,
+                    )?;
+                }
+                Ok::<_, diesel::result::Error>(())
             })
             .map_err(|e| e.to_string())?;
-            tracing::warn!(source = %source.id, run = run.id, %error, "source failed");
+            // The error itself may quote a value; it stays on the request page, not in logs.
+            tracing::warn!(source = %source.id, run = run.id, "source failed");
             Ok(())
         }
     }
@@ -521,6 +676,27 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
 pub fn build_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     let payload: BuildPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
     crate::export::build(state, payload.request).map_err(|e| e.to_string())
+}
+
+/// Builds a package again after a failure (a staged file lost, a disk full).
+pub fn rebuild(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .filter(|e| e.status == rows::BROKEN)
+            .ok_or(RequesterError::Refused(
+                "Only a package that failed is built again.",
+            ))?;
+        rows::start_export(conn, row.id, export.portability, naive)?;
+        enqueue_build(conn, row.id, naive)?;
+        audit::on_request(conn, &row.uuid, actor, "export.rebuild", &json!({}), naive)?;
+        Ok(())
+    })
 }
 
 /// Withholds an item of the package (a source, or one of its tables) with the reason, and
@@ -593,7 +769,9 @@ pub fn release(
                 "There is no package waiting for review.",
             ))?;
         let max = i32::try_from(settings.max_downloads).unwrap_or(i32::MAX);
-        rows::release(conn, export.id, actor, expires, max, naive)?;
+        if rows::release(conn, export.id, actor, expires, max, naive)? == 0 {
+            return Err(RequesterError::Refused("The package is already released."));
+        }
         let note = if export.status == rows::EMPTY {
             t.t("export.mail_empty").to_string()
         } else {
@@ -732,6 +910,33 @@ pub fn purge_exports(
         }
         purged += 1;
     }
+    // Requests closed without their package going out: what was gathered goes too, once the
+    // download period has passed (time to reopen by mistake is not a reason to keep data).
+    let cutoff = naive - Duration::days(i64::from(state.settings.fulfilment.download_days));
+    for request_id in rows::abandoned(conn, cutoff)? {
+        let row = crate::store::requests::get(conn, request_id)?;
+        let files = write_tx(conn, |conn| {
+            let mut files = rows::take_staged(conn, request_id)?;
+            files.extend(rows::drop_unreleased(conn, request_id, naive)?);
+            audit::on_request(
+                conn,
+                &row.uuid,
+                "worker",
+                "export.purge",
+                &json!({ "unreleased": true, "files": files.len() }),
+                naive,
+            )?;
+            Ok::<_, diesel::result::Error>(files)
+        })?;
+        for name in files {
+            if let Err(e) = std::fs::remove_file(staged_path(state, &name))
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!(error = %e, "cannot delete gathered data");
+            }
+        }
+        purged += 1;
+    }
     Ok(purged)
 }
 
@@ -750,15 +955,43 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
     let rows_word = |n: u64| t.count("answer.rows", n as i64);
     let how = |h: &str| {
         if h == "deleted" {
-            t.t("answer.deleted").to_string()
+            format!(", {}", t.t("answer.deleted"))
         } else if h.starts_with("anonymised") {
-            t.t("answer.anonymised").to_string()
+            format!(", {}", t.t("answer.anonymised"))
+        } else if h.is_empty() {
+            String::new()
         } else {
-            h.to_string()
+            format!(", {h}")
         }
     };
-    let (mut erased, mut kept, mut changed, mut notified, mut manual) =
-        (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+    // The rule in the requester's language: the law when one applies, else the criterion.
+    let rule = |k: &crate::connectors::Kept| {
+        let activity = state
+            .register
+            .as_ref()
+            .and_then(|r| r.activities.iter().find(|a| a.id == k.activity));
+        match activity {
+            Some(a) => a.retention.legal_reference.clone().unwrap_or_else(|| {
+                a.retention
+                    .criterion
+                    .as_ref()
+                    .map(|c| match lang {
+                        crate::i18n::Lang::Fr => c.fr.clone(),
+                        crate::i18n::Lang::En => c.en.clone(),
+                    })
+                    .unwrap_or_default()
+            }),
+            None => k.rule.clone(),
+        }
+    };
+    let mut sections: [(&str, Vec<String>); 6] = [
+        ("answer.erased", Vec::new()),
+        ("answer.kept", Vec::new()),
+        ("answer.changed", Vec::new()),
+        ("answer.notified", Vec::new()),
+        ("answer.manual", Vec::new()),
+        ("answer.skipped", Vec::new()),
+    ];
     for run in runs
         .iter()
         .filter(|r| r.operation != "access" && r.status == rows::DONE)
@@ -766,8 +999,8 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
         let o = run.outcome();
         let source = name(&run.source);
         for c in &o.erased {
-            erased.push(format!(
-                "- {source}: {} ({}, {})",
+            sections[0].1.push(format!(
+                "- {source}: {} ({}{})",
                 c.what,
                 rows_word(c.rows),
                 how(&c.how)
@@ -786,36 +1019,33 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
                     )
                 })
                 .unwrap_or_default();
-            kept.push(format!(
+            sections[1].1.push(format!(
                 "- {source}: {} ({}) — {}{until}",
                 k.what,
                 rows_word(k.rows),
-                k.rule
+                rule(k)
             ));
         }
         for c in &o.changed {
-            changed.push(format!(
-                "- {source}: {} ({}, {})",
+            sections[2].1.push(format!(
+                "- {source}: {} ({}{})",
                 c.what,
                 rows_word(c.rows),
-                c.how
+                how(&c.how)
             ));
         }
         if let Some(r) = &run.recipient {
-            notified.push(format!("- {r}"));
+            sections[3].1.push(format!("- {r}"));
         }
-        if let Some(comment) = run.comment.as_ref().filter(|_| run.operation != "rectify") {
-            manual.push(format!("- {source}: {comment}"));
+        if let Some(note) = &o.team_note {
+            sections[4].1.push(format!("- {source}: {note}"));
+        }
+        if let Some(why) = &o.skipped {
+            sections[5].1.push(format!("- {source}: {why}"));
         }
     }
     let mut out = String::new();
-    for (key, lines) in [
-        ("answer.erased", erased),
-        ("answer.kept", kept),
-        ("answer.changed", changed),
-        ("answer.notified", notified),
-        ("answer.manual", manual),
-    ] {
+    for (key, lines) in sections {
         if !lines.is_empty() {
             out.push_str(&format!("\n\n{}\n{}", t.t(key), lines.join("\n")));
         }

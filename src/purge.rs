@@ -84,10 +84,13 @@ pub fn anonymise_closed(
             diesel::delete(messages::table.filter(messages::request_id.eq_any(&ids)))
                 .execute(conn)?;
             diesel::delete(notes::table.filter(notes::request_id.eq_any(&ids))).execute(conn)?;
-            // What a rectification asked for is the person's data; the outcome (tables, counts,
-            // rules) stays as the proof of what was done.
+            // What a rectification asked for, and errors that may quote a value, are the
+            // person's data; the outcome (tables, counts, rules) stays as the proof.
             diesel::update(source_runs::table.filter(source_runs::request_id.eq_any(&ids)))
-                .set(source_runs::comment.eq(None::<String>))
+                .set((
+                    source_runs::comment.eq(None::<String>),
+                    source_runs::error.eq(None::<String>),
+                ))
                 .execute(conn)?;
             diesel::delete(documents::table.filter(documents::request_id.eq_any(&ids)))
                 .execute(conn)?;

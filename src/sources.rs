@@ -300,12 +300,29 @@ impl Sources {
                     if s.table.is_empty() {
                         bail!("{at}: list at least one [[source.table]]");
                     }
-                    let mut tables = Vec::new();
+                    let mut tables: Vec<Table> = Vec::new();
                     for t in &s.table {
-                        tables.push(
-                            table(register, &s, t)
-                                .map_err(|e| anyhow!("{at}, table \"{}\": {e}", t.name))?,
-                        );
+                        let here = format!("{at}, table \"{}\"", t.name);
+                        if tables.iter().any(|x| x.name == t.name) {
+                            bail!("{here}: listed twice");
+                        }
+                        let parsed = table(register, &s, t).map_err(|e| anyhow!("{here}: {e}"))?;
+                        // Erasure runs the tables in reverse, so a table found through
+                        // another one must come after it, or it would be looked for after
+                        // its parent's rows were gone.
+                        if let Some(via) = &parsed.via
+                            && s.table
+                                .iter()
+                                .skip_while(|x| x.name != t.name)
+                                .any(|x| x.name == via.table)
+                        {
+                            bail!(
+                                "{here}: via.table \"{}\" is listed after it; list \"{}\" first",
+                                via.table,
+                                via.table
+                            );
+                        }
+                        tables.push(parsed);
                     }
                     Connector::Sql(SqlSource { url, tables })
                 }
@@ -314,8 +331,15 @@ impl Sources {
                         .url
                         .clone()
                         .ok_or_else(|| anyhow!("{at}: url: required for kind = \"http\""))?;
-                    if !(url.starts_with("http://") || url.starts_with("https://")) {
-                        bail!("{at}: url: http:// or https://");
+                    // Personal data travel in both directions: TLS, except on this machine.
+                    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
+                        .iter()
+                        .any(|p| {
+                            url.strip_prefix(p)
+                                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
+                        });
+                    if !(url.starts_with("https://") || loopback) {
+                        bail!("{at}: url: https:// (plain http:// only to this machine)");
                     }
                     let secret = match (&s.secret, &s.secret_file) {
                         (Some(secret), None) => secret.clone(),
@@ -597,6 +621,68 @@ erase = "delete"
             err.contains("\"payment\" is not a category of the activity \"orders\""),
             "{err}"
         );
+    }
+
+    #[test]
+    fn tables_found_through_another_come_after_it_once_each() {
+        let base = r#"
+[[source]]
+id = "shop"
+name = "Shop"
+kind = "sql"
+url = "sqlite://shop.db"
+activity = "orders"
+[[source.table]]
+name = "orders"
+match = "customer_id"
+via = { table = "customers", key = "id", match = "email" }
+columns = ["id"]
+erase = "delete"
+[[source.table]]
+name = "customers"
+match = "email"
+columns = ["email"]
+erase = "delete"
+"#;
+        let err = Sources::parse(base, Some(&register()))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.contains("via.table \"customers\" is listed after it"),
+            "{err}"
+        );
+        let twice = base.replace("name = \"orders\"", "name = \"customers\"");
+        let err = Sources::parse(&twice, Some(&register()))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("listed twice"), "{err}");
+    }
+
+    #[test]
+    fn services_are_called_over_tls_unless_on_this_machine() {
+        let http = |url: &str| {
+            format!(
+                "[[source]]\nid = \"m\"\nname = \"M\"\nkind = \"http\"\nurl = \"{url}\"\nsecret = \"{}\"\nactivity = \"newsletter\"\n",
+                "s".repeat(32)
+            )
+        };
+        for ok in [
+            "https://crm.internal/dsar",
+            "http://127.0.0.1:9000/x",
+            "http://localhost/x",
+        ] {
+            assert!(Sources::parse(&http(ok), Some(&register())).is_ok(), "{ok}");
+        }
+        for bad in [
+            "http://crm.internal/dsar",
+            "http://localhost.evil.example/x",
+            "ftp://x",
+        ] {
+            let err = Sources::parse(&http(bad), Some(&register()))
+                .unwrap_err()
+                .to_string();
+            assert!(err.contains("https://"), "{bad}: {err}");
+        }
     }
 
     #[test]

@@ -45,10 +45,14 @@ pub fn run(
         },
         "changes": changes,
         "sent_at": now.to_rfc3339(),
+        // Lets the service refuse a call it has seen already (a replay within the window).
+        "nonce": crate::crypto::random_token(),
     }))
     .map_err(|e| SourceError::Fatal(e.to_string()))?;
     let timestamp = now.timestamp();
     let url = format!("{}/{}", source.url.trim_end_matches('/'), op.as_str());
+    // Errors are shown to staff and kept: the address without credentials.
+    let shown = crate::config::redact_url(&url);
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(source.timeout_seconds)))
         .http_status_as_error(false)
@@ -61,31 +65,34 @@ pub fn run(
         .header(TIMESTAMP_HEADER, timestamp.to_string())
         .header(SIGNATURE_HEADER, sign(&source.secret, timestamp, &body))
         .send(&body[..])
-        .map_err(|e| SourceError::Retry(format!("{url}: {e}")))?;
+        .map_err(|e| SourceError::Retry(format!("{shown}: {e}")))?;
     let status = response.status().as_u16();
     let bytes = response
         .into_body()
         .with_config()
         .limit(source.max_response_bytes)
         .read_to_vec()
-        .map_err(|e| SourceError::Retry(format!("{url}: reading the answer: {e}")))?;
+        .map_err(|e| SourceError::Retry(format!("{shown}: reading the answer: {e}")))?;
+    // The status only: a service's error text may repeat the person's details.
     if status >= 500 || status == 429 || status == 408 {
-        return Err(SourceError::Retry(format!("{url} answered {status}")));
+        return Err(SourceError::Retry(format!("{shown} answered {status}")));
     }
     if !(200..300).contains(&status) {
-        return Err(SourceError::Fatal(format!(
-            "{url} answered {status}: {}",
-            String::from_utf8_lossy(&bytes[..bytes.len().min(300)])
-        )));
+        return Err(SourceError::Fatal(format!("{shown} answered {status}")));
     }
     let answer: Value = serde_json::from_slice(&bytes).map_err(|e| {
-        SourceError::Fatal(format!("{url} answered something that is not JSON: {e}"))
+        SourceError::Fatal(format!("{shown} answered something that is not JSON: {e}"))
     })?;
+    drop(bytes);
     read_answer(op, answer, sink)
 }
 
 /// Turns a service's answer into an outcome; what it says it could not do goes to `manual`.
-fn read_answer(op: Operation, answer: Value, sink: &mut Sink<'_>) -> Result<Outcome, SourceError> {
+fn read_answer(
+    op: Operation,
+    mut answer: Value,
+    sink: &mut Sink<'_>,
+) -> Result<Outcome, SourceError> {
     let bad = |what: &str| SourceError::Fatal(format!("the service's answer: {what}"));
     let mut outcome = Outcome {
         note: answer
@@ -95,18 +102,19 @@ fn read_answer(op: Operation, answer: Value, sink: &mut Sink<'_>) -> Result<Outc
         ..Outcome::default()
     };
     if op == Operation::Access {
+        // Taken out of the answer, not copied: a large answer is held once.
         let mut tables: Vec<(String, Vec<Value>)> = Vec::new();
-        match (answer.get("records"), answer.get("tables")) {
-            (Some(Value::Array(records)), _) => tables.push(("records".into(), records.clone())),
-            (_, Some(Value::Object(map))) => {
-                for (name, rows) in map {
-                    let Value::Array(rows) = rows else {
-                        return Err(bad(&format!("tables.{name} is not a list")));
-                    };
-                    tables.push((name.clone(), rows.clone()));
-                }
+        if let Some(Value::Array(records)) = answer.get_mut("records").map(Value::take) {
+            tables.push(("records".into(), records));
+        } else if let Some(Value::Object(map)) = answer.get_mut("tables").map(Value::take) {
+            for (name, rows) in map {
+                let Value::Array(rows) = rows else {
+                    return Err(bad(&format!("tables.{name} is not a list")));
+                };
+                tables.push((name, rows));
             }
-            _ => return Err(bad("expected {\"records\": […]} or {\"tables\": {…}}")),
+        } else {
+            return Err(bad("expected {\"records\": […]} or {\"tables\": {…}}"));
         }
         for (name, rows) in tables {
             let count = rows.len() as u64;

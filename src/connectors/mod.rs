@@ -41,6 +41,11 @@ pub struct Outcome {
     pub note: Option<String>,
     /// A file a team uploaded (manual sources).
     pub file_name: Option<String>,
+    /// Why staff went on without this source (it could not be searched).
+    pub skipped: Option<String>,
+    /// What the team did by hand (a manual source, or what a source left to do), as they
+    /// wrote it; quoted in the answer.
+    pub team_note: Option<String>,
 }
 
 impl Outcome {

@@ -2,7 +2,7 @@
 //! come from the checked sources file (plain identifiers, quoted); the person's identity and
 //! every value written are bound parameters, never SQL text. Rows are read as one JSON
 //! object each (`json_object` / `json_build_object`), so any columns work on both backends
-//! without a Rust type per table, in batches so a large table never sits in memory.
+//! without a Rust type per table, one row at a time so a large table never sits in memory.
 
 use std::collections::BTreeMap;
 
@@ -16,8 +16,6 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use super::{Changed, Kept, Outcome, Sink, SourceError, Subject};
 use crate::register::Register;
 use crate::sources::{Erase, IdentityKey, Operation, SqlSource, Table};
-
-const BATCH: usize = 1000;
 
 enum Conn {
     Sqlite(SqliteConnection),
@@ -118,6 +116,14 @@ impl Conn {
     }
 }
 
+/// Said when a table is keyed by something the request does not give.
+fn unsearchable(t: &Table) -> String {
+    format!(
+        "table {}: the request gives no customer number; search it by hand",
+        t.name
+    )
+}
+
 fn quote(name: &str) -> String {
     format!("\"{name}\"")
 }
@@ -125,7 +131,7 @@ fn quote(name: &str) -> String {
 /// The identity value a table is matched on; `None` when the request lacks it.
 fn identity(t: &Table, subject: &Subject) -> Option<String> {
     match t.identity {
-        IdentityKey::Email => Some(subject.email.trim().to_lowercase()),
+        IdentityKey::Email => Some(subject.email.trim().to_string()),
         IdentityKey::CustomerRef => subject
             .customer_ref
             .as_ref()
@@ -145,7 +151,7 @@ fn filter(t: &Table, pg: bool) -> String {
     let id = param(pg, 1);
     let compare = |column: &str| match t.identity {
         // Addresses differ in case between systems; the person is the same.
-        IdentityKey::Email => format!("lower({}) = {id}", quote(column)),
+        IdentityKey::Email => format!("lower({}) = lower({id})", quote(column)),
         // A customer number may be stored as a number; compared as text on PostgreSQL.
         IdentityKey::CustomerRef if pg => format!("CAST({} AS TEXT) = {id}", quote(column)),
         IdentityKey::CustomerRef => format!("{} = {id}", quote(column)),
@@ -181,6 +187,7 @@ pub fn run(
         Operation::Access => {
             for t in &source.tables {
                 let Some(id) = identity(t, subject) else {
+                    outcome.manual.push(unsearchable(t));
                     continue;
                 };
                 let found = export_table(&mut conn, t, &id, sink)?;
@@ -194,6 +201,7 @@ pub fn run(
             // Children first: a table found through another's key must be read before it goes.
             for t in source.tables.iter().rev() {
                 let Some(id) = identity(t, subject) else {
+                    outcome.manual.push(unsearchable(t));
                     continue;
                 };
                 erase_table(conn, t, &id, register, today, &mut outcome)?;
@@ -223,26 +231,45 @@ fn export_table(
     } else {
         format!("json_object({})", pairs.join(", "))
     };
+    let sql = format!(
+        "SELECT {object} AS v FROM {} WHERE {}",
+        quote(&t.name),
+        filter(t, conn.is_pg()),
+    );
     let mut found = 0u64;
-    loop {
-        let sql = format!(
-            "SELECT {object} AS v FROM {} WHERE {} ORDER BY {} LIMIT {BATCH} OFFSET {found}",
-            quote(&t.name),
-            filter(t, conn.is_pg()),
-            quote(&t.columns[0]),
-        );
-        let rows = conn.texts(&sql, &[id.to_string()]).map_err(db_error(t))?;
-        let n = rows.len();
-        for text in rows.into_iter().flatten() {
-            let value: serde_json::Value = serde_json::from_str(&text)
-                .map_err(|e| SourceError::Fatal(format!("table {}: {e}", t.name)))?;
-            sink(&t.name, value).map_err(|e| SourceError::Retry(e.to_string()))?;
-            found += 1;
+    let mut each = |row: QueryResult<One>| -> Result<(), SourceError> {
+        let Some(text) = row.map_err(db_error(t))?.v else {
+            return Ok(());
+        };
+        let value: serde_json::Value = serde_json::from_str(&text)
+            .map_err(|e| SourceError::Fatal(format!("table {}: {e}", t.name)))?;
+        sink(&t.name, value).map_err(|e| SourceError::Retry(e.to_string()))?;
+        found += 1;
+        Ok(())
+    };
+    // One statement read row by row: a consistent view of the table, in bounded memory
+    // whatever the number of rows (PostgreSQL's default would load the whole result).
+    match conn {
+        Conn::Sqlite(c) => {
+            let rows = diesel::sql_query(&sql)
+                .bind::<Text, _>(id)
+                .load_iter::<One, diesel::connection::DefaultLoadingMode>(c)
+                .map_err(db_error(t))?;
+            for row in rows {
+                each(row)?;
+            }
         }
-        if n < BATCH {
-            return Ok(found);
+        Conn::Pg(c) => {
+            let rows = diesel::sql_query(&sql)
+                .bind::<Text, _>(id)
+                .load_iter::<One, diesel::pg::PgRowByRowLoadingMode>(c)
+                .map_err(db_error(t))?;
+            for row in rows {
+                each(row)?;
+            }
         }
     }
+    Ok(found)
 }
 
 fn count(conn: &mut Conn, t: &Table, id: &str) -> Result<u64, SourceError> {
@@ -403,6 +430,7 @@ fn change(
     let mut applied = std::collections::BTreeSet::new();
     for t in &source.tables {
         let Some(id) = identity(t, subject) else {
+            outcome.manual.push(unsearchable(t));
             continue;
         };
         let values: BTreeMap<String, String> = match op {

@@ -119,30 +119,39 @@ pub struct Finished<'a> {
     pub actor: Option<&'a str>,
 }
 
+/// Records how a run ended, if it is still in one of the `expected` states (a run skipped
+/// or re-run meanwhile is left as it is); false when it was not.
 pub fn finish_run(
     conn: &mut DbConn,
     id: i64,
+    expected: &[&str],
     f: &Finished<'_>,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(source_runs::table.find(id))
-        .set((
-            source_runs::status.eq(f.status),
-            source_runs::records.eq(f.records),
-            source_runs::outcome.eq(f.outcome),
-            source_runs::error.eq(f.error),
-            source_runs::staged.eq(f.staged),
-            source_runs::recipient.eq(f.recipient),
-            source_runs::comment.eq(f.comment),
-            source_runs::updated_at.eq(now),
-        ))
-        .execute(conn)?;
-    if let Some(actor) = f.actor {
+) -> QueryResult<bool> {
+    let n = diesel::update(
+        source_runs::table
+            .find(id)
+            .filter(source_runs::status.eq_any(expected)),
+    )
+    .set((
+        source_runs::status.eq(f.status),
+        source_runs::records.eq(f.records),
+        source_runs::outcome.eq(f.outcome),
+        source_runs::error.eq(f.error),
+        source_runs::staged.eq(f.staged),
+        source_runs::recipient.eq(f.recipient),
+        source_runs::comment.eq(f.comment),
+        source_runs::updated_at.eq(now),
+    ))
+    .execute(conn)?;
+    if n == 1
+        && let Some(actor) = f.actor
+    {
         diesel::update(source_runs::table.find(id))
             .set(source_runs::actor.eq(actor))
             .execute(conn)?;
     }
-    Ok(1)
+    Ok(n == 1)
 }
 
 /// What a rectification asked to correct (JSON), kept with the run so a re-run applies it.
@@ -152,20 +161,29 @@ pub fn set_comment(conn: &mut DbConn, id: i64, comment: &str) -> QueryResult<usi
         .execute(conn)
 }
 
-pub fn set_run_error(
+/// Moves a run from one of the `expected` states to `status`, with the error (empty: none);
+/// false when it was no longer in them.
+pub fn set_run_status(
     conn: &mut DbConn,
     id: i64,
+    expected: &[&str],
     status: &str,
     error: &str,
     now: NaiveDateTime,
-) -> QueryResult<usize> {
-    diesel::update(source_runs::table.find(id))
-        .set((
-            source_runs::status.eq(status),
-            source_runs::error.eq(error),
-            source_runs::updated_at.eq(now),
-        ))
-        .execute(conn)
+) -> QueryResult<bool> {
+    let error: String = error.chars().take(2000).collect();
+    diesel::update(
+        source_runs::table
+            .find(id)
+            .filter(source_runs::status.eq_any(expected)),
+    )
+    .set((
+        source_runs::status.eq(status),
+        source_runs::error.eq(Some(error).filter(|e| !e.is_empty())),
+        source_runs::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -286,7 +304,8 @@ pub fn release(
     diesel::update(
         exports::table
             .find(id)
-            .filter(exports::status.eq_any([REVIEW, EMPTY])),
+            .filter(exports::status.eq_any([REVIEW, EMPTY]))
+            .filter(exports::released_at.is_null()),
     )
     .set((
         exports::released_at.eq(now),
@@ -325,6 +344,54 @@ pub fn spent_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<E
         )
         .select(ExportRow::as_select())
         .load(conn)
+}
+
+/// Requests closed before `cutoff` that still hold staged data or a package never released
+/// (withdrawn, rejected or answered otherwise).
+pub fn abandoned(conn: &mut DbConn, cutoff: NaiveDateTime) -> QueryResult<Vec<i64>> {
+    use super::schema::requests;
+    let staged = source_runs::table
+        .filter(source_runs::staged.is_not_null())
+        .select(source_runs::request_id);
+    let unreleased = exports::table
+        .filter(exports::storage_name.is_not_null())
+        .filter(exports::released_at.is_null())
+        .select(exports::request_id);
+    requests::table
+        .filter(requests::closed_at.lt(cutoff))
+        .filter(
+            requests::id
+                .eq_any(staged)
+                .or(requests::id.eq_any(unreleased)),
+        )
+        .select(requests::id)
+        .load(conn)
+}
+
+/// Forgets an unreleased package's file; returns it, for the caller to delete.
+pub fn drop_unreleased(
+    conn: &mut DbConn,
+    request_id: i64,
+    now: NaiveDateTime,
+) -> QueryResult<Option<String>> {
+    let name: Option<Option<String>> = exports::table
+        .filter(exports::request_id.eq(request_id))
+        .filter(exports::released_at.is_null())
+        .select(exports::storage_name)
+        .first(conn)
+        .optional()?;
+    diesel::update(
+        exports::table
+            .filter(exports::request_id.eq(request_id))
+            .filter(exports::released_at.is_null()),
+    )
+    .set((
+        exports::status.eq(PURGED),
+        exports::storage_name.eq(None::<String>),
+        exports::purged_at.eq(now),
+    ))
+    .execute(conn)?;
+    Ok(name.flatten())
 }
 
 pub fn mark_purged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {

@@ -62,6 +62,34 @@ pub fn enqueue(
         .map(drop)
 }
 
+/// Brings a waiting job forward to `now` (staff asked to try again without waiting for the
+/// backoff); false when no job waits under that key.
+pub fn hurry(conn: &mut DbConn, dedup_key: &str, now: NaiveDateTime) -> QueryResult<bool> {
+    let n = diesel::update(
+        jobs::table
+            .filter(jobs::dedup_key.eq(dedup_key))
+            .filter(jobs::status.eq(QUEUED)),
+    )
+    .set(jobs::run_at.eq(now))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Ends a waiting job that is no longer wanted.
+pub fn cancel(conn: &mut DbConn, dedup_key: &str, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(
+        jobs::table
+            .filter(jobs::dedup_key.eq(dedup_key))
+            .filter(jobs::status.eq(QUEUED)),
+    )
+    .set((
+        jobs::status.eq(DONE),
+        jobs::dedup_key.eq(None::<String>),
+        jobs::finished_at.eq(now),
+    ))
+    .execute(conn)
+}
+
 /// Takes the next due job (or one whose holder's lease ran out) and leases it to `worker`.
 pub fn claim(
     conn: &mut DbConn,
@@ -139,6 +167,9 @@ pub fn fail(
     let error: String = error.chars().take(2000).collect();
     let spent = job.attempts >= job.max_attempts;
     let backoff = backoff(job.attempts);
+    // A dead job gives up its key, so the same work can be asked for again (staff running a
+    // source again, a package rebuilt).
+    let dedup_key = if spent { None } else { job.dedup_key.clone() };
     diesel::update(jobs::table.find(job.id).filter(jobs::locked_by.eq(worker)))
         .set((
             jobs::status.eq(if spent { DEAD } else { QUEUED }),
@@ -146,6 +177,7 @@ pub fn fail(
             jobs::last_error.eq(error),
             jobs::locked_until.eq(None::<NaiveDateTime>),
             jobs::finished_at.eq(spent.then_some(now)),
+            jobs::dedup_key.eq(dedup_key),
         ))
         .execute(conn)
         .map(|n| n == 1)

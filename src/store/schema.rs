@@ -285,3 +285,5 @@ diesel::table! {
         created_at -> Timestamp,
     }
 }
+
+diesel::allow_tables_to_appear_in_same_query!(source_runs, exports, requests);

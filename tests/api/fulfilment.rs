@@ -627,6 +627,22 @@ async fn access(backend: Backend) {
     );
     assert!(index.contains("article 15, paragraphe 4"));
 
+    // The answer cannot go before the package.
+    let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
+    let res = dpo
+        .post(
+            &format!("/admin/requests/{jeanne}/send"),
+            &[
+                Part::Field("csrf", &page.csrf()),
+                Part::Field("action", "fulfil"),
+                Part::Field("text", "Voici vos données."),
+            ],
+        )
+        .await;
+    dpo.follow(res)
+        .await
+        .assert_contains("The data package is not released yet");
+
     // Released: the requester is mailed a link to the status page, in French.
     let page = sources_action(&mut dpo, &jeanne, &[("action", "release")]).await;
     page.assert_contains("Done: package released");
@@ -734,6 +750,21 @@ async fn erasure(backend: Backend) {
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     sources_action(&mut dpo, &jeanne, &[("action", "dispatch")]).await;
     app.run_worker().await;
+    // The answer waits for every source, the archives team included.
+    let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
+    let res = dpo
+        .post(
+            &format!("/admin/requests/{jeanne}/send"),
+            &[
+                Part::Field("csrf", &page.csrf()),
+                Part::Field("action", "fulfil"),
+                Part::Field("text", "Vos données sont effacées."),
+            ],
+        )
+        .await;
+    dpo.follow(res)
+        .await
+        .assert_contains("A data source has not finished");
     archives_task(&mut dpo, &jeanne, false).await;
 
     // Exactly the configured rows: Jeanne's customer and newsletter rows deleted, her orders
@@ -990,6 +1021,88 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
     page.assert_contains("customers: 1, invoices: 2, orders: 2");
     assert!(!page.html.contains("run-failed"), "{}", page.html);
+
+    // A source that stays broken can be skipped, with the reason, and the package says so.
+    let paul = verified(app, "access", "Paul Durand", "paul.durand@example.fr").await;
+    match &w.shop.pg {
+        Some(_) => diesel::pg::PgConnection::establish(&w.shop.url)
+            .expect("shop")
+            .batch_execute(drop_table),
+        None => {
+            diesel::sqlite::SqliteConnection::establish(w.shop.url.trim_start_matches("sqlite://"))
+                .expect("shop")
+                .batch_execute(drop_table)
+        }
+    }
+    .expect("drop");
+    sources_action(&mut dpo, &paul, &[("action", "dispatch")]).await;
+    app.run_worker().await;
+    let page = dpo.get(&format!("/admin/requests/{paul}")).await;
+    let start =
+        page.html.find("name=\"run\" value=\"").expect("run") + "name=\"run\" value=\"".len();
+    let run: String = page.html[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect();
+    let res = dpo
+        .post_urlencoded(
+            &format!("/admin/requests/{paul}/sources"),
+            &[
+                ("csrf", &page.csrf()),
+                ("action", "skip"),
+                ("run", &run),
+                ("reason", ""),
+            ],
+        )
+        .await;
+    dpo.follow(res)
+        .await
+        .assert_contains("Say why the answer goes without this source");
+    sources_action(
+        &mut dpo,
+        &paul,
+        &[
+            ("action", "skip"),
+            ("run", &run),
+            ("reason", "Base boutique en maintenance jusqu'au 10 mars"),
+        ],
+    )
+    .await;
+    archives_task(&mut dpo, &paul, true).await;
+    app.run_worker().await;
+    let review = dpo.get(&format!("/admin/requests/{paul}/package")).await;
+    let files = unzip(&review.bytes);
+    let index = text(&files, "index.html");
+    assert!(
+        index.contains("Systèmes que nous n&#39;avons pas pu consulter"),
+        "skipped section"
+    );
+    assert!(index.contains("Base boutique en maintenance jusqu&#39;au 10 mars"));
+    assert!(!files.iter().any(|(n, _)| n.starts_with("data/shop")));
+
+    // Paul withdraws: what was gathered for him is deleted once the download period is over,
+    // though it never went out; Jeanne's, still open, stays.
+    let res = app
+        .post(
+            &format!("/api/v1/requests/{paul}/events"),
+            &json!({ "type": "withdraw" }),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
+    let on_disk = || {
+        std::fs::read_dir(&app.state.settings.fulfilment.dir)
+            .map(|d| d.count())
+            .unwrap_or(0)
+    };
+    let before = on_disk();
+    app.state.clock.advance(chrono::Duration::days(15));
+    let purged = {
+        let mut conn = app.state.pool.get().expect("conn");
+        dsar::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge")
+    };
+    assert_eq!(purged.packages, 1);
+    // Paul's package and the scan the archives team found.
+    assert_eq!(on_disk(), before - 2);
 }
 
 macro_rules! both {

@@ -23,8 +23,10 @@ pub struct RunView {
     pub summary: String,
     pub error: Option<String>,
     pub can_rerun: bool,
+    pub can_skip: bool,
+    /// A team's search for data: it may attach what it found.
+    pub manual_search: bool,
     pub task: Option<String>,
-    pub comment: Option<String>,
 }
 
 pub struct PackageView {
@@ -37,6 +39,7 @@ pub struct PackageView {
     pub removed: Vec<(String, String, String)>,
     pub reviewing: bool,
     pub can_release: bool,
+    pub can_rebuild: bool,
     pub released: Option<String>,
     pub error: Option<String>,
 }
@@ -111,6 +114,12 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
     for m in &outcome.manual {
         summary.push(format!("to do by hand: {m}"));
     }
+    if let Some(note) = &outcome.team_note {
+        summary.push(format!("team: {note}"));
+    }
+    if let Some(why) = &outcome.skipped {
+        summary.push(format!("skipped: {why}"));
+    }
     if let Some(note) = &outcome.note {
         summary.push(format!("service says: {note}"));
     }
@@ -120,8 +129,9 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
     if r.status == rows::DONE && summary.is_empty() {
         summary.push("nothing to do".into());
     }
-    let task = match source.map(|s| &s.connector) {
-        Some(Connector::Manual(m)) if r.status == rows::TASK => Some(format!(
+    let task = match (source.map(|s| &s.connector), r.status == rows::TASK) {
+        (_, false) => None,
+        (Some(Connector::Manual(m)), true) => Some(format!(
             "{}{}",
             m.team,
             if m.instructions.is_empty() {
@@ -130,7 +140,7 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
                 format!(": {}", m.instructions)
             }
         )),
-        _ => None,
+        (_, true) => Some(format!("the team: {}", outcome.manual.join("; "))),
     };
     RunView {
         id: r.id,
@@ -143,8 +153,10 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
         summary: summary.join("; "),
         error: r.error.clone().filter(|e| !e.is_empty()),
         can_rerun: r.status == rows::FAILED || r.status == rows::RETRYING,
+        can_skip: [rows::FAILED, rows::RETRYING, rows::TASK].contains(&r.status.as_str()),
+        manual_search: r.operation == "access"
+            && source.is_some_and(|s| matches!(s.connector, Connector::Manual(_))),
         task,
-        comment: r.comment.clone().filter(|_| r.operation != "rectify"),
     }
 }
 
@@ -188,6 +200,7 @@ fn package_view(runs: &[RunRow], e: &ExportRow) -> PackageView {
             .map(|r| (r.item, r.reason, r.by))
             .collect(),
         reviewing: e.status == rows::REVIEW,
+        can_rebuild: e.status == rows::BROKEN,
         can_release: e.status == rows::REVIEW
             || (e.status == rows::EMPTY && e.released_at.is_none()),
         released: e.released_at.map(|at| {
@@ -288,6 +301,19 @@ pub async fn act(
                     }
                     Err(_) => Err(RequesterError::Refused("No such source run.")),
                 },
+                "skip" => match form.run.parse() {
+                    Ok(run) if !form.reason.trim().is_empty() => {
+                        crate::fulfil::skip(conn, &row, run, form.reason.trim(), &actor, now)
+                            .map(|_| "source skipped")
+                    }
+                    Ok(_) => {
+                        return Ok(Ok(Err(
+                            "Say why the answer goes without this source (the requester reads it)."
+                                .to_string(),
+                        )));
+                    }
+                    Err(_) => Err(RequesterError::Refused("No such source run.")),
+                },
                 "remove" => {
                     if form.reason.trim().is_empty() {
                         return Ok(Ok(Err(
@@ -305,6 +331,8 @@ pub async fn act(
                     )
                     .map(|_| "item removed; the package is being rebuilt")
                 }
+                "rebuild" => crate::fulfil::rebuild(conn, &row, &actor, now)
+                    .map(|_| "the package is being built again"),
                 "release" => {
                     crate::fulfil::release(conn, app, &row, &actor, now).map(|_| "package released")
                 }
@@ -366,12 +394,23 @@ pub async fn task(
             Err("Say where the team looked (the comment is kept as proof).".into()),
         ));
     }
-    if let Some((bytes, _)) = &file
-        && crate::files::Sniffed::detect(bytes).is_none()
+    // A scan (PDF, JPEG, PNG, checked by content) or a text export (CSV, JSON, TXT: valid
+    // UTF-8, no control bytes), which portability needs machine-readable.
+    let acceptable = |bytes: &[u8], name: &str| {
+        let text_name = [".csv", ".json", ".txt"]
+            .iter()
+            .any(|ext| name.to_ascii_lowercase().ends_with(ext));
+        crate::files::Sniffed::detect(bytes).is_some()
+            || (text_name
+                && std::str::from_utf8(bytes)
+                    .is_ok_and(|t| !t.chars().any(|c| c.is_control() && !"\r\n\t".contains(c))))
+    };
+    if let Some((bytes, name)) = &file
+        && !acceptable(bytes, name)
     {
         return Ok(back(
             &key,
-            Err("Attach a PDF, JPEG or PNG file (checked by its content, not its name).".into()),
+            Err("Attach a PDF, JPEG or PNG scan, or a CSV, JSON or text export.".into()),
         ));
     }
     let (actor, now) = (staff.actor(), state.clock.now());
