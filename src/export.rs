@@ -284,6 +284,14 @@ fn included(part: &Part<'_>, table: &str) -> bool {
     part.tables.iter().any(|(t, _)| t == table)
 }
 
+/// How many records of `table` the part holds.
+fn total(part: &Part<'_>, table: &str) -> u64 {
+    part.tables
+        .iter()
+        .find(|(n, _)| n == table)
+        .map_or(0, |(_, n)| *n)
+}
+
 fn write_json(
     out: &mut impl Write,
     state: &AppState,
@@ -656,20 +664,10 @@ fn write_index(
             }
             if current.as_deref() != Some(table.as_str()) {
                 if let Some(prev) = &current {
-                    let total = part
-                        .tables
-                        .iter()
-                        .find(|(n, _)| n == prev)
-                        .map(|(_, n)| *n)
-                        .unwrap_or(0);
+                    let total = total(part, prev);
                     close(out, prev, shown, total)?;
                 }
-                let total = part
-                    .tables
-                    .iter()
-                    .find(|(n, _)| n == &table)
-                    .map(|(_, n)| *n)
-                    .unwrap_or(0);
+                let total = total(part, &table);
                 columns = match &record {
                     Value::Object(map) => map.keys().cloned().collect(),
                     _ => vec!["value".into()],
@@ -706,12 +704,7 @@ fn write_index(
             write!(out, "</tr>")?;
         }
         if let Some(prev) = &current {
-            let total = part
-                .tables
-                .iter()
-                .find(|(n, _)| n == prev)
-                .map(|(_, n)| *n)
-                .unwrap_or(0);
+            let total = total(part, prev);
             close(out, prev, shown, total)?;
         }
         writeln!(out, "</section>")?;

@@ -883,61 +883,57 @@ pub fn purge_exports(
     now: DateTime<Utc>,
 ) -> Result<usize, RequesterError> {
     let naive = now.naive_utc();
-    let spent = rows::spent_exports(conn, naive)?;
     let mut purged = 0;
-    for export in spent {
-        let row = crate::store::requests::get(conn, export.request_id)?;
-        let files = write_tx(conn, |conn| {
+    for export in rows::spent_exports(conn, naive)? {
+        let details = json!({ "downloads": export.downloads });
+        purge_request(conn, state, export.request_id, details, naive, |conn| {
             let mut files = rows::take_staged(conn, export.request_id)?;
             files.extend(export.storage_name.clone());
             rows::mark_purged(conn, export.id, naive)?;
-            audit::on_request(
-                conn,
-                &row.uuid,
-                "worker",
-                "export.purge",
-                &json!({ "downloads": export.downloads, "files": files.len() }),
-                naive,
-            )?;
-            Ok::<_, diesel::result::Error>(files)
+            Ok(files)
         })?;
-        for name in files {
-            if let Err(e) = std::fs::remove_file(staged_path(state, &name))
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(error = %e, "cannot delete a purged package file");
-            }
-        }
         purged += 1;
     }
     // Requests closed without their package going out: what was gathered goes too, once the
     // download period has passed (time to reopen by mistake is not a reason to keep data).
     let cutoff = naive - Duration::days(i64::from(state.settings.fulfilment.download_days));
     for request_id in rows::abandoned(conn, cutoff)? {
-        let row = crate::store::requests::get(conn, request_id)?;
-        let files = write_tx(conn, |conn| {
+        let details = json!({ "unreleased": true });
+        purge_request(conn, state, request_id, details, naive, |conn| {
             let mut files = rows::take_staged(conn, request_id)?;
             files.extend(rows::drop_unreleased(conn, request_id, naive)?);
-            audit::on_request(
-                conn,
-                &row.uuid,
-                "worker",
-                "export.purge",
-                &json!({ "unreleased": true, "files": files.len() }),
-                naive,
-            )?;
-            Ok::<_, diesel::result::Error>(files)
+            Ok(files)
         })?;
-        for name in files {
-            if let Err(e) = std::fs::remove_file(staged_path(state, &name))
-                && e.kind() != std::io::ErrorKind::NotFound
-            {
-                tracing::warn!(error = %e, "cannot delete gathered data");
-            }
-        }
         purged += 1;
     }
     Ok(purged)
+}
+
+/// Forgets a request's files in one transaction with its audit entry (`take` returns them),
+/// then deletes them from disk.
+fn purge_request(
+    conn: &mut DbConn,
+    state: &AppState,
+    request_id: i64,
+    mut details: serde_json::Value,
+    now: chrono::NaiveDateTime,
+    take: impl FnOnce(&mut DbConn) -> diesel::QueryResult<Vec<String>>,
+) -> Result<(), RequesterError> {
+    let row = crate::store::requests::get(conn, request_id)?;
+    let files = write_tx(conn, |conn| {
+        let files = take(conn)?;
+        details["files"] = json!(files.len());
+        audit::on_request(conn, &row.uuid, "worker", "export.purge", &details, now)?;
+        Ok::<_, diesel::result::Error>(files)
+    })?;
+    for name in files {
+        if let Err(e) = std::fs::remove_file(staged_path(state, &name))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "cannot delete a purged package file");
+        }
+    }
+    Ok(())
 }
 
 /// What the sources did, in the requester's language, for the answer letter: what was

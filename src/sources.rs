@@ -651,7 +651,12 @@ erase = "delete"
             err.contains("via.table \"customers\" is listed after it"),
             "{err}"
         );
-        let twice = base.replace("name = \"orders\"", "name = \"customers\"");
+        let twice = base
+            .replace("name = \"orders\"", "name = \"customers\"")
+            .replace(
+                "via = { table = \"customers\", key = \"id\", match = \"email\" }\n",
+                "",
+            );
         let err = Sources::parse(&twice, Some(&register()))
             .unwrap_err()
             .to_string();

@@ -181,8 +181,10 @@ impl<W: Write> ZipWriter<W> {
 
         if compress {
             match std::mem::replace(&mut self.sink, Sink::Broken) {
+                // The fast level: a package is written once and downloaded a few times, and
+                // on data like ours it is about twice as fast for a few percent more bytes.
                 Sink::Plain(out) => {
-                    self.sink = Sink::Deflate(DeflateEncoder::new(out, Compression::default()))
+                    self.sink = Sink::Deflate(DeflateEncoder::new(out, Compression::fast()))
                 }
                 _ => return Err(broken()),
             }

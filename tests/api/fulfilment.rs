@@ -387,6 +387,23 @@ async fn archives_task(dpo: &mut Browser<'_>, reference: &str, found: bool) {
     page.assert_contains("Done: task done");
 }
 
+/// Sends the answer letter, as the request page's form does; returns the page after.
+async fn fulfil(dpo: &mut Browser<'_>, reference: &str, letter: &str) -> crate::web::Page {
+    let page = dpo.get(&format!("/admin/requests/{reference}")).await;
+    let res = dpo
+        .post(
+            &format!("/admin/requests/{reference}/send"),
+            &[
+                Part::Field("csrf", &page.csrf()),
+                Part::Field("action", "fulfil"),
+                Part::Field("text", letter),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    dpo.follow(res).await
+}
+
 /// The files of a zip, read through its central directory.
 fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
     let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]) as usize;
@@ -628,18 +645,7 @@ async fn access(backend: Backend) {
     assert!(index.contains("article 15, paragraphe 4"));
 
     // The answer cannot go before the package.
-    let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
-    let res = dpo
-        .post(
-            &format!("/admin/requests/{jeanne}/send"),
-            &[
-                Part::Field("csrf", &page.csrf()),
-                Part::Field("action", "fulfil"),
-                Part::Field("text", "Voici vos données."),
-            ],
-        )
-        .await;
-    dpo.follow(res)
+    fulfil(&mut dpo, &jeanne, "Voici vos données.")
         .await
         .assert_contains("The data package is not released yet");
 
@@ -751,18 +757,7 @@ async fn erasure(backend: Backend) {
     sources_action(&mut dpo, &jeanne, &[("action", "dispatch")]).await;
     app.run_worker().await;
     // The answer waits for every source, the archives team included.
-    let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
-    let res = dpo
-        .post(
-            &format!("/admin/requests/{jeanne}/send"),
-            &[
-                Part::Field("csrf", &page.csrf()),
-                Part::Field("action", "fulfil"),
-                Part::Field("text", "Vos données sont effacées."),
-            ],
-        )
-        .await;
-    dpo.follow(res)
+    fulfil(&mut dpo, &jeanne, "Vos données sont effacées.")
         .await
         .assert_contains("A data source has not finished");
     archives_task(&mut dpo, &jeanne, false).await;
