@@ -966,6 +966,88 @@ async fn objection_and_rectification(backend: Backend) {
     assert_eq!(body["changes"]["phone"], "+33 7 00 00 00 01");
 }
 
+/// Nobody holds anything about this person: the requester is told so in words, with no file.
+async fn nothing_found(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    let email = "inconnu@example.fr";
+    let reference = verified(app, "access", "Claude Inconnu", email).await;
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    sources_action(&mut dpo, &reference, &[("action", "dispatch")]).await;
+    app.run_worker().await;
+    archives_task(&mut dpo, &reference, false).await;
+    app.run_worker().await;
+    let page = dpo.get(&format!("/admin/requests/{reference}")).await;
+    page.assert_contains("Package <small>empty</small>");
+    page.assert_contains("No data found in any source");
+    assert_eq!(
+        dpo.get(&format!("/admin/requests/{reference}/package"))
+            .await
+            .status
+            .as_u16(),
+        404
+    );
+    sources_action(&mut dpo, &reference, &[("action", "release")]).await;
+    app.run_worker().await;
+    let mail = mails_to(app, email).pop().expect("mail");
+    assert!(
+        mail.text
+            .contains("n'avons trouvé aucune donnée vous concernant"),
+        "{}",
+        mail.text
+    );
+    let link = mail.link().expect("link");
+    let mut person = Browser::new(app);
+    let status = person.get(&link).await;
+    status.assert_contains("aucune donnée vous concernant");
+    assert!(!status.html.contains("Télécharger vos données (zip)"));
+    assert_eq!(
+        person.get(&format!("{link}/export")).await.status.as_u16(),
+        410
+    );
+    // The answer may go now: there is nothing to wait for.
+    fulfil(
+        &mut dpo,
+        &reference,
+        "Nous ne détenons aucune donnée vous concernant.",
+    )
+    .await
+    .assert_contains("Done: fulfil");
+}
+
+/// Restriction: a table with a restriction column is marked; the others become a task.
+async fn restriction(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    let reference = verified(
+        app,
+        "restriction",
+        "Jeanne Martin",
+        "jeanne.martin@example.fr",
+    )
+    .await;
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    sources_action(&mut dpo, &reference, &[("action", "dispatch")]).await;
+    app.run_worker().await;
+    assert_eq!(
+        w.shop.texts(
+            "SELECT email || ':' || CAST(restricted AS TEXT) AS v FROM customers ORDER BY id"
+        ),
+        ["Jeanne.Martin@Example.fr:1", "paul.durand@example.fr:0"]
+    );
+    let page = dpo.get(&format!("/admin/requests/{reference}")).await;
+    page.assert_contains("customers 1 row(s) changed (restricted)");
+    page.assert_contains("table orders: no restriction column; mark the rows restricted by hand");
+    page.assert_contains("Task for the team:");
+    fulfil(&mut dpo, &reference, "Vos données sont limitées.")
+        .await
+        .assert_contains("A data source has not finished");
+}
+
 /// A source that fails says why on the request page and can be run again.
 async fn a_failing_source_can_be_run_again(backend: Backend) {
     let Some(w) = world(backend, &[]).await else {
@@ -1120,3 +1202,5 @@ both!(access);
 both!(erasure);
 both!(objection_and_rectification);
 both!(a_failing_source_can_be_run_again);
+both!(nothing_found);
+both!(restriction);
