@@ -150,6 +150,25 @@ pub fn finish(
         .map(|n| n == 1)
 }
 
+/// Keeps a job's lease while it is still being worked on; false when the worker no longer
+/// holds it.
+pub fn extend_lease(
+    conn: &mut DbConn,
+    id: i64,
+    worker: &str,
+    until: NaiveDateTime,
+) -> QueryResult<bool> {
+    diesel::update(
+        jobs::table
+            .find(id)
+            .filter(jobs::locked_by.eq(worker))
+            .filter(jobs::status.eq(RUNNING)),
+    )
+    .set(jobs::locked_until.eq(until))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// How long a job waits after its `attempts`-th failed attempt: 1 min · 2^(attempts−1), at
 /// most 6 h. Public so that what a job records about its next try agrees with the queue.
 pub fn backoff(attempts: i32) -> Duration {

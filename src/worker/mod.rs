@@ -8,6 +8,7 @@ pub mod reminders;
 use std::collections::HashMap;
 use std::panic::{AssertUnwindSafe, catch_unwind};
 use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::mpsc::RecvTimeoutError;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -21,6 +22,8 @@ pub type Handler = fn(&AppState, &JobRow) -> Result<(), String>;
 /// How long a claimed job is held before another worker may take it over (a crashed
 /// worker's jobs come back after this).
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
+/// How often a running job's lease is renewed: well within [`LEASE`].
+const RENEW_EVERY: Duration = Duration::from_secs(60);
 
 pub struct Worker {
     state: Arc<AppState>,
@@ -111,13 +114,30 @@ impl Worker {
         };
         drop(conn);
         let started = std::time::Instant::now();
-        let outcome = match self.handlers.get(job.kind.as_str()) {
-            None => Err(format!("no handler for job kind \"{}\"", job.kind)),
-            Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
-                .unwrap_or_else(|panic| {
-                    Err(format!("the job panicked: {}", panic_message(&panic)))
-                }),
-        };
+        // A long job (a large package) keeps its lease renewed while it runs, so no other
+        // worker takes it over as if this one had died.
+        let outcome = std::thread::scope(|scope| {
+            let (done, ended) = std::sync::mpsc::channel::<()>();
+            scope.spawn(move || {
+                while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(RENEW_EVERY) {
+                    let until = self.state.clock.now_naive() + LEASE;
+                    if let Ok(mut conn) = self.state.pool.get()
+                        && let Err(error) = jobs::extend_lease(&mut conn, job.id, &self.id, until)
+                    {
+                        tracing::warn!(job = job.id, %error, "cannot renew a job's lease");
+                    }
+                }
+            });
+            let outcome = match self.handlers.get(job.kind.as_str()) {
+                None => Err(format!("no handler for job kind \"{}\"", job.kind)),
+                Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
+                    .unwrap_or_else(|panic| {
+                        Err(format!("the job panicked: {}", panic_message(&panic)))
+                    }),
+            };
+            drop(done);
+            outcome
+        });
         let mut conn = self.state.pool.get()?;
         let now = self.state.clock.now_naive();
         if let Some((kind, _)) = self.periodic.iter().find(|(k, _)| *k == job.kind) {

@@ -127,6 +127,39 @@ async fn a_crashed_workers_job_is_taken_over(app: TestApp) {
 }
 on_both_backends!(crashed_worker, a_crashed_workers_job_is_taken_over);
 
+/// A worker still on a long job renews its lease, and nobody takes the job from it.
+async fn a_renewed_lease_keeps_a_long_job(app: TestApp) {
+    let run = dsar::crypto::random_token()[..12].to_string();
+    enqueue(&app, "count", &[format!("{run}-long")]);
+    let claimed = {
+        let mut conn = app.state.pool.get().expect("conn");
+        jobs::claim(
+            &mut conn,
+            "busy-worker",
+            app.state.clock.now_naive(),
+            dsar::worker::LEASE,
+        )
+        .expect("claim")
+        .expect("a job")
+    };
+    let survivor = worker(&app);
+    for _ in 0..3 {
+        // Four minutes on, the busy worker renews (as its heartbeat does every minute).
+        app.state.clock.advance(Duration::minutes(4));
+        let mut conn = app.state.pool.get().expect("conn");
+        let until = app.state.clock.now_naive() + dsar::worker::LEASE;
+        assert!(jobs::extend_lease(&mut conn, claimed.id, "busy-worker", until).expect("renew"));
+        drop(conn);
+        assert!(!survivor.run_once().expect("run"), "a renewed lease holds");
+    }
+    // Another worker cannot renew what it does not hold.
+    let mut conn = app.state.pool.get().expect("conn");
+    let until = app.state.clock.now_naive() + dsar::worker::LEASE;
+    assert!(!jobs::extend_lease(&mut conn, claimed.id, "someone-else", until).expect("renew"));
+    assert!(runs_of(&format!("{run}-long")).is_empty());
+}
+on_both_backends!(renewed_lease, a_renewed_lease_keeps_a_long_job);
+
 async fn a_panicking_job_ends_dead_and_can_be_revived(app: TestApp) {
     let run = dsar::crypto::random_token()[..12].to_string();
     enqueue(&app, "explode", &[format!("{run}-bomb")]);

@@ -307,12 +307,18 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
             let Some(row) = requester::open_link(conn, &token, now)? else {
                 return Ok(None);
             };
+            // Opened before the download is counted: a file that cannot be read spends none.
+            let file = crate::store::fulfilment::export_for(conn, row.id)?
+                .and_then(|e| e.storage_name)
+                .map(|name| crate::fulfil::open_sealed(app, &name))
+                .transpose()
+                .map_err(|e| crate::error::internal(&e))?;
             let started = crate::fulfil::start_download(conn, &row, now)
                 .map_err(|e| crate::error::internal(&e))?;
-            let opened = match started {
-                Ok(name) => Ok(crate::fulfil::open_sealed(app, &name)
-                    .map_err(|e| crate::error::internal(&e))?),
-                Err(why) => Err(why),
+            let opened = match (started, file) {
+                (Ok(_), Some(reader)) => Ok(reader),
+                (Ok(_), None) => return Err(crate::error::Problem::internal()),
+                (Err(why), _) => Err(why),
             };
             Ok::<_, crate::error::Problem>(Some((workflow::reference(&row).to_string(), opened)))
         })
