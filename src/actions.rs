@@ -277,12 +277,20 @@ pub fn perform(
                     ));
                 }
                 let access = runs.iter().any(|r| r.operation == "access");
-                let released = crate::store::fulfilment::export_for(conn, row.id)?
-                    .is_some_and(|e| e.released_at.is_some());
-                if access && !released {
+                let export = crate::store::fulfilment::export_for(conn, row.id)?;
+                let empty = export
+                    .as_ref()
+                    .filter(|e| e.status == crate::store::fulfilment::EMPTY);
+                let released = export.as_ref().is_some_and(|e| e.released_at.is_some());
+                if access && !released && empty.is_none() {
                     return Err(RequesterError::Refused(
                         "The data package is not released yet: review and release it first.",
                     ));
+                }
+                // Nothing found: the letter says so, and is the release (no second mail).
+                if let Some(e) = empty.filter(|e| e.released_at.is_none()) {
+                    let at = now.naive_utc();
+                    crate::store::fulfilment::release(conn, e.id, actor, at, 0, at)?;
                 }
                 crate::fulfil::suppress_for(conn, state, &row, now.naive_utc())?;
                 let updated = workflow::record(

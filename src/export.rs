@@ -60,15 +60,35 @@ pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
     let kind: RequestKind = row.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
     let portability = kind == RequestKind::Portability;
     let now = state.clock.now_naive();
-    // What the requester was given stays as it was given.
-    if rows::export_for(&mut conn, request_id)?
-        .is_some_and(|e| e.released_at.is_some() || e.status == rows::PURGED)
-    {
+    // What the requester was given stays as it was given: checked as the build starts.
+    if !write_tx(&mut conn, |conn| {
+        rows::start_export(conn, request_id, portability, now)
+    })? {
         return Ok(());
     }
-    write_tx(&mut conn, |conn| {
-        rows::start_export(conn, request_id, portability, now)
-    })?;
+    drop(conn);
+    // From here on, whatever goes wrong leaves the package "failed", which staff can build
+    // again, never "building" for good.
+    build_started(state, &row, portability, now).inspect_err(|e| {
+        let failed = state
+            .pool
+            .get()
+            .map_err(anyhow::Error::from)
+            .and_then(|mut conn| Ok(rows::export_failed(&mut conn, request_id, &e.to_string())?));
+        if let Err(also) = failed {
+            tracing::error!(error = %also, "cannot record a failed package build");
+        }
+    })
+}
+
+fn build_started(
+    state: &AppState,
+    row: &RequestRow,
+    portability: bool,
+    now: NaiveDateTime,
+) -> anyhow::Result<()> {
+    let request_id = row.id;
+    let mut conn = state.pool.get()?;
     let runs = rows::runs_for(&mut conn, request_id)?;
     let export = rows::export_for(&mut conn, request_id)?
         .ok_or_else(|| anyhow::anyhow!("the export row is missing"))?;
@@ -88,24 +108,22 @@ pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
     // "Nothing found" only when it is true: every source searched in full and none holding
     // anything. Withheld, filtered out (portability) or unsearched data still get a package
     // whose index.html says what happened to them.
-    let access: Vec<&RunRow> = runs.iter().filter(|r| r.operation == "access").collect();
-    let nothing_found = access.iter().all(|r| {
+    let nothing_found = runs.iter().filter(|r| r.operation == "access").all(|r| {
         let o = r.outcome();
         o.records() == 0 && o.skipped.is_none() && o.manual.is_empty()
     });
     let built = if nothing_found {
         None
     } else {
-        match write_package(state, &row, &parts, &runs, &removed, portability) {
-            Ok(done) => Some(done),
-            Err(e) => {
-                let mut conn = state.pool.get()?;
-                rows::export_failed(&mut conn, request_id, &e.to_string())?;
-                return Err(e);
-            }
-        }
+        Some(write_package(
+            state,
+            row,
+            &parts,
+            &runs,
+            &removed,
+            portability,
+        )?)
     };
-    let mut conn = state.pool.get()?;
     let (status, name, size, manifest) = match &built {
         Some((name, size, files)) => (
             rows::REVIEW,
@@ -115,31 +133,43 @@ pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
         ),
         None => (rows::EMPTY, None, None, "[]".to_string()),
     };
-    let old = write_tx(&mut conn, |conn| {
-        let old = rows::built(
-            conn,
-            request_id,
-            status,
-            name,
-            size,
-            records as i64,
-            &manifest,
-            now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            "worker",
-            "export.built",
-            &serde_json::json!({ "records": records, "size": size, "files": built.as_ref().map(|b| b.2.len()) }),
-            now,
-        )?;
-        Ok::<_, diesel::result::Error>(old)
-    })?;
-    if let Some(old) = old {
-        let _ = std::fs::remove_file(crate::fulfil::staged_path(state, &old));
+    let recorded = state.pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
+        Ok(write_tx(&mut conn, |conn| {
+            let old = rows::built(
+                conn,
+                request_id,
+                status,
+                name,
+                size,
+                records as i64,
+                &manifest,
+                now,
+            )?;
+            audit::on_request(
+                conn,
+                &row.uuid,
+                "worker",
+                "export.built",
+                &serde_json::json!({ "records": records, "size": size, "files": built.as_ref().map(|b| b.2.len()) }),
+                now,
+            )?;
+            Ok::<_, diesel::result::Error>(old)
+        })?)
+    });
+    match recorded {
+        Ok(Some(old)) => {
+            let _ = std::fs::remove_file(crate::fulfil::staged_path(state, &old));
+            Ok(())
+        }
+        Ok(None) => Ok(()),
+        Err(e) => {
+            // Never recorded: the new file would be known to nobody.
+            if let Some(name) = name {
+                let _ = std::fs::remove_file(crate::fulfil::staged_path(state, name));
+            }
+            Err(e)
+        }
     }
-    Ok(())
 }
 
 fn parts<'a>(
@@ -404,6 +434,8 @@ fn esc(s: &str) -> String {
 pub struct ActivityView {
     pub name: String,
     pub found: bool,
+    /// Every system of the activity was searched in full (so "nothing found" is true).
+    pub searched: bool,
     pub purposes: Vec<String>,
     pub basis: String,
     pub interest: Option<String>,
@@ -448,6 +480,7 @@ pub fn activity_views(
     register: Option<&Register>,
     lang: Lang,
     found: &[String],
+    searched: &[String],
 ) -> Vec<ActivityView> {
     let t = lang.strings();
     let Some(register) = register else {
@@ -468,6 +501,7 @@ pub fn activity_views(
             ActivityView {
                 name: pick(&a.name, lang),
                 found: found.contains(&a.id),
+                searched: searched.contains(&a.id),
                 purposes: a.purposes.iter().map(|p| pick(p, lang)).collect(),
                 basis: t
                     .t(&format!("export.basis.{}", a.legal_basis.as_str()))
@@ -535,26 +569,38 @@ fn period(t: &Strings, amount: u32, unit: PeriodUnit) -> String {
     t.count(key, i64::from(amount))
 }
 
-/// The activities the person's data were found in (withheld or not, portable or not).
-fn found_activities(sources: &Sources, runs: &[RunRow]) -> Vec<String> {
-    let mut found = Vec::new();
+/// Where the search stands for each activity: data found in it (withheld or not, portable
+/// or not), and activities searched in full (every source of theirs answered, none skipped
+/// or left to a person).
+fn searched_activities(sources: &Sources, runs: &[RunRow]) -> (Vec<String>, Vec<String>) {
+    let (mut found, mut complete) = (Vec::new(), Vec::new());
+    let mut incomplete = Vec::new();
     for run in runs.iter().filter(|r| r.operation == "access") {
         let outcome = run.outcome();
-        let Some(source) = sources.find(&run.source).filter(|_| outcome.records() > 0) else {
+        let Some(source) = sources.find(&run.source) else {
             continue;
         };
-        found.push(source.activity.clone());
+        let whole = outcome.skipped.is_none() && outcome.manual.is_empty();
+        let mut activities = vec![(source.activity.clone(), outcome.records() > 0)];
         if let Connector::Sql(sql) = &source.connector {
-            for table in sql
-                .tables
-                .iter()
-                .filter(|x| outcome.tables.contains_key(&x.name))
-            {
-                found.push(table.activity.clone());
+            for table in &sql.tables {
+                let rows = outcome.tables.get(&table.name).copied().unwrap_or(0);
+                activities.push((table.activity.clone(), rows > 0));
+            }
+        }
+        for (activity, has_data) in activities {
+            if has_data {
+                found.push(activity.clone());
+            }
+            if whole {
+                complete.push(activity);
+            } else {
+                incomplete.push(activity);
             }
         }
     }
-    found
+    complete.retain(|a| !incomplete.contains(a));
+    (found, complete)
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -571,7 +617,7 @@ fn write_index(
     let t = lang.strings();
     let org = &state.settings.organisation;
     let today = state.law.today(state.clock.now());
-    let found = found_activities(&state.sources, runs);
+    let (found, searched) = searched_activities(&state.sources, runs);
     let index = Index {
         t,
         lang: lang.code(),
@@ -582,7 +628,7 @@ fn write_index(
         generated: crate::mail::long_date(today, lang.code()),
         kind_label: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
         portability,
-        activities: activity_views(state.register.as_ref(), lang, &found),
+        activities: activity_views(state.register.as_ref(), lang, &found, &searched),
         removed: removed
             .iter()
             .map(|r| (r.item.clone(), r.reason.clone()))
@@ -732,7 +778,12 @@ mod tests {
     fn every_activity_is_stated_in_both_languages() {
         let register = Register::parse(include_str!("../config/register.example.toml")).unwrap();
         for lang in [Lang::Fr, Lang::En] {
-            let views = activity_views(Some(&register), lang, &["invoicing".to_string()]);
+            let views = activity_views(
+                Some(&register),
+                lang,
+                &["invoicing".to_string()],
+                &["invoicing".to_string()],
+            );
             assert_eq!(views.len(), register.activities.len());
             assert!(views[0].found);
             for v in &views {

@@ -109,7 +109,8 @@ pub fn parse_changes(text: &str) -> Result<BTreeMap<String, String>, String> {
 }
 
 /// Sends the request to every source that serves its kind: a job for each automatic source,
-/// a task for each team. Runs already done are left alone; returns how many were started.
+/// a task for each team. Runs under way are left to finish and done ones stay done (except
+/// that new corrections go everywhere again); returns how many were started.
 pub fn dispatch(
     conn: &mut DbConn,
     state: &AppState,
@@ -128,6 +129,7 @@ pub fn dispatch(
             "No data source is configured (fulfilment.sources_file).",
         ));
     }
+    open_request(row)?;
     if row.verified_at.is_none() {
         return Err(RequesterError::Refused(
             "Verify the requester's identity before sending the request to the sources.",
@@ -141,19 +143,26 @@ pub fn dispatch(
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let existing = rows::runs_for(conn, row.id)?;
+        let busy = |r: &&RunRow| {
+            r.operation == op.as_str()
+                && [rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&r.status.as_str())
+        };
+        if op == Operation::Rectify && existing.iter().any(|r| busy(&r)) {
+            return Err(RequesterError::Refused(
+                "Corrections are being applied: wait until every source is done, then send the new ones.",
+            ));
+        }
         let mut started = 0;
         for source in state.sources.list.iter().filter(|s| s.serves(op)) {
             let current = existing
                 .iter()
                 .find(|r| r.source == source.id && r.operation == op.as_str());
-            // A run under way is left to finish; a done one stays done, except that new
-            // corrections are applied everywhere again.
-            let leave = current.is_some_and(|r| match r.status.as_str() {
-                rows::DONE => op != Operation::Rectify,
-                rows::FAILED => false,
-                _ => true,
+            let restart = current.is_none_or(|r| match r.status.as_str() {
+                rows::FAILED => true,
+                rows::DONE => op == Operation::Rectify,
+                _ => false,
             });
-            if leave {
+            if !restart {
                 continue;
             }
             let manual = matches!(source.connector, Connector::Manual(_));
@@ -164,10 +173,17 @@ pub fn dispatch(
                 let asked = serde_json::to_string(changes).unwrap_or_default();
                 rows::set_comment(conn, id, &asked)?;
             }
-            if !manual {
+            if manual {
+                rows::attach_job(conn, id, None)?;
+            } else {
                 enqueue_run(conn, id, naive)?;
             }
             started += 1;
+        }
+        if started == 0 {
+            return Err(RequesterError::Refused(
+                "Nothing to send: every source is under way or done.",
+            ));
         }
         suppress_for(conn, state, row, naive)?;
         audit::on_request(
@@ -187,48 +203,76 @@ pub fn dispatch(
     })
 }
 
-fn enqueue_run(conn: &mut DbConn, run: i64, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
-    let payload = serde_json::to_string(&RunPayload { run }).unwrap_or_default();
-    jobs::enqueue(
-        conn,
-        SOURCE_RUN,
-        &payload,
-        now,
-        Some(&format!("run:{run}")),
-        now,
-    )
+/// Sources act only for a request still open: one withdrawn or answered changes nothing.
+fn open_request(row: &RequestRow) -> Result<(), RequesterError> {
+    if row.closed_at.is_some() {
+        return Err(RequesterError::Refused("This request is closed."));
+    }
+    Ok(())
 }
 
-/// Runs a failed source again.
+/// A new job for the run, which becomes its owner.
+fn enqueue_run(conn: &mut DbConn, run: i64, now: chrono::NaiveDateTime) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(&RunPayload { run }).unwrap_or_default();
+    let job = jobs::enqueue_owned(conn, SOURCE_RUN, &payload, now)?;
+    rows::attach_job(conn, run, Some(job)).map(drop)
+}
+
+/// Whether the run's job is gone (finished, dead or cancelled) while the run says otherwise:
+/// then staff may take it up again.
+fn orphaned(conn: &mut DbConn, run: &RunRow) -> diesel::QueryResult<bool> {
+    if ![rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&run.status.as_str()) {
+        return Ok(false);
+    }
+    Ok(match run.job_id {
+        None => true,
+        Some(job) => jobs::live_among(conn, &[job])?.is_empty(),
+    })
+}
+
+/// Runs a source again: one that failed, is waiting out a backoff, lost its job, or left a
+/// task that a new run may now do (a customer number given since).
 pub fn rerun(
     conn: &mut DbConn,
+    state: &AppState,
     row: &RequestRow,
     run_id: i64,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
+    open_request(row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let run = rows::get_run(conn, run_id)?
             .filter(|r| r.request_id == row.id)
             .ok_or(RequesterError::Refused("No such source run."))?;
-        if run.status != rows::FAILED && run.status != rows::RETRYING {
+        let manual = state
+            .sources
+            .find(&run.source)
+            .is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
+        let allowed = match run.status.as_str() {
+            rows::FAILED | rows::RETRYING => true,
+            rows::TASK => !manual,
+            _ => orphaned(conn, &run)?,
+        };
+        if !allowed || manual {
             return Err(RequesterError::Refused(
-                "Only a source that failed can be run again.",
+                "Only a source that failed, waits to try again or left a task can be run again.",
             ));
+        }
+        if let Some(job) = run.job_id {
+            jobs::cancel_id(conn, job, naive)?;
         }
         rows::set_run_status(
             conn,
             run.id,
-            &[rows::FAILED, rows::RETRYING],
+            &[run.status.as_str()],
+            None,
             rows::QUEUED,
             "",
             naive,
         )?;
-        // A run still retrying has its job waiting out a backoff: it runs now instead.
-        if !jobs::hurry(conn, &format!("run:{}", run.id), naive)? {
-            enqueue_run(conn, run.id, naive)?;
-        }
+        enqueue_run(conn, run.id, naive)?;
         audit::on_request(
             conn,
             &row.uuid,
@@ -242,7 +286,8 @@ pub fn rerun(
 }
 
 /// Goes on without a source that keeps failing (or a team that does not answer), with the
-/// reason; the package and the letter say which source was not searched and why.
+/// reason; the package and the letter say which source was not searched and why. A source
+/// running now is waited for: what it does must be recorded.
 pub fn skip(
     conn: &mut DbConn,
     row: &RequestRow,
@@ -251,24 +296,34 @@ pub fn skip(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
+    open_request(row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let run = rows::get_run(conn, run_id)?
             .filter(|r| r.request_id == row.id)
             .ok_or(RequesterError::Refused("No such source run."))?;
-        let skippable = [rows::FAILED, rows::RETRYING, rows::TASK];
-        if !skippable.contains(&run.status.as_str()) {
+        let allowed = match run.status.as_str() {
+            rows::FAILED | rows::RETRYING | rows::TASK => true,
+            _ => orphaned(conn, &run)?,
+        };
+        if !allowed {
             return Err(RequesterError::Refused(
-                "Only a source that failed, or a task not done, can be skipped.",
+                "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.",
             ));
         }
+        // Its job, if still waiting out a backoff, has nothing left to do.
+        if let Some(job) = run.job_id {
+            jobs::cancel_id(conn, job, naive)?;
+        }
+        rows::attach_job(conn, run.id, None)?;
         let mut outcome = run.outcome();
         outcome.skipped = Some(reason.to_string());
         let records = outcome.records() as i64;
         let finished = rows::finish_run(
             conn,
             run.id,
-            &skippable,
+            &[run.status.as_str()],
+            None,
             &Finished {
                 status: rows::DONE,
                 records: Some(records),
@@ -286,9 +341,6 @@ pub fn skip(
                 "The source finished meanwhile; look again.",
             ));
         }
-        // Its job, if still waiting out a backoff, has nothing left to do. (A job already
-        // running finds the run done and leaves it: see `run_job`.)
-        jobs::cancel(conn, &format!("run:{}", run.id), naive)?;
         audit::on_request(
             conn,
             &row.uuid,
@@ -316,6 +368,7 @@ pub fn complete_task(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
+    open_request(row)?;
     let naive = now.naive_utc();
     let run = rows::get_run(conn, run_id)?
         .filter(|r| r.request_id == row.id && r.status == rows::TASK)
@@ -334,8 +387,19 @@ pub fn complete_task(
     };
     let mut outcome = run.outcome();
     outcome.team_note = Some(comment.to_string());
-    if let Some((_, name)) = found {
-        outcome.file_name = Some(safe_file_name(name));
+    if let Some((bytes, name)) = found {
+        // The name's ending follows what the file is, never what it was called.
+        let name = safe_file_name(name);
+        let ext = match crate::files::Sniffed::detect(bytes) {
+            Some(crate::files::Sniffed::Pdf) => "pdf",
+            Some(crate::files::Sniffed::Jpeg) => "jpg",
+            Some(crate::files::Sniffed::Png) => "png",
+            None => name.rsplit_once('.').map_or("txt", |(_, e)| e),
+        };
+        let stem = name
+            .rsplit_once('.')
+            .map_or(name.as_str(), |(stem, _)| stem);
+        outcome.file_name = Some(format!("{stem}.{}", ext.to_ascii_lowercase()));
         outcome.tables.insert("file".into(), 1);
     }
     // A team that belongs to a recipient has told it by doing the task (Art. 19).
@@ -348,6 +412,7 @@ pub fn complete_task(
             conn,
             run.id,
             &[rows::TASK],
+            None,
             &Finished {
                 status: rows::DONE,
                 records: Some(outcome.records() as i64),
@@ -476,33 +541,71 @@ fn safe_file_name(name: &str) -> String {
     }
 }
 
-/// The `source_run` job: runs one source for one request.
+/// The `source_run` job: runs one source for one request. On its last attempt any failure,
+/// the source's or ours, leaves the run failed (so staff can run it again or skip it), never
+/// waiting for a job that is gone.
 pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     let payload: RunPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+    match run_owned(state, job, payload.run) {
+        Err(error) if job.attempts >= job.max_attempts => {
+            let mut conn = state.pool.get().map_err(|e| e.to_string())?;
+            let running = [rows::QUEUED, rows::RUNNING, rows::RETRYING];
+            let now = state.clock.now_naive();
+            rows::set_run_status(
+                &mut conn,
+                payload.run,
+                &running,
+                Some(job.id),
+                rows::FAILED,
+                &error,
+                now,
+            )
+            .map_err(|e| e.to_string())?;
+            Err(error)
+        }
+        other => other,
+    }
+}
+
+fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(), String> {
+    // One connection for the whole run, taken first: once a source has changed something,
+    // recording it must not wait on (or fail for want of) a connection.
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-    let Some(run) = rows::get_run(&mut conn, payload.run).map_err(|e| e.to_string())? else {
+    let Some(run) = rows::get_run(&mut conn, run_id).map_err(|e| e.to_string())? else {
         return Ok(());
     };
-    if run.status != rows::QUEUED && run.status != rows::RETRYING {
+    // A run re-run or skipped since belongs to another job, or to nobody.
+    if run.job_id != Some(job.id) {
         return Ok(());
     }
     let row = crate::store::requests::get(&mut conn, run.request_id).map_err(|e| e.to_string())?;
     let op: Operation = run.operation.parse().map_err(|e: String| e)?;
     let now = state.clock.now();
     let naive = now.naive_utc();
-    let Some(source) = state.sources.find(&run.source) else {
+    let running = [rows::QUEUED, rows::RUNNING, rows::RETRYING];
+    let stop = |conn: &mut DbConn, why: &str| {
         rows::set_run_status(
-            &mut conn,
+            conn,
             run.id,
-            &[rows::QUEUED, rows::RETRYING],
+            &running,
+            Some(job.id),
             rows::FAILED,
-            "this source is no longer configured",
+            why,
             naive,
         )
-        .map_err(|e| e.to_string())?;
-        return Ok(());
+        .map(drop)
+        .map_err(|e| e.to_string())
     };
-    drop(conn);
+    // Withdrawn or answered meanwhile: an erasure must not happen after all.
+    if row.closed_at.is_some() {
+        return stop(&mut conn, "the request was closed before this source ran");
+    }
+    let Some(source) = state.sources.find(&run.source) else {
+        return stop(&mut conn, "this source is no longer configured");
+    };
+    if !rows::claim_run(&mut conn, run.id, job.id, naive).map_err(|e| e.to_string())? {
+        return Ok(());
+    }
     let changes: BTreeMap<String, String> = run
         .comment
         .as_deref()
@@ -563,15 +666,20 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
         }
         (None, _) => None,
     };
-    let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let forget_staged = || {
         if let Some(name) = &staged_name {
             let _ = std::fs::remove_file(staged_path(state, name));
         }
     };
-    let running = [rows::QUEUED, rows::RETRYING];
+    let mine = [rows::RUNNING];
     match result {
         Ok(mut outcome) => {
+            // Corrections sent again add to what was corrected before: the letter lists all.
+            if op == Operation::Rectify {
+                let mut before = run.outcome().changed;
+                before.append(&mut outcome.changed);
+                outcome.changed = before;
+            }
             // Only a service is told by the call itself; a database that belongs to a
             // recipient is not, and its team says so on a task instead.
             let http = matches!(source.connector, Connector::Http(_));
@@ -588,6 +696,13 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                     .manual
                     .push(format!("tell {who} of the change (GDPR Art. 19)"));
             }
+            if op == Operation::Rectify && !outcome.manual.is_empty() {
+                let asked: Vec<String> =
+                    changes.iter().map(|(f, v)| format!("{f} = {v}")).collect();
+                outcome
+                    .manual
+                    .push(format!("corrections asked: {}", asked.join(", ")));
+            }
             // What the source could not do itself becomes a task for the team.
             let left = !outcome.manual.is_empty();
             let text = serde_json::to_string(&outcome).unwrap_or_default();
@@ -595,7 +710,8 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                 let finished = rows::finish_run(
                     conn,
                     run.id,
-                    &running,
+                    &mine,
+                    Some(job.id),
                     &Finished {
                         status: if left { rows::TASK } else { rows::DONE },
                         records: Some(outcome.records() as i64),
@@ -609,7 +725,6 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                     naive,
                 )?;
                 if !finished {
-                    // Skipped or run again meanwhile: that decision stands.
                     return Ok(false);
                 }
                 audit::on_request(
@@ -644,15 +759,29 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
             }
         }
         Err(SourceError::Retry(error)) if job.attempts < job.max_attempts => {
-            write_tx(&mut conn, |conn| {
-                rows::set_run_status(conn, run.id, &running, rows::RETRYING, &error, naive)
-            })
+            rows::set_run_status(
+                &mut conn,
+                run.id,
+                &mine,
+                Some(job.id),
+                rows::RETRYING,
+                &error,
+                naive,
+            )
             .map_err(|e| e.to_string())?;
             Err(error)
         }
         Err(SourceError::Retry(error) | SourceError::Fatal(error)) => {
             write_tx(&mut conn, |conn| {
-                if rows::set_run_status(conn, run.id, &running, rows::FAILED, &error, naive)? {
+                if rows::set_run_status(
+                    conn,
+                    run.id,
+                    &mine,
+                    Some(job.id),
+                    rows::FAILED,
+                    &error,
+                    naive,
+                )? {
                     audit::on_request(
                         conn,
                         &row.uuid,
@@ -688,10 +817,15 @@ pub fn rebuild(
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let export = rows::export_for(conn, row.id)?
-            .filter(|e| e.status == rows::BROKEN)
-            .ok_or(RequesterError::Refused(
-                "Only a package that failed is built again.",
-            ))?;
+            .ok_or(RequesterError::Refused("There is no package yet."))?;
+        // A build whose job is gone (a worker that died on it for good) may start again too.
+        let stalled = export.status == rows::BUILDING
+            && !jobs::live_key(conn, &format!("export:{}", row.id))?;
+        if export.status != rows::BROKEN && !stalled {
+            return Err(RequesterError::Refused(
+                "Only a package that failed, or whose build stopped, is built again.",
+            ));
+        }
         rows::start_export(conn, row.id, export.portability, naive)?;
         enqueue_build(conn, row.id, naive)?;
         audit::on_request(conn, &row.uuid, actor, "export.rebuild", &json!({}), naive)?;

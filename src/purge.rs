@@ -9,7 +9,8 @@ use serde_json::json;
 use crate::requester::{self, RequesterError};
 use crate::store::audit::{self, Entry};
 use crate::store::schema::{
-    documents, mail_outbox, messages, notes, request_events, request_tokens, requests, source_runs,
+    documents, exports, mail_outbox, messages, notes, request_events, request_tokens, requests,
+    source_runs,
 };
 use crate::store::{DbConn, write_tx};
 use crate::web::AppState;
@@ -91,6 +92,29 @@ pub fn anonymise_closed(
                     source_runs::comment.eq(None::<String>),
                     source_runs::error.eq(None::<String>),
                 ))
+                .execute(conn)?;
+            // What people wrote (a team's note, a reason to skip, a file name, a service's
+            // note) goes; the tables, counts and retention rules stay.
+            let outcomes: Vec<(i64, String)> = source_runs::table
+                .filter(source_runs::request_id.eq_any(&ids))
+                .select((source_runs::id, source_runs::outcome))
+                .load(conn)?;
+            for (id, text) in outcomes {
+                let mut outcome: crate::connectors::Outcome =
+                    serde_json::from_str(&text).unwrap_or_default();
+                outcome.team_note = None;
+                outcome.skipped = outcome.skipped.map(|_| String::new());
+                outcome.file_name = None;
+                outcome.note = None;
+                diesel::update(source_runs::table.find(id))
+                    .set(
+                        source_runs::outcome
+                            .eq(serde_json::to_string(&outcome).unwrap_or_default()),
+                    )
+                    .execute(conn)?;
+            }
+            diesel::update(exports::table.filter(exports::request_id.eq_any(&ids)))
+                .set(exports::removed.eq("[]"))
                 .execute(conn)?;
             diesel::delete(documents::table.filter(documents::request_id.eq_any(&ids)))
                 .execute(conn)?;

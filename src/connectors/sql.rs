@@ -68,7 +68,12 @@ impl Conn {
                 .map_err(|e| SourceError::Retry(e.to_string()))?;
             Ok(Conn::Sqlite(c))
         } else {
-            PgConnection::establish(url).map(Conn::Pg).map_err(retry)
+            let mut c = PgConnection::establish(url).map_err(retry)?;
+            // A source blocked on a lock, or a query that never ends, fails the run (which
+            // staff see and run again) instead of holding the worker for good.
+            c.batch_execute("SET statement_timeout = '15min'; SET lock_timeout = '30s';")
+                .map_err(|e| SourceError::Retry(e.to_string()))?;
+            Ok(Conn::Pg(c))
         }
     }
 
@@ -168,8 +173,19 @@ fn filter(t: &Table, pg: bool) -> String {
     }
 }
 
+/// A lost connection is worth another try; anything else the table said is not.
 fn db_error(t: &Table) -> impl Fn(diesel::result::Error) -> SourceError + '_ {
-    move |e| SourceError::Fatal(format!("table {}: {e}", t.name))
+    use diesel::result::{DatabaseErrorKind, Error};
+    move |e| {
+        let text = format!("table {}: {e}", t.name);
+        match e {
+            Error::DatabaseError(
+                DatabaseErrorKind::ClosedConnection | DatabaseErrorKind::UnableToSendCommand,
+                _,
+            ) => SourceError::Retry(text),
+            _ => SourceError::Fatal(text),
+        }
+    }
 }
 
 pub fn run(

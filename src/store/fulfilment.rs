@@ -22,6 +22,7 @@ pub struct RunRow {
     pub recipient: Option<String>,
     pub comment: Option<String>,
     pub actor: Option<String>,
+    pub job_id: Option<i64>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -39,6 +40,8 @@ impl RunRow {
 
 /// A job will run it (again).
 pub const QUEUED: &str = "queued";
+/// Its job is running it now.
+pub const RUNNING: &str = "running";
 /// The last attempt failed; the job tries again later.
 pub const RETRYING: &str = "retrying";
 /// Failed for good: staff may run it again.
@@ -119,31 +122,36 @@ pub struct Finished<'a> {
     pub actor: Option<&'a str>,
 }
 
-/// Records how a run ended, if it is still in one of the `expected` states (a run skipped
-/// or re-run meanwhile is left as it is); false when it was not.
+/// Records how a run ended, if it is still in one of the `expected` states and, when `owner`
+/// is given, still owned by that job (a run skipped or re-run meanwhile is left as it is);
+/// false when it was not.
 pub fn finish_run(
     conn: &mut DbConn,
     id: i64,
     expected: &[&str],
+    owner: Option<i64>,
     f: &Finished<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
-    let n = diesel::update(
-        source_runs::table
-            .find(id)
-            .filter(source_runs::status.eq_any(expected)),
-    )
-    .set((
-        source_runs::status.eq(f.status),
-        source_runs::records.eq(f.records),
-        source_runs::outcome.eq(f.outcome),
-        source_runs::error.eq(f.error),
-        source_runs::staged.eq(f.staged),
-        source_runs::recipient.eq(f.recipient),
-        source_runs::comment.eq(f.comment),
-        source_runs::updated_at.eq(now),
-    ))
-    .execute(conn)?;
+    let mut query = diesel::update(source_runs::table)
+        .filter(source_runs::id.eq(id))
+        .filter(source_runs::status.eq_any(expected))
+        .into_boxed();
+    if let Some(job) = owner {
+        query = query.filter(source_runs::job_id.eq(job));
+    }
+    let n = query
+        .set((
+            source_runs::status.eq(f.status),
+            source_runs::records.eq(f.records),
+            source_runs::outcome.eq(f.outcome),
+            source_runs::error.eq(f.error),
+            source_runs::staged.eq(f.staged),
+            source_runs::recipient.eq(f.recipient),
+            source_runs::comment.eq(f.comment),
+            source_runs::updated_at.eq(now),
+        ))
+        .execute(conn)?;
     if n == 1
         && let Some(actor) = f.actor
     {
@@ -154,6 +162,29 @@ pub fn finish_run(
     Ok(n == 1)
 }
 
+/// Makes `job` the run's owner: an older job of the run then leaves it alone.
+pub fn attach_job(conn: &mut DbConn, id: i64, job: Option<i64>) -> QueryResult<usize> {
+    diesel::update(source_runs::table.find(id))
+        .set(source_runs::job_id.eq(job))
+        .execute(conn)
+}
+
+/// The owning job starts on the run (again, after a crash); false when it no longer owns it.
+pub fn claim_run(conn: &mut DbConn, id: i64, job: i64, now: NaiveDateTime) -> QueryResult<bool> {
+    diesel::update(
+        source_runs::table
+            .find(id)
+            .filter(source_runs::job_id.eq(job))
+            .filter(source_runs::status.eq_any([QUEUED, RETRYING, RUNNING])),
+    )
+    .set((
+        source_runs::status.eq(RUNNING),
+        source_runs::updated_at.eq(now),
+    ))
+    .execute(conn)
+    .map(|n| n == 1)
+}
+
 /// What a rectification asked to correct (JSON), kept with the run so a re-run applies it.
 pub fn set_comment(conn: &mut DbConn, id: i64, comment: &str) -> QueryResult<usize> {
     diesel::update(source_runs::table.find(id))
@@ -161,29 +192,33 @@ pub fn set_comment(conn: &mut DbConn, id: i64, comment: &str) -> QueryResult<usi
         .execute(conn)
 }
 
-/// Moves a run from one of the `expected` states to `status`, with the error (empty: none);
-/// false when it was no longer in them.
+/// Moves a run from one of the `expected` states (and, with `owner`, still that job's) to
+/// `status`, with the error (empty: none); false when it was not.
 pub fn set_run_status(
     conn: &mut DbConn,
     id: i64,
     expected: &[&str],
+    owner: Option<i64>,
     status: &str,
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
     let error: String = error.chars().take(2000).collect();
-    diesel::update(
-        source_runs::table
-            .find(id)
-            .filter(source_runs::status.eq_any(expected)),
-    )
-    .set((
-        source_runs::status.eq(status),
-        source_runs::error.eq(Some(error).filter(|e| !e.is_empty())),
-        source_runs::updated_at.eq(now),
-    ))
-    .execute(conn)
-    .map(|n| n == 1)
+    let mut query = diesel::update(source_runs::table)
+        .filter(source_runs::id.eq(id))
+        .filter(source_runs::status.eq_any(expected))
+        .into_boxed();
+    if let Some(job) = owner {
+        query = query.filter(source_runs::job_id.eq(job));
+    }
+    query
+        .set((
+            source_runs::status.eq(status),
+            source_runs::error.eq(Some(error).filter(|e| !e.is_empty())),
+            source_runs::updated_at.eq(now),
+        ))
+        .execute(conn)
+        .map(|n| n == 1)
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -224,30 +259,41 @@ pub fn export_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<Expo
         .optional()
 }
 
-/// Marks the package as being (re)built, creating its row on the first build.
+/// Marks the package as being (re)built, creating its row on the first build; false when it
+/// was released (or purged) and must stay as it was given.
 pub fn start_export(
     conn: &mut DbConn,
     request_id: i64,
     portability: bool,
     now: NaiveDateTime,
-) -> QueryResult<()> {
-    let updated = diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
+) -> QueryResult<bool> {
+    let existing: i64 = exports::table
+        .filter(exports::request_id.eq(request_id))
+        .count()
+        .get_result(conn)?;
+    if existing > 0 {
+        let updated = diesel::update(
+            exports::table
+                .filter(exports::request_id.eq(request_id))
+                .filter(exports::released_at.is_null())
+                .filter(exports::status.ne(PURGED)),
+        )
         .set((
             exports::status.eq(BUILDING),
             exports::error.eq(None::<String>),
         ))
         .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(exports::table)
-            .values((
-                exports::request_id.eq(request_id),
-                exports::status.eq(BUILDING),
-                exports::portability.eq(portability),
-                exports::created_at.eq(now),
-            ))
-            .execute(conn)?;
+        return Ok(updated == 1);
     }
-    Ok(())
+    diesel::insert_into(exports::table)
+        .values((
+            exports::request_id.eq(request_id),
+            exports::status.eq(BUILDING),
+            exports::portability.eq(portability),
+            exports::created_at.eq(now),
+        ))
+        .execute(conn)?;
+    Ok(true)
 }
 
 pub fn set_removed(conn: &mut DbConn, id: i64, removed: &str) -> QueryResult<usize> {

@@ -62,32 +62,54 @@ pub fn enqueue(
         .map(drop)
 }
 
-/// Brings a waiting job forward to `now` (staff asked to try again without waiting for the
-/// backoff); false when no job waits under that key.
-pub fn hurry(conn: &mut DbConn, dedup_key: &str, now: NaiveDateTime) -> QueryResult<bool> {
-    let n = diesel::update(
-        jobs::table
-            .filter(jobs::dedup_key.eq(dedup_key))
-            .filter(jobs::status.eq(QUEUED)),
-    )
-    .set(jobs::run_at.eq(now))
-    .execute(conn)?;
+/// Enqueues a job that something else refers to by its id (a run owned by its job); no
+/// dedup key: ownership, not the key, says which job may act.
+pub fn enqueue_owned(
+    conn: &mut DbConn,
+    kind: &str,
+    payload: &str,
+    now: NaiveDateTime,
+) -> QueryResult<i64> {
+    crate::per_backend!(conn, |c| diesel::insert_into(jobs::table)
+        .values((
+            jobs::kind.eq(kind),
+            jobs::payload.eq(payload),
+            jobs::status.eq(QUEUED),
+            jobs::run_at.eq(now),
+            jobs::created_at.eq(now),
+        ))
+        .returning(jobs::id)
+        .get_result(c))
+}
+
+/// Which of these jobs are still waiting or running.
+pub fn live_among(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<i64>> {
+    jobs::table
+        .filter(jobs::id.eq_any(ids))
+        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .select(jobs::id)
+        .load(conn)
+}
+
+/// Whether a job under this key is waiting or running.
+pub fn live_key(conn: &mut DbConn, dedup_key: &str) -> QueryResult<bool> {
+    let n: i64 = jobs::table
+        .filter(jobs::dedup_key.eq(dedup_key))
+        .filter(jobs::status.eq_any([QUEUED, RUNNING]))
+        .count()
+        .get_result(conn)?;
     Ok(n > 0)
 }
 
-/// Ends a waiting job that is no longer wanted.
-pub fn cancel(conn: &mut DbConn, dedup_key: &str, now: NaiveDateTime) -> QueryResult<usize> {
-    diesel::update(
-        jobs::table
-            .filter(jobs::dedup_key.eq(dedup_key))
-            .filter(jobs::status.eq(QUEUED)),
-    )
-    .set((
-        jobs::status.eq(DONE),
-        jobs::dedup_key.eq(None::<String>),
-        jobs::finished_at.eq(now),
-    ))
-    .execute(conn)
+/// Ends a job, by id, if it is still waiting (it is no longer wanted).
+pub fn cancel_id(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
+    diesel::update(jobs::table.find(id).filter(jobs::status.eq(QUEUED)))
+        .set((
+            jobs::status.eq(DONE),
+            jobs::dedup_key.eq(None::<String>),
+            jobs::finished_at.eq(now),
+        ))
+        .execute(conn)
 }
 
 /// Takes the next due job (or one whose holder's lease ran out) and leases it to `worker`.

@@ -249,6 +249,7 @@ diesel::table! {
         recipient -> Nullable<Text>,
         comment -> Nullable<Text>,
         actor -> Nullable<Text>,
+        job_id -> Nullable<BigInt>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }

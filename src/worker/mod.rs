@@ -116,28 +116,39 @@ impl Worker {
         let started = std::time::Instant::now();
         // A long job (a large package) keeps its lease renewed while it runs, so no other
         // worker takes it over as if this one had died.
-        let outcome = std::thread::scope(|scope| {
-            let (done, ended) = std::sync::mpsc::channel::<()>();
-            scope.spawn(move || {
-                while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(RENEW_EVERY) {
-                    let until = self.state.clock.now_naive() + LEASE;
-                    if let Ok(mut conn) = self.state.pool.get()
-                        && let Err(error) = jobs::extend_lease(&mut conn, job.id, &self.id, until)
-                    {
-                        tracing::warn!(job = job.id, %error, "cannot renew a job's lease");
+        let outcome =
+            std::thread::scope(|scope| {
+                let (done, ended) = std::sync::mpsc::channel::<()>();
+                scope.spawn(move || {
+                    while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(RENEW_EVERY) {
+                        let until = self.state.clock.now_naive() + LEASE;
+                        let renewed = self.state.pool.get().map_err(|e| e.to_string()).and_then(
+                            |mut conn| {
+                                jobs::extend_lease(&mut conn, job.id, &self.id, until)
+                                    .map_err(|e| e.to_string())
+                            },
+                        );
+                        match renewed {
+                            Ok(true) => {}
+                            Ok(false) => {
+                                tracing::warn!(job = job.id, "lost the lease of a running job")
+                            }
+                            Err(error) => {
+                                tracing::warn!(job = job.id, %error, "cannot renew a job's lease")
+                            }
+                        }
                     }
-                }
+                });
+                let outcome = match self.handlers.get(job.kind.as_str()) {
+                    None => Err(format!("no handler for job kind \"{}\"", job.kind)),
+                    Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
+                        .unwrap_or_else(|panic| {
+                            Err(format!("the job panicked: {}", panic_message(&panic)))
+                        }),
+                };
+                drop(done);
+                outcome
             });
-            let outcome = match self.handlers.get(job.kind.as_str()) {
-                None => Err(format!("no handler for job kind \"{}\"", job.kind)),
-                Some(handler) => catch_unwind(AssertUnwindSafe(|| handler(&self.state, &job)))
-                    .unwrap_or_else(|panic| {
-                        Err(format!("the job panicked: {}", panic_message(&panic)))
-                    }),
-            };
-            drop(done);
-            outcome
-        });
         let mut conn = self.state.pool.get()?;
         let now = self.state.clock.now_naive();
         if let Some((kind, _)) = self.periodic.iter().find(|(k, _)| *k == job.kind) {

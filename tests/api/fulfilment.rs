@@ -966,6 +966,46 @@ async fn objection_and_rectification(backend: Backend) {
     assert_eq!(body["changes"]["phone"], "+33 7 00 00 00 01");
 }
 
+/// Withdrawn after it was sent to the sources but before they ran: nothing is erased.
+async fn a_withdrawn_request_changes_nothing(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    let jeanne = verified(app, "erasure", "Jeanne Martin", "jeanne.martin@example.fr").await;
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    sources_action(&mut dpo, &jeanne, &[("action", "dispatch")]).await;
+    let res = app
+        .post(
+            &format!("/api/v1/requests/{jeanne}/events"),
+            &json!({ "type": "withdraw" }),
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
+    app.run_worker().await;
+    assert_eq!(
+        w.shop
+            .texts("SELECT CAST(COUNT(*) AS TEXT) AS v FROM customers"),
+        ["2"]
+    );
+    assert!(
+        w.calls.lock().expect("lock").is_empty(),
+        "the service was not called"
+    );
+    let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
+    page.assert_contains("the request was closed before this source ran");
+    // And nothing more can be sent for it.
+    let res = dpo
+        .post_urlencoded(
+            &format!("/admin/requests/{jeanne}/sources"),
+            &[("csrf", &page.csrf()), ("action", "dispatch")],
+        )
+        .await;
+    dpo.follow(res)
+        .await
+        .assert_contains("This request is closed.");
+}
+
 /// Nobody holds anything about this person: the requester is told so in words, with no file.
 async fn nothing_found(backend: Backend) {
     let Some(w) = world(backend, &[]).await else {
@@ -982,6 +1022,9 @@ async fn nothing_found(backend: Backend) {
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
     page.assert_contains("Package <small>empty</small>");
     page.assert_contains("No data found in any source");
+    // The prefilled answer says so too, instead of "please find your data".
+    page.assert_contains("n&#39;avons trouvé aucune donnée vous concernant");
+    assert!(!page.html.contains("vous trouverez ci-joint"));
     assert_eq!(
         dpo.get(&format!("/admin/requests/{reference}/package"))
             .await
@@ -1203,4 +1246,5 @@ both!(erasure);
 both!(objection_and_rectification);
 both!(a_failing_source_can_be_run_again);
 both!(nothing_found);
+both!(a_withdrawn_request_changes_nothing);
 both!(restriction);

@@ -1,6 +1,9 @@
 -- What each data source did for a request: one row per request, source and operation
--- (access, erase, rectify, restrict, object). status: queued (a job will run it), task (a
--- team has to do it by hand), done, failed (the job's error; staff may run it again).
+-- (access, erase, rectify, restrict, object). status: queued (a job will run it), running,
+-- retrying (the last attempt failed; the job tries again later), task (a team has to do it
+-- by hand), done, failed (the job's error; staff may run it again or skip it).
+-- job_id: the job that owns the run; a job that is no longer the owner (the run was re-run
+-- or skipped meanwhile) leaves it alone.
 -- outcome is JSON: records found, rows erased / anonymised / kept (with the rule and the
 -- date until which they are kept), fields changed, what the service answered.
 -- staged: the encrypted file holding the records found, until the package is built.
@@ -18,6 +21,7 @@ CREATE TABLE source_runs (
     recipient TEXT,
     comment TEXT,
     actor TEXT,
+    job_id BIGINT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL,
     UNIQUE (request_id, source, operation)

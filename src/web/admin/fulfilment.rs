@@ -58,6 +58,8 @@ pub fn panel(
     state: &crate::web::AppState,
     row: &RequestRow,
     runs: &[RunRow],
+    live_jobs: &[i64],
+    build_live: bool,
     export: Option<&ExportRow>,
 ) -> Panel {
     let op = row
@@ -70,13 +72,13 @@ pub fn panel(
         configured: !state.sources.list.is_empty(),
         operation: op.as_str(),
         asks_changes: op == Operation::Rectify,
-        runs: runs.iter().map(|r| run_view(state, r)).collect(),
-        package: export.map(|e| package_view(runs, e)),
+        runs: runs.iter().map(|r| run_view(state, r, live_jobs)).collect(),
+        package: export.map(|e| package_view(runs, e, build_live)),
         url: format!("/admin/requests/{reference}"),
     }
 }
 
-fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
+fn run_view(state: &crate::web::AppState, r: &RunRow, live_jobs: &[i64]) -> RunView {
     let source = state.sources.find(&r.source);
     let outcome = r.outcome();
     let mut summary = Vec::new();
@@ -129,6 +131,10 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
     if r.status == rows::DONE && summary.is_empty() {
         summary.push("nothing to do".into());
     }
+    let manual = source.is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
+    // The run says a job has it, but the job is gone: staff take it up again.
+    let orphaned = [rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&r.status.as_str())
+        && r.job_id.is_none_or(|j| !live_jobs.contains(&j));
     let task = match (source.map(|s| &s.connector), r.status == rows::TASK) {
         (_, false) => None,
         (Some(Connector::Manual(m)), true) => Some(format!(
@@ -152,15 +158,19 @@ fn run_view(state: &crate::web::AppState, r: &RunRow) -> RunView {
         status: r.status.clone(),
         summary: summary.join("; "),
         error: r.error.clone().filter(|e| !e.is_empty()),
-        can_rerun: r.status == rows::FAILED || r.status == rows::RETRYING,
-        can_skip: [rows::FAILED, rows::RETRYING, rows::TASK].contains(&r.status.as_str()),
+        can_rerun: r.status == rows::FAILED
+            || r.status == rows::RETRYING
+            || orphaned
+            || (r.status == rows::TASK && !manual),
+        can_skip: [rows::FAILED, rows::RETRYING, rows::TASK].contains(&r.status.as_str())
+            || orphaned,
         manual_search: r.operation == "access"
             && source.is_some_and(|s| matches!(s.connector, Connector::Manual(_))),
         task,
     }
 }
 
-fn package_view(runs: &[RunRow], e: &ExportRow) -> PackageView {
+fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView {
     let files: Vec<crate::export::ManifestFile> =
         serde_json::from_str(&e.manifest).unwrap_or_default();
     let removed: Vec<crate::export::Removed> = serde_json::from_str(&e.removed).unwrap_or_default();
@@ -200,7 +210,7 @@ fn package_view(runs: &[RunRow], e: &ExportRow) -> PackageView {
             .map(|r| (r.item, r.reason, r.by))
             .collect(),
         reviewing: e.status == rows::REVIEW,
-        can_rebuild: e.status == rows::BROKEN,
+        can_rebuild: e.status == rows::BROKEN || (e.status == rows::BUILDING && !build_live),
         can_release: e.status == rows::REVIEW
             || (e.status == rows::EMPTY && e.released_at.is_none()),
         released: e.released_at.map(|at| {
@@ -296,9 +306,8 @@ pub async fn act(
                     Err(e) => return Ok(Ok(Err(e))),
                 },
                 "rerun" => match form.run.parse() {
-                    Ok(run) => {
-                        crate::fulfil::rerun(conn, &row, run, &actor, now).map(|_| "queued again")
-                    }
+                    Ok(run) => crate::fulfil::rerun(conn, app, &row, run, &actor, now)
+                        .map(|_| "queued again"),
                     Err(_) => Err(RequesterError::Refused("No such source run.")),
                 },
                 "skip" => match form.run.parse() {

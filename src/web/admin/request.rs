@@ -77,29 +77,33 @@ pub async fn show(
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AdminError> {
     let now = state.clock.now();
-    let (row, events, messages, documents, trail, notes, users, (runs, export)) = state
-        .db(move |conn, _| {
-            let row = workflow::find(conn, &id)?;
-            let events = rows::events_for(conn, &[row.id])?;
-            let messages = portal_rows::messages_for(conn, row.id)?;
-            let documents = portal_rows::documents_for(conn, row.id)?;
-            let trail = audit::for_target(conn, "request", &row.uuid)?;
-            let notes = crate::store::users::notes_for(conn, row.id)?;
-            let users = crate::store::users::list(conn)?;
-            let runs = crate::store::fulfilment::runs_for(conn, row.id)?;
-            let export = crate::store::fulfilment::export_for(conn, row.id)?;
-            Ok::<_, workflow::WorkflowError>((
-                row,
-                events,
-                messages,
-                documents,
-                trail,
-                notes,
-                users,
-                (runs, export),
-            ))
-        })
-        .await?;
+    let (row, events, messages, documents, trail, notes, users, (runs, export, live, build_live)) =
+        state
+            .db(move |conn, _| {
+                let row = workflow::find(conn, &id)?;
+                let events = rows::events_for(conn, &[row.id])?;
+                let messages = portal_rows::messages_for(conn, row.id)?;
+                let documents = portal_rows::documents_for(conn, row.id)?;
+                let trail = audit::for_target(conn, "request", &row.uuid)?;
+                let notes = crate::store::users::notes_for(conn, row.id)?;
+                let users = crate::store::users::list(conn)?;
+                let runs = crate::store::fulfilment::runs_for(conn, row.id)?;
+                let export = crate::store::fulfilment::export_for(conn, row.id)?;
+                let jobs: Vec<i64> = runs.iter().filter_map(|r| r.job_id).collect();
+                let live = crate::store::jobs::live_among(conn, &jobs)?;
+                let build_live = crate::store::jobs::live_key(conn, &format!("export:{}", row.id))?;
+                Ok::<_, workflow::WorkflowError>((
+                    row,
+                    events,
+                    messages,
+                    documents,
+                    trail,
+                    notes,
+                    users,
+                    (runs, export, live, build_live),
+                ))
+            })
+            .await?;
     // A handler does not learn that another handler's request exists.
     if !staff.role.can_see(staff.user.id, row.assignee_id) {
         return Err(AdminError::NotFound);
@@ -137,9 +141,22 @@ pub async fn show(
             ],
         )
     };
-    let letter = fill(&format!("letters.{}", row.kind))
-        + &crate::fulfil::answer_summary(&state, &runs, lang);
-    let fulfilment = super::fulfilment::panel(&state, &row, &runs, export.as_ref());
+    // Nothing found anywhere: the letter says so, in place of "please find your data".
+    let empty = export
+        .as_ref()
+        .is_some_and(|e| e.status == crate::store::fulfilment::EMPTY);
+    let key = format!("letters.{}", row.kind);
+    let mut letter = if empty && lang.strings().has(&format!("{key}_empty")) {
+        fill(&format!("{key}_empty"))
+    } else {
+        fill(&key)
+    };
+    // What the sources did goes above the signature.
+    let summary = crate::fulfil::answer_summary(&state, &runs, lang);
+    let at = letter.rfind("\n\n").unwrap_or(letter.len());
+    letter.insert_str(at, &summary);
+    let fulfilment =
+        super::fulfilment::panel(&state, &row, &runs, &live, build_live, export.as_ref());
     let reply_text = flash
         .reply
         .as_deref()

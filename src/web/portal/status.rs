@@ -309,6 +309,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
             };
             // Opened before the download is counted: a file that cannot be read spends none.
             let file = crate::store::fulfilment::export_for(conn, row.id)?
+                .filter(|e| e.status == crate::store::fulfilment::RELEASED)
                 .and_then(|e| e.storage_name)
                 .map(|name| crate::fulfil::open_sealed(app, &name))
                 .transpose()
