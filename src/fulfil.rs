@@ -833,13 +833,13 @@ pub fn rebuild(
     })
 }
 
-/// Withholds an item of the package (a source, or one of its tables) with the reason, and
-/// rebuilds it.
-pub fn remove_item(
+/// Withholds an item of the package (a source, or one of its tables) with the reason, or
+/// puts a withheld one back (`reason` None), and rebuilds it.
+pub fn withhold(
     conn: &mut DbConn,
     row: &RequestRow,
     item: &str,
-    reason: &str,
+    reason: Option<&str>,
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
@@ -848,19 +848,24 @@ pub fn remove_item(
         let export = rows::export_for(conn, row.id)?
             .filter(|e| e.status == rows::REVIEW)
             .ok_or(RequesterError::Refused(
-                "Items can be removed while the package waits for review.",
+                "Items can be withheld or put back while the package waits for review.",
             ))?;
         let mut removed: Vec<crate::export::Removed> =
             serde_json::from_str(&export.removed).unwrap_or_default();
-        if removed.iter().any(|r| r.item == item) {
-            return Err(RequesterError::Refused("That item is already removed."));
+        let listed = removed.iter().any(|r| r.item == item);
+        match reason {
+            Some(_) if listed => {
+                return Err(RequesterError::Refused("That item is already withheld."));
+            }
+            None if !listed => return Err(RequesterError::Refused("That item is not withheld.")),
+            Some(reason) => removed.push(crate::export::Removed {
+                item: item.to_string(),
+                reason: reason.to_string(),
+                by: actor.to_string(),
+                at: naive,
+            }),
+            None => removed.retain(|r| r.item != item),
         }
-        removed.push(crate::export::Removed {
-            item: item.to_string(),
-            reason: reason.to_string(),
-            by: actor.to_string(),
-            at: naive,
-        });
         rows::set_removed(
             conn,
             export.id,
@@ -868,11 +873,16 @@ pub fn remove_item(
         )?;
         rows::start_export(conn, row.id, export.portability, naive)?;
         enqueue_build(conn, row.id, naive)?;
+        let action = if reason.is_some() {
+            "export.remove_item"
+        } else {
+            "export.restore_item"
+        };
         audit::on_request(
             conn,
             &row.uuid,
             actor,
-            "export.remove_item",
+            action,
             &json!({ "item": item }),
             naive,
         )?;

@@ -643,6 +643,32 @@ async fn access(backend: Backend) {
         "withheld reason"
     );
     assert!(index.contains("article 15, paragraphe 4"));
+    // Withheld by mistake: put back, and the package holds it again; then withheld for good.
+    sources_action(
+        &mut dpo,
+        &jeanne,
+        &[("action", "restore"), ("item", "mailing")],
+    )
+    .await;
+    app.run_worker().await;
+    let back = unzip(
+        &dpo.get(&format!("/admin/requests/{jeanne}/package"))
+            .await
+            .bytes,
+    );
+    assert!(back.iter().any(|(n, _)| n == "data/mailing.json"));
+    sources_action(
+        &mut dpo,
+        &jeanne,
+        &[
+            ("action", "remove"),
+            ("item", "mailing"),
+            ("reason", "Contient les adresses d'autres abonnés"),
+        ],
+    )
+    .await;
+    app.run_worker().await;
+    let review = dpo.get(&format!("/admin/requests/{jeanne}/package")).await;
 
     // The answer cannot go before the package.
     fulfil(&mut dpo, &jeanne, "Voici vos données.")

@@ -310,6 +310,10 @@ pub async fn act(
                         .map(|_| "queued again"),
                     Err(_) => Err(RequesterError::Refused("No such source run.")),
                 },
+                "restore" => {
+                    crate::fulfil::withhold(conn, &row, form.item.trim(), None, &actor, now)
+                        .map(|_| "item put back; the package is being rebuilt")
+                }
                 "skip" => match form.run.parse() {
                     Ok(run) if !form.reason.trim().is_empty() => {
                         crate::fulfil::skip(conn, &row, run, form.reason.trim(), &actor, now)
@@ -330,11 +334,11 @@ pub async fn act(
                                 .to_string(),
                         )));
                     }
-                    crate::fulfil::remove_item(
+                    crate::fulfil::withhold(
                         conn,
                         &row,
                         form.item.trim(),
-                        form.reason.trim(),
+                        Some(form.reason.trim()),
                         &actor,
                         now,
                     )
