@@ -107,6 +107,21 @@ impl Shop {
         }
     }
 
+    /// Changes the shop behind the server's back (a table lost, then restored).
+    fn execute(&self, sql: &str) {
+        match self.pg {
+            Some(_) => diesel::pg::PgConnection::establish(&self.url)
+                .expect("shop")
+                .batch_execute(sql),
+            None => diesel::sqlite::SqliteConnection::establish(
+                self.url.trim_start_matches("sqlite://"),
+            )
+            .expect("shop")
+            .batch_execute(sql),
+        }
+        .expect("shop statement");
+    }
+
     /// One column of the rows `sql` selects, as text.
     fn texts(&self, sql: &str) -> Vec<String> {
         #[derive(diesel::QueryableByName)]
@@ -402,6 +417,16 @@ async fn fulfil(dpo: &mut Browser<'_>, reference: &str, letter: &str) -> crate::
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
     dpo.follow(res).await
+}
+
+/// The id of the first source run a page offers to act on.
+fn first_run(page: &crate::web::Page) -> String {
+    let marker = "name=\"run\" value=\"";
+    let start = page.html.find(marker).expect("run") + marker.len();
+    page.html[start..]
+        .chars()
+        .take_while(char::is_ascii_digit)
+        .collect()
 }
 
 /// The files of a zip, read through its central directory.
@@ -1127,17 +1152,7 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     // The shop loses a table.
     let drop_table = "DROP TABLE newsletter_subscribers";
-    match &w.shop.pg {
-        Some(_) => diesel::pg::PgConnection::establish(&w.shop.url)
-            .expect("shop")
-            .batch_execute(drop_table),
-        None => {
-            diesel::sqlite::SqliteConnection::establish(w.shop.url.trim_start_matches("sqlite://"))
-                .expect("shop")
-                .batch_execute(drop_table)
-        }
-    }
-    .expect("drop");
+    w.shop.execute(drop_table);
     sources_action(&mut dpo, &jeanne, &[("action", "dispatch")]).await;
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
@@ -1145,23 +1160,8 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     page.assert_contains("table newsletter_subscribers:");
     page.assert_contains("Run again");
     let restore = "CREATE TABLE newsletter_subscribers (email TEXT NOT NULL, subscribed_at TEXT, topics TEXT, active INTEGER NOT NULL DEFAULT 1)";
-    match &w.shop.pg {
-        Some(_) => diesel::pg::PgConnection::establish(&w.shop.url)
-            .expect("shop")
-            .batch_execute(restore),
-        None => {
-            diesel::sqlite::SqliteConnection::establish(w.shop.url.trim_start_matches("sqlite://"))
-                .expect("shop")
-                .batch_execute(restore)
-        }
-    }
-    .expect("restore");
-    let start =
-        page.html.find("name=\"run\" value=\"").expect("run") + "name=\"run\" value=\"".len();
-    let run: String = page.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    w.shop.execute(restore);
+    let run = first_run(&page);
     sources_action(&mut dpo, &jeanne, &[("action", "rerun"), ("run", &run)]).await;
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
@@ -1170,26 +1170,11 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
 
     // A source that stays broken can be skipped, with the reason, and the package says so.
     let paul = verified(app, "access", "Paul Durand", "paul.durand@example.fr").await;
-    match &w.shop.pg {
-        Some(_) => diesel::pg::PgConnection::establish(&w.shop.url)
-            .expect("shop")
-            .batch_execute(drop_table),
-        None => {
-            diesel::sqlite::SqliteConnection::establish(w.shop.url.trim_start_matches("sqlite://"))
-                .expect("shop")
-                .batch_execute(drop_table)
-        }
-    }
-    .expect("drop");
+    w.shop.execute(drop_table);
     sources_action(&mut dpo, &paul, &[("action", "dispatch")]).await;
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{paul}")).await;
-    let start =
-        page.html.find("name=\"run\" value=\"").expect("run") + "name=\"run\" value=\"".len();
-    let run: String = page.html[start..]
-        .chars()
-        .take_while(char::is_ascii_digit)
-        .collect();
+    let run = first_run(&page);
     let res = dpo
         .post_urlencoded(
             &format!("/admin/requests/{paul}/sources"),
