@@ -21,6 +21,7 @@ use crate::store::fulfilment::{self as rows, RunRow};
 use crate::store::requests::RequestRow;
 use crate::store::write_tx;
 use crate::web::AppState;
+use crate::web::admin::register::csv_quote as csv;
 use crate::workflow;
 
 /// Rows shown per table in index.html; the data files hold them all.
@@ -403,16 +404,6 @@ fn write_csv(
         }
     }
     Ok(())
-}
-
-/// A CSV field per RFC 4180, the value unchanged: this is the person's own data (a phone
-/// number starts with "+"), so no spreadsheet guard alters it.
-fn csv(value: &str) -> String {
-    if value.contains([',', '"', '\r', '\n']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
-    }
 }
 
 fn esc(s: &str) -> String {

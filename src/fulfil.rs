@@ -960,10 +960,40 @@ use chrono::TimeZone;
 /// Why a download is refused, said to the requester.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum DownloadRefused {
-    /// No released package (not yet, never, or already purged).
+    /// No released package (not yet, never, or nothing found).
     None,
     Expired,
     Exhausted,
+}
+
+impl DownloadRefused {
+    /// What the requester reads (a key of the locale files).
+    pub fn message_key(self) -> &'static str {
+        match self {
+            DownloadRefused::None => "export.page.none",
+            DownloadRefused::Expired => "export.page.expired",
+            DownloadRefused::Exhausted => "export.page.exhausted",
+        }
+    }
+}
+
+/// Whether the package can be downloaded now, and if not why: the one rule the status page
+/// shows and the download applies.
+pub fn availability(
+    export: &rows::ExportRow,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DownloadRefused> {
+    let spent = export.downloads >= export.max_downloads;
+    match export.status.as_str() {
+        rows::RELEASED if export.expires_at.is_none_or(|e| e <= now) => {
+            Err(DownloadRefused::Expired)
+        }
+        rows::RELEASED if spent => Err(DownloadRefused::Exhausted),
+        rows::RELEASED => Ok(()),
+        rows::PURGED if export.released_at.is_some() && spent => Err(DownloadRefused::Exhausted),
+        rows::PURGED if export.released_at.is_some() => Err(DownloadRefused::Expired),
+        _ => Err(DownloadRefused::None),
+    }
 }
 
 /// Counts and audits one download; the caller streams the file it names.
@@ -977,20 +1007,7 @@ pub fn start_download(
         let Some(export) = rows::export_for(conn, row.id)? else {
             return Ok(Err(DownloadRefused::None));
         };
-        let refused = match export.status.as_str() {
-            rows::RELEASED => None,
-            rows::PURGED if export.released_at.is_some() => Some(DownloadRefused::Expired),
-            _ => Some(DownloadRefused::None),
-        };
-        let refused = refused.or_else(|| {
-            if export.expires_at.is_none_or(|e| e <= naive) {
-                Some(DownloadRefused::Expired)
-            } else if export.downloads >= export.max_downloads {
-                Some(DownloadRefused::Exhausted)
-            } else {
-                None
-            }
-        });
+        let refused = availability(&export, naive).err();
         if let Some(why) = refused {
             audit::on_request(
                 conn,

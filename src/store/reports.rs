@@ -29,25 +29,11 @@ pub fn received_per_month(
     from: NaiveDate,
     until: NaiveDate,
 ) -> QueryResult<Vec<MonthCount>> {
-    // SQLite keeps dates as 'YYYY-MM-DD' text, PostgreSQL as dates: one month expression each.
-    match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT substr(received_on, 1, 7) AS month, kind AS key, COUNT(*) AS count \
-             FROM requests WHERE received_on >= ? AND received_on < ? \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
+    let sql = per_month_sql(conn, "received_on", "kind");
+    crate::per_backend!(conn, |c| diesel::sql_query(&sql)
         .bind::<Date, _>(from)
         .bind::<Date, _>(until)
-        .load(c),
-        DbConn::Postgres(c) => diesel::sql_query(
-            "SELECT to_char(received_on, 'YYYY-MM') AS month, kind AS key, COUNT(*) AS count \
-             FROM requests WHERE received_on >= $1 AND received_on < $2 \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
-        .bind::<Date, _>(from)
-        .bind::<Date, _>(until)
-        .load(c),
-    }
+        .load(c))
 }
 
 /// Requests closed per month and outcome (the terminal status), for
@@ -57,24 +43,25 @@ pub fn closed_per_month(
     from: NaiveDateTime,
     until: NaiveDateTime,
 ) -> QueryResult<Vec<MonthCount>> {
-    match conn {
-        DbConn::Sqlite(c) => diesel::sql_query(
-            "SELECT substr(closed_at, 1, 7) AS month, status AS key, COUNT(*) AS count \
-             FROM requests WHERE closed_at >= ? AND closed_at < ? \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
+    let sql = per_month_sql(conn, "closed_at", "status");
+    crate::per_backend!(conn, |c| diesel::sql_query(&sql)
         .bind::<Timestamp, _>(from)
         .bind::<Timestamp, _>(until)
-        .load(c),
-        DbConn::Postgres(c) => diesel::sql_query(
-            "SELECT to_char(closed_at, 'YYYY-MM') AS month, status AS key, COUNT(*) AS count \
-             FROM requests WHERE closed_at >= $1 AND closed_at < $2 \
-             GROUP BY 1, 2 ORDER BY 1, 2",
-        )
-        .bind::<Timestamp, _>(from)
-        .bind::<Timestamp, _>(until)
-        .load(c),
-    }
+        .load(c))
+}
+
+/// Counts per month of `column` and `key`, between two bound bounds. SQLite keeps dates as
+/// 'YYYY-MM-DD…' text, PostgreSQL as dates: one month expression each.
+fn per_month_sql(conn: &DbConn, column: &str, key: &str) -> String {
+    let (month, from, until) = match conn {
+        DbConn::Sqlite(_) => (format!("substr({column}, 1, 7)"), "?", "?"),
+        DbConn::Postgres(_) => (format!("to_char({column}, 'YYYY-MM')"), "$1", "$2"),
+    };
+    format!(
+        "SELECT {month} AS month, {key} AS key, COUNT(*) AS count \
+         FROM requests WHERE {column} >= {from} AND {column} < {until} \
+         GROUP BY 1, 2 ORDER BY 1, 2"
+    )
 }
 
 /// The facts of a closed request its deadline and time to close are computed from.

@@ -244,19 +244,11 @@ pub struct SourcesForm {
 }
 
 fn back(key: &str, done: Result<&str, String>) -> HttpResponse {
-    let (k, v) = match done {
-        Ok(d) => ("done", d.to_string()),
-        Err(e) => ("error", e),
-    };
-    HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!(
-                "/admin/requests/{key}?{k}={}",
-                crate::web::percent_encode(&v, b"")
-            ),
-        ))
-        .finish()
+    let page = format!("/admin/requests/{key}");
+    match done {
+        Ok(d) => super::request::redirect_with(&page, "done", d),
+        Err(e) => super::request::redirect_with(&page, "error", &e),
+    }
 }
 
 async fn request_for(state: &State, staff: &Staff, key: String) -> Result<RequestRow, AdminError> {

@@ -87,15 +87,20 @@ impl Entry {
 /// A CSV field per RFC 4180, defused for spreadsheets: a value that starts like a formula
 /// (`= + - @`, or a tab or carriage return) gets a leading apostrophe so it stays text.
 pub fn csv_field(value: &str) -> String {
-    let value = if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        format!("'{value}")
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_quote(&format!("'{value}"))
     } else {
-        value.to_string()
-    };
+        csv_quote(value)
+    }
+}
+
+/// A CSV field per RFC 4180, the value unchanged (a requester's own data: a phone number
+/// starts with "+").
+pub fn csv_quote(value: &str) -> String {
     if value.contains([',', '"', '\n', '\r']) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
-        value
+        value.to_string()
     }
 }
 

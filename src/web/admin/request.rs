@@ -448,7 +448,8 @@ async fn run(
     })
 }
 
-fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
+/// Back to a page with `?done=` or `?error=`, which it shows as a notice.
+pub(super) fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
     let encoded = crate::web::percent_encode(value, b"");
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{back}?{key}={encoded}")))

@@ -254,18 +254,14 @@ fn export_box(
     token: &str,
     e: &crate::store::fulfilment::ExportRow,
 ) -> ExportBox {
-    use crate::store::fulfilment as f;
     let t = lang.strings();
-    let now = state.clock.now_naive();
-    let expired = e.expires_at.is_none_or(|x| x <= now);
-    let (ready, key) = match e.status.as_str() {
-        f::EMPTY => (false, "export.page.empty"),
-        f::RELEASED if expired => (false, "export.page.expired"),
-        f::RELEASED if e.downloads >= e.max_downloads => (false, "export.page.exhausted"),
-        f::RELEASED => (true, "export.page.ready"),
-        f::PURGED if e.downloads >= e.max_downloads => (false, "export.page.exhausted"),
-        f::PURGED => (false, "export.page.expired"),
-        _ => (false, "export.page.none"),
+    let (ready, key) = if e.status == crate::store::fulfilment::EMPTY {
+        (false, "export.page.empty")
+    } else {
+        match crate::fulfil::availability(e, state.clock.now_naive()) {
+            Ok(()) => (true, "export.page.ready"),
+            Err(why) => (false, why.message_key()),
+        }
     };
     let until = e
         .expires_at
@@ -324,7 +320,6 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
             Ok::<_, crate::error::Problem>(Some((workflow::reference(&row).to_string(), opened)))
         })
         .await;
-    use crate::fulfil::DownloadRefused;
     match started {
         Ok(Some((reference, Ok(reader)))) => HttpResponse::Ok()
             .content_type("application/zip")
@@ -336,11 +331,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
             .insert_header(("X-Content-Type-Options", "nosniff"))
             .streaming(crate::web::stream_reader(reader)),
         Ok(Some((_, Err(why)))) => {
-            let key = match why {
-                DownloadRefused::Expired => "export.page.expired",
-                DownloadRefused::Exhausted => "export.page.exhausted",
-                DownloadRefused::None => "export.page.none",
-            };
+            let key = why.message_key();
             super::message_page(
                 &state,
                 lang,
