@@ -83,7 +83,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
 }
 
 fn load_fulfilment_key(f: &crate::config::Fulfilment) -> anyhow::Result<[u8; 32]> {
-    let bytes = crate::web::admin::load_key_bytes(&f.key, &f.key_file, 32, "fulfilment.key")?;
+    let bytes = crate::crypto::load_key_bytes(&f.key, &f.key_file, 32, "fulfilment.key")?;
     let mut key = [0u8; 32];
     key.copy_from_slice(&bytes);
     Ok(key)

@@ -64,6 +64,67 @@ pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
+/// Lowercase hex, as hashes and keys are written.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    bytes
+        .iter()
+        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
+            let _ = write!(s, "{b:02x}");
+            s
+        })
+}
+
+/// A key of `len` bytes given in hex inline (`setting`), or read from `file`, which is
+/// created with a random key (mode 0600) on first start so the key survives restarts.
+pub fn load_key_bytes(
+    inline: &str,
+    file: &str,
+    len: usize,
+    setting: &str,
+) -> anyhow::Result<Vec<u8>> {
+    let hex = if inline.trim().is_empty() {
+        let path = std::path::Path::new(file);
+        match std::fs::read_to_string(path) {
+            Ok(text) => text.trim().to_string(),
+            Err(_) => {
+                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+                    std::fs::create_dir_all(dir)?;
+                }
+                let mut bytes = vec![0u8; len];
+                rand::fill(&mut bytes[..]);
+                let hex = hex(&bytes);
+                write_private(path, &hex)?;
+                hex
+            }
+        }
+    } else {
+        inline.trim().to_string()
+    };
+    let bytes: Vec<u8> = (0..hex.len())
+        .step_by(2)
+        .filter_map(|i| {
+            hex.get(i..i + 2)
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+        })
+        .collect();
+    anyhow::ensure!(
+        bytes.len() == len && hex.len() == 2 * len,
+        "{setting} must be {len} bytes in hex ({} characters)",
+        2 * len
+    );
+    Ok(bytes)
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
+    use std::io::Write;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path)?.write_all(text.as_bytes())
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -84,7 +84,11 @@ pub fn sweep(
                 (*received_at, None)
             };
             let reminded = mine.clone().any(|e| e.kind == "reminder" && e.at >= since);
-            let answered = heard.iter().any(|(r, at)| r == id && *at >= since);
+            // Only a hold can be answered by a message or a file; an unconfirmed request is
+            // answered by confirming the address alone (a representative's mandate, sent with
+            // the form, is no answer).
+            let answered =
+                status == "on_hold" && heard.iter().any(|(r, at)| r == id && *at >= since);
             if answered {
                 continue;
             }

@@ -75,15 +75,7 @@ pub fn entry_hash(prev_hash: &str, seq: i64, e: &Entry<'_>) -> String {
     hex(&h.finalize())
 }
 
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    bytes
-        .iter()
-        .fold(String::with_capacity(bytes.len() * 2), |mut s, b| {
-            let _ = write!(s, "{b:02x}");
-            s
-        })
-}
+pub use crate::crypto::hex;
 
 /// Appends within the caller's transaction; `seal` chains it later.
 pub fn append(conn: &mut DbConn, entry: &Entry<'_>) -> QueryResult<()> {

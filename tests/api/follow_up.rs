@@ -202,3 +202,32 @@ async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
     assert_eq!(row.status, "on_hold");
 }
 on_both_backends!(hold_reminders, a_question_left_unanswered_is_asked_again);
+
+/// A representative's request carries a mandate from the start: that file is no answer to
+/// anything, so the unconfirmed request is reminded like any other.
+async fn a_representatives_unconfirmed_request_is_reminded(app: TestApp) {
+    app.set_now("2025-03-03T10:00:00Z");
+    let mut person = Browser::new(&app);
+    let form = person.get("/en/request/access").await;
+    let filed = person
+        .post(
+            "/en/request/access",
+            &[
+                Part::Field("csrf", &form.csrf()),
+                Part::Field("name", "Camille Martin"),
+                Part::Field("email", "agent@example.org"),
+                Part::Field("country", "FR"),
+                Part::Field("acting", "representative"),
+                Part::Field("access_scope", "all"),
+                Part::File("mandate", "mandat.pdf", b"%PDF-1.4\n%%EOF\n"),
+            ],
+        )
+        .await;
+    assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
+    app.state.clock.advance(Duration::days(7));
+    assert_eq!(sweep(&app).reminded, 1);
+}
+on_both_backends!(
+    representative_reminders,
+    a_representatives_unconfirmed_request_is_reminded
+);

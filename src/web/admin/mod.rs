@@ -292,6 +292,18 @@ impl From<crate::error::Problem> for AdminError {
     }
 }
 
+/// The page that holds the form a POST to `path` came from: where to land after signing in
+/// again (a form's own address, `/admin/jobs/7/revive`, is no page).
+fn form_page(path: &str) -> String {
+    let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
+    match parts.as_slice() {
+        ["admin", "requests", id, ..] => format!("/admin/requests/{id}"),
+        ["admin", "logout"] => "/admin".into(),
+        ["admin", page, ..] => format!("/admin/{page}"),
+        _ => "/admin".into(),
+    }
+}
+
 impl FromRequest for Staff {
     type Error = AdminError;
     type Future = Pin<Box<dyn Future<Output = Result<Self, AdminError>>>>;
@@ -302,9 +314,10 @@ impl FromRequest for Staff {
             .map(|s| Arc::clone(s.get_ref()));
         let path = req.uri().path();
         // After signing in again, a form's post lands back on the page that holds the form.
-        let here = match path.rsplit_once('/') {
-            Some((page, _)) if req.method() != actix_web::http::Method::GET => page.to_string(),
-            _ => path.to_string(),
+        let here = if req.method() == actix_web::http::Method::GET {
+            path.to_string()
+        } else {
+            form_page(path)
         };
         let session = state
             .as_ref()
@@ -345,7 +358,7 @@ impl FromRequest for Staff {
 
 /// Loads the signing key: from configuration, else from its file (created on first use).
 pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
-    let bytes = load_key_bytes(
+    let bytes = crate::crypto::load_key_bytes(
         &security.session_key,
         &security.session_key_file,
         64,
@@ -354,52 +367,23 @@ pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
     Ok(Key::from(&bytes))
 }
 
-/// A key of `len` bytes given in hex inline (`setting`), or read from `file`, which is
-/// created with a random key (mode 0600) on first start so the key survives restarts.
-pub fn load_key_bytes(
-    inline: &str,
-    file: &str,
-    len: usize,
-    setting: &str,
-) -> anyhow::Result<Vec<u8>> {
-    let hex = if inline.trim().is_empty() {
-        let path = std::path::Path::new(file);
-        match std::fs::read_to_string(path) {
-            Ok(text) => text.trim().to_string(),
-            Err(_) => {
-                if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-                    std::fs::create_dir_all(dir)?;
-                }
-                let mut bytes = vec![0u8; len];
-                rand::fill(&mut bytes[..]);
-                let hex = crate::store::audit::hex(&bytes);
-                write_private(path, &hex)?;
-                hex
-            }
-        }
-    } else {
-        inline.trim().to_string()
-    };
-    let bytes: Vec<u8> = (0..hex.len())
-        .step_by(2)
-        .filter_map(|i| {
-            hex.get(i..i + 2)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-        })
-        .collect();
-    anyhow::ensure!(
-        bytes.len() == len && hex.len() == 2 * len,
-        "{setting} must be {len} bytes in hex ({} characters)",
-        2 * len
-    );
-    Ok(bytes)
-}
+#[cfg(test)]
+mod tests {
+    use super::form_page;
 
-fn write_private(path: &std::path::Path, text: &str) -> std::io::Result<()> {
-    use std::io::Write;
-    let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)?.write_all(text.as_bytes())
+    #[test]
+    fn a_post_returns_to_the_page_of_its_form() {
+        assert_eq!(
+            form_page("/admin/requests/DSAR-2025-000001/tasks/3"),
+            "/admin/requests/DSAR-2025-000001"
+        );
+        assert_eq!(
+            form_page("/admin/requests/DSAR-2025-000001/action"),
+            "/admin/requests/DSAR-2025-000001"
+        );
+        assert_eq!(form_page("/admin/jobs/7/revive"), "/admin/jobs");
+        assert_eq!(form_page("/admin/users/4"), "/admin/users");
+        assert_eq!(form_page("/admin/users"), "/admin/users");
+        assert_eq!(form_page("/admin/logout"), "/admin");
+    }
 }

@@ -96,7 +96,10 @@ pub async fn invite(
             )
             .await
         }
-        Err(AddUserError::Store(_)) => Err(AdminError::Internal),
+        Err(AddUserError::Store(e)) => {
+            tracing::error!(error = %e, "cannot add a user");
+            Err(AdminError::Internal)
+        }
         Err(e) => page(&state, &staff, Some(e.to_string()), None).await,
     }
 }
