@@ -421,6 +421,28 @@ impl Settings {
         if self.fulfilment.download_days == 0 || self.fulfilment.max_downloads == 0 {
             bail!("fulfilment.download_days and fulfilment.max_downloads must be at least 1");
         }
+        // Settings that would destroy or spam at once: refused rather than obeyed.
+        if self.retention.closed_request_years == 0 {
+            bail!(
+                "retention.closed_request_years must be at least 1 (0 would anonymise every closed request at the next purge)"
+            );
+        }
+        if self.retention.document_max_days == 0 {
+            bail!(
+                "retention.document_max_days must be at least 1 (0 would delete identity documents before anyone decides on them)"
+            );
+        }
+        let portal = &self.portal;
+        if portal.remind_after_days == 0 {
+            bail!("portal.remind_after_days must be at least 1");
+        }
+        if portal.expire_after_days != 0 && portal.remind_after_days >= portal.expire_after_days {
+            bail!(
+                "portal.remind_after_days ({}) must come before portal.expire_after_days ({}), or the reminder is never sent",
+                portal.remind_after_days,
+                portal.expire_after_days
+            );
+        }
         Ok(Law {
             time_zone,
             calendar: HolidayCalendar::new(country, self.deadlines.extra_holidays.iter().copied()),

@@ -180,6 +180,17 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
                 }
                 Ok(sources) => eprintln!("data sources OK: {}", sources.list.len()),
             }
+            // A key given, or a key file there, must be a key; a missing file is created at
+            // start, not by a check.
+            let f = &settings.fulfilment;
+            let present = !f.key.trim().is_empty() || std::path::Path::new(&f.key_file).exists();
+            let key = present
+                .then(|| dsar::crypto::load_key_bytes(&f.key, &f.key_file, 32, "fulfilment.key"))
+                .transpose();
+            if let Err(e) = key {
+                eprintln!("dsar: configuration error: {e}");
+                return Ok(ExitCode::from(2));
+            }
             print!("{}", settings.redacted_toml());
             eprintln!("configuration OK");
             Ok(ExitCode::SUCCESS)

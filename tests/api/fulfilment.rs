@@ -1109,6 +1109,22 @@ async fn nothing_found(backend: Backend) {
     )
     .await
     .assert_contains("Done: fulfil");
+    // A message from a page left open is not taken by a closed request: the person is told
+    // where to write, and what they typed is still in the box. (The form is the one the
+    // page showed while the request was open.)
+    let res = person
+        .post(
+            &format!("{link}/message"),
+            &[
+                Part::Field("csrf", &status.csrf()),
+                Part::Field("body", "Et mes commandes de 2019 ?"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 422);
+    res.assert_contains("Cette demande est close");
+    res.assert_contains("dpo@example.org");
+    res.assert_contains("Et mes commandes de 2019 ?");
 }
 
 /// Restriction: a table with a restriction column is marked; the others become a task.

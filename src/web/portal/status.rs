@@ -248,6 +248,17 @@ fn render(
     with_csrf(html, state, csrf)
 }
 
+/// Said when something is posted to a request already closed (a page left open): nobody
+/// would read it here, so it is not taken, and the person is told where to write instead.
+fn closed(state: &State, lang: Lang, row: &RequestRow) -> Option<String> {
+    (!workflow::status_of(row).is_open()).then(|| {
+        lang.strings().fill(
+            "errors.request_closed",
+            &[("dpo", &state.settings.organisation.dpo_email)],
+        )
+    })
+}
+
 fn export_box(
     state: &State,
     lang: Lang,
@@ -274,7 +285,7 @@ fn export_box(
         .unwrap_or_default();
     ExportBox {
         ready,
-        text: t.t(key).to_string(),
+        text: t.fill(key, &[("dpo", &state.settings.organisation.dpo_email)]),
         detail: if ready {
             t.fill(
                 "export.page.left",
@@ -337,7 +348,8 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
                 lang,
                 StatusCode::GONE,
                 "status.download",
-                lang.strings().t(key).to_string(),
+                lang.strings()
+                    .fill(key, &[("dpo", &state.settings.organisation.dpo_email)]),
             )
         }
         Ok(None) => super::not_found(&state, lang),
@@ -480,7 +492,9 @@ pub async fn message(
     let body = submission.field("body").trim().to_string();
     let attachment = submission.file("attachment");
     let sniffed = attachment.map(|f| Sniffed::detect(&f.bytes));
-    let error = if body.is_empty() {
+    let error = if let Some(closed) = closed(&state, lang, &loaded.row) {
+        Some(closed)
+    } else if body.is_empty() {
         Some(t.t("errors.message_empty").to_string())
     } else if body.chars().count() > 20_000 {
         Some(t.t("errors.text_too_long").to_string())
@@ -540,28 +554,23 @@ pub async fn identity(
         Ok(ok) => ok,
         Err(page) => return page,
     };
-    let Some(file) = submission.file("document") else {
+    let file = submission.file("document");
+    let sniffed = file.and_then(|f| Sniffed::detect(&f.bytes));
+    let error = closed(&state, lang, &loaded.row)
+        .or_else(|| {
+            file.is_none()
+                .then(|| t.t("errors.document_required").to_string())
+        })
+        .or_else(|| {
+            sniffed
+                .is_none()
+                .then(|| t.t("errors.file_type").to_string())
+        });
+    let (Some(file), Some(sniffed), None) = (file, sniffed, &error) else {
         let errors = Feedback {
             notice: None,
             message: None,
-            identity: Some(t.t("errors.document_required").to_string()),
-            message_value: String::new(),
-        };
-        return render(
-            &state,
-            lang,
-            &token,
-            &csrf_token(&req),
-            &loaded,
-            errors,
-            StatusCode::UNPROCESSABLE_ENTITY,
-        );
-    };
-    let Some(sniffed) = Sniffed::detect(&file.bytes) else {
-        let errors = Feedback {
-            notice: None,
-            message: None,
-            identity: Some(t.t("errors.file_type").to_string()),
+            identity: error,
             message_value: String::new(),
         };
         return render(
