@@ -12,7 +12,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::crypto::{random_token, sha256_hex};
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::users::{self, UserRow};
 use crate::store::{DbConn, write_tx};
 
@@ -146,16 +146,13 @@ pub fn add_user(
         };
         let user = users::insert(conn, &email, name, role.as_str(), now.naive_utc())?;
         let link = password_link(conn, user.id, "invite", now)?;
-        audit::append(
+        audit::on_user(
             conn,
-            &Entry {
-                at: now.naive_utc(),
-                actor: by,
-                action: "user.invite",
-                target_type: "user",
-                target_id: Some(&user.id.to_string()),
-                details: &json!({ "role": role.as_str() }).to_string(),
-            },
+            user.id,
+            by,
+            "user.invite",
+            &json!({ "role": role.as_str() }),
+            now.naive_utc(),
         )?;
         Ok((user, link))
     })

@@ -114,6 +114,28 @@ pub fn on_request(
     )
 }
 
+/// An entry about a staff account (sign-ins, second factor, changes an admin made).
+pub fn on_user(
+    conn: &mut DbConn,
+    user_id: i64,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    append(
+        conn,
+        &Entry {
+            at,
+            actor,
+            action,
+            target_type: "user",
+            target_id: Some(&user_id.to_string()),
+            details: &details.to_string(),
+        },
+    )
+}
+
 /// Chains up to `limit` committed, unsealed entries after the last sealed one; returns how
 /// many. On PostgreSQL an advisory lock keeps sealers of several processes in single file;
 /// SQLite's write lock already does.

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::login::TOTP_PURPOSE;
 use super::{AdminError, Nav, Staff};
 use crate::crypto;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::{users, write_tx};
 use crate::totp;
 use crate::web::State;
@@ -204,16 +204,13 @@ async fn record(
             write_tx(conn, |conn| {
                 users::set_totp(conn, id, sealed.as_deref())?;
                 users::bump_epoch(conn, id)?;
-                audit::append(
+                audit::on_user(
                     conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: &actor,
-                        action,
-                        target_type: "user",
-                        target_id: Some(&id.to_string()),
-                        details: "{}",
-                    },
+                    id,
+                    &actor,
+                    action,
+                    &serde_json::json!({}),
+                    now.naive_utc(),
                 )?;
                 users::find(conn, id)
             })

@@ -301,18 +301,13 @@ pub async fn code_submit(
                 if step.is_some() {
                     users::touch_login(conn, user_id, now.naive_utc())?;
                 }
-                audit::append(
+                audit::on_user(
                     conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: &format!("staff:{user_id}"),
-                        action: outcome,
-                        target_type: "user",
-                        target_id: Some(&user_id.to_string()),
-                        details:
-                            &json!({ "ip": ip.map(|i| i.to_string()), "second_factor": "totp" })
-                                .to_string(),
-                    },
+                    user_id,
+                    &format!("staff:{user_id}"),
+                    outcome,
+                    &json!({ "ip": ip.map(|i| i.to_string()), "second_factor": "totp" }),
+                    now.naive_utc(),
                 )
             })
         })
@@ -437,16 +432,13 @@ pub async fn reset_submit(
                     now.naive_utc(),
                 )
                 .map_err(|e| crate::error::internal(&e))?;
-                audit::append(
+                audit::on_user(
                     conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: "anonymous",
-                        action: "user.password_reset_requested",
-                        target_type: "user",
-                        target_id: Some(&user.id.to_string()),
-                        details: &json!({ "ip": ip.map(|i| i.to_string()) }).to_string(),
-                    },
+                    user.id,
+                    "anonymous",
+                    "user.password_reset_requested",
+                    &json!({ "ip": ip.map(|i| i.to_string()) }),
+                    now.naive_utc(),
                 )?;
                 Ok::<_, crate::error::Problem>(())
             })
@@ -493,16 +485,13 @@ pub async fn logout_everywhere(
         .db(move |conn, _| {
             write_tx(conn, |conn| {
                 users::bump_epoch(conn, id)?;
-                audit::append(
+                audit::on_user(
                     conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: &format!("staff:{id}"),
-                        action: "logout.everywhere",
-                        target_type: "user",
-                        target_id: Some(&id.to_string()),
-                        details: "{}",
-                    },
+                    id,
+                    &format!("staff:{id}"),
+                    "logout.everywhere",
+                    &serde_json::json!({}),
+                    now.naive_utc(),
                 )
             })
         })
@@ -610,16 +599,13 @@ pub async fn password_submit(
                     return Err(diesel::result::Error::RollbackTransaction);
                 }
                 users::set_password(conn, user_id, &hash)?;
-                audit::append(
+                audit::on_user(
                     conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: &format!("staff:{user_id}"),
-                        action: "user.password_set",
-                        target_type: "user",
-                        target_id: Some(&user_id.to_string()),
-                        details: "{}",
-                    },
+                    user_id,
+                    &format!("staff:{user_id}"),
+                    "user.password_set",
+                    &serde_json::json!({}),
+                    now.naive_utc(),
                 )
             })
         })

@@ -7,7 +7,7 @@ use serde_json::json;
 
 use super::{AdminError, Staff};
 use crate::staff::{self, AddUserError, Role};
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::users::{self, UserRow};
 use crate::store::write_tx;
 use crate::web::State;
@@ -186,17 +186,7 @@ pub async fn change(
                     }
                     other => return Ok(Err(format!("Unknown change \"{other}\"."))),
                 };
-                audit::append(
-                    conn,
-                    &Entry {
-                        at: now.naive_utc(),
-                        actor: &actor,
-                        action,
-                        target_type: "user",
-                        target_id: Some(&id.to_string()),
-                        details: &details.to_string(),
-                    },
-                )?;
+                audit::on_user(conn, id, &actor, action, &details, now.naive_utc())?;
                 Ok(Ok((done, link)))
             })
         })
