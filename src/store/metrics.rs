@@ -4,7 +4,6 @@ use chrono::NaiveDate;
 use diesel::prelude::*;
 
 use super::DbConn;
-use super::queue::OPEN;
 use super::schema::{jobs, mail_outbox, requests};
 
 pub struct Counts {
@@ -26,7 +25,7 @@ pub fn counts(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Counts> {
         .select((requests::status, diesel::dsl::count_star()))
         .load(conn)?;
     let overdue = requests::table
-        .filter(requests::status.eq_any(OPEN))
+        .filter(super::queue::is_open())
         .filter(requests::paused_since.is_null())
         .filter(requests::due_on.lt(today))
         .count()

@@ -12,6 +12,14 @@ pub const OPEN: [&str; 4] = ["new", "verifying", "in_progress", "on_hold"];
 /// [`OPEN`] as the migrations' partial indexes spell it.
 const OPEN_SQL: &str = "status IN ('new', 'verifying', 'in_progress', 'on_hold')";
 
+/// The filter "the request is open", written into the SQL, not bound: only then can SQLite
+/// see that the partial indexes over open requests (requests_open_due,
+/// requests_open_kind_due) apply, instead of walking every request. Every query over open
+/// requests uses it.
+pub fn is_open() -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(OPEN_SQL)
+}
+
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Assignee {
     Anyone,
@@ -41,15 +49,13 @@ pub fn page(conn: &mut DbConn, f: &QueueFilter) -> QueryResult<Vec<RequestRow>> 
         .order((requests::due_on.asc(), requests::id.asc()))
         .limit(f.limit)
         .into_boxed();
-    // The open statuses are written into the SQL, not bound: only then can SQLite see that
-    // the partial indexes over open requests (requests_open_due, requests_open_kind_due)
-    // apply, instead of walking every request of a kind and sorting.
+    // The open statuses go through `is_open` (written into the SQL, for the partial indexes).
     let mut wanted = f.statuses.clone();
     wanted.sort();
     let mut open: Vec<String> = OPEN.iter().map(|s| s.to_string()).collect();
     open.sort();
     q = if wanted == open {
-        q.filter(diesel::dsl::sql::<diesel::sql_types::Bool>(OPEN_SQL))
+        q.filter(is_open())
     } else {
         q.filter(requests::status.eq_any(f.statuses.clone()))
     };

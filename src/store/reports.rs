@@ -7,7 +7,6 @@ use diesel::prelude::*;
 use diesel::sql_types::{BigInt, Date, Text, Timestamp};
 
 use super::DbConn;
-use super::queue::OPEN;
 use super::schema::{request_events, requests};
 
 /// How many requests fall in one month under one key (a kind, or an outcome).
@@ -107,7 +106,7 @@ pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Ope
     let days = chrono::Duration::days;
     let running = || {
         requests::table
-            .filter(requests::status.eq_any(OPEN))
+            .filter(super::queue::is_open())
             .filter(requests::paused_since.is_null())
             .into_boxed()
     };
@@ -128,7 +127,7 @@ pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Ope
         within_30: between(conn, Some(today + days(15)), Some(today + days(30)))?,
         later: between(conn, Some(today + days(31)), None)?,
         stopped: requests::table
-            .filter(requests::status.eq_any(OPEN))
+            .filter(super::queue::is_open())
             .filter(requests::paused_since.is_not_null())
             .count()
             .get_result(conn)?,
@@ -148,7 +147,7 @@ pub struct OverdueRow {
 /// Open requests past their due date with the clock running, most overdue first.
 pub fn overdue(conn: &mut DbConn, today: NaiveDate, limit: i64) -> QueryResult<Vec<OverdueRow>> {
     requests::table
-        .filter(requests::status.eq_any(OPEN))
+        .filter(super::queue::is_open())
         .filter(requests::paused_since.is_null())
         .filter(requests::due_on.lt(today))
         .order((requests::due_on.asc(), requests::id.asc()))
