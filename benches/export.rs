@@ -125,7 +125,7 @@ erase = "delete"
         dsar::fulfil::dispatch(&mut conn, &state, &row, &BTreeMap::new(), "bench", now)
             .expect("dispatch");
         drop(conn);
-        let worker = dsar::worker::standard(state.clone());
+        let worker = dsar::worker::standard(state.clone()).expect("the worker starts");
 
         reset_peak();
         let started = Instant::now();
@@ -144,7 +144,7 @@ erase = "delete"
             .expect("export")
             .expect("built");
         assert_eq!(export.status, "review", "{:?}", export.error);
-        let files: Vec<dsar::export::ManifestFile> =
+        let files: Vec<dsar::fulfil::package::ManifestFile> =
             serde_json::from_str(&export.manifest).expect("manifest");
         let content: u64 = files.iter().map(|f| f.size).sum();
         let data_json = files

@@ -16,8 +16,8 @@ use std::time::{Duration, Instant};
 use actix_web::{App, HttpResponse, HttpServer, web};
 
 use dsar::app::{Application, Options};
+use dsar::state::AppState;
 use dsar::store::requests::{NewRequest, insert};
-use dsar::web::AppState;
 
 struct Run {
     label: &'static str,

@@ -14,8 +14,9 @@ use tracing_actix_web::TracingLogger;
 
 use crate::clock::Clock;
 use crate::config::Settings;
+use crate::state::AppState;
 use crate::store;
-use crate::web::{AppState, api, health};
+use crate::web::{WebState, api, health};
 
 pub struct Application {
     port: u16,
@@ -59,10 +60,10 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     drop(conn);
-    let mailer = crate::mail::Transport::from_settings(&settings.mail)?;
-    let files = crate::files::FileStore::new(&settings.storage.dir);
-    let submissions = crate::web::portal::RateLimiter::new(settings.portal.submissions_per_hour);
-    let session_key = crate::web::admin::load_key(&settings.security)?;
+    let _mailer = crate::mail::Transport::from_settings(&settings.mail)?;
+    let files = crate::store::files::FileStore::new(&settings.storage.dir);
+    let _submissions = crate::web::portal::RateLimiter::new(settings.portal.submissions_per_hour);
+    let _session_key = crate::web::admin::load_key(&settings.security)?;
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -72,12 +73,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         pool,
         backend,
         clock,
-        api_keys: Default::default(),
-        mailer,
         files,
-        submissions,
-        session_key,
-        login_throttle: Default::default(),
         task_runs: Default::default(),
     }))
 }
@@ -115,7 +111,10 @@ impl Application {
         let state = prepare(settings, clock)?;
         first_admin_link(&state)?;
         let server = serve(Arc::clone(&state), listener)?;
-        let worker = options.worker.then(|| spawn_worker(Arc::clone(&state)));
+        let worker = match options.worker {
+            true => Some(spawn_worker(Arc::clone(&state))?),
+            false => None,
+        };
         Ok(Application {
             port,
             server,
@@ -145,7 +144,7 @@ impl Application {
 
 pub fn serve(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Server> {
     let http = state.settings.http.clone();
-    let data = web::Data::new(state);
+    let data = web::Data::new(Arc::new(WebState::new(state)?));
     let mut server = HttpServer::new(move || {
         App::new()
             .app_data(data.clone())
@@ -165,12 +164,13 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Serv
     Ok(server.listen(listener)?.run())
 }
 
-fn spawn_worker(state: Arc<AppState>) -> WorkerThread {
+fn spawn_worker(state: Arc<AppState>) -> anyhow::Result<WorkerThread> {
     let stop = Arc::new(AtomicBool::new(false));
     let flag = Arc::clone(&stop);
     let poll = Duration::from_millis(state.settings.worker.poll_interval_ms);
-    let handle = std::thread::spawn(move || crate::worker::standard(state).run(&flag, poll));
-    WorkerThread { stop, handle }
+    let worker = crate::worker::standard(state)?;
+    let handle = std::thread::spawn(move || worker.run(&flag, poll));
+    Ok(WorkerThread { stop, handle })
 }
 
 /// With no staff account at all, invites the DPO address as the first administrator and logs

@@ -1,17 +1,20 @@
 //! Random secrets, their hashes, and comparison that takes the same time whatever matches.
 
 use actix_web::cookie::{Cookie, CookieJar, Key};
+use hmac::digest::KeyInit;
+use hmac::{Hmac, Mac};
 use sha2::{Digest, Sha256};
+use subtle::ConstantTimeEq;
 
 /// 256 random bits, hex-encoded.
 pub fn random_token() -> String {
     let mut bytes = [0u8; 32];
     rand::fill(&mut bytes);
-    crate::store::audit::hex(&bytes)
+    hex(&bytes)
 }
 
 pub fn sha256_hex(input: &str) -> String {
-    crate::store::audit::hex(&Sha256::digest(input.as_bytes()))
+    hex(&Sha256::digest(input.as_bytes()))
 }
 
 /// Encrypts `plain` for storage (AES-256-GCM with a random nonce, by the cookie crate's
@@ -34,34 +37,25 @@ pub fn open(key: &Key, purpose: &str, sealed: &str) -> Option<String> {
     jar.private(key).get(purpose).map(|c| c.value().to_string())
 }
 
-/// HMAC-SHA-256 (RFC 2104) on sha2 0.11. The `hmac` crate we have is tied to sha2 0.10,
-/// and the construction is short enough not to bring a second digest stack in for it.
-pub fn hmac_sha256(key: &[u8], message: &[u8]) -> [u8; 32] {
-    const BLOCK: usize = 64;
-    let mut block_key = [0u8; BLOCK];
-    if key.len() > BLOCK {
-        block_key[..32].copy_from_slice(&Sha256::digest(key));
-    } else {
-        block_key[..key.len()].copy_from_slice(key);
-    }
-    let inner_pad = block_key.map(|b| b ^ 0x36);
-    let outer_pad = block_key.map(|b| b ^ 0x5c);
-    let inner = Sha256::new()
-        .chain_update(inner_pad)
-        .chain_update(message)
-        .finalize();
-    Sha256::new()
-        .chain_update(outer_pad)
-        .chain_update(inner)
-        .finalize()
-        .into()
+/// HMAC-SHA-256 (RFC 2104), by the `hmac` crate actix's cookie crate already brings.
+pub fn hmac(key: &[u8], message: &[u8]) -> [u8; 32] {
+    // A key of any length is valid for HMAC: this cannot fail.
+    let mut mac = <Hmac<Sha256> as KeyInit>::new_from_slice(key)
+        .unwrap_or_else(|_| unreachable!("HMAC takes a key of any length"));
+    mac.update(message);
+    mac.finalize().into_bytes().into()
 }
 
-pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+/// A key for one use, derived from a master key, so that no two uses share a key. (HMAC with
+/// the purpose as message: HKDF would give other keys and orphan every package and
+/// suppression entry already written.)
+pub fn subkey(master: &[u8; 32], purpose: &str) -> [u8; 32] {
+    hmac(master, purpose.as_bytes())
+}
+
+/// Whether two secrets are equal, in a time that does not depend on where they differ.
+pub fn eq_secret(a: &[u8], b: &[u8]) -> bool {
+    a.ct_eq(b).into()
 }
 
 /// Lowercase hex, as hashes and keys are written.
@@ -150,18 +144,18 @@ mod tests {
 
     // RFC 4231, test cases 1, 2 and 6 (a key longer than the block, hashed first).
     #[test]
-    fn hmac_sha256_matches_rfc_4231() {
-        let hex = crate::store::audit::hex;
+    fn hmac_matches_rfc_4231() {
+        let hex = hex;
         assert_eq!(
-            hex(&hmac_sha256(&[0x0b; 20], b"Hi There")),
+            hex(&hmac(&[0x0b; 20], b"Hi There")),
             "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7"
         );
         assert_eq!(
-            hex(&hmac_sha256(b"Jefe", b"what do ya want for nothing?")),
+            hex(&hmac(b"Jefe", b"what do ya want for nothing?")),
             "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
         );
         assert_eq!(
-            hex(&hmac_sha256(
+            hex(&hmac(
                 &[0xaa; 131],
                 b"Test Using Larger Than Block-Size Key - Hash Key First"
             )),
@@ -171,8 +165,8 @@ mod tests {
 
     #[test]
     fn comparison_is_exact() {
-        assert!(constant_time_eq(b"abc", b"abc"));
-        assert!(!constant_time_eq(b"abc", b"abd"));
-        assert!(!constant_time_eq(b"abc", b"abcd"));
+        assert!(eq_secret(b"abc", b"abc"));
+        assert!(!eq_secret(b"abc", b"abd"));
+        assert!(!eq_secret(b"abc", b"abcd"));
     }
 }

@@ -127,7 +127,8 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             let stop = Arc::new(AtomicBool::new(false));
             let flag = Arc::clone(&stop);
             let poll = Duration::from_millis(state.settings.worker.poll_interval_ms);
-            let worker = std::thread::spawn(move || dsar::worker::standard(state).run(&flag, poll));
+            let worker = dsar::worker::standard(state)?;
+            let worker = std::thread::spawn(move || worker.run(&flag, poll));
             wait_for_signal()?;
             tracing::info!("stopping: finishing the job in hand");
             stop.store(true, Ordering::Relaxed);

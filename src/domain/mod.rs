@@ -2,7 +2,8 @@
 //! is ([`kind`]), how it moves from status to status ([`status`],
 //! [`lifecycle`]), when it is due ([`deadline`], over the working days of
 //! [`calendar`]), and the checked values it carries ([`email`],
-//! [`reference`](mod@reference)).
+//! [`reference`](mod@reference)), and what a data source did for one
+//! ([`outcome`]).
 //!
 //! Every function here is pure: dates and instants come in as arguments,
 //! never from the clock.
@@ -12,6 +13,7 @@ pub mod deadline;
 pub mod email;
 pub mod kind;
 pub mod lifecycle;
+pub mod outcome;
 pub mod reference;
 pub mod reminder;
 pub mod status;

@@ -28,7 +28,7 @@ pub struct RunRow {
 }
 
 impl RunRow {
-    pub fn outcome(&self) -> crate::connectors::Outcome {
+    pub fn outcome(&self) -> crate::domain::outcome::Outcome {
         serde_json::from_str(&self.outcome).unwrap_or_default()
     }
 

@@ -3,6 +3,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod files;
 pub mod fulfilment;
 pub mod jobs;
 pub mod metrics;

@@ -1,40 +1,13 @@
 //! `/metrics` in the Prometheus text format: what an operator graphs and alerts on (requests
 //! by status, overdue requests, the job queue, the mail outbox). Counts only, no personal data.
 
-use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::sync::Mutex;
-use std::time::Duration;
 
 use actix_web::{HttpResponse, get};
 
 use super::State;
 use crate::domain::status::Status;
 use crate::store::jobs;
-
-/// The last run of each periodic task by this process's worker: seconds taken, and whether
-/// it succeeded. (A separate `dsar worker` process keeps its own; scrape the serving
-/// processes that embed the worker.)
-#[derive(Default)]
-pub struct TaskRuns {
-    last: Mutex<BTreeMap<&'static str, (f64, bool, u64)>>,
-}
-
-impl TaskRuns {
-    pub fn record(&self, task: &'static str, took: Duration, ok: bool) {
-        if let Ok(mut last) = self.last.lock() {
-            let runs = last.get(task).map_or(0, |(_, _, n)| *n) + 1;
-            last.insert(task, (took.as_secs_f64(), ok, runs));
-        }
-    }
-
-    fn snapshot(&self) -> Vec<(&'static str, f64, bool, u64)> {
-        self.last
-            .lock()
-            .map(|m| m.iter().map(|(k, (s, ok, n))| (*k, *s, *ok, *n)).collect())
-            .unwrap_or_default()
-    }
-}
 
 #[get("/metrics")]
 pub async fn metrics(state: State) -> HttpResponse {

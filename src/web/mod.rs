@@ -1,7 +1,8 @@
-//! HTTP: thin handlers that parse, authorise, call the workflow and render.
+//! HTTP: thin handlers that parse, authorise, call a service and render.
 
 pub mod admin;
 pub mod api;
+pub mod error;
 pub mod health;
 pub mod metrics;
 pub mod portal;
@@ -10,39 +11,47 @@ use std::sync::Arc;
 
 use actix_web::web;
 
-use crate::clock::Clock;
-use crate::config::{Law, Settings};
-use crate::error::Problem;
-use crate::store::{DbConn, Pool, StoreError};
+use crate::staff::Throttle;
+use crate::state::AppState;
+use crate::store::{DbConn, StoreError};
+use error::Problem;
 
-/// What every handler shares: built once at start, read-only afterwards.
-pub struct AppState {
-    pub settings: Settings,
-    pub law: Law,
-    /// The record of processing activities; `None` until `register.file` names one.
-    pub register: Option<crate::register::Register>,
-    /// The data sources requests are fulfilled from (none: answered by hand).
-    pub sources: crate::sources::Sources,
-    /// Encrypts packages and staged data at rest; keys the suppression list.
-    pub fulfilment_key: [u8; 32],
-    pub pool: Pool,
-    pub backend: crate::store::Backend,
-    pub clock: Clock,
+/// What every handler shares: the services' state, and what only the web layer keeps (the
+/// API key cache, the portal's submission limit, the session key, the sign-in throttle).
+pub struct WebState {
+    pub app: Arc<AppState>,
     pub api_keys: api::auth::KeyCache,
-    /// Where the worker sends mails; built once from `[mail]`.
-    pub mailer: crate::mail::Transport,
-    pub files: crate::files::FileStore,
     pub submissions: portal::RateLimiter,
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
-    pub login_throttle: crate::staff::Throttle,
-    /// How the periodic tasks this process's worker ran last went, for `/metrics`.
-    pub task_runs: metrics::TaskRuns,
+    pub login_throttle: Throttle,
 }
 
-pub type State = web::Data<Arc<AppState>>;
+impl WebState {
+    pub fn new(app: Arc<AppState>) -> anyhow::Result<Self> {
+        let submissions = portal::RateLimiter::new(app.settings.portal.submissions_per_hour);
+        let session_key = admin::load_key(&app.settings.security)?;
+        Ok(WebState {
+            app,
+            api_keys: Default::default(),
+            submissions,
+            session_key,
+            login_throttle: Default::default(),
+        })
+    }
+}
 
-impl AppState {
+impl std::ops::Deref for WebState {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+pub type State = web::Data<Arc<WebState>>;
+
+impl WebState {
     /// Runs database work on the blocking pool, never on actix's workers.
     pub async fn db<T, E>(
         self: &Arc<Self>,
@@ -52,7 +61,7 @@ impl AppState {
         T: Send + 'static,
         E: Into<Problem> + Send + 'static,
     {
-        let state = Arc::clone(self);
+        let state = Arc::clone(&self.app);
         web::block(move || {
             let mut conn = state
                 .pool
@@ -91,16 +100,16 @@ pub fn stream_reader<R: std::io::Read + Send + 'static>(
     })
 }
 
-/// Percent-encodes everything but ASCII letters, digits, `-`, `_`, `.` and the bytes in
-/// `keep` (say `/` for a path, `@` for an account name).
-pub fn percent_encode(s: &str, keep: &[u8]) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-_.".contains(&b) || keep.contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
+/// What a query value or path segment may carry unescaped: ASCII letters, digits, `-`, `_`, `.`.
+pub const COMPONENT: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.');
+
+/// A local path kept readable: [`COMPONENT`] and `/`.
+pub const PATH: &percent_encoding::AsciiSet = &COMPONENT.remove(b'/');
+
+/// `s` percent-encoded for a query value or a path segment.
+pub fn encode_component(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, COMPONENT).to_string()
 }

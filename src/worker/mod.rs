@@ -3,6 +3,9 @@
 //! the job in hand is finished before the loop stops. Periodic tasks are jobs too: the loop
 //! enqueues one when its schedule says a new period began (see [`Worker::enqueue_scheduled`]).
 
+pub mod follow_up;
+pub mod purge;
+
 pub mod reminders;
 
 use std::collections::HashMap;
@@ -13,11 +16,11 @@ use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use crate::domain::reminder::Schedule;
+use crate::state::AppState;
 use crate::store::jobs::{self, JobRow};
-use crate::web::AppState;
 
 /// Runs one job. `Err` is recorded as the job's last error and retried later.
-pub type Handler = fn(&AppState, &JobRow) -> Result<(), String>;
+pub type Handler = Box<dyn Fn(&AppState, &JobRow) -> Result<(), String> + Send + Sync>;
 
 /// How long a claimed job is held before another worker may take it over (a crashed
 /// worker's jobs come back after this).
@@ -55,12 +58,21 @@ impl Worker {
         &self.id
     }
 
-    pub fn register(&mut self, kind: &'static str, handler: Handler) {
-        self.handlers.insert(kind, handler);
+    pub fn register(
+        &mut self,
+        kind: &'static str,
+        handler: impl Fn(&AppState, &JobRow) -> Result<(), String> + Send + Sync + 'static,
+    ) {
+        self.handlers.insert(kind, Box::new(handler));
     }
 
     /// A job kind that also runs on a schedule.
-    pub fn register_periodic(&mut self, kind: &'static str, schedule: Schedule, handler: Handler) {
+    pub fn register_periodic(
+        &mut self,
+        kind: &'static str,
+        schedule: Schedule,
+        handler: impl Fn(&AppState, &JobRow) -> Result<(), String> + Send + Sync + 'static,
+    ) {
         self.register(kind, handler);
         if schedule != Schedule::Off {
             self.periodic.push((kind, schedule));
@@ -217,19 +229,23 @@ fn panic_message(panic: &Box<dyn std::any::Any + Send>) -> String {
         .unwrap_or_else(|| "unknown panic".into())
 }
 
-/// The worker with every job kind this build knows.
-pub fn standard(state: Arc<AppState>) -> Worker {
+/// The worker with every job kind this build knows; mails go through the transport `[mail]`
+/// names.
+pub fn standard(state: Arc<AppState>) -> anyhow::Result<Worker> {
+    let mailer = crate::mail::Transport::from_settings(&state.settings.mail)?;
     let mut worker = Worker::new(state);
-    worker.register(crate::mail::SEND_MAIL, crate::mail::send_job);
+    worker.register(crate::mail::SEND_MAIL, move |state, job| {
+        crate::mail::send_job(state, &mailer, job)
+    });
     worker.register(crate::fulfil::SOURCE_RUN, crate::fulfil::run_job);
     worker.register(crate::fulfil::BUILD_EXPORT, crate::fulfil::build_job);
-    let handlers: [(&'static str, Handler); 3] = [
+    let handlers: [(&'static str, fn(&AppState, &JobRow) -> Result<(), String>); 3] = [
         (reminders::DEADLINE_SWEEP, reminders::sweep_job),
         (
-            crate::follow_up::REQUESTER_SWEEP,
-            crate::follow_up::sweep_job,
+            crate::worker::follow_up::REQUESTER_SWEEP,
+            crate::worker::follow_up::sweep_job,
         ),
-        (crate::purge::PURGE, crate::purge::purge_job),
+        (crate::worker::purge::PURGE, crate::worker::purge::purge_job),
     ];
     let state = Arc::clone(&worker.state);
     let schedules = state.settings.worker.schedule.tasks();
@@ -242,5 +258,5 @@ pub fn standard(state: Arc<AppState>) -> Worker {
         });
         worker.register_periodic(kind, schedule, handler);
     }
-    worker
+    Ok(worker)
 }

@@ -13,13 +13,13 @@ use crate::domain::deadline::Period;
 use crate::domain::reminder::{self, Owed, Standing};
 use crate::mail::{self, DigestItem, StaffMail};
 use crate::staff::Role;
+use crate::state::AppState;
 use crate::store::audit::{self, Entry};
 use crate::store::jobs::JobRow;
 use crate::store::reminders::{self as rows, Outcome};
 use crate::store::requests::RequestRow;
 use crate::store::users::{self, UserRow};
 use crate::store::write_tx;
-use crate::web::AppState;
 use crate::workflow;
 
 /// The job kind [`sweep_job`] handles, and the name of its schedule.

@@ -10,7 +10,7 @@ use crate::on_both_backends;
 use crate::web::{Browser, mails_to};
 
 fn code(app: &TestApp, secret: &str) -> String {
-    dsar::totp::code_at(secret, app.state.clock.now().timestamp()).expect("code")
+    dsar::staff::totp::code_at(secret, app.state.clock.now().timestamp()).expect("code")
 }
 
 async fn two_factor_sign_in(app: TestApp) {

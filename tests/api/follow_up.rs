@@ -28,9 +28,9 @@ async fn file_access(app: &TestApp, email: &str) -> String {
     filed.html[start..start + 16].to_string()
 }
 
-fn sweep(app: &TestApp) -> dsar::follow_up::Swept {
+fn sweep(app: &TestApp) -> dsar::worker::follow_up::Swept {
     let mut conn = app.state.pool.get().expect("conn");
-    dsar::follow_up::sweep(&mut conn, &app.state, app.state.clock.now()).expect("sweep")
+    dsar::worker::follow_up::sweep(&mut conn, &app.state, app.state.clock.now()).expect("sweep")
 }
 
 async fn unconfirmed_requests_are_reminded_then_expire(app: TestApp) {
@@ -135,11 +135,11 @@ async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
             .expect("row")
             .id;
         let mut conn = app.state.pool.get().expect("conn");
-        let hold = dsar::actions::Action::Hold {
+        let hold = dsar::workflow::staff_actions::Action::Hold {
             reason: dsar::domain::lifecycle::HoldReason::Clarification,
             asked: "Which customer number do you use?".into(),
         };
-        dsar::actions::perform(
+        dsar::workflow::staff_actions::perform(
             &mut conn,
             &app.state,
             id,

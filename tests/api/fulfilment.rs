@@ -598,9 +598,10 @@ async fn access(backend: Backend) {
 
     // index.html states every activity of the register, with every Art. 15 item.
     let index = text(&files, "index.html");
-    let register =
-        dsar::register::Register::load(std::path::Path::new("config/register.example.toml"))
-            .expect("register");
+    let register = dsar::config::processing::Register::load(std::path::Path::new(
+        "config/register.example.toml",
+    ))
+    .expect("register");
     for a in &register.activities {
         assert!(
             index.contains(&escape(&a.name.fr)),
@@ -743,7 +744,8 @@ async fn access(backend: Backend) {
     assert!(on_disk() > 0);
     {
         let mut conn = app.state.pool.get().expect("conn");
-        let purged = dsar::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge");
+        let purged =
+            dsar::worker::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge");
         assert_eq!(purged.packages, 1);
     }
     assert_eq!(on_disk(), 0, "package and staged data deleted");
@@ -842,7 +844,7 @@ async fn erasure(backend: Backend) {
     assert_eq!(call.path, "/dsar/erase");
     let mut signed = format!("{}.", call.timestamp).into_bytes();
     signed.extend_from_slice(&call.body);
-    let expected: String = dsar::crypto::hmac_sha256(SECRET.as_bytes(), &signed)
+    let expected: String = dsar::crypto::hmac(SECRET.as_bytes(), &signed)
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect();
@@ -857,8 +859,8 @@ async fn erasure(backend: Backend) {
     let mut tampered = format!("{}.", call.timestamp).into_bytes();
     tampered.extend_from_slice(&call.body[..call.body.len() - 1]);
     assert_ne!(
-        dsar::crypto::hmac_sha256(SECRET.as_bytes(), &tampered).to_vec(),
-        dsar::crypto::hmac_sha256(SECRET.as_bytes(), &signed).to_vec()
+        dsar::crypto::hmac(SECRET.as_bytes(), &tampered).to_vec(),
+        dsar::crypto::hmac(SECRET.as_bytes(), &signed).to_vec()
     );
 
     // The letter says what was erased, what was kept under which rule and until when, and
@@ -1245,7 +1247,7 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     app.state.clock.advance(chrono::Duration::days(15));
     let purged = {
         let mut conn = app.state.pool.get().expect("conn");
-        dsar::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge")
+        dsar::worker::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge")
     };
     assert_eq!(purged.packages, 1);
     // Paul's package and the scan the archives team found.

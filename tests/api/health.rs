@@ -44,7 +44,7 @@ async fn metrics_count_requests_jobs_and_mails(app: TestApp) {
     // After the night's purge and the morning's sweeps, how each went.
     let state = app.state.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let worker = dsar::worker::standard(state);
+        let worker = dsar::worker::standard(state).expect("the worker starts");
         worker.enqueue_scheduled().expect("scheduled");
         while worker.run_once().expect("worker") {}
     })

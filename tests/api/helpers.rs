@@ -11,7 +11,7 @@ use serde_json::Value;
 use dsar::app::{Application, Options};
 use dsar::clock::Clock;
 use dsar::config::Settings;
-use dsar::web::AppState;
+use dsar::state::AppState;
 
 pub const POSTGRES_ENV: &str = "DSAR_TEST_POSTGRES_URL";
 /// Set by CI: a PostgreSQL test that cannot run fails instead of skipping.
@@ -203,7 +203,7 @@ impl TestApp {
     pub async fn run_worker(&self) {
         let state = self.state.clone();
         actix_web::rt::task::spawn_blocking(move || {
-            let worker = dsar::worker::standard(state);
+            let worker = dsar::worker::standard(state).expect("the worker starts");
             while worker.run_once().expect("worker reaches the database") {}
         })
         .await

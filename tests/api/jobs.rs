@@ -6,9 +6,9 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 
 use chrono::Duration;
+use dsar::state::AppState;
 use dsar::store::jobs;
 use dsar::store::write_tx;
-use dsar::web::AppState;
 use dsar::worker::Worker;
 
 use crate::admin::staff;

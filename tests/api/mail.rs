@@ -67,7 +67,7 @@ fn eml_files(app: &TestApp) -> Vec<std::path::PathBuf> {
 
 /// Runs the worker until no job is due; returns how many jobs ran.
 fn run_worker_until_idle(app: &TestApp) -> usize {
-    let worker = dsar::worker::standard(app.state.clone());
+    let worker = dsar::worker::standard(app.state.clone()).expect("the worker starts");
     let mut ran = 0;
     while worker.run_once().expect("worker reaches the store") {
         ran += 1;
@@ -103,7 +103,7 @@ async fn a_queued_mail_is_written_once_as_a_multipart_eml(app: TestApp) {
     );
     assert!(eml_files(&app).is_empty(), "nothing is sent at queue time");
 
-    let worker = dsar::worker::standard(app.state.clone());
+    let worker = dsar::worker::standard(app.state.clone()).expect("the worker starts");
     assert!(worker.run_once().expect("run"));
     assert!(worker.run_once().expect("run"));
     assert!(

@@ -239,7 +239,7 @@ async fn a_decided_document_is_purged(app: TestApp) {
     let name = docs[0].storage_name.clone().expect("stored");
     assert!(app.state.files.exists(&name));
     let now = app.state.clock.now();
-    dsar::requester::decide_document(
+    dsar::workflow::requester::decide_document(
         &mut conn, &app.state, docs[0].id, true, None, "staff:1", now,
     )
     .expect("decide");
@@ -263,12 +263,12 @@ async fn a_decided_document_is_purged(app: TestApp) {
         .await;
     assert_eq!(up.status.as_u16(), 303);
     let row = dsar::store::requests::get(&mut conn, request.id).expect("row");
-    let second = dsar::requester::upload_identity(
+    let second = dsar::workflow::requester::upload_identity(
         &mut conn,
         &app.state,
         &row,
         PDF,
-        dsar::files::Sniffed::Pdf,
+        dsar::store::files::Sniffed::Pdf,
         "again.pdf",
         now,
     );
@@ -280,7 +280,7 @@ async fn a_decided_document_is_purged(app: TestApp) {
         .filter_map(|d| d.storage_name.clone())
         .collect();
     assert_eq!(pending.len(), 1);
-    let purged = dsar::requester::purge_documents(
+    let purged = dsar::workflow::requester::purge_documents(
         &mut conn,
         &app.state,
         chrono::Duration::zero(),

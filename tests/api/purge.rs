@@ -56,11 +56,11 @@ async fn closed_requests_are_anonymised_after_retention(app: TestApp) {
         .id;
     {
         let mut conn = app.state.pool.get().expect("conn");
-        let fulfil = dsar::actions::Action::Fulfil {
+        let fulfil = dsar::workflow::staff_actions::Action::Fulfil {
             letter: "Voici vos données, Camille.".into(),
             attachment: None,
         };
-        dsar::actions::perform(
+        dsar::workflow::staff_actions::perform(
             &mut conn,
             &app.state,
             id,
@@ -72,7 +72,7 @@ async fn closed_requests_are_anonymised_after_retention(app: TestApp) {
     }
     let run = |app: &TestApp| {
         let mut conn = app.state.pool.get().expect("conn");
-        dsar::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge")
+        dsar::worker::purge::run(&mut conn, &app.state, app.state.clock.now()).expect("purge")
     };
 
     // A day short of five years: kept whole.

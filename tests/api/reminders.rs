@@ -48,8 +48,8 @@ fn assign(app: &TestApp, reference: &str, user: i64) {
 async fn worker_pass(app: &TestApp) -> usize {
     let state = app.state.clone();
     actix_web::rt::task::spawn_blocking(move || {
-        let first = dsar::worker::standard(state.clone());
-        let second = dsar::worker::standard(state);
+        let first = dsar::worker::standard(state.clone()).expect("the worker starts");
+        let second = dsar::worker::standard(state).expect("the worker starts");
         let enqueued = first.enqueue_scheduled().expect("periodic tasks")
             + second.enqueue_scheduled().expect("periodic tasks");
         while first.run_once().expect("worker reaches the database") {}

@@ -8,9 +8,9 @@ use serde::Deserialize;
 use super::login::TOTP_PURPOSE;
 use super::{AdminError, Nav, Staff};
 use crate::crypto;
+use crate::staff::totp;
 use crate::store::audit;
 use crate::store::{users, write_tx};
-use crate::totp;
 use crate::web::State;
 
 /// The purpose of the secret carried by the setup form until it is confirmed.

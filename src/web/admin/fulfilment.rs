@@ -6,13 +6,13 @@ use actix_web::{HttpResponse, web};
 use serde::Deserialize;
 
 use super::{AdminError, Staff};
-use crate::requester::RequesterError;
-use crate::sources::{Connector, Operation};
+use crate::config::sources::{Connector, Operation};
 use crate::store::fulfilment::{self as rows, ExportRow, RunRow};
 use crate::store::requests::RequestRow;
 use crate::web::State;
 use crate::web::portal::upload::{self, UploadError};
 use crate::workflow;
+use crate::workflow::requester::RequesterError;
 
 pub struct RunView {
     pub id: i64,
@@ -55,7 +55,7 @@ pub struct Panel {
 
 /// What staff see of the sources for this request.
 pub fn panel(
-    state: &crate::web::AppState,
+    state: &crate::state::AppState,
     row: &RequestRow,
     runs: &[RunRow],
     live_jobs: &[i64],
@@ -78,7 +78,7 @@ pub fn panel(
     }
 }
 
-fn run_view(state: &crate::web::AppState, r: &RunRow, live_jobs: &[i64]) -> RunView {
+fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> RunView {
     let source = state.sources.find(&r.source);
     let outcome = r.outcome();
     let mut summary = Vec::new();
@@ -171,9 +171,10 @@ fn run_view(state: &crate::web::AppState, r: &RunRow, live_jobs: &[i64]) -> RunV
 }
 
 fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView {
-    let files: Vec<crate::export::ManifestFile> =
+    let files: Vec<crate::fulfil::package::ManifestFile> =
         serde_json::from_str(&e.manifest).unwrap_or_default();
-    let removed: Vec<crate::export::Removed> = serde_json::from_str(&e.removed).unwrap_or_default();
+    let removed: Vec<crate::fulfil::package::Removed> =
+        serde_json::from_str(&e.removed).unwrap_or_default();
     let mut items = Vec::new();
     for r in runs
         .iter()
@@ -343,7 +344,7 @@ pub async fn act(
                 }
                 _ => Err(RequesterError::Refused("Unknown action.")),
             };
-            Ok::<_, crate::error::Problem>(said(done))
+            Ok::<_, crate::web::error::Problem>(said(done))
         })
         .await??;
     Ok(back(&key, result))
@@ -405,7 +406,7 @@ pub async fn task(
         let text_name = [".csv", ".json", ".txt"]
             .iter()
             .any(|ext| name.to_ascii_lowercase().ends_with(ext));
-        crate::files::Sniffed::detect(bytes).is_some()
+        crate::store::files::Sniffed::detect(bytes).is_some()
             || (text_name
                 && std::str::from_utf8(bytes)
                     .is_ok_and(|t| !t.chars().any(|c| c.is_control() && !"\r\n\t".contains(c))))
@@ -425,7 +426,7 @@ pub async fn task(
                 .as_ref()
                 .filter(|_| found)
                 .map(|(b, n)| (b.as_ref(), n.as_str()));
-            Ok::<_, crate::error::Problem>(said(
+            Ok::<_, crate::web::error::Problem>(said(
                 crate::fulfil::complete_task(conn, app, &row, run, found, &comment, &actor, now)
                     .map(|_| "task done"),
             ))
@@ -458,9 +459,9 @@ pub async fn package(
                     now,
                 )
             })?;
-            let reader =
-                crate::fulfil::open_sealed(app, &name).map_err(|e| crate::error::internal(&e))?;
-            Ok::<_, crate::error::Problem>(Some(reader))
+            let reader = crate::fulfil::open_sealed(app, &name)
+                .map_err(|e| crate::web::error::internal(&e))?;
+            Ok::<_, crate::web::error::Problem>(Some(reader))
         })
         .await?
         .ok_or(AdminError::NotFound)?;

@@ -282,7 +282,7 @@ pub async fn code_submit(
         .and_then(|sealed| crypto::open(&state.session_key, TOTP_PURPOSE, sealed));
     let step = secret
         .and_then(|secret| {
-            crate::totp::verify(
+            crate::staff::totp::verify(
                 &secret,
                 &form.code,
                 now.timestamp(),
@@ -431,7 +431,7 @@ pub async fn reset_submit(
                     &app.settings.organisation.name,
                     now.naive_utc(),
                 )
-                .map_err(|e| crate::error::internal(&e))?;
+                .map_err(|e| crate::web::error::internal(&e))?;
                 audit::on_user(
                     conn,
                     user.id,
@@ -440,7 +440,7 @@ pub async fn reset_submit(
                     &json!({ "ip": ip.map(|i| i.to_string()) }),
                     now.naive_utc(),
                 )?;
-                Ok::<_, crate::error::Problem>(())
+                Ok::<_, crate::web::error::Problem>(())
             })
         })
         .await;

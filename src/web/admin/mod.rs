@@ -27,10 +27,10 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 use serde::{Deserialize, Serialize};
 
-use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::{eq_secret, random_token};
 use crate::staff::Role;
 use crate::store::users::{self as user_rows, UserRow};
-use crate::web::AppState;
+use crate::web::WebState;
 
 pub const SESSION_COOKIE: &str = "dsar_staff";
 const STYLESHEET: &str = include_str!("../../../templates/admin/admin.css");
@@ -120,7 +120,7 @@ pub struct Staff {
     pub user: UserRow,
     pub role: Role,
     pub session: SessionData,
-    state: Arc<AppState>,
+    state: Arc<WebState>,
 }
 
 impl Staff {
@@ -137,7 +137,7 @@ impl Staff {
     }
 
     pub fn csrf_ok(&self, submitted: &str) -> bool {
-        constant_time_eq(self.session.csrf.as_bytes(), submitted.as_bytes())
+        eq_secret(self.session.csrf.as_bytes(), submitted.as_bytes())
     }
 
     /// What the dashboard's header shows this member of staff.
@@ -176,7 +176,7 @@ pub fn render(template: &impl Template, status: StatusCode) -> HttpResponse {
 }
 
 /// Builds the encrypted session cookie.
-pub fn session_cookie(state: &AppState, data: &SessionData) -> Cookie<'static> {
+pub fn session_cookie(state: &WebState, data: &SessionData) -> Cookie<'static> {
     let mut jar = CookieJar::new();
     let value = serde_json::to_string(data).unwrap_or_default();
     let cookie = Cookie::build(SESSION_COOKIE, value)
@@ -191,7 +191,7 @@ pub fn session_cookie(state: &AppState, data: &SessionData) -> Cookie<'static> {
         .unwrap_or_else(|| Cookie::new(SESSION_COOKIE, ""))
 }
 
-pub fn new_session(state: &AppState, user: &UserRow) -> SessionData {
+pub fn new_session(state: &WebState, user: &UserRow) -> SessionData {
     let now = state.clock.now().timestamp();
     SessionData {
         user: user.id,
@@ -279,11 +279,11 @@ impl ResponseError for AdminError {
 
 /// For paths and query values inside the dashboard.
 pub(super) fn url_escape(s: &str) -> String {
-    crate::web::percent_encode(s, b"/")
+    percent_encoding::utf8_percent_encode(s, crate::web::PATH).to_string()
 }
 
-impl From<crate::error::Problem> for AdminError {
-    fn from(p: crate::error::Problem) -> Self {
+impl From<crate::web::error::Problem> for AdminError {
+    fn from(p: crate::web::error::Problem) -> Self {
         if p.status == 404 {
             AdminError::NotFound
         } else {
@@ -310,7 +310,7 @@ impl FromRequest for Staff {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req
-            .app_data::<web::Data<Arc<AppState>>>()
+            .app_data::<web::Data<Arc<WebState>>>()
             .map(|s| Arc::clone(s.get_ref()));
         let path = req.uri().path();
         // After signing in again, a form's post lands back on the page that holds the form.

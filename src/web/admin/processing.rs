@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 
 use super::{AdminError, Nav, Staff};
-use crate::register::{Activity, AutomatedDecisions, LegalBasis, Source};
+use crate::config::processing::{Activity, AutomatedDecisions, LegalBasis, Source};
 use crate::web::State;
 
 #[derive(Template)]

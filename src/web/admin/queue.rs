@@ -222,5 +222,5 @@ pub async fn show(
 }
 
 fn form_escape(s: &str) -> String {
-    crate::web::percent_encode(s, b"")
+    crate::web::encode_component(s)
 }

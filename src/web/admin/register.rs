@@ -16,6 +16,7 @@ use super::reports::{MonthRange, RangeQuery};
 use super::{AdminError, Staff};
 use crate::domain::deadline::{Pauses, Period};
 use crate::domain::reference::Reference;
+use crate::fulfil::package::csv_field;
 use crate::store::audit;
 use crate::store::reports::{self as report_rows, RegisterRow};
 use crate::store::write_tx;
@@ -81,26 +82,6 @@ impl Entry {
             text(&self.outcome),
             text(&self.ground),
         ]
-    }
-}
-
-/// A CSV field per RFC 4180, defused for spreadsheets: a value that starts like a formula
-/// (`= + - @`, or a tab or carriage return) gets a leading apostrophe so it stays text.
-pub fn csv_field(value: &str) -> String {
-    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
-        csv_quote(&format!("'{value}"))
-    } else {
-        csv_quote(value)
-    }
-}
-
-/// A CSV field per RFC 4180, the value unchanged (a requester's own data: a phone number
-/// starts with "+").
-pub fn csv_quote(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", value.replace('"', "\"\""))
-    } else {
-        value.to_string()
     }
 }
 

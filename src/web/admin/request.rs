@@ -7,13 +7,11 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AdminError, Staff};
-use crate::actions::{self, Action, Attachment};
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::HoldReason;
-use crate::files::Sniffed;
-use crate::requester::RequesterError;
 use crate::store::audit;
+use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
 use crate::store::requests as rows;
 use crate::store::write_tx;
@@ -21,6 +19,8 @@ use crate::web::State;
 use crate::web::api::view::{RequestView, request_view};
 use crate::web::portal::upload::{self, UploadError};
 use crate::workflow;
+use crate::workflow::requester::RequesterError;
+use crate::workflow::staff_actions::{self, Action, Attachment};
 
 #[derive(Template)]
 #[template(path = "admin/request.html")]
@@ -129,7 +129,7 @@ pub async fn show(
     let open = status
         .parse::<crate::domain::status::Status>()
         .is_ok_and(|s| s.is_open());
-    let lang = crate::requester::lang_of(&row);
+    let lang = crate::workflow::requester::lang_of(&row);
     let due = crate::mail::long_date(v.due_on, lang.code());
     let fill = |key: &str| {
         lang.strings().fill(
@@ -177,7 +177,7 @@ pub async fn show(
     let pending_documents = documents
         .iter()
         .filter(|d| {
-            d.decision.is_none() && d.storage_name.is_some() && actions::is_proof(&d.purpose)
+            d.decision.is_none() && d.storage_name.is_some() && staff_actions::is_proof(&d.purpose)
         })
         .map(|d| (d.id, d.purpose.clone(), stamp(d.uploaded_at)))
         .collect();
@@ -431,7 +431,7 @@ async fn run(
     let (actor, now, name) = (staff.actor(), state.clock.now(), action.name());
     let done = state
         .db(move |conn, app| {
-            Ok::<_, crate::error::Problem>(actions::perform(
+            Ok::<_, crate::web::error::Problem>(staff_actions::perform(
                 conn, app, row.id, &action, &actor, now,
             ))
         })
@@ -450,7 +450,7 @@ async fn run(
 
 /// Back to a page with `?done=` or `?error=`, which it shows as a notice.
 pub(super) fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
-    let encoded = crate::web::percent_encode(value, b"");
+    let encoded = crate::web::encode_component(value);
     HttpResponse::SeeOther()
         .insert_header((header::LOCATION, format!("{back}?{key}={encoded}")))
         .finish()
@@ -477,7 +477,7 @@ pub async fn document(
             let bytes = app
                 .files
                 .read(&name)
-                .map_err(|e| crate::error::internal(&e))?;
+                .map_err(|e| crate::web::error::internal(&e))?;
             write_tx(conn, |conn| {
                 audit::on_request(
                     conn,
@@ -488,7 +488,7 @@ pub async fn document(
                     now.naive_utc(),
                 )
             })?;
-            Ok::<_, crate::error::Problem>(Some((doc.content_type, bytes)))
+            Ok::<_, crate::web::error::Problem>(Some((doc.content_type, bytes)))
         })
         .await?;
     let (content_type, bytes) = found.ok_or(AdminError::NotFound)?;

@@ -83,7 +83,9 @@ pub async fn invite(
     );
     let added = state
         .db(move |conn, _| {
-            Ok::<_, crate::error::Problem>(staff::add_user(conn, &email, &name, role, &by, now))
+            Ok::<_, crate::web::error::Problem>(staff::add_user(
+                conn, &email, &name, role, &by, now,
+            ))
         })
         .await?;
     match added {
@@ -133,7 +135,7 @@ pub async fn change(
     let (actor, me, now) = (staff.actor(), staff.user.id, state.clock.now());
     let outcome = state
         .db(move |conn, _| {
-            write_tx(conn, |conn| -> Result<Change, crate::error::Problem> {
+            write_tx(conn, |conn| -> Result<Change, crate::web::error::Problem> {
                 // Account changes take turns, so two admins demoting each other at once cannot
                 // both pass the last-admin check (SQLite's immediate transaction already does).
                 if let crate::store::DbConn::Postgres(pg) = conn {

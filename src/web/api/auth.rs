@@ -11,10 +11,10 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use crate::crypto::{constant_time_eq, random_token, sha256_hex};
-use crate::error::Problem;
+use crate::crypto::{eq_secret, random_token, sha256_hex};
 use crate::store::{DbConn, api_keys};
-use crate::web::AppState;
+use crate::web::WebState;
+use crate::web::error::Problem;
 
 const PREFIX: &str = "dsar_";
 /// How long a revoked key may still be honoured by a process that checked it just before.
@@ -72,7 +72,7 @@ impl FromRequest for ApiClient {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         let state = req
-            .app_data::<web::Data<Arc<AppState>>>()
+            .app_data::<web::Data<Arc<WebState>>>()
             .map(|s| Arc::clone(s.get_ref()));
         let presented = req
             .headers()
@@ -119,7 +119,7 @@ impl FromRequest for ApiClient {
                 })
                 .await?;
             match found {
-                Some(row) if constant_time_eq(row.key_hash.as_bytes(), hash.as_bytes()) => {
+                Some(row) if eq_secret(row.key_hash.as_bytes(), hash.as_bytes()) => {
                     let client = ApiClient {
                         key_id: row.id,
                         name: row.name,

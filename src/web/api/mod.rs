@@ -9,7 +9,7 @@ use actix_web::error::{JsonPayloadError, QueryPayloadError};
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 
-use crate::error::Problem;
+use crate::web::error::Problem;
 
 pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     cfg.service(

@@ -12,9 +12,9 @@ use crate::domain::email::EmailAddress;
 use crate::domain::kind::{Channel, RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
-use crate::error::{FieldError, Problem};
 use crate::store::requests::{self as rows, ListFilter};
 use crate::web::State;
+use crate::web::error::{FieldError, Problem};
 use crate::workflow::{self, Filing, Record};
 
 const MAX_NAME: usize = 200;
@@ -494,8 +494,10 @@ pub async fn post_message(
                     ),
                 ));
             }
-            let row = crate::requester::post_team_message(conn, app, row.id, &author, &text, now)
-                .map_err(|e| crate::error::internal(&e))?;
+            let row = crate::workflow::requester::post_team_message(
+                conn, app, row.id, &author, &text, now,
+            )
+            .map_err(|e| crate::web::error::internal(&e))?;
             let events = rows::events_for(conn, &[row.id])?;
             Ok::<_, Problem>((row, events))
         })

@@ -7,8 +7,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::ApiClient;
-use crate::error::Problem;
 use crate::web::State;
+use crate::web::error::Problem;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -26,7 +26,7 @@ pub async fn check(
     if crate::domain::email::EmailAddress::parse(&email).is_err() {
         return Err(Problem::bad_request("email: not a valid email address"));
     }
-    let hash = crate::fulfil::suppression_hash(&state.fulfilment_key, &email);
+    let hash = crate::workflow::suppression::suppression_hash(&state.fulfilment_key, &email);
     let scopes = state
         .db(move |conn, _| crate::store::fulfilment::suppressed(conn, &hash))
         .await?;

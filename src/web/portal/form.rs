@@ -14,8 +14,8 @@ use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::email::EmailAddress;
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
-use crate::files::Sniffed;
 use crate::i18n::{Lang, Strings};
+use crate::store::files::Sniffed;
 use crate::web::State;
 use crate::workflow::Filing;
 
@@ -401,13 +401,13 @@ pub async fn submit(
             let mandate_ref = mandate
                 .as_ref()
                 .map(|(bytes, sniffed, name)| (bytes.as_slice(), *sniffed, name.as_str()));
-            let row = crate::requester::file(conn, app, &filing, mandate_ref, now)
-                .map_err(|e| crate::error::internal(&e))?;
+            let row = crate::workflow::requester::file(conn, app, &filing, mandate_ref, now)
+                .map_err(|e| crate::web::error::internal(&e))?;
             let duplicate = match row.duplicate_of {
                 Some(id) => Some(crate::store::requests::get(conn, id)?),
                 None => None,
             };
-            Ok::<_, crate::error::Problem>((row, duplicate))
+            Ok::<_, crate::web::error::Problem>((row, duplicate))
         })
         .await;
     match filed {

@@ -19,7 +19,7 @@ use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
 use super::State;
-use crate::crypto::{constant_time_eq, random_token};
+use crate::crypto::{eq_secret, random_token};
 use crate::i18n::{Lang, Strings};
 
 pub const CSRF_COOKIE: &str = "dsar_csrf";
@@ -205,7 +205,7 @@ pub fn with_csrf(mut res: HttpResponse, state: &State, token: &str) -> HttpRespo
 pub fn csrf_ok(req: &HttpRequest, submitted: Option<&str>) -> bool {
     match (req.cookie(CSRF_COOKIE), submitted) {
         (Some(cookie), Some(form)) if cookie.value().len() == 64 => {
-            constant_time_eq(cookie.value().as_bytes(), form.as_bytes())
+            eq_secret(cookie.value().as_bytes(), form.as_bytes())
         }
         _ => false,
     }

@@ -11,13 +11,13 @@ use serde::Deserialize;
 use super::upload::{self, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, long_date, page, with_csrf};
 use crate::domain::deadline;
-use crate::files::Sniffed;
 use crate::i18n::Lang;
-use crate::requester;
+use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
 use crate::store::requests::{self as rows, RequestRow};
 use crate::web::State;
 use crate::workflow;
+use crate::workflow::requester;
 
 pub struct TimelineEntry {
     pub date: String,
@@ -103,7 +103,7 @@ async fn load(
     state: &State,
     token: String,
     confirm: bool,
-) -> Result<Option<Loaded>, crate::error::Problem> {
+) -> Result<Option<Loaded>, crate::web::error::Problem> {
     let now = state.clock.now();
     state
         .db(move |conn, app| {
@@ -112,7 +112,7 @@ async fn load(
             };
             let confirmed_now = confirm
                 && requester::confirm_email(conn, app, &row, now)
-                    .map_err(|e| crate::error::internal(&e))?;
+                    .map_err(|e| crate::web::error::internal(&e))?;
             if confirmed_now {
                 row = rows::get(conn, row.id)?;
             }
@@ -120,7 +120,7 @@ async fn load(
             let messages = portal_rows::messages_for(conn, row.id)?;
             let export = crate::store::fulfilment::export_for(conn, row.id)?
                 .filter(|e| e.released_at.is_some());
-            Ok::<_, crate::error::Problem>(Some(Loaded {
+            Ok::<_, crate::web::error::Problem>(Some(Loaded {
                 row,
                 events,
                 messages,
@@ -320,15 +320,18 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
                 .and_then(|e| e.storage_name)
                 .map(|name| crate::fulfil::open_sealed(app, &name))
                 .transpose()
-                .map_err(|e| crate::error::internal(&e))?;
+                .map_err(|e| crate::web::error::internal(&e))?;
             let started = crate::fulfil::start_download(conn, &row, now)
-                .map_err(|e| crate::error::internal(&e))?;
+                .map_err(|e| crate::web::error::internal(&e))?;
             let opened = match (started, file) {
                 (Ok(_), Some(reader)) => Ok(reader),
-                (Ok(_), None) => return Err(crate::error::Problem::internal()),
+                (Ok(_), None) => return Err(crate::web::error::Problem::internal()),
                 (Err(why), _) => Err(why),
             };
-            Ok::<_, crate::error::Problem>(Some((workflow::reference(&row).to_string(), opened)))
+            Ok::<_, crate::web::error::Problem>(Some((
+                workflow::reference(&row).to_string(),
+                opened,
+            )))
         })
         .await;
     match started {
@@ -530,7 +533,7 @@ pub async fn message(
                 .as_ref()
                 .map(|(b, s, n)| (b.as_slice(), *s, n.as_str()));
             requester::post_message(conn, app, &row, &body, file_ref, now)
-                .map_err(|e| crate::error::internal(&e))
+                .map_err(|e| crate::web::error::internal(&e))
         })
         .await;
     match saved {
@@ -589,7 +592,7 @@ pub async fn identity(
     let saved = state
         .db(move |conn, app| {
             requester::upload_identity(conn, app, &row, &bytes, sniffed, &name, now)
-                .map_err(|e| crate::error::internal(&e))
+                .map_err(|e| crate::web::error::internal(&e))
         })
         .await;
     match saved {
@@ -681,7 +684,7 @@ pub async fn withdraw(
     let row = loaded.row.clone();
     let done = state
         .db(move |conn, app| {
-            requester::withdraw(conn, app, &row, now).map_err(|e| crate::error::internal(&e))
+            requester::withdraw(conn, app, &row, now).map_err(|e| crate::web::error::internal(&e))
         })
         .await;
     match done {
@@ -717,7 +720,7 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
             let bytes = app
                 .files
                 .read(&name)
-                .map_err(|e| crate::error::internal(&e))?;
+                .map_err(|e| crate::web::error::internal(&e))?;
             crate::store::write_tx(conn, |conn| {
                 crate::store::audit::on_request(
                     conn,
@@ -728,7 +731,7 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
                     now.naive_utc(),
                 )
             })?;
-            Ok::<_, crate::error::Problem>(Some((doc, bytes)))
+            Ok::<_, crate::web::error::Problem>(Some((doc, bytes)))
         })
         .await;
     match found {

@@ -6,14 +6,14 @@ use chrono::{DateTime, Duration, Months, Utc};
 use diesel::prelude::*;
 use serde_json::json;
 
-use crate::requester::{self, RequesterError};
+use crate::state::AppState;
 use crate::store::audit::{self, Entry};
 use crate::store::schema::{
     documents, exports, mail_outbox, messages, notes, request_events, request_tokens, requests,
     source_runs,
 };
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
+use crate::workflow::requester::{self, RequesterError};
 
 /// The job kind that runs [`run`].
 pub const PURGE: &str = "purge";
@@ -100,7 +100,7 @@ pub fn anonymise_closed(
                 .select((source_runs::id, source_runs::outcome))
                 .load(conn)?;
             for (id, text) in outcomes {
-                let mut outcome: crate::connectors::Outcome =
+                let mut outcome: crate::fulfil::connectors::Outcome =
                     serde_json::from_str(&text).unwrap_or_default();
                 outcome.team_note = None;
                 outcome.skipped = outcome.skipped.map(|_| String::new());

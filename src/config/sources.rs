@@ -11,8 +11,8 @@ use std::path::Path;
 use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
+use crate::config::processing::{LegalBasis, Register};
 use crate::domain::kind::RequestKind;
-use crate::register::{LegalBasis, Register};
 
 /// What a request asks a source to do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -568,13 +568,13 @@ mod tests {
     use super::*;
 
     fn register() -> Register {
-        Register::parse(include_str!("../config/register.example.toml")).unwrap()
+        Register::parse(include_str!("../../config/register.example.toml")).unwrap()
     }
 
     #[test]
     fn the_example_loads() {
         // The example reads its service's secret from a file that only exists in production.
-        let text = include_str!("../config/sources.example.toml").replace(
+        let text = include_str!("../../config/sources.example.toml").replace(
             "secret_file = \"/etc/dsar/mailing.secret\"",
             "secret = \"0123456789abcdef0123456789abcdef\"",
         );

@@ -52,7 +52,7 @@ pub fn verify(secret: &str, code: &str, at: i64, after: Option<i64>) -> Option<i
     // Every candidate is computed and compared, so the time taken says nothing.
     for step in [now - 1, now, now + 1] {
         let expected = code_for_step(secret, step)?;
-        if crate::crypto::constant_time_eq(expected.as_bytes(), code.as_bytes())
+        if crate::crypto::eq_secret(expected.as_bytes(), code.as_bytes())
             && after.is_none_or(|last| step > last)
         {
             found = Some(step);
@@ -70,8 +70,15 @@ pub fn provisioning_uri(issuer: &str, account: &str, secret: &str) -> String {
     )
 }
 
+/// A label part as authenticator apps read it: an address keeps its `@`.
+const LABEL: &percent_encoding::AsciiSet = &percent_encoding::NON_ALPHANUMERIC
+    .remove(b'-')
+    .remove(b'_')
+    .remove(b'.')
+    .remove(b'@');
+
 fn escape(s: &str) -> String {
-    crate::web::percent_encode(s, b"@")
+    percent_encoding::utf8_percent_encode(s, LABEL).to_string()
 }
 
 fn base32_encode(bytes: &[u8]) -> String {

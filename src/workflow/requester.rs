@@ -10,14 +10,14 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::domain::kind::RequestKind;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
-use crate::files::Sniffed;
 use crate::i18n::Lang;
 use crate::mail::{self, MailFacts, MailKind};
+use crate::state::AppState;
 use crate::store::audit::{self, Entry};
+use crate::store::files::Sniffed;
 use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, NewEvent, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
 use crate::workflow::{self, Filing, Record, WorkflowError};
 
 pub const ACTOR: &str = "requester";

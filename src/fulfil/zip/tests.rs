@@ -8,7 +8,7 @@ use chrono::NaiveDate;
 use flate2::read::DeflateDecoder;
 
 use super::*;
-use crate::package::sealed::{OpenReader, SealWriter};
+use crate::fulfil::sealed::{OpenReader, SealWriter};
 
 fn when() -> NaiveDateTime {
     NaiveDate::from_ymd_opt(2024, 5, 6)
@@ -162,7 +162,7 @@ fn read_zip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
 }
 
 fn sha256_hex(bytes: &[u8]) -> String {
-    crate::store::audit::hex(&Sha256::digest(bytes))
+    crate::crypto::hex(&Sha256::digest(bytes))
 }
 
 fn three_entries<W: Write>(zip: &mut ZipWriter<W>) -> Vec<(String, Vec<u8>)> {

@@ -7,14 +7,14 @@ use serde_json::json;
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::{HoldReason, Step};
-use crate::files::Sniffed;
 use crate::mail::MailKind;
-use crate::requester::{self, RequesterError};
+use crate::state::AppState;
 use crate::store::audit;
+use crate::store::files::Sniffed;
 use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
+use crate::workflow::requester::{self, RequesterError};
 use crate::workflow::{self, Record};
 
 pub enum Action {
@@ -292,7 +292,7 @@ pub fn perform(
                     let at = now.naive_utc();
                     crate::store::fulfilment::release(conn, e.id, actor, at, 0, at)?;
                 }
-                crate::fulfil::suppress_for(conn, state, &row, now.naive_utc())?;
+                crate::workflow::suppression::suppress_for(conn, state, &row, now.naive_utc())?;
                 let updated = workflow::record(
                     conn,
                     &state.law,

@@ -9,12 +9,12 @@ use serde_json::json;
 
 use crate::domain::lifecycle::Step;
 use crate::mail::MailKind;
-use crate::requester::{self, RequesterError};
+use crate::state::AppState;
 use crate::store::audit::{self, Entry};
 use crate::store::requests::{self as rows, NewEvent};
 use crate::store::schema::{documents, messages, requests};
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
+use crate::workflow::requester::{self, RequesterError};
 use crate::workflow::{self, Record};
 
 /// The job kind that runs [`sweep`].

@@ -2,6 +2,9 @@
 //! `DSAR_<SECTION>__<KEY>` environment variables, each layered over the one before. Unknown
 //! keys are refused with the key and its source named; secrets never print.
 
+pub mod processing;
+pub mod sources;
+
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -14,7 +17,7 @@ use toml::{Table, Value};
 use crate::domain::calendar::{Country, HolidayCalendar};
 use crate::domain::deadline::{Profile, builtin_profiles};
 
-pub const DEFAULT_TOML: &str = include_str!("../config/default.toml");
+pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "DSAR_";
 /// Tables whose keys are names chosen by the operator, not settings of ours.
 const FREE_FORM_TABLES: &[&str] = &["deadlines.profiles", "deadlines.countries"];
@@ -27,7 +30,7 @@ pub struct Settings {
     pub database: Database,
     pub log: Log,
     pub worker: Worker,
-    pub mail: crate::mail::MailSettings,
+    pub mail: MailSettings,
     pub deadlines: Deadlines,
     pub portal: Portal,
     pub identity: Identity,
@@ -39,7 +42,7 @@ pub struct Settings {
     pub fulfilment: Fulfilment,
 }
 
-/// Data sources, export packages and the suppression list (see [`crate::sources`]).
+/// Data sources, export packages and the suppression list (see [`crate::config::sources`]).
 #[derive(Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Fulfilment {
@@ -73,12 +76,12 @@ impl Fulfilment {
     /// Reads and checks the sources the settings name, against the register.
     pub fn load_sources(
         &self,
-        register: Option<&crate::register::Register>,
-    ) -> anyhow::Result<crate::sources::Sources> {
+        register: Option<&crate::config::processing::Register>,
+    ) -> anyhow::Result<crate::config::sources::Sources> {
         if self.sources_file.trim().is_empty() {
-            return Ok(crate::sources::Sources { list: Vec::new() });
+            return Ok(crate::config::sources::Sources { list: Vec::new() });
         }
-        crate::sources::Sources::load(Path::new(&self.sources_file), register)
+        crate::config::sources::Sources::load(Path::new(&self.sources_file), register)
             .map_err(|e| anyhow!("fulfilment.sources_file: {e:#}"))
     }
 }
@@ -93,7 +96,7 @@ pub struct Retention {
     pub closed_request_years: u32,
 }
 
-/// The record of processing activities (see [`crate::register`]).
+/// The record of processing activities (see [`crate::config::processing`]).
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Register {
@@ -103,11 +106,11 @@ pub struct Register {
 
 impl Register {
     /// Reads and checks the register the settings name, `None` when they name none.
-    pub fn load(&self) -> anyhow::Result<Option<crate::register::Register>> {
+    pub fn load(&self) -> anyhow::Result<Option<crate::config::processing::Register>> {
         if self.file.trim().is_empty() {
             return Ok(None);
         }
-        crate::register::Register::load(Path::new(&self.file))
+        crate::config::processing::Register::load(Path::new(&self.file))
             .map(Some)
             .map_err(|e| anyhow!("register.file: {e:#}"))
     }
@@ -614,6 +617,31 @@ fn parse_like(existing: &Value, raw: &str) -> Option<Value> {
     let parsed = parse_toml_value(raw)?;
     let same_type = std::mem::discriminant(existing) == std::mem::discriminant(&parsed);
     same_type.then_some(parsed)
+}
+
+/// The `[mail]` section of the configuration.
+#[derive(Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MailSettings {
+    /// Sender of every mail: `Name <address>`.
+    pub from: String,
+    /// Empty: write `.eml` files to `outbox_dir`. Otherwise `smtp://`, `smtp://…?tls=required`
+    /// or `smtps://`, as lettre's `SmtpTransport::from_url` reads them.
+    pub smtp_url: String,
+    pub outbox_dir: PathBuf,
+    /// Longest SMTP conversation before the attempt counts as failed.
+    pub timeout_seconds: u64,
+}
+
+impl std::fmt::Debug for MailSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MailSettings")
+            .field("from", &self.from)
+            .field("smtp_url", &redact_url(&self.smtp_url))
+            .field("outbox_dir", &self.outbox_dir)
+            .field("timeout_seconds", &self.timeout_seconds)
+            .finish()
+    }
 }
 
 #[cfg(test)]

@@ -11,7 +11,7 @@
 //! ZIP64 fields only for values that do not fit in 32 bits, and the ZIP64 end records
 //! come only when the directory's count, size or offset need them.
 //!
-//! [`SealWriter`]: crate::package::sealed::SealWriter
+//! [`SealWriter`]: crate::fulfil::sealed::SealWriter
 
 use std::collections::HashSet;
 use std::io::{self, Write};
@@ -226,7 +226,7 @@ impl<W: Write> ZipWriter<W> {
         self.entries.push(Entry {
             name: current.name,
             size: current.size,
-            sha256: crate::store::audit::hex(&current.sha256.finalize()),
+            sha256: crate::crypto::hex(&current.sha256.finalize()),
             crc32,
         });
         self.placements.push(Placement {

@@ -483,7 +483,7 @@ fn check_text(text: &Text, field: &str) -> anyhow::Result<()> {
 mod tests {
     use super::*;
 
-    const EXAMPLE: &str = include_str!("../config/register.example.toml");
+    const EXAMPLE: &str = include_str!("../../config/register.example.toml");
 
     const MINIMAL: &str = r#"
 [[activity]]

@@ -11,17 +11,16 @@ use chrono::NaiveDateTime;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::config::processing::{AutomatedDecisions, PeriodUnit, Register, Source as DataSource};
+use crate::config::sources::{Connector, Sources};
 use crate::domain::kind::RequestKind;
+use crate::fulfil::zip::ZipWriter;
 use crate::i18n::{Lang, Strings};
-use crate::package::zip::ZipWriter;
-use crate::register::{AutomatedDecisions, PeriodUnit, Register, Source as DataSource};
-use crate::sources::{Connector, Sources};
+use crate::state::AppState;
 use crate::store::audit;
 use crate::store::fulfilment::{self as rows, RunRow};
 use crate::store::requests::RequestRow;
 use crate::store::write_tx;
-use crate::web::AppState;
-use crate::web::admin::register::csv_quote as csv;
 use crate::workflow;
 
 /// Rows shown per table in index.html; the data files hold them all.
@@ -231,7 +230,7 @@ fn write_package(
     let result = (|| -> anyhow::Result<Vec<ManifestFile>> {
         let now = state.clock.now_naive();
         let mut zip = ZipWriter::new(sealed, now);
-        let lang = crate::requester::lang_of(row);
+        let lang = crate::workflow::requester::lang_of(row);
         zip.start_file("index.html", true)?;
         write_index(
             &mut zip,
@@ -397,9 +396,9 @@ fn write_csv(
             write!(
                 out,
                 "{},{n},{},{}\r\n",
-                csv(&table),
-                csv(&field),
-                csv(&value)
+                csv_quote(&table),
+                csv_quote(&field),
+                csv_quote(&value)
             )?;
         }
     }
@@ -460,7 +459,7 @@ struct Index<'a> {
     status_url: String,
 }
 
-fn pick(t: &crate::register::Text, lang: Lang) -> String {
+fn pick(t: &crate::config::processing::Text, lang: Lang) -> String {
     match lang {
         Lang::Fr => t.fr.clone(),
         Lang::En => t.en.clone(),
@@ -750,15 +749,35 @@ fn write_index(
     Ok(())
 }
 
+/// A CSV field per RFC 4180, defused for spreadsheets: a value that starts like a formula
+/// (`= + - @`, or a tab or carriage return) gets a leading apostrophe so it stays text.
+pub fn csv_field(value: &str) -> String {
+    if value.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        csv_quote(&format!("'{value}"))
+    } else {
+        csv_quote(value)
+    }
+}
+
+/// A CSV field per RFC 4180, the value unchanged (a requester's own data: a phone number
+/// starts with "+").
+pub fn csv_quote(value: &str) -> String {
+    if value.contains([',', '"', '\n', '\r']) {
+        format!("\"{}\"", value.replace('"', "\"\""))
+    } else {
+        value.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::register::LegalBasis;
+    use crate::config::processing::LegalBasis;
 
     #[test]
     fn html_is_escaped() {
-        assert_eq!(csv("+33 6"), "+33 6");
-        assert_eq!(csv("a,\"b\""), "\"a,\"\"b\"\"\"");
+        assert_eq!(csv_quote("+33 6"), "+33 6");
+        assert_eq!(csv_quote("a,\"b\""), "\"a,\"\"b\"\"\"");
         assert_eq!(
             esc("<a href=\"x\">'&'</a>"),
             "&lt;a href=&quot;x&quot;&gt;&#39;&amp;&#39;&lt;/a&gt;"
@@ -767,7 +786,7 @@ mod tests {
 
     #[test]
     fn every_activity_is_stated_in_both_languages() {
-        let register = Register::parse(include_str!("../config/register.example.toml")).unwrap();
+        let register = Register::parse(include_str!("../../config/register.example.toml")).unwrap();
         for lang in [Lang::Fr, Lang::En] {
             let views = activity_views(
                 Some(&register),

@@ -7,47 +7,22 @@
 mod render;
 mod transport;
 
-use std::path::PathBuf;
-
 use chrono::{NaiveDate, NaiveDateTime};
 use lettre::Message;
 use lettre::message::{Mailbox, MultiPart};
-use serde::{Deserialize, Serialize};
+use serde::Deserialize;
 
+use crate::state::AppState;
 use crate::store::jobs::{self, JobRow};
 use crate::store::outbox::{self, NewMail, OutboxRow};
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
 
 pub use transport::Transport;
 
 /// The job kind [`send_job`] handles.
 pub const SEND_MAIL: &str = "send_mail";
 
-/// The `[mail]` section of the configuration.
-#[derive(Clone, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct MailSettings {
-    /// Sender of every mail: `Name <address>`.
-    pub from: String,
-    /// Empty: write `.eml` files to `outbox_dir`. Otherwise `smtp://`, `smtp://…?tls=required`
-    /// or `smtps://`, as lettre's `SmtpTransport::from_url` reads them.
-    pub smtp_url: String,
-    pub outbox_dir: PathBuf,
-    /// Longest SMTP conversation before the attempt counts as failed.
-    pub timeout_seconds: u64,
-}
-
-impl std::fmt::Debug for MailSettings {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("MailSettings")
-            .field("from", &self.from)
-            .field("smtp_url", &crate::config::redact_url(&self.smtp_url))
-            .field("outbox_dir", &self.outbox_dir)
-            .field("timeout_seconds", &self.timeout_seconds)
-            .finish()
-    }
-}
+pub use crate::config::MailSettings;
 
 crate::domain::kind::text_enum! {
     /// Which mail; the text is the template folder under `templates/email/`.
@@ -256,7 +231,7 @@ fn store(
 /// (text + HTML) and marks it sent; on failure records the error and the next attempt on the
 /// row and returns `Err`, so the queue retries with backoff. A row already sent is skipped,
 /// so a job that runs twice sends once.
-pub fn send_job(state: &AppState, job: &JobRow) -> Result<(), String> {
+pub fn send_job(state: &AppState, mailer: &Transport, job: &JobRow) -> Result<(), String> {
     let SendMailPayload { outbox_id } = serde_json::from_str(&job.payload)
         .map_err(|e| format!("a send_mail payload is {{\"outbox_id\": N}}: {e}"))?;
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
@@ -294,7 +269,7 @@ pub fn send_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     // No pooled connection is held while the SMTP server takes its time.
     drop(conn);
     let sent = message
-        .and_then(|message| state.mailer.send(&message))
+        .and_then(|message| mailer.send(&message))
         .map_err(|e| without_addresses(&e));
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;
     let now = state.clock.now_naive();

@@ -1,6 +1,8 @@
 //! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
 //! and reset links, and login throttling.
 
+pub mod totp;
+
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::{Mutex, OnceLock};

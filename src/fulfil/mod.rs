@@ -3,6 +3,11 @@
 //! what they found, reviewed, released for a limited time and number of downloads, and
 //! purged after. Objection and consent withdrawal also put the person on the suppression list.
 
+pub mod connectors;
+pub mod package;
+pub mod sealed;
+pub mod zip;
+
 use std::collections::BTreeMap;
 use std::io::{BufWriter, Write};
 use std::path::PathBuf;
@@ -11,18 +16,18 @@ use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use crate::connectors::{self, SourceError, Subject};
+use crate::config::sources::{Connector, Operation};
 use crate::domain::kind::RequestKind;
 use crate::mail::MailKind;
-use crate::requester::{self, RequesterError};
-use crate::sources::{Connector, Operation};
+use crate::state::AppState;
 use crate::store::audit;
 use crate::store::fulfilment::{self as rows, Finished, RunRow};
 use crate::store::jobs::{self, JobRow};
 use crate::store::requests::RequestRow;
 use crate::store::{DbConn, write_tx};
-use crate::web::AppState;
 use crate::workflow;
+use crate::workflow::requester::{self, RequesterError};
+use connectors::{SourceError, Subject};
 
 pub const SOURCE_RUN: &str = "source_run";
 pub const BUILD_EXPORT: &str = "build_export";
@@ -37,48 +42,9 @@ struct BuildPayload {
     request: i64,
 }
 
-/// A key for one use, derived from the installation's fulfilment key, so that no two uses
-/// share a key (and the suppression list's does not depend on how packages are encrypted).
-fn subkey(master: &[u8; 32], purpose: &str) -> [u8; 32] {
-    crate::crypto::hmac_sha256(master, purpose.as_bytes())
-}
-
 /// The key packages and staged data are encrypted with.
 pub fn package_key(state: &AppState) -> [u8; 32] {
-    subkey(&state.fulfilment_key, "dsar package encryption v1")
-}
-
-/// The keyed hash the suppression list stores for an address.
-pub fn suppression_hash(master: &[u8; 32], email: &str) -> String {
-    let normalised = email.trim().to_lowercase();
-    crate::store::audit::hex(&crate::crypto::hmac_sha256(
-        &subkey(master, "dsar suppression list v1"),
-        normalised.as_bytes(),
-    ))
-}
-
-/// Puts the requester on the suppression list when the request is an objection or a
-/// consent withdrawal; whether or not any source was asked (idempotent).
-pub fn suppress_for(
-    conn: &mut DbConn,
-    state: &AppState,
-    row: &RequestRow,
-    now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<()> {
-    let Some(scope) = row.kind.parse().ok().and_then(suppression_scope) else {
-        return Ok(());
-    };
-    let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);
-    rows::suppress(conn, &hash, scope, row.id, now)
-}
-
-/// The scope a kind of request puts on the suppression list.
-fn suppression_scope(kind: RequestKind) -> Option<&'static str> {
-    match kind {
-        RequestKind::Objection => Some("direct_marketing"),
-        RequestKind::ConsentWithdrawal => Some("consent"),
-        _ => None,
-    }
+    crate::crypto::subkey(&state.fulfilment_key, "dsar package encryption v1")
 }
 
 pub fn subject(row: &RequestRow) -> Subject {
@@ -185,7 +151,7 @@ pub fn dispatch(
                 "Nothing to send: every source is under way or done.",
             ));
         }
-        suppress_for(conn, state, row, naive)?;
+        crate::workflow::suppression::suppress_for(conn, state, row, naive)?;
         audit::on_request(
             conn,
             &row.uuid,
@@ -195,7 +161,7 @@ pub fn dispatch(
                 "operation": op.as_str(),
                 "started": started,
                 "fields": changes.keys().collect::<Vec<_>>(),
-                "suppressed": suppression_scope(kind),
+                "suppressed": crate::workflow::suppression::scope(kind),
             }),
             naive,
         )?;
@@ -390,10 +356,10 @@ pub fn complete_task(
     if let Some((bytes, name)) = found {
         // The name's ending follows what the file is, never what it was called.
         let name = safe_file_name(name);
-        let ext = match crate::files::Sniffed::detect(bytes) {
-            Some(crate::files::Sniffed::Pdf) => "pdf",
-            Some(crate::files::Sniffed::Jpeg) => "jpg",
-            Some(crate::files::Sniffed::Png) => "png",
+        let ext = match crate::store::files::Sniffed::detect(bytes) {
+            Some(crate::store::files::Sniffed::Pdf) => "pdf",
+            Some(crate::store::files::Sniffed::Jpeg) => "jpg",
+            Some(crate::store::files::Sniffed::Png) => "png",
             None => name.rsplit_once('.').map_or("txt", |(_, e)| e),
         };
         let stem = name
@@ -497,7 +463,7 @@ fn stage_bytes(state: &AppState, bytes: &[u8]) -> std::io::Result<String> {
     Ok(name)
 }
 
-type SealedFile = BufWriter<crate::package::sealed::SealWriter<std::fs::File>>;
+type SealedFile = BufWriter<crate::fulfil::sealed::SealWriter<std::fs::File>>;
 
 /// A new encrypted file in the fulfilment folder, and its name.
 pub fn create_sealed(state: &AppState) -> std::io::Result<(String, SealedFile)> {
@@ -509,16 +475,16 @@ pub fn create_sealed(state: &AppState) -> std::io::Result<(String, SealedFile)> 
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     let file = options.open(dir.join(&name))?;
-    let sealed = crate::package::sealed::SealWriter::new(file, &package_key(state))?;
+    let sealed = crate::fulfil::sealed::SealWriter::new(file, &package_key(state))?;
     Ok((name, BufWriter::with_capacity(64 * 1024, sealed)))
 }
 
 pub fn open_sealed(
     state: &AppState,
     name: &str,
-) -> std::io::Result<crate::package::sealed::OpenReader<std::io::BufReader<std::fs::File>>> {
+) -> std::io::Result<crate::fulfil::sealed::OpenReader<std::io::BufReader<std::fs::File>>> {
     let file = std::fs::File::open(staged_path(state, name))?;
-    crate::package::sealed::OpenReader::new(
+    crate::fulfil::sealed::OpenReader::new(
         std::io::BufReader::with_capacity(64 * 1024, file),
         &package_key(state),
     )
@@ -804,7 +770,7 @@ fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(), String> 
 /// The `build_export` job.
 pub fn build_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     let payload: BuildPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
-    crate::export::build(state, payload.request).map_err(|e| e.to_string())
+    crate::fulfil::package::build(state, payload.request).map_err(|e| e.to_string())
 }
 
 /// Builds a package again after a failure (a staged file lost, a disk full).
@@ -850,7 +816,7 @@ pub fn withhold(
             .ok_or(RequesterError::Refused(
                 "Items can be withheld or put back while the package waits for review.",
             ))?;
-        let mut removed: Vec<crate::export::Removed> =
+        let mut removed: Vec<crate::fulfil::package::Removed> =
             serde_json::from_str(&export.removed).unwrap_or_default();
         let listed = removed.iter().any(|r| r.item == item);
         match reason {
@@ -858,7 +824,7 @@ pub fn withhold(
                 return Err(RequesterError::Refused("That item is already withheld."));
             }
             None if !listed => return Err(RequesterError::Refused("That item is not withheld.")),
-            Some(reason) => removed.push(crate::export::Removed {
+            Some(reason) => removed.push(crate::fulfil::package::Removed {
                 item: item.to_string(),
                 reason: reason.to_string(),
                 by: actor.to_string(),
@@ -1122,7 +1088,7 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
         }
     };
     // The rule in the requester's language: the law when one applies, else the criterion.
-    let rule = |k: &crate::connectors::Kept| {
+    let rule = |k: &crate::fulfil::connectors::Kept| {
         let activity = state
             .register
             .as_ref()
@@ -1221,19 +1187,6 @@ mod tests {
         assert_eq!(c["phone"], "+33 6 00 00 00 00");
         assert!(parse_changes("just text").is_err());
         assert!(parse_changes("a b = c").is_err());
-    }
-
-    #[test]
-    fn suppression_hashes_ignore_case_and_depend_on_the_key() {
-        let k = [7u8; 32];
-        assert_eq!(
-            suppression_hash(&k, " Jeanne@Example.org"),
-            suppression_hash(&k, "jeanne@example.org")
-        );
-        assert_ne!(
-            suppression_hash(&k, "jeanne@example.org"),
-            suppression_hash(&[8u8; 32], "jeanne@example.org")
-        );
     }
 
     #[test]

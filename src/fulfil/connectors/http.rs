@@ -12,7 +12,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 
 use super::{Changed, Kept, Outcome, Sink, SourceError, Subject};
-use crate::sources::{HttpSource, Operation};
+use crate::config::sources::{HttpSource, Operation};
 
 pub const TIMESTAMP_HEADER: &str = "X-Dsar-Timestamp";
 pub const SIGNATURE_HEADER: &str = "X-Dsar-Signature";
@@ -23,7 +23,7 @@ pub fn sign(secret: &str, timestamp: i64, body: &[u8]) -> String {
     message.extend_from_slice(body);
     format!(
         "v1={}",
-        crate::store::audit::hex(&crate::crypto::hmac_sha256(secret.as_bytes(), &message))
+        crate::crypto::hex(&crate::crypto::hmac(secret.as_bytes(), &message))
     )
 }
 

@@ -2,6 +2,10 @@
 //! (domain), then writes the row, its timeline entry and its audit entry in one transaction.
 //! Shared by the API, the portal and the dashboard.
 
+pub mod requester;
+pub mod staff_actions;
+pub mod suppression;
+
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde_json::json;
 

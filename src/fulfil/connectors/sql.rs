@@ -14,8 +14,8 @@ use diesel::sql_types::{Nullable, Text};
 use diesel::sqlite::{Sqlite, SqliteConnection};
 
 use super::{Changed, Kept, Outcome, Sink, SourceError, Subject};
-use crate::register::Register;
-use crate::sources::{Erase, IdentityKey, Operation, SqlSource, Table};
+use crate::config::processing::Register;
+use crate::config::sources::{Erase, IdentityKey, Operation, SqlSource, Table};
 
 enum Conn {
     Sqlite(SqliteConnection),
