@@ -22,6 +22,9 @@ use crate::store::jobs::{self, JobRow};
 /// Runs one job. `Err` is recorded as the job's last error and retried later.
 pub type Handler = Box<dyn Fn(&AppState, &JobRow) -> Result<(), String> + Send + Sync>;
 
+/// A job handler that is a plain function.
+type JobFn = fn(&AppState, &JobRow) -> Result<(), String>;
+
 /// How long a claimed job is held before another worker may take it over (a crashed
 /// worker's jobs come back after this).
 pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
@@ -239,7 +242,7 @@ pub fn standard(state: Arc<AppState>) -> anyhow::Result<Worker> {
     });
     worker.register(crate::fulfil::SOURCE_RUN, crate::fulfil::run_job);
     worker.register(crate::fulfil::BUILD_EXPORT, crate::fulfil::build_job);
-    let handlers: [(&'static str, fn(&AppState, &JobRow) -> Result<(), String>); 3] = [
+    let handlers: [(&'static str, JobFn); 3] = [
         (reminders::DEADLINE_SWEEP, reminders::sweep_job),
         (
             crate::worker::follow_up::REQUESTER_SWEEP,

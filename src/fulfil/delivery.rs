@@ -1,0 +1,311 @@
+//! The package after the sources: built, reviewed and withheld from by staff, released to
+//! the requester for a limited time and number of downloads, and purged after.
+
+use chrono::{DateTime, Duration, Utc};
+use serde_json::json;
+
+use crate::mail::MailKind;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::store::fulfilment::{self as rows};
+use crate::store::jobs::{self, JobRow};
+use crate::store::requests::RequestRow;
+use crate::store::{DbConn, write_tx};
+use crate::workflow::requester::{self, RequesterError};
+use chrono::TimeZone;
+
+use super::*;
+
+/// The `build_export` job.
+pub fn build_job(state: &AppState, job: &JobRow) -> Result<(), String> {
+    let payload: BuildPayload = serde_json::from_str(&job.payload).map_err(|e| e.to_string())?;
+    crate::fulfil::package::build(state, payload.request).map_err(|e| e.to_string())
+}
+
+/// Builds a package again after a failure (a staged file lost, a disk full).
+pub fn rebuild(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .ok_or(RequesterError::Refused("There is no package yet."))?;
+        // A build whose job is gone (a worker that died on it for good) may start again too.
+        let stalled = export.status == rows::BUILDING
+            && !jobs::live_key(conn, &format!("export:{}", row.id))?;
+        if export.status != rows::BROKEN && !stalled {
+            return Err(RequesterError::Refused(
+                "Only a package that failed, or whose build stopped, is built again.",
+            ));
+        }
+        rows::start_export(conn, row.id, export.portability, naive)?;
+        enqueue_build(conn, row.id, naive)?;
+        audit::on_request(conn, &row.uuid, actor, "export.rebuild", &json!({}), naive)?;
+        Ok(())
+    })
+}
+
+/// Withholds an item of the package (a source, or one of its tables) with the reason, or
+/// puts a withheld one back (`reason` None), and rebuilds it.
+pub fn withhold(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    item: &str,
+    reason: Option<&str>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .filter(|e| e.status == rows::REVIEW)
+            .ok_or(RequesterError::Refused(
+                "Items can be withheld or put back while the package waits for review.",
+            ))?;
+        let mut removed: Vec<crate::fulfil::package::Removed> =
+            serde_json::from_str(&export.removed).unwrap_or_default();
+        let listed = removed.iter().any(|r| r.item == item);
+        match reason {
+            Some(_) if listed => {
+                return Err(RequesterError::Refused("That item is already withheld."));
+            }
+            None if !listed => return Err(RequesterError::Refused("That item is not withheld.")),
+            Some(reason) => removed.push(crate::fulfil::package::Removed {
+                item: item.to_string(),
+                reason: reason.to_string(),
+                by: actor.to_string(),
+                at: naive,
+            }),
+            None => removed.retain(|r| r.item != item),
+        }
+        rows::set_removed(
+            conn,
+            export.id,
+            &serde_json::to_string(&removed).unwrap_or_default(),
+        )?;
+        rows::start_export(conn, row.id, export.portability, naive)?;
+        enqueue_build(conn, row.id, naive)?;
+        let action = if reason.is_some() {
+            "export.remove_item"
+        } else {
+            "export.restore_item"
+        };
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            action,
+            &json!({ "item": item }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+/// Releases the reviewed package: the requester is mailed a link to the status page, where
+/// the download works for the configured days and count. An empty result is said in words.
+pub fn release(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    let naive = now.naive_utc();
+    let settings = &state.settings.fulfilment;
+    let expires = naive + Duration::days(i64::from(settings.download_days));
+    let lang = requester::lang_of(row);
+    let t = lang.strings();
+    write_tx(conn, |conn| {
+        let export = rows::export_for(conn, row.id)?
+            .filter(|e| {
+                e.status == rows::REVIEW || (e.status == rows::EMPTY && e.released_at.is_none())
+            })
+            .ok_or(RequesterError::Refused(
+                "There is no package waiting for review.",
+            ))?;
+        let max = i32::try_from(settings.max_downloads).unwrap_or(i32::MAX);
+        if rows::release(conn, export.id, actor, expires, max, naive)? == 0 {
+            return Err(RequesterError::Refused("The package is already released."));
+        }
+        let note = if export.status == rows::EMPTY {
+            t.t("export.mail_empty").to_string()
+        } else {
+            let until = state.law.time_zone.from_utc_datetime(&expires).date_naive();
+            t.fill(
+                "export.mail_ready",
+                &[
+                    ("until", &crate::mail::long_date(until, lang.code())),
+                    ("count", &settings.max_downloads.to_string()),
+                ],
+            )
+        };
+        requester::notify_with(
+            conn,
+            state,
+            row,
+            MailKind::ExportReady,
+            Some(&note),
+            None,
+            now,
+        )?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "export.release",
+            &json!({
+                "empty": export.status == rows::EMPTY,
+                "size": export.size,
+                "records": export.records,
+                "expires_at": expires.to_string(),
+                "max_downloads": settings.max_downloads,
+            }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+/// Why a download is refused, said to the requester.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum DownloadRefused {
+    /// No released package (not yet, never, or nothing found).
+    None,
+    Expired,
+    Exhausted,
+}
+
+impl DownloadRefused {
+    /// What the requester reads (a key of the locale files).
+    pub fn message_key(self) -> &'static str {
+        match self {
+            DownloadRefused::None => "export.page.none",
+            DownloadRefused::Expired => "export.page.expired",
+            DownloadRefused::Exhausted => "export.page.exhausted",
+        }
+    }
+}
+
+/// Whether the package can be downloaded now, and if not why: the one rule the status page
+/// shows and the download applies.
+pub fn availability(
+    export: &rows::ExportRow,
+    now: chrono::NaiveDateTime,
+) -> Result<(), DownloadRefused> {
+    let spent = export.downloads >= export.max_downloads;
+    match export.status.as_str() {
+        rows::RELEASED if export.expires_at.is_none_or(|e| e <= now) => {
+            Err(DownloadRefused::Expired)
+        }
+        rows::RELEASED if spent => Err(DownloadRefused::Exhausted),
+        rows::RELEASED => Ok(()),
+        rows::PURGED if export.released_at.is_some() && spent => Err(DownloadRefused::Exhausted),
+        rows::PURGED if export.released_at.is_some() => Err(DownloadRefused::Expired),
+        _ => Err(DownloadRefused::None),
+    }
+}
+
+/// Counts and audits one download; the caller streams the file it names.
+pub fn start_download(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    now: DateTime<Utc>,
+) -> Result<Result<String, DownloadRefused>, RequesterError> {
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let Some(export) = rows::export_for(conn, row.id)? else {
+            return Ok(Err(DownloadRefused::None));
+        };
+        let refused = availability(&export, naive).err();
+        if let Some(why) = refused {
+            audit::on_request(
+                conn,
+                &row.uuid,
+                "requester",
+                "export.download_refused",
+                &json!({ "why": format!("{why:?}").to_lowercase() }),
+                naive,
+            )?;
+            return Ok(Err(why));
+        }
+        let (Some(name), true) = (
+            export.storage_name.clone(),
+            rows::spend_download(conn, export.id, naive)?,
+        ) else {
+            return Ok(Err(DownloadRefused::Exhausted));
+        };
+        audit::on_request(
+            conn,
+            &row.uuid,
+            "requester",
+            "export.download",
+            &json!({ "download": export.downloads + 1, "of": export.max_downloads }),
+            naive,
+        )?;
+        Ok(Ok(name))
+    })
+}
+
+/// Deletes packages past their date or downloads, and the staged data behind them.
+pub fn purge_exports(
+    conn: &mut DbConn,
+    state: &AppState,
+    now: DateTime<Utc>,
+) -> Result<usize, RequesterError> {
+    let naive = now.naive_utc();
+    let mut purged = 0;
+    for export in rows::spent_exports(conn, naive)? {
+        let details = json!({ "downloads": export.downloads });
+        purge_request(conn, state, export.request_id, details, naive, |conn| {
+            let mut files = rows::take_staged(conn, export.request_id)?;
+            files.extend(export.storage_name.clone());
+            rows::mark_purged(conn, export.id, naive)?;
+            Ok(files)
+        })?;
+        purged += 1;
+    }
+    // Requests closed without their package going out: what was gathered goes too, once the
+    // download period has passed (time to reopen by mistake is not a reason to keep data).
+    let cutoff = naive - Duration::days(i64::from(state.settings.fulfilment.download_days));
+    for request_id in rows::abandoned(conn, cutoff)? {
+        let details = json!({ "unreleased": true });
+        purge_request(conn, state, request_id, details, naive, |conn| {
+            let mut files = rows::take_staged(conn, request_id)?;
+            files.extend(rows::drop_unreleased(conn, request_id, naive)?);
+            Ok(files)
+        })?;
+        purged += 1;
+    }
+    Ok(purged)
+}
+
+/// Forgets a request's files in one transaction with its audit entry (`take` returns them),
+/// then deletes them from disk.
+pub(super) fn purge_request(
+    conn: &mut DbConn,
+    state: &AppState,
+    request_id: i64,
+    mut details: serde_json::Value,
+    now: chrono::NaiveDateTime,
+    take: impl FnOnce(&mut DbConn) -> diesel::QueryResult<Vec<String>>,
+) -> Result<(), RequesterError> {
+    let row = crate::store::requests::get(conn, request_id)?;
+    let files = write_tx(conn, |conn| {
+        let files = take(conn)?;
+        details["files"] = json!(files.len());
+        audit::on_request(conn, &row.uuid, "worker", "export.purge", &details, now)?;
+        Ok::<_, diesel::result::Error>(files)
+    })?;
+    for name in files {
+        if let Err(e) = std::fs::remove_file(staged_path(state, &name))
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(error = %e, "cannot delete a purged package file");
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,401 @@
+//! Sending a request to its sources: one run per source and operation, each owned by a job
+//! (or a team's task), run again or skipped by staff, and the package build queued when every
+//! access run is done.
+
+use std::collections::BTreeMap;
+
+use chrono::{DateTime, Utc};
+use serde_json::json;
+
+use crate::config::sources::{Connector, Operation};
+use crate::domain::kind::RequestKind;
+use crate::state::AppState;
+use crate::store::audit;
+use crate::store::fulfilment::{self as rows, Finished, RunRow};
+use crate::store::jobs::{self};
+use crate::store::requests::RequestRow;
+use crate::store::{DbConn, write_tx};
+use crate::workflow::requester::RequesterError;
+
+use super::*;
+
+/// Sends the request to every source that serves its kind: a job for each automatic source,
+/// a task for each team. Runs under way are left to finish and done ones stay done (except
+/// that new corrections go everywhere again); returns how many were started.
+pub fn dispatch(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    changes: &BTreeMap<String, String>,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<usize, RequesterError> {
+    let kind: RequestKind = row
+        .kind
+        .parse()
+        .map_err(|_| RequesterError::Refused("This request has an unknown kind."))?;
+    let op = Operation::for_kind(kind);
+    if state.sources.list.is_empty() {
+        return Err(RequesterError::Refused(
+            "No data source is configured (fulfilment.sources_file).",
+        ));
+    }
+    open_request(row)?;
+    if row.verified_at.is_none() {
+        return Err(RequesterError::Refused(
+            "Verify the requester's identity before sending the request to the sources.",
+        ));
+    }
+    if op == Operation::Rectify && changes.is_empty() {
+        return Err(RequesterError::Refused(
+            "Write the corrections, one per line: field = new value.",
+        ));
+    }
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let existing = rows::runs_for(conn, row.id)?;
+        let busy = |r: &&RunRow| {
+            r.operation == op.as_str()
+                && [rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&r.status.as_str())
+        };
+        if op == Operation::Rectify && existing.iter().any(|r| busy(&r)) {
+            return Err(RequesterError::Refused(
+                "Corrections are being applied: wait until every source is done, then send the new ones.",
+            ));
+        }
+        let mut started = 0;
+        for source in state.sources.list.iter().filter(|s| s.serves(op)) {
+            let current = existing
+                .iter()
+                .find(|r| r.source == source.id && r.operation == op.as_str());
+            let restart = current.is_none_or(|r| match r.status.as_str() {
+                rows::FAILED => true,
+                rows::DONE => op == Operation::Rectify,
+                _ => false,
+            });
+            if !restart {
+                continue;
+            }
+            let manual = matches!(source.connector, Connector::Manual(_));
+            let status = if manual { rows::TASK } else { rows::QUEUED };
+            let id = rows::upsert_run(conn, row.id, &source.id, op.as_str(), status, actor, naive)?;
+            if op == Operation::Rectify {
+                // What to correct travels with the run, so a re-run applies the same.
+                let asked = serde_json::to_string(changes).unwrap_or_default();
+                rows::set_comment(conn, id, &asked)?;
+            }
+            if manual {
+                rows::attach_job(conn, id, None)?;
+            } else {
+                enqueue_run(conn, id, naive)?;
+            }
+            started += 1;
+        }
+        if started == 0 {
+            return Err(RequesterError::Refused(
+                "Nothing to send: every source is under way or done.",
+            ));
+        }
+        crate::workflow::suppression::suppress_for(conn, state, row, naive)?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.dispatch",
+            &json!({
+                "operation": op.as_str(),
+                "started": started,
+                "fields": changes.keys().collect::<Vec<_>>(),
+                "suppressed": crate::workflow::suppression::scope(kind),
+            }),
+            naive,
+        )?;
+        Ok::<_, RequesterError>(started)
+    })
+}
+
+/// Sources act only for a request still open: one withdrawn or answered changes nothing.
+pub(super) fn open_request(row: &RequestRow) -> Result<(), RequesterError> {
+    if row.closed_at.is_some() {
+        return Err(RequesterError::Refused("This request is closed."));
+    }
+    Ok(())
+}
+
+/// A new job for the run, which becomes its owner.
+pub(super) fn enqueue_run(
+    conn: &mut DbConn,
+    run: i64,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(&RunPayload { run }).unwrap_or_default();
+    let job = jobs::enqueue_owned(conn, SOURCE_RUN, &payload, now)?;
+    rows::attach_job(conn, run, Some(job)).map(drop)
+}
+
+/// Whether the run's job is gone (finished, dead or cancelled) while the run says otherwise:
+/// then staff may take it up again.
+pub(super) fn orphaned(conn: &mut DbConn, run: &RunRow) -> diesel::QueryResult<bool> {
+    if ![rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&run.status.as_str()) {
+        return Ok(false);
+    }
+    Ok(match run.job_id {
+        None => true,
+        Some(job) => jobs::live_among(conn, &[job])?.is_empty(),
+    })
+}
+
+/// Runs a source again: one that failed, is waiting out a backoff, lost its job, or left a
+/// task that a new run may now do (a customer number given since).
+pub fn rerun(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    run_id: i64,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    open_request(row)?;
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let run = rows::get_run(conn, run_id)?
+            .filter(|r| r.request_id == row.id)
+            .ok_or(RequesterError::Refused("No such source run."))?;
+        let manual = state
+            .sources
+            .find(&run.source)
+            .is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
+        let allowed = match run.status.as_str() {
+            rows::FAILED | rows::RETRYING => true,
+            rows::TASK => !manual,
+            _ => orphaned(conn, &run)?,
+        };
+        if !allowed || manual {
+            return Err(RequesterError::Refused(
+                "Only a source that failed, waits to try again or left a task can be run again.",
+            ));
+        }
+        if let Some(job) = run.job_id {
+            jobs::cancel_id(conn, job, naive)?;
+        }
+        rows::set_run_status(
+            conn,
+            run.id,
+            &[run.status.as_str()],
+            None,
+            rows::QUEUED,
+            "",
+            naive,
+        )?;
+        enqueue_run(conn, run.id, naive)?;
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.rerun",
+            &json!({ "source": run.source, "operation": run.operation }),
+            naive,
+        )?;
+        Ok(())
+    })
+}
+
+/// Goes on without a source that keeps failing (or a team that does not answer), with the
+/// reason; the package and the letter say which source was not searched and why. A source
+/// running now is waited for: what it does must be recorded.
+pub fn skip(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    run_id: i64,
+    reason: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    open_request(row)?;
+    let naive = now.naive_utc();
+    write_tx(conn, |conn| {
+        let run = rows::get_run(conn, run_id)?
+            .filter(|r| r.request_id == row.id)
+            .ok_or(RequesterError::Refused("No such source run."))?;
+        let allowed = match run.status.as_str() {
+            rows::FAILED | rows::RETRYING | rows::TASK => true,
+            _ => orphaned(conn, &run)?,
+        };
+        if !allowed {
+            return Err(RequesterError::Refused(
+                "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.",
+            ));
+        }
+        // Its job, if still waiting out a backoff, has nothing left to do.
+        if let Some(job) = run.job_id {
+            jobs::cancel_id(conn, job, naive)?;
+        }
+        rows::attach_job(conn, run.id, None)?;
+        let mut outcome = run.outcome();
+        outcome.skipped = Some(reason.to_string());
+        let records = outcome.records() as i64;
+        let finished = rows::finish_run(
+            conn,
+            run.id,
+            &[run.status.as_str()],
+            None,
+            &Finished {
+                status: rows::DONE,
+                records: Some(records),
+                outcome: &serde_json::to_string(&outcome).unwrap_or_default(),
+                error: run.error.as_deref(),
+                staged: run.staged.as_deref(),
+                recipient: None,
+                comment: run.comment.as_deref(),
+                actor: Some(actor),
+            },
+            naive,
+        )?;
+        if !finished {
+            return Err(RequesterError::Refused(
+                "The source finished meanwhile; look again.",
+            ));
+        }
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.skip",
+            &json!({ "source": run.source, "operation": run.operation }),
+            naive,
+        )?;
+        let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+        after_run(conn, row.id, op, naive)?;
+        Ok(())
+    })
+}
+
+/// A team's answer to its task: what it found (a file, for access), or what it did, with a
+/// comment kept as proof and quoted in the answer.
+#[allow(clippy::too_many_arguments)]
+pub fn complete_task(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    run_id: i64,
+    found: Option<(&[u8], &str)>,
+    comment: &str,
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), RequesterError> {
+    open_request(row)?;
+    let naive = now.naive_utc();
+    let run = rows::get_run(conn, run_id)?
+        .filter(|r| r.request_id == row.id && r.status == rows::TASK)
+        .ok_or(RequesterError::Refused("This task is already done."))?;
+    let source = state.sources.find(&run.source);
+    let manual = source.is_some_and(|s| matches!(s.connector, Connector::Manual(_)));
+    let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+    if found.is_some() && !(manual && op == Operation::Access) {
+        return Err(RequesterError::Refused(
+            "A file goes with a team's search for data (access) only.",
+        ));
+    }
+    let staged = match found {
+        Some((bytes, _)) => Some(stage_bytes(state, bytes)?),
+        None => run.staged.clone(),
+    };
+    let mut outcome = run.outcome();
+    outcome.team_note = Some(comment.to_string());
+    if let Some((bytes, name)) = found {
+        // The name's ending follows what the file is, never what it was called.
+        let name = safe_file_name(name);
+        let ext = match crate::store::files::Sniffed::detect(bytes) {
+            Some(crate::store::files::Sniffed::Pdf) => "pdf",
+            Some(crate::store::files::Sniffed::Jpeg) => "jpg",
+            Some(crate::store::files::Sniffed::Png) => "png",
+            None => name.rsplit_once('.').map_or("txt", |(_, e)| e),
+        };
+        let stem = name
+            .rsplit_once('.')
+            .map_or(name.as_str(), |(stem, _)| stem);
+        outcome.file_name = Some(format!("{stem}.{}", ext.to_ascii_lowercase()));
+        outcome.tables.insert("file".into(), 1);
+    }
+    // A team that belongs to a recipient has told it by doing the task (Art. 19).
+    let recipient = source
+        .and_then(|s| s.recipient.clone())
+        .filter(|_| op.notifies_recipients());
+    let text = serde_json::to_string(&outcome).unwrap_or_default();
+    let result = write_tx(conn, |conn| {
+        let finished = rows::finish_run(
+            conn,
+            run.id,
+            &[rows::TASK],
+            None,
+            &Finished {
+                status: rows::DONE,
+                records: Some(outcome.records() as i64),
+                outcome: &text,
+                error: None,
+                staged: staged.as_deref(),
+                recipient: recipient.as_deref().or(run.recipient.as_deref()),
+                comment: run.comment.as_deref(),
+                actor: Some(actor),
+            },
+            naive,
+        )?;
+        if !finished {
+            return Err(RequesterError::Refused("This task is already done."));
+        }
+        audit::on_request(
+            conn,
+            &row.uuid,
+            actor,
+            "sources.task_done",
+            &json!({ "source": run.source, "operation": run.operation, "found": found.is_some() }),
+            naive,
+        )?;
+        after_run(conn, row.id, op, naive)?;
+        Ok::<_, RequesterError>(())
+    });
+    if result.is_err()
+        && found.is_some()
+        && let Some(name) = &staged
+    {
+        let _ = std::fs::remove_file(staged_path(state, name));
+    }
+    result
+}
+
+/// When every access run of the request is done, the package is (re)built.
+pub(super) fn after_run(
+    conn: &mut DbConn,
+    request_id: i64,
+    op: Operation,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    if op != Operation::Access {
+        return Ok(());
+    }
+    let runs = rows::runs_for(conn, request_id)?;
+    let access: Vec<&RunRow> = runs.iter().filter(|r| r.operation == "access").collect();
+    if access.iter().all(|r| r.settled()) {
+        enqueue_build(conn, request_id, now)?;
+    }
+    Ok(())
+}
+
+pub(super) fn enqueue_build(
+    conn: &mut DbConn,
+    request_id: i64,
+    now: chrono::NaiveDateTime,
+) -> diesel::QueryResult<()> {
+    let payload = serde_json::to_string(&BuildPayload {
+        request: request_id,
+    })
+    .unwrap_or_default();
+    jobs::enqueue(
+        conn,
+        BUILD_EXPORT,
+        &payload,
+        now,
+        Some(&format!("export:{request_id}")),
+        now,
+    )
+}

@@ -1,0 +1,117 @@
+//! The answer letter's account of what the sources did, in the requester's language.
+
+use crate::state::AppState;
+use crate::store::fulfilment::{self as rows, RunRow};
+
+/// What the sources did, in the requester's language, for the answer letter: what was
+/// erased, what was kept under which rule and until when, what was changed, and which
+/// recipients were told (Art. 19). Empty when no source ran anything but access.
+pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang) -> String {
+    let t = lang.strings();
+    let name = |id: &str| {
+        state
+            .sources
+            .find(id)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| id.to_string())
+    };
+    let rows_word = |n: u64| t.count("answer.rows", n as i64);
+    let how = |h: &str| {
+        if h == "deleted" {
+            format!(", {}", t.t("answer.deleted"))
+        } else if h.starts_with("anonymised") {
+            format!(", {}", t.t("answer.anonymised"))
+        } else if h.is_empty() {
+            String::new()
+        } else {
+            format!(", {h}")
+        }
+    };
+    // The rule in the requester's language: the law when one applies, else the criterion.
+    let rule = |k: &crate::fulfil::connectors::Kept| {
+        let activity = state
+            .register
+            .as_ref()
+            .and_then(|r| r.activities.iter().find(|a| a.id == k.activity));
+        match activity {
+            Some(a) => a.retention.legal_reference.clone().unwrap_or_else(|| {
+                a.retention
+                    .criterion
+                    .as_ref()
+                    .map(|c| match lang {
+                        crate::i18n::Lang::Fr => c.fr.clone(),
+                        crate::i18n::Lang::En => c.en.clone(),
+                    })
+                    .unwrap_or_default()
+            }),
+            None => k.rule.clone(),
+        }
+    };
+    let mut sections: [(&str, Vec<String>); 6] = [
+        ("answer.erased", Vec::new()),
+        ("answer.kept", Vec::new()),
+        ("answer.changed", Vec::new()),
+        ("answer.notified", Vec::new()),
+        ("answer.manual", Vec::new()),
+        ("answer.skipped", Vec::new()),
+    ];
+    for run in runs
+        .iter()
+        .filter(|r| r.operation != "access" && r.status == rows::DONE)
+    {
+        let o = run.outcome();
+        let source = name(&run.source);
+        for c in &o.erased {
+            sections[0].1.push(format!(
+                "- {source}: {} ({}{})",
+                c.what,
+                rows_word(c.rows),
+                how(&c.how)
+            ));
+        }
+        for k in &o.kept {
+            let until = k
+                .until
+                .map(|u| {
+                    format!(
+                        ", {}",
+                        t.fill(
+                            "answer.kept_until",
+                            &[("until", &crate::mail::long_date(u, lang.code()))]
+                        )
+                    )
+                })
+                .unwrap_or_default();
+            sections[1].1.push(format!(
+                "- {source}: {} ({}) — {}{until}",
+                k.what,
+                rows_word(k.rows),
+                rule(k)
+            ));
+        }
+        for c in &o.changed {
+            sections[2].1.push(format!(
+                "- {source}: {} ({}{})",
+                c.what,
+                rows_word(c.rows),
+                how(&c.how)
+            ));
+        }
+        if let Some(r) = &run.recipient {
+            sections[3].1.push(format!("- {r}"));
+        }
+        if let Some(note) = &o.team_note {
+            sections[4].1.push(format!("- {source}: {note}"));
+        }
+        if let Some(why) = &o.skipped {
+            sections[5].1.push(format!("- {source}: {why}"));
+        }
+    }
+    let mut out = String::new();
+    for (key, lines) in sections {
+        if !lines.is_empty() {
+            out.push_str(&format!("\n\n{}\n{}", t.t(key), lines.join("\n")));
+        }
+    }
+    out
+}
