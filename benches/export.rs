@@ -143,7 +143,7 @@ erase = "delete"
         let export = dsar::store::fulfilment::export_for(&mut conn, id)
             .expect("export")
             .expect("built");
-        assert_eq!(export.status, "review", "{:?}", export.error);
+        assert_eq!(export.status.as_str(), "review", "{:?}", export.error);
         let files: Vec<dsar::fulfil::package::ManifestFile> =
             serde_json::from_str(&export.manifest).expect("manifest");
         let content: u64 = files.iter().map(|f| f.size).sum();

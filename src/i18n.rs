@@ -69,6 +69,29 @@ impl Lang {
     }
 }
 
+/// The exact stored code (`fr`, `en`), as a row holds it: anything else is an error that
+/// says what was found, never a silent French.
+impl TryFrom<String> for Lang {
+    type Error = crate::domain::UnknownValue;
+
+    fn try_from(value: String) -> Result<Self, Self::Error> {
+        Lang::ALL
+            .into_iter()
+            .find(|l| l.code() == value)
+            .ok_or(crate::domain::UnknownValue {
+                what: "language",
+                value,
+                expected: &["fr", "en"],
+            })
+    }
+}
+
+impl From<Lang> for &'static str {
+    fn from(lang: Lang) -> Self {
+        lang.code()
+    }
+}
+
 impl std::fmt::Display for Lang {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.code())

@@ -12,76 +12,8 @@ use anyhow::{Context, anyhow, bail};
 use serde::{Deserialize, Serialize};
 
 use crate::config::processing::{LegalBasis, Register};
-use crate::domain::kind::RequestKind;
 
-/// What a request asks a source to do.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Operation {
-    /// Find and export the person's data (access, portability).
-    Access,
-    /// Delete or anonymise, keeping what a retention rule requires (Art. 17).
-    Erase,
-    /// Correct named fields (Art. 16).
-    Rectify,
-    /// Mark the data as restricted (Art. 18).
-    Restrict,
-    /// Stop direct marketing and processing based on consent (Art. 21, Art. 7(3)).
-    Object,
-}
-
-impl Operation {
-    pub const ALL: [Operation; 5] = [
-        Operation::Access,
-        Operation::Erase,
-        Operation::Rectify,
-        Operation::Restrict,
-        Operation::Object,
-    ];
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Operation::Access => "access",
-            Operation::Erase => "erase",
-            Operation::Rectify => "rectify",
-            Operation::Restrict => "restrict",
-            Operation::Object => "object",
-        }
-    }
-
-    /// The operation a kind of request dispatches to the sources.
-    pub fn for_kind(kind: RequestKind) -> Operation {
-        match kind {
-            RequestKind::Access | RequestKind::Portability => Operation::Access,
-            RequestKind::Erasure => Operation::Erase,
-            RequestKind::Rectification => Operation::Rectify,
-            RequestKind::Restriction => Operation::Restrict,
-            RequestKind::Objection | RequestKind::ConsentWithdrawal => Operation::Object,
-        }
-    }
-
-    /// Changes to data that recipients must be told about (Art. 19).
-    pub fn notifies_recipients(self) -> bool {
-        matches!(
-            self,
-            Operation::Erase | Operation::Rectify | Operation::Restrict
-        )
-    }
-}
-
-impl std::str::FromStr for Operation {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        Operation::ALL
-            .into_iter()
-            .find(|o| o.as_str() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown operation \"{s}\"; one of access, erase, rectify, restrict, object"
-                )
-            })
-    }
-}
+pub use crate::domain::fulfilment::Operation;
 
 /// Which of the request's facts identifies the person in a table.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -694,19 +626,5 @@ erase = "delete"
     fn sources_need_a_register() {
         let err = Sources::parse("", None).unwrap_err().to_string();
         assert!(err.contains("register"), "{err}");
-    }
-
-    #[test]
-    fn kinds_map_to_operations() {
-        assert_eq!(
-            Operation::for_kind(RequestKind::Portability),
-            Operation::Access
-        );
-        assert_eq!(
-            Operation::for_kind(RequestKind::ConsentWithdrawal),
-            Operation::Object
-        );
-        assert!(Operation::Erase.notifies_recipients());
-        assert!(!Operation::Access.notifies_recipients());
     }
 }

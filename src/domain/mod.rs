@@ -11,6 +11,7 @@
 pub mod calendar;
 pub mod deadline;
 pub mod email;
+pub mod fulfilment;
 pub mod kind;
 pub mod lifecycle;
 pub mod outcome;

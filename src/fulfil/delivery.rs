@@ -4,6 +4,7 @@
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
+use crate::domain::fulfilment::PackageStatus;
 use crate::mail::MailKind;
 use crate::state::AppState;
 use crate::store::audit;
@@ -34,9 +35,9 @@ pub fn rebuild(
         let export = rows::export_for(conn, row.id)?
             .ok_or(RequesterError::Refused("There is no package yet."))?;
         // A build whose job is gone (a worker that died on it for good) may start again too.
-        let stalled = export.status == rows::BUILDING
+        let stalled = export.status == PackageStatus::Building
             && !jobs::live_key(conn, &format!("export:{}", row.id))?;
-        if export.status != rows::BROKEN && !stalled {
+        if export.status != PackageStatus::Failed && !stalled {
             return Err(RequesterError::Refused(
                 "Only a package that failed, or whose build stopped, is built again.",
             ));
@@ -61,7 +62,7 @@ pub fn withhold(
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let export = rows::export_for(conn, row.id)?
-            .filter(|e| e.status == rows::REVIEW)
+            .filter(|e| e.status == PackageStatus::Review)
             .ok_or(RequesterError::Refused(
                 "Items can be withheld or put back while the package waits for review.",
             ))?;
@@ -117,12 +118,13 @@ pub fn release(
     let naive = now.naive_utc();
     let settings = &state.settings.fulfilment;
     let expires = naive + Duration::days(i64::from(settings.download_days));
-    let lang = requester::lang_of(row);
+    let lang = row.language;
     let t = lang.strings();
     write_tx(conn, |conn| {
         let export = rows::export_for(conn, row.id)?
             .filter(|e| {
-                e.status == rows::REVIEW || (e.status == rows::EMPTY && e.released_at.is_none())
+                e.status == PackageStatus::Review
+                    || (e.status == PackageStatus::Empty && e.released_at.is_none())
             })
             .ok_or(RequesterError::Refused(
                 "There is no package waiting for review.",
@@ -131,7 +133,7 @@ pub fn release(
         if rows::release(conn, export.id, actor, expires, max, naive)? == 0 {
             return Err(RequesterError::Refused("The package is already released."));
         }
-        let note = if export.status == rows::EMPTY {
+        let note = if export.status == PackageStatus::Empty {
             t.t("export.mail_empty").to_string()
         } else {
             let until = state.law.time_zone.from_utc_datetime(&expires).date_naive();
@@ -158,7 +160,7 @@ pub fn release(
             actor,
             "export.release",
             &json!({
-                "empty": export.status == rows::EMPTY,
+                "empty": export.status == PackageStatus::Empty,
                 "size": export.size,
                 "records": export.records,
                 "expires_at": expires.to_string(),
@@ -197,14 +199,16 @@ pub fn availability(
     now: chrono::NaiveDateTime,
 ) -> Result<(), DownloadRefused> {
     let spent = export.downloads >= export.max_downloads;
-    match export.status.as_str() {
-        rows::RELEASED if export.expires_at.is_none_or(|e| e <= now) => {
+    match export.status {
+        PackageStatus::Released if export.expires_at.is_none_or(|e| e <= now) => {
             Err(DownloadRefused::Expired)
         }
-        rows::RELEASED if spent => Err(DownloadRefused::Exhausted),
-        rows::RELEASED => Ok(()),
-        rows::PURGED if export.released_at.is_some() && spent => Err(DownloadRefused::Exhausted),
-        rows::PURGED if export.released_at.is_some() => Err(DownloadRefused::Expired),
+        PackageStatus::Released if spent => Err(DownloadRefused::Exhausted),
+        PackageStatus::Released => Ok(()),
+        PackageStatus::Purged if export.released_at.is_some() && spent => {
+            Err(DownloadRefused::Exhausted)
+        }
+        PackageStatus::Purged if export.released_at.is_some() => Err(DownloadRefused::Expired),
         _ => Err(DownloadRefused::None),
     }
 }

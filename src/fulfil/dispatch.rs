@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::config::sources::{Connector, Operation};
-use crate::domain::kind::RequestKind;
+use crate::domain::fulfilment::RunStatus;
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::fulfilment::{self as rows, Finished, RunRow};
@@ -30,10 +30,7 @@ pub fn dispatch(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<usize, RequesterError> {
-    let kind: RequestKind = row
-        .kind
-        .parse()
-        .map_err(|_| RequesterError::Refused("This request has an unknown kind."))?;
+    let kind = row.kind;
     let op = Operation::for_kind(kind);
     if state.sources.list.is_empty() {
         return Err(RequesterError::Refused(
@@ -54,10 +51,7 @@ pub fn dispatch(
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let existing = rows::runs_for(conn, row.id)?;
-        let busy = |r: &&RunRow| {
-            r.operation == op.as_str()
-                && [rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&r.status.as_str())
-        };
+        let busy = |r: &&RunRow| r.operation == op && r.status.is_live();
         if op == Operation::Rectify && existing.iter().any(|r| busy(&r)) {
             return Err(RequesterError::Refused(
                 "Corrections are being applied: wait until every source is done, then send the new ones.",
@@ -67,18 +61,22 @@ pub fn dispatch(
         for source in state.sources.list.iter().filter(|s| s.serves(op)) {
             let current = existing
                 .iter()
-                .find(|r| r.source == source.id && r.operation == op.as_str());
-            let restart = current.is_none_or(|r| match r.status.as_str() {
-                rows::FAILED => true,
-                rows::DONE => op == Operation::Rectify,
+                .find(|r| r.source == source.id && r.operation == op);
+            let restart = current.is_none_or(|r| match r.status {
+                RunStatus::Failed => true,
+                RunStatus::Done => op == Operation::Rectify,
                 _ => false,
             });
             if !restart {
                 continue;
             }
             let manual = matches!(source.connector, Connector::Manual(_));
-            let status = if manual { rows::TASK } else { rows::QUEUED };
-            let id = rows::upsert_run(conn, row.id, &source.id, op.as_str(), status, actor, naive)?;
+            let status = if manual {
+                RunStatus::Task
+            } else {
+                RunStatus::Queued
+            };
+            let id = rows::upsert_run(conn, row.id, &source.id, op, status, actor, naive)?;
             if op == Operation::Rectify {
                 // What to correct travels with the run, so a re-run applies the same.
                 let asked = serde_json::to_string(changes).unwrap_or_default();
@@ -136,7 +134,7 @@ pub(super) fn enqueue_run(
 /// Whether the run's job is gone (finished, dead or cancelled) while the run says otherwise:
 /// then staff may take it up again.
 pub(super) fn orphaned(conn: &mut DbConn, run: &RunRow) -> diesel::QueryResult<bool> {
-    if ![rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&run.status.as_str()) {
+    if !run.status.is_live() {
         return Ok(false);
     }
     Ok(match run.job_id {
@@ -165,11 +163,7 @@ pub fn rerun(
             .sources
             .find(&run.source)
             .is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
-        let allowed = match run.status.as_str() {
-            rows::FAILED | rows::RETRYING => true,
-            rows::TASK => !manual,
-            _ => orphaned(conn, &run)?,
-        };
+        let allowed = run.status.can_rerun(orphaned(conn, &run)?, manual);
         if !allowed || manual {
             return Err(RequesterError::Refused(
                 "Only a source that failed, waits to try again or left a task can be run again.",
@@ -181,9 +175,9 @@ pub fn rerun(
         rows::set_run_status(
             conn,
             run.id,
-            &[run.status.as_str()],
+            &[run.status],
             None,
-            rows::QUEUED,
+            RunStatus::Queued,
             "",
             naive,
         )?;
@@ -217,10 +211,7 @@ pub fn skip(
         let run = rows::get_run(conn, run_id)?
             .filter(|r| r.request_id == row.id)
             .ok_or(RequesterError::Refused("No such source run."))?;
-        let allowed = match run.status.as_str() {
-            rows::FAILED | rows::RETRYING | rows::TASK => true,
-            _ => orphaned(conn, &run)?,
-        };
+        let allowed = run.status.can_skip(orphaned(conn, &run)?);
         if !allowed {
             return Err(RequesterError::Refused(
                 "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.",
@@ -237,10 +228,10 @@ pub fn skip(
         let finished = rows::finish_run(
             conn,
             run.id,
-            &[run.status.as_str()],
+            &[run.status],
             None,
             &Finished {
-                status: rows::DONE,
+                status: RunStatus::Done,
                 records: Some(records),
                 outcome: &serde_json::to_string(&outcome).unwrap_or_default(),
                 error: run.error.as_deref(),
@@ -264,7 +255,7 @@ pub fn skip(
             &json!({ "source": run.source, "operation": run.operation }),
             naive,
         )?;
-        let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+        let op = run.operation;
         after_run(conn, row.id, op, naive)?;
         Ok(())
     })
@@ -286,11 +277,11 @@ pub fn complete_task(
     open_request(row)?;
     let naive = now.naive_utc();
     let run = rows::get_run(conn, run_id)?
-        .filter(|r| r.request_id == row.id && r.status == rows::TASK)
+        .filter(|r| r.request_id == row.id && r.status == RunStatus::Task)
         .ok_or(RequesterError::Refused("This task is already done."))?;
     let source = state.sources.find(&run.source);
     let manual = source.is_some_and(|s| matches!(s.connector, Connector::Manual(_)));
-    let op: Operation = run.operation.parse().unwrap_or(Operation::Access);
+    let op = run.operation;
     if found.is_some() && !(manual && op == Operation::Access) {
         return Err(RequesterError::Refused(
             "A file goes with a team's search for data (access) only.",
@@ -326,10 +317,10 @@ pub fn complete_task(
         let finished = rows::finish_run(
             conn,
             run.id,
-            &[rows::TASK],
+            &[RunStatus::Task],
             None,
             &Finished {
-                status: rows::DONE,
+                status: RunStatus::Done,
                 records: Some(outcome.records() as i64),
                 outcome: &text,
                 error: None,
@@ -374,7 +365,10 @@ pub(super) fn after_run(
         return Ok(());
     }
     let runs = rows::runs_for(conn, request_id)?;
-    let access: Vec<&RunRow> = runs.iter().filter(|r| r.operation == "access").collect();
+    let access: Vec<&RunRow> = runs
+        .iter()
+        .filter(|r| r.operation == Operation::Access)
+        .collect();
     if access.iter().all(|r| r.settled()) {
         enqueue_build(conn, request_id, now)?;
     }

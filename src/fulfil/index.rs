@@ -11,6 +11,7 @@ use serde_json::Value;
 use super::package::*;
 use crate::config::processing::{AutomatedDecisions, PeriodUnit, Register, Source as DataSource};
 use crate::config::sources::{Connector, Sources};
+use crate::domain::fulfilment::Operation;
 use crate::i18n::{Lang, Strings};
 use crate::state::AppState;
 use crate::store::fulfilment::RunRow;
@@ -180,7 +181,7 @@ pub(super) fn searched_activities(
 ) -> (Vec<String>, Vec<String>) {
     let (mut found, mut complete) = (Vec::new(), Vec::new());
     let mut incomplete = Vec::new();
-    for run in runs.iter().filter(|r| r.operation == "access") {
+    for run in runs.iter().filter(|r| r.operation == Operation::Access) {
         let outcome = run.outcome();
         let Some(source) = sources.find(&run.source) else {
             continue;

@@ -1,7 +1,9 @@
 //! The answer letter's account of what the sources did, in the requester's language.
 
+use crate::domain::fulfilment::Operation;
+use crate::domain::fulfilment::RunStatus;
 use crate::state::AppState;
-use crate::store::fulfilment::{self as rows, RunRow};
+use crate::store::fulfilment::RunRow;
 
 /// What the sources did, in the requester's language, for the answer letter: what was
 /// erased, what was kept under which rule and until when, what was changed, and which
@@ -57,7 +59,7 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
     ];
     for run in runs
         .iter()
-        .filter(|r| r.operation != "access" && r.status == rows::DONE)
+        .filter(|r| r.operation != Operation::Access && r.status == RunStatus::Done)
     {
         let o = run.outcome();
         let source = name(&run.source);

@@ -13,6 +13,8 @@ use serde_json::Value;
 use super::index::write_index;
 use crate::config::processing::Register;
 use crate::config::sources::{Connector, Sources};
+use crate::domain::fulfilment::Operation;
+use crate::domain::fulfilment::{PackageStatus, RunStatus};
 use crate::domain::kind::RequestKind;
 use crate::fulfil::zip::ZipWriter;
 use crate::state::AppState;
@@ -56,7 +58,7 @@ pub(super) struct Part<'a> {
 pub fn build(state: &AppState, request_id: i64) -> anyhow::Result<()> {
     let mut conn = state.pool.get()?;
     let row = crate::store::requests::get(&mut conn, request_id)?;
-    let kind: RequestKind = row.kind.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
+    let kind = row.kind;
     let portability = kind == RequestKind::Portability;
     let now = state.clock.now_naive();
     // What the requester was given stays as it was given: checked as the build starts.
@@ -107,10 +109,13 @@ fn build_started(
     // "Nothing found" only when it is true: every source searched in full and none holding
     // anything. Withheld, filtered out (portability) or unsearched data still get a package
     // whose index.html says what happened to them.
-    let nothing_found = runs.iter().filter(|r| r.operation == "access").all(|r| {
-        let o = r.outcome();
-        o.records() == 0 && o.skipped.is_none() && o.manual.is_empty()
-    });
+    let nothing_found = runs
+        .iter()
+        .filter(|r| r.operation == Operation::Access)
+        .all(|r| {
+            let o = r.outcome();
+            o.records() == 0 && o.skipped.is_none() && o.manual.is_empty()
+        });
     let built = if nothing_found {
         None
     } else {
@@ -125,12 +130,12 @@ fn build_started(
     };
     let (status, name, size, manifest) = match &built {
         Some((name, size, files)) => (
-            rows::REVIEW,
+            PackageStatus::Review,
             Some(name.as_str()),
             Some(*size as i64),
             serde_json::to_string(files)?,
         ),
-        None => (rows::EMPTY, None, None, "[]".to_string()),
+        None => (PackageStatus::Empty, None, None, "[]".to_string()),
     };
     let recorded = state.pool.get().map_err(anyhow::Error::from).and_then(|mut conn| {
         Ok(write_tx(&mut conn, |conn| {
@@ -180,7 +185,9 @@ fn parts<'a>(
 ) -> Vec<Part<'a>> {
     let is_removed = |item: &str| removed.iter().any(|r| r.item == item);
     runs.iter()
-        .filter(|r| r.operation == "access" && r.status == rows::DONE && r.staged.is_some())
+        .filter(|r| {
+            r.operation == Operation::Access && r.status == RunStatus::Done && r.staged.is_some()
+        })
         .filter(|r| !is_removed(&r.source))
         .filter_map(|run| {
             let source = sources.find(&run.source)?;
@@ -229,7 +236,7 @@ fn write_package(
     let result = (|| -> anyhow::Result<Vec<ManifestFile>> {
         let now = state.clock.now_naive();
         let mut zip = ZipWriter::new(sealed, now);
-        let lang = crate::workflow::requester::lang_of(row);
+        let lang = row.language;
         zip.start_file("index.html", true)?;
         write_index(
             &mut zip,

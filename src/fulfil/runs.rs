@@ -7,6 +7,7 @@ use std::io::Write;
 use serde_json::json;
 
 use crate::config::sources::{Connector, Operation};
+use crate::domain::fulfilment::RunStatus;
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::fulfilment::{self as rows, Finished};
@@ -24,14 +25,14 @@ pub fn run_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     match run_owned(state, job, payload.run) {
         Err(error) if job.attempts >= job.max_attempts => {
             let mut conn = state.pool.get().map_err(|e| e.to_string())?;
-            let running = [rows::QUEUED, rows::RUNNING, rows::RETRYING];
+            let running = [RunStatus::Queued, RunStatus::Running, RunStatus::Retrying];
             let now = state.clock.now_naive();
             rows::set_run_status(
                 &mut conn,
                 payload.run,
                 &running,
                 Some(job.id),
-                rows::FAILED,
+                RunStatus::Failed,
                 &error,
                 now,
             )
@@ -54,17 +55,17 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
         return Ok(());
     }
     let row = crate::store::requests::get(&mut conn, run.request_id).map_err(|e| e.to_string())?;
-    let op: Operation = run.operation.parse().map_err(|e: String| e)?;
+    let op = run.operation;
     let now = state.clock.now();
     let naive = now.naive_utc();
-    let running = [rows::QUEUED, rows::RUNNING, rows::RETRYING];
+    let running = [RunStatus::Queued, RunStatus::Running, RunStatus::Retrying];
     let stop = |conn: &mut DbConn, why: &str| {
         rows::set_run_status(
             conn,
             run.id,
             &running,
             Some(job.id),
-            rows::FAILED,
+            RunStatus::Failed,
             why,
             naive,
         )
@@ -146,7 +147,7 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
             let _ = std::fs::remove_file(staged_path(state, name));
         }
     };
-    let mine = [rows::RUNNING];
+    let mine = [RunStatus::Running];
     match result {
         Ok(mut outcome) => {
             // Corrections sent again add to what was corrected before: the letter lists all.
@@ -188,7 +189,11 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
                     &mine,
                     Some(job.id),
                     &Finished {
-                        status: if left { rows::TASK } else { rows::DONE },
+                        status: if left {
+                            RunStatus::Task
+                        } else {
+                            RunStatus::Done
+                        },
                         records: Some(outcome.records() as i64),
                         outcome: &text,
                         error: None,
@@ -239,7 +244,7 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
                 run.id,
                 &mine,
                 Some(job.id),
-                rows::RETRYING,
+                RunStatus::Retrying,
                 &error,
                 naive,
             )
@@ -253,7 +258,7 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
                     run.id,
                     &mine,
                     Some(job.id),
-                    rows::FAILED,
+                    RunStatus::Failed,
                     &error,
                     naive,
                 )? {

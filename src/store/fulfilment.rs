@@ -6,6 +6,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{exports, source_runs, suppressions};
+use crate::domain::fulfilment::{Operation, PackageStatus, RunStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = source_runs)]
@@ -13,8 +14,10 @@ pub struct RunRow {
     pub id: i64,
     pub request_id: i64,
     pub source: String,
-    pub operation: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub operation: Operation,
+    #[diesel(deserialize_as = String)]
+    pub status: RunStatus,
     pub records: Option<i64>,
     pub outcome: String,
     pub error: Option<String>,
@@ -34,21 +37,9 @@ impl RunRow {
 
     /// Whether nothing more will happen to it without a person (done, or failed for good).
     pub fn settled(&self) -> bool {
-        self.status == DONE
+        self.status == RunStatus::Done
     }
 }
-
-/// A job will run it (again).
-pub const QUEUED: &str = "queued";
-/// Its job is running it now.
-pub const RUNNING: &str = "running";
-/// The last attempt failed; the job tries again later.
-pub const RETRYING: &str = "retrying";
-/// Failed for good: staff may run it again.
-pub const FAILED: &str = "failed";
-/// Waiting for a team (manual sources).
-pub const TASK: &str = "task";
-pub const DONE: &str = "done";
 
 pub fn runs_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<RunRow>> {
     source_runs::table
@@ -71,15 +62,15 @@ pub fn upsert_run(
     conn: &mut DbConn,
     request_id: i64,
     source: &str,
-    operation: &str,
-    status: &str,
+    operation: Operation,
+    status: RunStatus,
     actor: &str,
     now: NaiveDateTime,
 ) -> QueryResult<i64> {
     let existing: Option<i64> = source_runs::table
         .filter(source_runs::request_id.eq(request_id))
         .filter(source_runs::source.eq(source))
-        .filter(source_runs::operation.eq(operation))
+        .filter(source_runs::operation.eq(operation.as_str()))
         .select(source_runs::id)
         .first(conn)
         .optional()?;
@@ -87,7 +78,7 @@ pub fn upsert_run(
         Some(id) => {
             diesel::update(source_runs::table.find(id))
                 .set((
-                    source_runs::status.eq(status),
+                    source_runs::status.eq(status.as_str()),
                     source_runs::error.eq(None::<String>),
                     source_runs::actor.eq(actor),
                     source_runs::updated_at.eq(now),
@@ -99,8 +90,8 @@ pub fn upsert_run(
             .values((
                 source_runs::request_id.eq(request_id),
                 source_runs::source.eq(source),
-                source_runs::operation.eq(operation),
-                source_runs::status.eq(status),
+                source_runs::operation.eq(operation.as_str()),
+                source_runs::status.eq(status.as_str()),
                 source_runs::actor.eq(actor),
                 source_runs::created_at.eq(now),
                 source_runs::updated_at.eq(now),
@@ -112,7 +103,7 @@ pub fn upsert_run(
 
 /// What a finished run found or did.
 pub struct Finished<'a> {
-    pub status: &'a str,
+    pub status: RunStatus,
     pub records: Option<i64>,
     pub outcome: &'a str,
     pub error: Option<&'a str>,
@@ -128,11 +119,13 @@ pub struct Finished<'a> {
 pub fn finish_run(
     conn: &mut DbConn,
     id: i64,
-    expected: &[&str],
+    expected: &[RunStatus],
     owner: Option<i64>,
     f: &Finished<'_>,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    debug_assert!(expected.iter().all(|s| s.can_become(f.status)));
+    let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
     let mut query = diesel::update(source_runs::table)
         .filter(source_runs::id.eq(id))
         .filter(source_runs::status.eq_any(expected))
@@ -142,7 +135,7 @@ pub fn finish_run(
     }
     let n = query
         .set((
-            source_runs::status.eq(f.status),
+            source_runs::status.eq(f.status.as_str()),
             source_runs::records.eq(f.records),
             source_runs::outcome.eq(f.outcome),
             source_runs::error.eq(f.error),
@@ -175,10 +168,12 @@ pub fn claim_run(conn: &mut DbConn, id: i64, job: i64, now: NaiveDateTime) -> Qu
         source_runs::table
             .find(id)
             .filter(source_runs::job_id.eq(job))
-            .filter(source_runs::status.eq_any([QUEUED, RETRYING, RUNNING])),
+            .filter(source_runs::status.eq_any(
+                [RunStatus::Queued, RunStatus::Retrying, RunStatus::Running].map(RunStatus::as_str),
+            )),
     )
     .set((
-        source_runs::status.eq(RUNNING),
+        source_runs::status.eq(RunStatus::Running.as_str()),
         source_runs::updated_at.eq(now),
     ))
     .execute(conn)
@@ -197,12 +192,14 @@ pub fn set_comment(conn: &mut DbConn, id: i64, comment: &str) -> QueryResult<usi
 pub fn set_run_status(
     conn: &mut DbConn,
     id: i64,
-    expected: &[&str],
+    expected: &[RunStatus],
     owner: Option<i64>,
-    status: &str,
+    status: RunStatus,
     error: &str,
     now: NaiveDateTime,
 ) -> QueryResult<bool> {
+    debug_assert!(expected.iter().all(|s| s.can_become(status)));
+    let expected: Vec<&str> = expected.iter().map(|s| s.as_str()).collect();
     let error: String = error.chars().take(2000).collect();
     let mut query = diesel::update(source_runs::table)
         .filter(source_runs::id.eq(id))
@@ -213,7 +210,7 @@ pub fn set_run_status(
     }
     query
         .set((
-            source_runs::status.eq(status),
+            source_runs::status.eq(status.as_str()),
             source_runs::error.eq(Some(error).filter(|e| !e.is_empty())),
             source_runs::updated_at.eq(now),
         ))
@@ -226,7 +223,8 @@ pub fn set_run_status(
 pub struct ExportRow {
     pub id: i64,
     pub request_id: i64,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub status: PackageStatus,
     pub portability: bool,
     pub storage_name: Option<String>,
     pub size: Option<i64>,
@@ -243,13 +241,6 @@ pub struct ExportRow {
     pub purged_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
 }
-
-pub const BUILDING: &str = "building";
-pub const REVIEW: &str = "review";
-pub const EMPTY: &str = "empty";
-pub const RELEASED: &str = "released";
-pub const PURGED: &str = "purged";
-pub const BROKEN: &str = "failed";
 
 pub fn export_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<ExportRow>> {
     exports::table
@@ -276,10 +267,10 @@ pub fn start_export(
             exports::table
                 .filter(exports::request_id.eq(request_id))
                 .filter(exports::released_at.is_null())
-                .filter(exports::status.ne(PURGED)),
+                .filter(exports::status.ne(PackageStatus::Purged.as_str())),
         )
         .set((
-            exports::status.eq(BUILDING),
+            exports::status.eq(PackageStatus::Building.as_str()),
             exports::error.eq(None::<String>),
         ))
         .execute(conn)?;
@@ -288,7 +279,7 @@ pub fn start_export(
     diesel::insert_into(exports::table)
         .values((
             exports::request_id.eq(request_id),
-            exports::status.eq(BUILDING),
+            exports::status.eq(PackageStatus::Building.as_str()),
             exports::portability.eq(portability),
             exports::created_at.eq(now),
         ))
@@ -307,7 +298,7 @@ pub fn set_removed(conn: &mut DbConn, id: i64, removed: &str) -> QueryResult<usi
 pub fn built(
     conn: &mut DbConn,
     request_id: i64,
-    status: &str,
+    status: PackageStatus,
     storage_name: Option<&str>,
     size: Option<i64>,
     records: i64,
@@ -321,7 +312,7 @@ pub fn built(
         .optional()?;
     diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
         .set((
-            exports::status.eq(status),
+            exports::status.eq(status.as_str()),
             exports::storage_name.eq(storage_name),
             exports::size.eq(size),
             exports::records.eq(records),
@@ -335,7 +326,10 @@ pub fn built(
 
 pub fn export_failed(conn: &mut DbConn, request_id: i64, error: &str) -> QueryResult<usize> {
     diesel::update(exports::table.filter(exports::request_id.eq(request_id)))
-        .set((exports::status.eq(BROKEN), exports::error.eq(error)))
+        .set((
+            exports::status.eq(PackageStatus::Failed.as_str()),
+            exports::error.eq(error),
+        ))
         .execute(conn)
 }
 
@@ -350,7 +344,10 @@ pub fn release(
     diesel::update(
         exports::table
             .find(id)
-            .filter(exports::status.eq_any([REVIEW, EMPTY]))
+            .filter(exports::status.eq_any([
+                PackageStatus::Review.as_str(),
+                PackageStatus::Empty.as_str(),
+            ]))
             .filter(exports::released_at.is_null()),
     )
     .set((
@@ -370,7 +367,7 @@ pub fn spend_download(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryRe
     let n = diesel::update(
         exports::table
             .find(id)
-            .filter(exports::status.eq(RELEASED))
+            .filter(exports::status.eq(PackageStatus::Released.as_str()))
             .filter(exports::expires_at.gt(now))
             .filter(exports::downloads.lt(exports::max_downloads)),
     )
@@ -382,7 +379,7 @@ pub fn spend_download(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryRe
 /// Released packages past their date or their downloads.
 pub fn spent_exports(conn: &mut DbConn, now: NaiveDateTime) -> QueryResult<Vec<ExportRow>> {
     exports::table
-        .filter(exports::status.eq(RELEASED))
+        .filter(exports::status.eq(PackageStatus::Released.as_str()))
         .filter(
             exports::expires_at
                 .le(now)
@@ -432,7 +429,7 @@ pub fn drop_unreleased(
             .filter(exports::released_at.is_null()),
     )
     .set((
-        exports::status.eq(PURGED),
+        exports::status.eq(PackageStatus::Purged.as_str()),
         exports::storage_name.eq(None::<String>),
         exports::purged_at.eq(now),
     ))
@@ -443,7 +440,7 @@ pub fn drop_unreleased(
 pub fn mark_purged(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<usize> {
     diesel::update(exports::table.find(id))
         .set((
-            exports::status.eq(PURGED),
+            exports::status.eq(PackageStatus::Purged.as_str()),
             exports::storage_name.eq(None::<String>),
             exports::purged_at.eq(now),
         ))

@@ -5,6 +5,8 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{request_events, requests};
+use crate::domain::{Channel, RequestKind, Status};
+use crate::i18n::Lang;
 
 #[derive(Debug, Clone, Queryable, Selectable, Identifiable)]
 #[diesel(table_name = requests)]
@@ -12,12 +14,16 @@ pub struct RequestRow {
     pub id: i64,
     pub uuid: String,
     pub ref_year: i32,
-    pub kind: String,
-    pub status: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: RequestKind,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
     pub held_from: Option<String>,
     pub profile: String,
-    pub channel: String,
-    pub language: String,
+    #[diesel(deserialize_as = String)]
+    pub channel: Channel,
+    #[diesel(deserialize_as = String)]
+    pub language: Lang,
     pub requester_name: String,
     pub requester_email: String,
     pub customer_ref: Option<String>,

@@ -150,7 +150,7 @@ fn remind(
 ) -> Result<bool, RequesterError> {
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
-        if row.status != status {
+        if row.status.as_str() != status {
             return Ok(false);
         }
         rows::insert_event(
@@ -161,8 +161,8 @@ fn remind(
                 at: now.naive_utc(),
                 recorded_at: now.naive_utc(),
                 actor: ACTOR,
-                from_status: Some(&row.status),
-                to_status: Some(&row.status),
+                from_status: Some(row.status.as_str()),
+                to_status: Some(row.status.as_str()),
                 note: None,
                 data: &json!({ "mail": kind.as_str() }).to_string(),
             },
@@ -189,7 +189,7 @@ fn expire(
     now: DateTime<Utc>,
 ) -> Result<bool, RequesterError> {
     write_tx(conn, |conn| {
-        if rows::lock(conn, id)?.status != status {
+        if rows::lock(conn, id)?.status.as_str() != status {
             return Ok(false);
         }
         let record = Record {

@@ -141,7 +141,7 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
             after = last.next_on.map(|on| (on, last.request_id));
             for (reminder, row) in batch {
                 counts.looked_at += 1;
-                if !workflow::status_of(&row).is_open() {
+                if !row.status.is_open() {
                     rows::forget(conn, row.id)?;
                     continue;
                 }

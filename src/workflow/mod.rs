@@ -20,7 +20,6 @@ use crate::config::Law;
 use crate::domain::deadline::{self, Deadline, ExtensionError, Pauses, Period, Profile};
 use crate::domain::lifecycle::{State, StepError};
 use crate::domain::reference::Reference;
-use crate::domain::status::Status;
 use crate::store::DbConn;
 use crate::store::requests::{self as rows, RequestRow};
 
@@ -74,14 +73,9 @@ pub fn reference(row: &RequestRow) -> Reference {
     }
 }
 
-pub fn status_of(row: &RequestRow) -> Status {
-    // The column is only ever written from `Status::as_str`.
-    row.status.parse().unwrap_or(Status::New)
-}
-
 pub fn state_of(row: &RequestRow) -> State {
     State {
-        status: status_of(row),
+        status: row.status,
         held_from: row.held_from.as_deref().and_then(|s| s.parse().ok()),
         paused_days: i64::from(row.paused_days),
         paused_since: row.paused_since,

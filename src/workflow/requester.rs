@@ -7,10 +7,8 @@ use serde_json::json;
 
 use crate::config::IdentityPolicy;
 use crate::crypto::{random_token, sha256_hex};
-use crate::domain::kind::RequestKind;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
-use crate::i18n::Lang;
 use crate::mail::{self, MailFacts, MailKind};
 use crate::state::AppState;
 use crate::store::audit::{self, Entry};
@@ -43,14 +41,6 @@ impl From<mail::MailError> for RequesterError {
     }
 }
 
-pub fn lang_of(row: &RequestRow) -> Lang {
-    Lang::from_code(&row.language).unwrap_or(Lang::Fr)
-}
-
-pub fn kind_of(row: &RequestRow) -> RequestKind {
-    row.kind.parse().unwrap_or(RequestKind::Access)
-}
-
 /// A fresh link to the request's page; only the token's hash is stored.
 pub fn issue_link(
     conn: &mut DbConn,
@@ -70,7 +60,7 @@ pub fn issue_link(
     Ok(format!(
         "{}/{}/r/{}",
         state.settings.base_url(),
-        lang_of(row).code(),
+        row.language.code(),
         token
     ))
 }
@@ -96,7 +86,7 @@ pub fn notify_with(
     ground: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), RequesterError> {
-    let lang = lang_of(row);
+    let lang = row.language;
     let t = lang.strings();
     let link = match kind {
         MailKind::Withdrawn | MailKind::Received => None,
@@ -192,10 +182,10 @@ pub fn confirm_email(
     row: &RequestRow,
     now: DateTime<Utc>,
 ) -> Result<bool, RequesterError> {
-    if workflow::status_of(row) != Status::New {
+    if row.status != Status::New {
         return Ok(false);
     }
-    let policy = state.settings.identity.policy(kind_of(row));
+    let policy = state.settings.identity.policy(row.kind);
     let wants_document = policy == IdentityPolicy::Document && !row.representative;
     let needs_identity = wants_document || row.representative;
     write_tx(conn, |conn| {
@@ -232,8 +222,7 @@ pub fn confirm_email(
 
 /// Whether the page should offer the identity upload: the request waits for proof.
 pub fn awaits_identity(row: &RequestRow) -> bool {
-    workflow::status_of(row) == Status::OnHold
-        && row.held_from.as_deref() == Some(Status::Verifying.as_str())
+    row.status == Status::OnHold && row.held_from.as_deref() == Some(Status::Verifying.as_str())
 }
 
 /// Stores an identity document; the clock runs again and the team checks it.

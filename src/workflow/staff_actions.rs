@@ -5,6 +5,7 @@ use chrono::{DateTime, Utc};
 use serde_json::json;
 
 use crate::domain::deadline::Period;
+use crate::domain::fulfilment::Operation;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::mail::MailKind;
@@ -270,17 +271,17 @@ pub fn perform(
                 let runs = crate::store::fulfilment::runs_for(conn, row.id)?;
                 if runs
                     .iter()
-                    .any(|r| r.status != crate::store::fulfilment::DONE)
+                    .any(|r| r.status != crate::domain::fulfilment::RunStatus::Done)
                 {
                     return Err(RequesterError::Refused(
                         "A data source has not finished: wait for it, run it again or skip it, and finish the teams' tasks.",
                     ));
                 }
-                let access = runs.iter().any(|r| r.operation == "access");
+                let access = runs.iter().any(|r| r.operation == Operation::Access);
                 let export = crate::store::fulfilment::export_for(conn, row.id)?;
                 let empty = export
                     .as_ref()
-                    .filter(|e| e.status == crate::store::fulfilment::EMPTY);
+                    .filter(|e| e.status == crate::domain::fulfilment::PackageStatus::Empty);
                 let released = export.as_ref().is_some_and(|e| e.released_at.is_some());
                 if access && !released && empty.is_none() {
                     return Err(RequesterError::Refused(

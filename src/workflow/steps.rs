@@ -143,7 +143,7 @@ pub fn extend(
     }
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
-        let status = status_of(&row);
+        let status = row.status;
         if !status.is_open() {
             return Err(WorkflowError::invalid(
                 "status",

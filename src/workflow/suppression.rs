@@ -25,7 +25,7 @@ pub fn suppress_for(
     row: &RequestRow,
     now: chrono::NaiveDateTime,
 ) -> diesel::QueryResult<()> {
-    let Some(scope) = row.kind.parse().ok().and_then(scope) else {
+    let Some(scope) = scope(row.kind) else {
         return Ok(());
     };
     let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);

@@ -86,7 +86,7 @@ async fn unconfirmed_requests_are_reminded_then_expire(app: TestApp) {
 
     let row =
         dsar::workflow::find(&mut app.state.pool.get().expect("conn"), &reference).expect("row");
-    assert_eq!(row.status, "expired");
+    assert_eq!(row.status.as_str(), "expired");
     let answer = app.get(&format!("/api/v1/requests/{reference}")).await;
     let kinds: Vec<&str> = answer.body["timeline"]
         .as_array()
@@ -199,7 +199,7 @@ async fn a_question_left_unanswered_is_asked_again(app: TestApp) {
     app.state.clock.advance(Duration::days(40));
     sweep(&app);
     let row = dsar::workflow::find(&mut app.state.pool.get().expect("conn"), &chatty).expect("row");
-    assert_eq!(row.status, "on_hold");
+    assert_eq!(row.status.as_str(), "on_hold");
 }
 on_both_backends!(hold_reminders, a_question_left_unanswered_is_asked_again);
 

@@ -83,3 +83,61 @@ on_both_backends!(
     audit_chain,
     the_audit_chain_survives_concurrency_and_shows_tampering
 );
+
+/// A word the code never writes (a row edited by hand, a downgrade) is an error that says
+/// which vocabulary and which word, never a silent default: the API answers 500 for that
+/// request, the store names the value, and other requests are untouched.
+async fn an_unknown_word_in_a_row_is_an_error_not_a_default(app: TestApp) {
+    use diesel::prelude::*;
+    use dsar::store::schema::requests;
+    let bad = app
+        .file(serde_json::json!({ "kind": "erasure", "requester": { "name": "A", "email": "a@example.org" } }))
+        .await;
+    let good = app
+        .file(serde_json::json!({ "kind": "access", "requester": { "name": "B", "email": "b@example.org" } }))
+        .await;
+    let mut conn = app.state.pool.get().expect("conn");
+    let id: i64 = requests::table
+        .filter(requests::uuid.eq(bad["id"].as_str().expect("id")))
+        .select(requests::id)
+        .first(&mut conn)
+        .expect("row");
+    diesel::update(requests::table.find(id))
+        .set(requests::kind.eq("fax"))
+        .execute(&mut conn)
+        .expect("update");
+    let error = dsar::store::requests::get(&mut conn, id).expect_err("not a kind");
+    assert!(
+        error.to_string().contains("unknown kind \"fax\""),
+        "{error}"
+    );
+    diesel::update(requests::table.find(id))
+        .set((requests::kind.eq("erasure"), requests::language.eq("de")))
+        .execute(&mut conn)
+        .expect("update");
+    let error = dsar::store::requests::get(&mut conn, id).expect_err("not a language");
+    assert!(
+        error.to_string().contains("unknown language \"de\""),
+        "{error}"
+    );
+    drop(conn);
+    let shown = app
+        .get(&format!(
+            "/api/v1/requests/{}",
+            bad["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(shown.status.as_u16(), 500, "{:?}", shown.body);
+    let other = app
+        .get(&format!(
+            "/api/v1/requests/{}",
+            good["id"].as_str().expect("id")
+        ))
+        .await;
+    assert_eq!(other.status.as_u16(), 200, "{:?}", other.body);
+    assert_eq!(other.body["kind"], "access");
+}
+on_both_backends!(
+    unknown_words,
+    an_unknown_word_in_a_row_is_an_error_not_a_default
+);

@@ -7,6 +7,7 @@ use serde::Deserialize;
 
 use super::{AdminError, Staff};
 use crate::config::sources::{Connector, Operation};
+use crate::domain::fulfilment::{PackageStatus, RunStatus};
 use crate::store::fulfilment::{self as rows, ExportRow, RunRow};
 use crate::store::requests::RequestRow;
 use crate::web::State;
@@ -62,11 +63,7 @@ pub fn panel(
     build_live: bool,
     export: Option<&ExportRow>,
 ) -> Panel {
-    let op = row
-        .kind
-        .parse()
-        .map(Operation::for_kind)
-        .unwrap_or(Operation::Access);
+    let op = Operation::for_kind(row.kind);
     let reference = workflow::reference(row);
     Panel {
         configured: !state.sources.list.is_empty(),
@@ -82,7 +79,7 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> Ru
     let source = state.sources.find(&r.source);
     let outcome = r.outcome();
     let mut summary = Vec::new();
-    if r.operation == "access" && r.status == rows::DONE {
+    if r.operation == Operation::Access && r.status == RunStatus::Done {
         summary.push(if outcome.records() == 0 {
             "nothing found".to_string()
         } else {
@@ -128,14 +125,13 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> Ru
     if let Some(recipient) = &r.recipient {
         summary.push(format!("recipient notified: {recipient}"));
     }
-    if r.status == rows::DONE && summary.is_empty() {
+    if r.status == RunStatus::Done && summary.is_empty() {
         summary.push("nothing to do".into());
     }
     let manual = source.is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
     // The run says a job has it, but the job is gone: staff take it up again.
-    let orphaned = [rows::QUEUED, rows::RUNNING, rows::RETRYING].contains(&r.status.as_str())
-        && r.job_id.is_none_or(|j| !live_jobs.contains(&j));
-    let task = match (source.map(|s| &s.connector), r.status == rows::TASK) {
+    let orphaned = r.status.is_live() && r.job_id.is_none_or(|j| !live_jobs.contains(&j));
+    let task = match (source.map(|s| &s.connector), r.status == RunStatus::Task) {
         (_, false) => None,
         (Some(Connector::Manual(m)), true) => Some(format!(
             "{}{}",
@@ -154,17 +150,13 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> Ru
             .map(|s| s.name.clone())
             .unwrap_or_else(|| r.source.clone()),
         kind: source.map(|s| s.kind()).unwrap_or("?"),
-        operation: r.operation.clone(),
-        status: r.status.clone(),
+        operation: r.operation.to_string(),
+        status: r.status.to_string(),
         summary: summary.join("; "),
         error: r.error.clone().filter(|e| !e.is_empty()),
-        can_rerun: r.status == rows::FAILED
-            || r.status == rows::RETRYING
-            || orphaned
-            || (r.status == rows::TASK && !manual),
-        can_skip: [rows::FAILED, rows::RETRYING, rows::TASK].contains(&r.status.as_str())
-            || orphaned,
-        manual_search: r.operation == "access"
+        can_rerun: r.status.can_rerun(orphaned, manual),
+        can_skip: r.status.can_skip(orphaned),
+        manual_search: r.operation == Operation::Access
             && source.is_some_and(|s| matches!(s.connector, Connector::Manual(_))),
         task,
     }
@@ -178,7 +170,7 @@ fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView
     let mut items = Vec::new();
     for r in runs
         .iter()
-        .filter(|r| r.operation == "access" && r.status == rows::DONE)
+        .filter(|r| r.operation == Operation::Access && r.status == RunStatus::Done)
     {
         let outcome = r.outcome();
         if outcome.records() == 0 || removed.iter().any(|x| x.item == r.source) {
@@ -195,7 +187,7 @@ fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView
         }
     }
     PackageView {
-        status: e.status.clone(),
+        status: e.status.to_string(),
         records: e.records,
         size: e
             .size
@@ -210,10 +202,11 @@ fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView
             .into_iter()
             .map(|r| (r.item, r.reason, r.by))
             .collect(),
-        reviewing: e.status == rows::REVIEW,
-        can_rebuild: e.status == rows::BROKEN || (e.status == rows::BUILDING && !build_live),
-        can_release: e.status == rows::REVIEW
-            || (e.status == rows::EMPTY && e.released_at.is_none()),
+        reviewing: e.status == PackageStatus::Review,
+        can_rebuild: e.status == PackageStatus::Failed
+            || (e.status == PackageStatus::Building && !build_live),
+        can_release: e.status == PackageStatus::Review
+            || (e.status == PackageStatus::Empty && e.released_at.is_none()),
         released: e.released_at.map(|at| {
             format!(
                 "released {} by {}; downloaded {} of {} times; until {}",

@@ -153,13 +153,13 @@ pub async fn show(
         .map(|r| {
             let d = workflow::deadline_of(&state.law, r, today);
             let left = deadline::days_left(d.due_on, today);
-            let open = workflow::status_of(r).is_open();
+            let open = r.status.is_open();
             QueueRow {
                 reference: workflow::reference(r).to_string(),
                 url: format!("/admin/requests/{}", workflow::reference(r)),
-                kind: r.kind.clone(),
+                kind: r.kind.to_string(),
                 requester: r.requester_name.clone(),
-                status: r.status.clone(),
+                status: r.status.to_string(),
                 assignee: r
                     .assignee_id
                     .and_then(|id| people.get(&id).cloned())

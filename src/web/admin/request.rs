@@ -129,7 +129,7 @@ pub async fn show(
     let open = status
         .parse::<crate::domain::status::Status>()
         .is_ok_and(|s| s.is_open());
-    let lang = crate::workflow::requester::lang_of(&row);
+    let lang = row.language;
     let due = crate::mail::long_date(v.due_on, lang.code());
     let fill = |key: &str| {
         lang.strings().fill(
@@ -144,7 +144,7 @@ pub async fn show(
     // Nothing found anywhere: the letter says so, in place of "please find your data".
     let empty = export
         .as_ref()
-        .is_some_and(|e| e.status == crate::store::fulfilment::EMPTY);
+        .is_some_and(|e| e.status == crate::domain::fulfilment::PackageStatus::Empty);
     let key = format!("letters.{}", row.kind);
     let mut letter = if empty && lang.strings().has(&format!("{key}_empty")) {
         fill(&format!("{key}_empty"))

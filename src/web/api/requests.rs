@@ -484,7 +484,7 @@ pub async fn post_message(
     let (row, events) = state
         .db(move |conn, app| {
             let row = workflow::find(conn, &id)?;
-            if !workflow::status_of(&row).is_open() {
+            if !row.status.is_open() {
                 return Err(Problem::conflict(
                     "closed",
                     "The request is closed",

@@ -88,11 +88,11 @@ pub fn request_view(
     RequestView {
         id: row.uuid.clone(),
         reference: workflow::reference(row).to_string(),
-        kind: row.kind.clone(),
-        status: row.status.clone(),
+        kind: row.kind.to_string(),
+        status: row.status.to_string(),
         profile: row.profile.clone(),
-        channel: row.channel.clone(),
-        language: row.language.clone(),
+        channel: row.channel.to_string(),
+        language: row.language.to_string(),
         requester: Requester {
             name: row.requester_name.clone(),
             email: row.requester_email.clone(),
@@ -129,7 +129,7 @@ pub fn request_view(
             .iter()
             .filter(|e| e.request_id == row.id)
             .map(|e| EventView {
-                kind: e.kind.clone(),
+                kind: e.kind.to_string(),
                 at: rfc3339(e.at),
                 recorded_at: rfc3339(e.recorded_at),
                 actor: e.actor.clone(),

@@ -152,7 +152,7 @@ fn render(
     let row = &loaded.row;
     let today = state.law.today(state.clock.now());
     let d = workflow::deadline_of(&state.law, row, today);
-    let open = workflow::status_of(row).is_open();
+    let open = row.status.is_open();
     let left = deadline::days_left(d.due_on, today);
     let deadline_note = if !open {
         t.t("status.closed").to_string()
@@ -251,7 +251,7 @@ fn render(
 /// Said when something is posted to a request already closed (a page left open): nobody
 /// would read it here, so it is not taken, and the person is told where to write instead.
 fn closed(state: &State, lang: Lang, row: &RequestRow) -> Option<String> {
-    (!workflow::status_of(row).is_open()).then(|| {
+    (!row.status.is_open()).then(|| {
         lang.strings().fill(
             "errors.request_closed",
             &[("dpo", &state.settings.organisation.dpo_email)],
@@ -266,7 +266,7 @@ fn export_box(
     e: &crate::store::fulfilment::ExportRow,
 ) -> ExportBox {
     let t = lang.strings();
-    let (ready, key) = if e.status == crate::store::fulfilment::EMPTY {
+    let (ready, key) = if e.status == crate::domain::fulfilment::PackageStatus::Empty {
         (false, "export.page.empty")
     } else {
         match crate::fulfil::availability(e, state.clock.now_naive()) {
@@ -316,7 +316,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
             };
             // Opened before the download is counted: a file that cannot be read spends none.
             let file = crate::store::fulfilment::export_for(conn, row.id)?
-                .filter(|e| e.status == crate::store::fulfilment::RELEASED)
+                .filter(|e| e.status == crate::domain::fulfilment::PackageStatus::Released)
                 .and_then(|e| e.storage_name)
                 .map(|name| crate::fulfil::open_sealed(app, &name))
                 .transpose()
@@ -677,7 +677,7 @@ pub async fn withdraw(
             StatusCode::FORBIDDEN,
         );
     }
-    if !workflow::status_of(&loaded.row).is_open() {
+    if !loaded.row.status.is_open() {
         return see_other(lang, &token, "withdrawn");
     }
     let now = state.clock.now();

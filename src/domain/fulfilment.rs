@@ -1,0 +1,330 @@
+//! The life cycle of fulfilment: what a request asks a data source to do ([`Operation`]),
+//! where each source's run stands ([`RunStatus`]) and where the access package stands
+//! ([`PackageStatus`]), each with the one table of moves its changes must pass through.
+
+use std::fmt;
+
+use super::kind::{RequestKind, text_enum};
+
+text_enum! {
+    /// What a request asks a source to do.
+    pub enum Operation (what = "operation", ignore_case = false) {
+        /// Find and export the person's data (access, portability).
+        Access => "access",
+        /// Delete or anonymise, keeping what a retention rule requires (Art. 17).
+        Erase => "erase",
+        /// Correct named fields (Art. 16).
+        Rectify => "rectify",
+        /// Mark the data as restricted (Art. 18).
+        Restrict => "restrict",
+        /// Stop direct marketing and processing based on consent (Art. 21, Art. 7(3)).
+        Object => "object",
+    }
+}
+
+impl Operation {
+    /// The operation a kind of request dispatches to the sources.
+    pub fn for_kind(kind: RequestKind) -> Operation {
+        match kind {
+            RequestKind::Access | RequestKind::Portability => Operation::Access,
+            RequestKind::Erasure => Operation::Erase,
+            RequestKind::Rectification => Operation::Rectify,
+            RequestKind::Restriction => Operation::Restrict,
+            RequestKind::Objection | RequestKind::ConsentWithdrawal => Operation::Object,
+        }
+    }
+
+    /// Changes to data that recipients must be told about (Art. 19).
+    pub fn notifies_recipients(self) -> bool {
+        matches!(
+            self,
+            Operation::Erase | Operation::Rectify | Operation::Restrict
+        )
+    }
+}
+
+text_enum! {
+    /// Where one source's run for one request stands.
+    pub enum RunStatus (what = "run status", ignore_case = false) {
+        /// A job will run it (again).
+        Queued => "queued",
+        /// Its job is running it now.
+        Running => "running",
+        /// The last attempt failed; the job tries again later.
+        Retrying => "retrying",
+        /// Failed for good: staff may run it again or go on without it.
+        Failed => "failed",
+        /// Waiting for a person: a team's search, or what a source could not do itself.
+        Task => "task",
+        /// Finished, skipped with a reason, or answered by the team.
+        Done => "done",
+    }
+}
+
+use RunStatus as R;
+
+/// Every allowed move of a run, `(from, to)`. Anything not listed is refused.
+///
+/// A job takes a run up from the queue, from a retry, or again after its worker died; an
+/// attempt ends done, with a task left, for a retry or failed; the last attempt, or a request
+/// closed meanwhile, fails a run still waiting. Staff run again what failed, waits out a
+/// backoff, lost its job, or left a task a new run may do; they go on without a source that
+/// does not answer; a team's answer ends its task. Dispatching again restarts what failed,
+/// and gives a finished rectification the new corrections.
+pub const RUN_TRANSITIONS: &[(RunStatus, RunStatus)] = &[
+    (R::Queued, R::Running),
+    (R::Retrying, R::Running),
+    (R::Running, R::Running),
+    (R::Running, R::Done),
+    (R::Running, R::Task),
+    (R::Running, R::Retrying),
+    (R::Running, R::Failed),
+    (R::Queued, R::Failed),
+    (R::Retrying, R::Failed),
+    (R::Failed, R::Queued),
+    (R::Retrying, R::Queued),
+    (R::Queued, R::Queued),
+    (R::Running, R::Queued),
+    (R::Task, R::Queued),
+    (R::Failed, R::Done),
+    (R::Retrying, R::Done),
+    (R::Task, R::Done),
+    (R::Queued, R::Done),
+    (R::Running, R::Done),
+    (R::Failed, R::Task),
+    (R::Done, R::Queued),
+    (R::Done, R::Task),
+];
+
+impl RunStatus {
+    /// A job is (or should be) working on it.
+    pub fn is_live(self) -> bool {
+        matches!(self, R::Queued | R::Running | R::Retrying)
+    }
+
+    /// Whether the table allows the move.
+    pub fn can_become(self, to: RunStatus) -> bool {
+        RUN_TRANSITIONS.contains(&(self, to))
+    }
+
+    /// Staff may run it again: it failed, waits out a backoff, lost its job (`orphaned`: a
+    /// live run whose job is gone),
+    /// or left a task that a new run may do (not a team's own search, `manual`).
+    pub fn can_rerun(self, orphaned: bool, manual: bool) -> bool {
+        matches!(self, R::Failed | R::Retrying)
+            || (orphaned && self.is_live())
+            || (self == R::Task && !manual)
+    }
+
+    /// Staff may go on without it, with a reason.
+    pub fn can_skip(self, orphaned: bool) -> bool {
+        matches!(self, R::Failed | R::Retrying | R::Task) || (orphaned && self.is_live())
+    }
+}
+
+/// Checks a run's move against [`RUN_TRANSITIONS`]; returns the new status.
+pub fn run_transition(from: RunStatus, to: RunStatus) -> Result<RunStatus, MoveRefused> {
+    if from.can_become(to) {
+        Ok(to)
+    } else {
+        Err(MoveRefused {
+            what: "run",
+            from: from.as_str(),
+            to: to.as_str(),
+        })
+    }
+}
+
+text_enum! {
+    /// Where a request's access package stands.
+    pub enum PackageStatus (what = "package status", ignore_case = false) {
+        /// Being built from what the sources found.
+        Building => "building",
+        /// Built, for staff to review before release.
+        Review => "review",
+        /// Every source searched in full and nothing found: said in words, no file.
+        Empty => "empty",
+        /// The requester may download it, within its days and count.
+        Released => "released",
+        /// Its file is deleted.
+        Purged => "purged",
+        /// The build failed; staff may build it again.
+        Failed => "failed",
+    }
+}
+
+use PackageStatus as P;
+
+/// Every allowed move of a package, `(from, to)`. Anything not listed is refused.
+///
+/// A build ends in review, empty or failed; a failed or stalled build, or one under review or
+/// found empty (an item withheld or put back, a late source), is built again; staff release
+/// what they reviewed (an empty answer stays empty, released in words); every file is purged
+/// in the end. A released package is never built again.
+pub const PACKAGE_TRANSITIONS: &[(PackageStatus, PackageStatus)] = &[
+    (P::Building, P::Review),
+    (P::Building, P::Empty),
+    (P::Building, P::Failed),
+    (P::Building, P::Building),
+    (P::Failed, P::Building),
+    (P::Review, P::Building),
+    (P::Empty, P::Building),
+    (P::Review, P::Released),
+    (P::Empty, P::Empty),
+    (P::Building, P::Purged),
+    (P::Review, P::Purged),
+    (P::Empty, P::Purged),
+    (P::Failed, P::Purged),
+    (P::Released, P::Purged),
+];
+
+impl PackageStatus {
+    /// Whether the table allows the move.
+    pub fn can_become(self, to: PackageStatus) -> bool {
+        PACKAGE_TRANSITIONS.contains(&(self, to))
+    }
+
+    /// Every status the table lets become `to`, in table order (for a conditional update).
+    pub fn sources_of(to: PackageStatus) -> Vec<PackageStatus> {
+        PACKAGE_TRANSITIONS
+            .iter()
+            .filter(|(_, target)| *target == to)
+            .map(|(source, _)| *source)
+            .collect()
+    }
+}
+
+/// Checks a package's move against [`PACKAGE_TRANSITIONS`]; returns the new status.
+pub fn package_transition(
+    from: PackageStatus,
+    to: PackageStatus,
+) -> Result<PackageStatus, MoveRefused> {
+    if from.can_become(to) {
+        Ok(to)
+    } else {
+        Err(MoveRefused {
+            what: "package",
+            from: from.as_str(),
+            to: to.as_str(),
+        })
+    }
+}
+
+/// A move a table does not allow.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct MoveRefused {
+    /// "run" or "package".
+    pub what: &'static str,
+    pub from: &'static str,
+    pub to: &'static str,
+}
+
+impl fmt::Display for MoveRefused {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "a {} that is {} cannot become {}",
+            self.what, self.from, self.to
+        )
+    }
+}
+
+impl std::error::Error for MoveRefused {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_run_ends_only_from_running_and_a_finished_one_only_restarts() {
+        for to in [R::Task, R::Retrying] {
+            let from: Vec<_> = RunStatus::ALL
+                .into_iter()
+                .filter(|s| s.can_become(to))
+                .collect();
+            assert!(from.contains(&R::Running), "{to}");
+        }
+        assert!(!R::Done.can_become(R::Failed));
+        assert!(!R::Done.can_become(R::Running));
+        assert!(!R::Task.can_become(R::Running));
+        assert!(R::Done.can_become(R::Queued));
+        assert_eq!(
+            run_transition(R::Done, R::Retrying)
+                .unwrap_err()
+                .to_string(),
+            "a run that is done cannot become retrying"
+        );
+    }
+
+    #[test]
+    fn staff_act_on_runs_that_need_them() {
+        assert!(R::Failed.can_rerun(false, false));
+        assert!(R::Retrying.can_rerun(false, true));
+        assert!(R::Running.can_rerun(true, false));
+        assert!(!R::Running.can_rerun(false, false));
+        assert!(R::Task.can_rerun(false, false));
+        assert!(!R::Task.can_rerun(false, true));
+        assert!(R::Task.can_skip(false));
+        assert!(!R::Done.can_skip(false));
+        assert!(!R::Queued.can_skip(false));
+        assert!(R::Queued.can_skip(true));
+        for s in RunStatus::ALL {
+            if s.can_rerun(false, false) {
+                assert!(s.can_become(R::Queued), "{s} can be run again");
+            }
+            if s.can_skip(true) {
+                assert!(s.can_become(R::Done), "{s} can be skipped");
+            }
+        }
+        assert_eq!(
+            RunStatus::ALL
+                .into_iter()
+                .filter(|s| s.is_live())
+                .collect::<Vec<_>>(),
+            [R::Queued, R::Running, R::Retrying]
+        );
+    }
+
+    #[test]
+    fn a_released_package_is_never_built_again() {
+        assert!(!P::Released.can_become(P::Building));
+        assert!(!P::Purged.can_become(P::Building));
+        assert_eq!(P::sources_of(P::Released), [P::Review]);
+        assert_eq!(
+            P::sources_of(P::Building),
+            [P::Building, P::Failed, P::Review, P::Empty]
+        );
+        assert!(package_transition(P::Purged, P::Released).is_err());
+        for s in PackageStatus::ALL {
+            if s != P::Purged {
+                assert!(s.can_become(P::Purged), "{s} can be purged");
+            }
+        }
+    }
+
+    #[test]
+    fn kinds_map_to_operations() {
+        assert_eq!(
+            Operation::for_kind(RequestKind::Portability),
+            Operation::Access
+        );
+        assert_eq!(
+            Operation::for_kind(RequestKind::ConsentWithdrawal),
+            Operation::Object
+        );
+        assert!(Operation::Erase.notifies_recipients());
+        assert!(!Operation::Access.notifies_recipients());
+    }
+
+    #[test]
+    fn stored_words_stay_the_same() {
+        assert_eq!(P::Failed.as_str(), "failed");
+        assert_eq!(R::Retrying.as_str(), "retrying");
+        assert_eq!(Operation::Rectify.as_str(), "rectify");
+        assert_eq!(
+            "stalled".parse::<RunStatus>().unwrap_err().to_string(),
+            "unknown run status \"stalled\"; expected one of: queued, running, retrying, \
+             failed, task, done"
+        );
+    }
+}
