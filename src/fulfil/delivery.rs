@@ -12,7 +12,8 @@ use crate::store::fulfilment::{self as rows};
 use crate::store::jobs::{self, JobRow};
 use crate::store::requests::RequestRow;
 use crate::store::{DbConn, write_tx};
-use crate::workflow::requester::{self, RequesterError};
+use crate::workflow::WorkflowError;
+use crate::workflow::requester;
 use chrono::TimeZone;
 
 use super::*;
@@ -29,16 +30,16 @@ pub fn rebuild(
     row: &RequestRow,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let export = rows::export_for(conn, row.id)?
-            .ok_or(RequesterError::Refused("There is no package yet."))?;
+            .ok_or(WorkflowError::Refused("There is no package yet."))?;
         // A build whose job is gone (a worker that died on it for good) may start again too.
         let stalled = export.status == PackageStatus::Building
             && !jobs::live_key(conn, &format!("export:{}", row.id))?;
         if export.status != PackageStatus::Failed && !stalled {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "Only a package that failed, or whose build stopped, is built again.",
             ));
         }
@@ -58,12 +59,12 @@ pub fn withhold(
     reason: Option<&str>,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let export = rows::export_for(conn, row.id)?
             .filter(|e| e.status == PackageStatus::Review)
-            .ok_or(RequesterError::Refused(
+            .ok_or(WorkflowError::Refused(
                 "Items can be withheld or put back while the package waits for review.",
             ))?;
         let mut removed: Vec<crate::fulfil::package::Removed> =
@@ -71,9 +72,9 @@ pub fn withhold(
         let listed = removed.iter().any(|r| r.item == item);
         match reason {
             Some(_) if listed => {
-                return Err(RequesterError::Refused("That item is already withheld."));
+                return Err(WorkflowError::Refused("That item is already withheld."));
             }
-            None if !listed => return Err(RequesterError::Refused("That item is not withheld.")),
+            None if !listed => return Err(WorkflowError::Refused("That item is not withheld.")),
             Some(reason) => removed.push(crate::fulfil::package::Removed {
                 item: item.to_string(),
                 reason: reason.to_string(),
@@ -114,7 +115,7 @@ pub fn release(
     row: &RequestRow,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let naive = now.naive_utc();
     let settings = &state.settings.fulfilment;
     let expires = naive + Duration::days(i64::from(settings.download_days));
@@ -126,12 +127,12 @@ pub fn release(
                 e.status == PackageStatus::Review
                     || (e.status == PackageStatus::Empty && e.released_at.is_none())
             })
-            .ok_or(RequesterError::Refused(
+            .ok_or(WorkflowError::Refused(
                 "There is no package waiting for review.",
             ))?;
         let max = i32::try_from(settings.max_downloads).unwrap_or(i32::MAX);
         if rows::release(conn, export.id, actor, expires, max, naive)? == 0 {
-            return Err(RequesterError::Refused("The package is already released."));
+            return Err(WorkflowError::Refused("The package is already released."));
         }
         let note = if export.status == PackageStatus::Empty {
             t.t("export.mail_empty").to_string()
@@ -218,7 +219,7 @@ pub fn start_download(
     conn: &mut DbConn,
     row: &RequestRow,
     now: DateTime<Utc>,
-) -> Result<Result<String, DownloadRefused>, RequesterError> {
+) -> Result<Result<String, DownloadRefused>, WorkflowError> {
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let Some(export) = rows::export_for(conn, row.id)? else {
@@ -259,7 +260,7 @@ pub fn purge_exports(
     conn: &mut DbConn,
     state: &AppState,
     now: DateTime<Utc>,
-) -> Result<usize, RequesterError> {
+) -> Result<usize, WorkflowError> {
     let naive = now.naive_utc();
     let mut purged = 0;
     for export in rows::spent_exports(conn, naive)? {
@@ -296,7 +297,7 @@ pub(super) fn purge_request(
     mut details: serde_json::Value,
     now: chrono::NaiveDateTime,
     take: impl FnOnce(&mut DbConn) -> diesel::QueryResult<Vec<String>>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let row = crate::store::requests::get(conn, request_id)?;
     let files = write_tx(conn, |conn| {
         let files = take(conn)?;

@@ -15,7 +15,7 @@ use crate::store::fulfilment::{self as rows, Finished, RunRow};
 use crate::store::jobs::{self};
 use crate::store::requests::RequestRow;
 use crate::store::{DbConn, write_tx};
-use crate::workflow::requester::RequesterError;
+use crate::workflow::WorkflowError;
 
 use super::*;
 
@@ -29,22 +29,22 @@ pub fn dispatch(
     changes: &BTreeMap<String, String>,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<usize, RequesterError> {
+) -> Result<usize, WorkflowError> {
     let kind = row.kind;
     let op = Operation::for_kind(kind);
     if state.sources.list.is_empty() {
-        return Err(RequesterError::Refused(
+        return Err(WorkflowError::Refused(
             "No data source is configured (fulfilment.sources_file).",
         ));
     }
     open_request(row)?;
     if row.verified_at.is_none() {
-        return Err(RequesterError::Refused(
+        return Err(WorkflowError::Refused(
             "Verify the requester's identity before sending the request to the sources.",
         ));
     }
     if op == Operation::Rectify && changes.is_empty() {
-        return Err(RequesterError::Refused(
+        return Err(WorkflowError::Refused(
             "Write the corrections, one per line: field = new value.",
         ));
     }
@@ -53,7 +53,7 @@ pub fn dispatch(
         let existing = rows::runs_for(conn, row.id)?;
         let busy = |r: &&RunRow| r.operation == op && r.status.is_live();
         if op == Operation::Rectify && existing.iter().any(|r| busy(&r)) {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "Corrections are being applied: wait until every source is done, then send the new ones.",
             ));
         }
@@ -90,7 +90,7 @@ pub fn dispatch(
             started += 1;
         }
         if started == 0 {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "Nothing to send: every source is under way or done.",
             ));
         }
@@ -108,14 +108,14 @@ pub fn dispatch(
             }),
             naive,
         )?;
-        Ok::<_, RequesterError>(started)
+        Ok::<_, WorkflowError>(started)
     })
 }
 
 /// Sources act only for a request still open: one withdrawn or answered changes nothing.
-pub(super) fn open_request(row: &RequestRow) -> Result<(), RequesterError> {
+pub(super) fn open_request(row: &RequestRow) -> Result<(), WorkflowError> {
     if row.closed_at.is_some() {
-        return Err(RequesterError::Refused("This request is closed."));
+        return Err(WorkflowError::Refused("This request is closed."));
     }
     Ok(())
 }
@@ -152,20 +152,20 @@ pub fn rerun(
     run_id: i64,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     open_request(row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let run = rows::get_run(conn, run_id)?
             .filter(|r| r.request_id == row.id)
-            .ok_or(RequesterError::Refused("No such source run."))?;
+            .ok_or(WorkflowError::Refused("No such source run."))?;
         let manual = state
             .sources
             .find(&run.source)
             .is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
         let allowed = run.status.can_rerun(orphaned(conn, &run)?, manual);
         if !allowed || manual {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "Only a source that failed, waits to try again or left a task can be run again.",
             ));
         }
@@ -204,16 +204,16 @@ pub fn skip(
     reason: &str,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     open_request(row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let run = rows::get_run(conn, run_id)?
             .filter(|r| r.request_id == row.id)
-            .ok_or(RequesterError::Refused("No such source run."))?;
+            .ok_or(WorkflowError::Refused("No such source run."))?;
         let allowed = run.status.can_skip(orphaned(conn, &run)?);
         if !allowed {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.",
             ));
         }
@@ -243,7 +243,7 @@ pub fn skip(
             naive,
         )?;
         if !finished {
-            return Err(RequesterError::Refused(
+            return Err(WorkflowError::Refused(
                 "The source finished meanwhile; look again.",
             ));
         }
@@ -273,17 +273,17 @@ pub fn complete_task(
     comment: &str,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     open_request(row)?;
     let naive = now.naive_utc();
     let run = rows::get_run(conn, run_id)?
         .filter(|r| r.request_id == row.id && r.status == RunStatus::Task)
-        .ok_or(RequesterError::Refused("This task is already done."))?;
+        .ok_or(WorkflowError::Refused("This task is already done."))?;
     let source = state.sources.find(&run.source);
     let manual = source.is_some_and(|s| matches!(s.connector, Connector::Manual(_)));
     let op = run.operation;
     if found.is_some() && !(manual && op == Operation::Access) {
-        return Err(RequesterError::Refused(
+        return Err(WorkflowError::Refused(
             "A file goes with a team's search for data (access) only.",
         ));
     }
@@ -332,7 +332,7 @@ pub fn complete_task(
             naive,
         )?;
         if !finished {
-            return Err(RequesterError::Refused("This task is already done."));
+            return Err(WorkflowError::Refused("This task is already done."));
         }
         audit::on_request(
             conn,
@@ -343,7 +343,7 @@ pub fn complete_task(
             naive,
         )?;
         after_run(conn, row.id, op, naive)?;
-        Ok::<_, RequesterError>(())
+        Ok::<_, WorkflowError>(())
     });
     if result.is_err()
         && found.is_some()

@@ -172,7 +172,11 @@ impl From<WorkflowError> for Problem {
                 }
                 other => Problem::field("extension", other.to_string()),
             },
+            WorkflowError::Refused(why) => {
+                Problem::conflict("refused", "This is not possible now", why)
+            }
             WorkflowError::Store(e) => store_error(e),
+            e @ (WorkflowError::Mail(_) | WorkflowError::Files(_)) => internal(&e),
         }
     }
 }

@@ -14,7 +14,8 @@ use crate::store::audit::{self, Entry};
 use crate::store::requests::{self as rows, NewEvent};
 use crate::store::schema::{documents, messages, requests};
 use crate::store::{DbConn, write_tx};
-use crate::workflow::requester::{self, RequesterError};
+use crate::workflow::WorkflowError;
+use crate::workflow::requester;
 use crate::workflow::{self, Record};
 
 /// The job kind that runs [`sweep`].
@@ -36,7 +37,7 @@ pub fn sweep(
     conn: &mut DbConn,
     state: &AppState,
     now: DateTime<Utc>,
-) -> Result<Swept, RequesterError> {
+) -> Result<Swept, WorkflowError> {
     let portal = &state.settings.portal;
     let mut swept = Swept::default();
     let mut after = 0i64;
@@ -147,7 +148,7 @@ fn remind(
     kind: MailKind,
     asked: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<bool, RequesterError> {
+) -> Result<bool, WorkflowError> {
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
         if row.status.as_str() != status {
@@ -187,7 +188,7 @@ fn expire(
     status: &str,
     days: i64,
     now: DateTime<Utc>,
-) -> Result<bool, RequesterError> {
+) -> Result<bool, WorkflowError> {
     write_tx(conn, |conn| {
         if rows::lock(conn, id)?.status.as_str() != status {
             return Ok(false);

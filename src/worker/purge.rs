@@ -13,7 +13,8 @@ use crate::store::schema::{
     source_runs,
 };
 use crate::store::{DbConn, write_tx};
-use crate::workflow::requester::{self, RequesterError};
+use crate::workflow::WorkflowError;
+use crate::workflow::requester;
 
 /// The job kind that runs [`run`].
 pub const PURGE: &str = "purge";
@@ -32,7 +33,7 @@ pub fn run(
     conn: &mut DbConn,
     state: &AppState,
     now: DateTime<Utc>,
-) -> Result<Purged, RequesterError> {
+) -> Result<Purged, WorkflowError> {
     let retention = &state.settings.retention;
     let documents = requester::purge_documents(
         conn,
@@ -58,7 +59,7 @@ pub fn anonymise_closed(
     state: &AppState,
     years: u32,
     now: DateTime<Utc>,
-) -> Result<(usize, usize), RequesterError> {
+) -> Result<(usize, usize), WorkflowError> {
     let Some(cutoff) = now
         .naive_utc()
         .checked_sub_months(Months::new(years.saturating_mul(12)))

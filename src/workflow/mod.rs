@@ -23,6 +23,8 @@ use crate::domain::reference::Reference;
 use crate::store::DbConn;
 use crate::store::requests::{self as rows, RequestRow};
 
+/// Why a use case did not happen: the first five are said to whoever asked (the API's caller,
+/// the member of staff, the requester), the last three are ours and only logged.
 #[derive(Debug, thiserror::Error)]
 pub enum WorkflowError {
     #[error("no request with this id or reference")]
@@ -36,11 +38,33 @@ pub enum WorkflowError {
     Step(#[from] StepError),
     #[error(transparent)]
     Extension(#[from] ExtensionError),
+    /// A staff action that does not apply, said to the member of staff as it stands.
+    #[error("{0}")]
+    Refused(&'static str),
     #[error(transparent)]
     Store(#[from] diesel::result::Error),
+    #[error("mail: {0}")]
+    Mail(String),
+    #[error("file storage: {0}")]
+    Files(#[from] std::io::Error),
+}
+
+impl From<crate::mail::MailError> for WorkflowError {
+    fn from(e: crate::mail::MailError) -> Self {
+        WorkflowError::Mail(e.to_string())
+    }
 }
 
 impl WorkflowError {
+    /// Whether the message is for the person who asked (a rule of the law or of the
+    /// product), not an internal failure to log and hide.
+    pub fn is_said(&self) -> bool {
+        !matches!(
+            self,
+            WorkflowError::Store(_) | WorkflowError::Mail(_) | WorkflowError::Files(_)
+        )
+    }
+
     fn invalid(field: &'static str, message: impl Into<String>) -> Self {
         WorkflowError::Invalid {
             field,

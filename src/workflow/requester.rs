@@ -20,27 +20,6 @@ use crate::workflow::{self, Filing, Record, WorkflowError};
 
 pub const ACTOR: &str = "requester";
 
-#[derive(Debug, thiserror::Error)]
-pub enum RequesterError {
-    #[error(transparent)]
-    Workflow(#[from] WorkflowError),
-    #[error(transparent)]
-    Store(#[from] diesel::result::Error),
-    #[error("mail: {0}")]
-    Mail(String),
-    #[error("file storage: {0}")]
-    Files(#[from] std::io::Error),
-    /// A staff action that does not apply, said to the member of staff as it stands.
-    #[error("{0}")]
-    Refused(&'static str),
-}
-
-impl From<mail::MailError> for RequesterError {
-    fn from(e: mail::MailError) -> Self {
-        RequesterError::Mail(e.to_string())
-    }
-}
-
 /// A fresh link to the request's page; only the token's hash is stored.
 pub fn issue_link(
     conn: &mut DbConn,
@@ -72,7 +51,7 @@ pub fn notify(
     row: &RequestRow,
     kind: MailKind,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     notify_with(conn, state, row, kind, None, None, now)
 }
 
@@ -85,7 +64,7 @@ pub fn notify_with(
     note: Option<&str>,
     ground: Option<&str>,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let lang = row.language;
     let t = lang.strings();
     let link = match kind {
@@ -127,7 +106,7 @@ pub fn file(
     filing: &Filing,
     mandate: Option<(&[u8], Sniffed, &str)>,
     now: DateTime<Utc>,
-) -> Result<RequestRow, RequesterError> {
+) -> Result<RequestRow, WorkflowError> {
     let stored = match mandate {
         Some((bytes, _, _)) => Some(state.files.put(bytes)?),
         None => None,
@@ -149,7 +128,7 @@ pub fn file(
             )?;
         }
         notify(conn, state, &row, MailKind::Confirm, now)?;
-        Ok::<_, RequesterError>(row)
+        Ok::<_, WorkflowError>(row)
     });
     if result.is_err()
         && let Some(name) = &stored
@@ -181,7 +160,7 @@ pub fn confirm_email(
     state: &AppState,
     row: &RequestRow,
     now: DateTime<Utc>,
-) -> Result<bool, RequesterError> {
+) -> Result<bool, WorkflowError> {
     if row.status != Status::New {
         return Ok(false);
     }
@@ -216,7 +195,7 @@ pub fn confirm_email(
         } else {
             notify(conn, state, &row, MailKind::Received, now)?;
         }
-        Ok::<_, RequesterError>(true)
+        Ok::<_, WorkflowError>(true)
     })
 }
 
@@ -234,7 +213,7 @@ pub fn upload_identity(
     sniffed: Sniffed,
     original: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let name = state.files.put(bytes)?;
     let result = write_tx(conn, |conn| {
         let row = rows::lock(conn, row.id)?;
@@ -273,7 +252,7 @@ pub fn upload_identity(
             json!({ "document": doc.id, "purpose": "identity" }),
             now,
         )?;
-        Ok::<_, RequesterError>(())
+        Ok::<_, WorkflowError>(())
     });
     if result.is_err() {
         let _ = state.files.delete(&name);
@@ -289,7 +268,7 @@ pub fn post_message(
     body: &str,
     attachment: Option<(&[u8], Sniffed, &str)>,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let stored = match attachment {
         Some((bytes, _, _)) => Some(state.files.put(bytes)?),
         None => None,
@@ -321,7 +300,7 @@ pub fn post_message(
             json!({ "author": ACTOR, "attachment": document_id }),
             now,
         )?;
-        Ok::<_, RequesterError>(())
+        Ok::<_, WorkflowError>(())
     });
     if result.is_err()
         && let Some(name) = &stored
@@ -339,7 +318,7 @@ pub fn post_team_message(
     author: &str,
     body: &str,
     now: DateTime<Utc>,
-) -> Result<RequestRow, RequesterError> {
+) -> Result<RequestRow, WorkflowError> {
     write_tx(conn, |conn| {
         let row = rows::lock(conn, request_id)?;
         portal_rows::insert_message(conn, row.id, author, body, None, now.naive_utc())?;
@@ -360,7 +339,7 @@ pub fn withdraw(
     state: &AppState,
     row: &RequestRow,
     now: DateTime<Utc>,
-) -> Result<RequestRow, RequesterError> {
+) -> Result<RequestRow, WorkflowError> {
     write_tx(conn, |conn| {
         let record = Record {
             step: Step::Withdraw,
@@ -384,7 +363,7 @@ pub fn decide_document(
     reason: Option<&str>,
     by: &str,
     now: DateTime<Utc>,
-) -> Result<(), RequesterError> {
+) -> Result<(), WorkflowError> {
     let doc = write_tx(conn, |conn| {
         let doc = portal_rows::find_document(conn, document_id)?;
         let decision = if accepted { "accepted" } else { "refused" };
@@ -397,7 +376,7 @@ pub fn decide_document(
             json!({ "document": doc.id, "purpose": doc.purpose }),
             now,
         )?;
-        Ok::<_, RequesterError>(doc)
+        Ok::<_, WorkflowError>(doc)
     })?;
     if let Some(name) = &doc.storage_name {
         state.files.delete(name)?;
@@ -412,7 +391,7 @@ pub fn purge_documents(
     state: &AppState,
     max_age: Duration,
     now: DateTime<Utc>,
-) -> Result<usize, RequesterError> {
+) -> Result<usize, WorkflowError> {
     let due = portal_rows::documents_to_purge(conn, (now - max_age).naive_utc())?;
     let mut purged = 0;
     for doc in &due {

@@ -15,7 +15,8 @@ use crate::store::files::Sniffed;
 use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
-use crate::workflow::requester::{self, RequesterError};
+use crate::workflow::WorkflowError;
+use crate::workflow::requester;
 use crate::workflow::{self, Record};
 
 pub enum Action {
@@ -81,7 +82,7 @@ pub fn perform(
     action: &Action,
     actor: &str,
     now: DateTime<Utc>,
-) -> Result<RequestRow, RequesterError> {
+) -> Result<RequestRow, WorkflowError> {
     let record = |step: Step, note: Option<String>, method: Option<String>| Record {
         step,
         at: Some(now),
@@ -127,7 +128,7 @@ pub fn perform(
                                 .is_ok_and(|r| r.can_act())
                     });
                     if !fit {
-                        return Err(RequesterError::Refused(
+                        return Err(WorkflowError::Refused(
                             "Assign the request to an active member of staff who handles requests.",
                         ));
                     }
@@ -192,7 +193,7 @@ pub fn perform(
                     && doc.storage_name.is_some()
                     && is_proof(&doc.purpose);
                 if !awaiting {
-                    return Err(RequesterError::Refused(
+                    return Err(WorkflowError::Refused(
                         "That document is not a proof of identity waiting for a decision.",
                     ));
                 }
@@ -273,7 +274,7 @@ pub fn perform(
                     .iter()
                     .any(|r| r.status != crate::domain::fulfilment::RunStatus::Done)
                 {
-                    return Err(RequesterError::Refused(
+                    return Err(WorkflowError::Refused(
                         "A data source has not finished: wait for it, run it again or skip it, and finish the teams' tasks.",
                     ));
                 }
@@ -284,7 +285,7 @@ pub fn perform(
                     .filter(|e| e.status == crate::domain::fulfilment::PackageStatus::Empty);
                 let released = export.as_ref().is_some_and(|e| e.released_at.is_some());
                 if access && !released && empty.is_none() {
-                    return Err(RequesterError::Refused(
+                    return Err(WorkflowError::Refused(
                         "The data package is not released yet: review and release it first.",
                     ));
                 }

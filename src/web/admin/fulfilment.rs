@@ -13,7 +13,7 @@ use crate::store::requests::RequestRow;
 use crate::web::State;
 use crate::web::portal::upload::{self, UploadError};
 use crate::workflow;
-use crate::workflow::requester::RequesterError;
+use crate::workflow::WorkflowError;
 
 pub struct RunView {
     pub id: i64,
@@ -255,13 +255,11 @@ async fn request_for(state: &State, staff: &Staff, key: String) -> Result<Reques
 }
 
 fn said(
-    result: Result<&'static str, RequesterError>,
+    result: Result<&'static str, WorkflowError>,
 ) -> Result<Result<&'static str, String>, AdminError> {
     match result {
         Ok(d) => Ok(Ok(d)),
-        Err(e @ (RequesterError::Workflow(_) | RequesterError::Refused(_))) => {
-            Ok(Err(e.to_string()))
-        }
+        Err(e) if e.is_said() => Ok(Err(e.to_string())),
         Err(e) => {
             tracing::error!(error = %e, "fulfilment action failed");
             Err(AdminError::Internal)
@@ -294,7 +292,7 @@ pub async fn act(
                 "rerun" => match form.run.parse() {
                     Ok(run) => crate::fulfil::rerun(conn, app, &row, run, &actor, now)
                         .map(|_| "queued again"),
-                    Err(_) => Err(RequesterError::Refused("No such source run.")),
+                    Err(_) => Err(WorkflowError::Refused("No such source run.")),
                 },
                 "restore" => {
                     crate::fulfil::withhold(conn, &row, form.item.trim(), None, &actor, now)
@@ -311,7 +309,7 @@ pub async fn act(
                                 .to_string(),
                         )));
                     }
-                    Err(_) => Err(RequesterError::Refused("No such source run.")),
+                    Err(_) => Err(WorkflowError::Refused("No such source run.")),
                 },
                 "remove" => {
                     if form.reason.trim().is_empty() {
@@ -335,7 +333,7 @@ pub async fn act(
                 "release" => {
                     crate::fulfil::release(conn, app, &row, &actor, now).map(|_| "package released")
                 }
-                _ => Err(RequesterError::Refused("Unknown action.")),
+                _ => Err(WorkflowError::Refused("Unknown action.")),
             };
             Ok::<_, crate::web::error::Problem>(said(done))
         })

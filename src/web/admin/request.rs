@@ -19,7 +19,6 @@ use crate::web::State;
 use crate::web::api::view::{RequestView, request_view};
 use crate::web::portal::upload::{self, UploadError};
 use crate::workflow;
-use crate::workflow::requester::RequesterError;
 use crate::workflow::staff_actions::{self, Action, Attachment};
 
 #[derive(Template)]
@@ -438,9 +437,7 @@ async fn run(
         .await?;
     Ok(match done {
         Ok(_) => redirect_with(&back, "done", name),
-        Err(e @ (RequesterError::Workflow(_) | RequesterError::Refused(_))) => {
-            redirect_with(&back, "error", &e.to_string())
-        }
+        Err(e) if e.is_said() => redirect_with(&back, "error", &e.to_string()),
         Err(e) => {
             tracing::error!(error = %e, "staff action failed");
             return Err(AdminError::Internal);
