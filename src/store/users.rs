@@ -194,6 +194,11 @@ pub fn notes_for(
         .load(conn)
 }
 
+/// Deletes the team's notes on these requests.
+pub fn delete_notes_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(notes::table.filter(notes::request_id.eq_any(request_ids))).execute(conn)
+}
+
 /// A new role; the account's sessions end so the new rights apply at once.
 pub fn set_role(conn: &mut DbConn, id: i64, role: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))

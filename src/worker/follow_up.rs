@@ -4,15 +4,14 @@
 //! Each reminder and expiry is on the timeline and in the audit trail.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::domain::lifecycle::Step;
 use crate::mail::MailKind;
 use crate::state::AppState;
 use crate::store::audit::{self, Entry};
+use crate::store::portal;
 use crate::store::requests::{self as rows, NewEvent};
-use crate::store::schema::{documents, messages, requests};
 use crate::store::{DbConn, write_tx};
 use crate::workflow::requester::{self, RequesterError};
 use crate::workflow::{self, Record};
@@ -41,34 +40,24 @@ pub fn sweep(
     let mut swept = Swept::default();
     let mut after = 0i64;
     loop {
-        let batch: Vec<(i64, String, NaiveDateTime)> = requests::table
-            .filter(requests::status.eq_any(["new", "on_hold"]))
-            .filter(requests::id.gt(after))
-            .order(requests::id.asc())
-            .limit(BATCH)
-            .select((requests::id, requests::status, requests::received_at))
-            .load(conn)?;
+        let batch = rows::waiting_for_requester(conn, after, BATCH)?;
         let Some(last) = batch.last() else {
             break;
         };
-        after = last.0;
-        let ids: Vec<i64> = batch.iter().map(|(id, _, _)| *id).collect();
+        after = last.id;
+        let ids: Vec<i64> = batch.iter().map(|w| w.id).collect();
         let events = rows::events_for(conn, &ids)?;
         // When each requester last wrote or sent a file: an answer the team has not acted on
         // yet means the request waits for the team, not for them.
-        let mut heard: Vec<(i64, NaiveDateTime)> = messages::table
-            .filter(messages::request_id.eq_any(&ids))
-            .filter(messages::author.eq(requester::ACTOR))
-            .select((messages::request_id, messages::created_at))
-            .load(conn)?;
-        heard.extend(
-            documents::table
-                .filter(documents::request_id.eq_any(&ids))
-                .filter(documents::purpose.ne("team_attachment"))
-                .select((documents::request_id, documents::uploaded_at))
-                .load::<(i64, NaiveDateTime)>(conn)?,
-        );
-        for (id, status, received_at) in &batch {
+        let mut heard: Vec<(i64, NaiveDateTime)> =
+            portal::message_times_by(conn, &ids, requester::ACTOR)?;
+        heard.extend(portal::document_times_not_from_team(conn, &ids)?);
+        for rows::WaitingRow {
+            id,
+            status,
+            received_at,
+        } in &batch
+        {
             let mine = events.iter().filter(|e| e.request_id == *id);
             // Waiting since receipt, or since the latest hold.
             let (since, asked) = if status == "on_hold" {
