@@ -1,6 +1,7 @@
 //! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
-//! and reset links, and login throttling.
+//! and reset links, changes to accounts, and login throttling.
 
+pub mod accounts;
 mod throttle;
 pub mod totp;
 

@@ -229,6 +229,16 @@ pub fn set_totp(conn: &mut DbConn, id: i64, sealed: Option<&str>) -> QueryResult
         .map(drop)
 }
 
+/// Makes changes to accounts take turns until the transaction ends: a transaction-scoped
+/// advisory lock on PostgreSQL; on SQLite the immediate transaction holds the write lock
+/// already.
+pub fn lock_account_changes(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7306285412)").execute(pg)?;
+    }
+    Ok(())
+}
+
 /// Active accounts with this role.
 pub fn count_active_with_role(conn: &mut DbConn, role: &str) -> QueryResult<i64> {
     users::table
