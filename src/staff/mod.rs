@@ -1,7 +1,9 @@
 //! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
-//! and reset links, changes to accounts, and login throttling.
+//! and reset links, changes to accounts, and login throttling; and the API keys of the
+//! organisation's other systems.
 
 pub mod accounts;
+pub mod api_keys;
 mod throttle;
 pub mod totp;
 
