@@ -255,7 +255,7 @@ fn main() {
         let state = application.state();
         let key = {
             let mut conn = state.pool.get().expect("conn");
-            dsar::web::api::auth::create_key(&mut conn, "bench", state.clock.now_naive())
+            dsar::staff::api_keys::create_key(&mut conn, "bench", state.clock.now_naive())
                 .expect("key")
                 .0
         };

@@ -252,7 +252,7 @@ fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {
             let name = name.trim();
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
             let (key, row) = store::write_tx(&mut conn, |conn| {
-                let created = dsar::web::api::auth::create_key(conn, name, now)?;
+                let created = dsar::staff::api_keys::create_key(conn, name, now)?;
                 store::audit::append(
                     conn,
                     &store::audit::Entry {

@@ -1,6 +1,9 @@
 //! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
-//! and reset links, and login throttling.
+//! and reset links, changes to accounts, and login throttling; and the API keys of the
+//! organisation's other systems.
 
+pub mod accounts;
+pub mod api_keys;
 mod throttle;
 pub mod totp;
 
@@ -15,6 +18,7 @@ use serde_json::json;
 
 use crate::crypto::{random_token, sha256_hex};
 use crate::store::audit;
+use crate::store::queue::Assignee;
 use crate::store::users::{self, UserRow};
 use crate::store::{DbConn, write_tx};
 
@@ -57,6 +61,31 @@ impl Role {
             _ => true,
         }
     }
+
+    /// Whether this role may give a request to `to` (`None`: to nobody). A handler takes a
+    /// request or gives it back; only the DPO and administrators hand work to others.
+    pub fn can_assign(self, me: i64, to: Option<i64>) -> bool {
+        match self {
+            Role::Handler => to.is_none_or(|id| id == me),
+            other => other.can_act(),
+        }
+    }
+
+    /// The requests a queue lists when `asked` is wanted: a handler's widest view is their
+    /// own requests and the unassigned ones, as [`Role::can_see`] says.
+    pub fn queue_scope(self, me: i64, asked: Assignee) -> Assignee {
+        match (self, asked) {
+            (Role::Handler, Assignee::Unassigned) => Assignee::Unassigned,
+            (Role::Handler, Assignee::User(id)) if id == me => Assignee::User(me),
+            (Role::Handler, _) => Assignee::MineOrUnassigned(me),
+            (_, asked) => asked,
+        }
+    }
+}
+
+/// Whether a request may be given to this account: an active one whose role acts.
+pub fn can_be_assigned(user: &UserRow) -> bool {
+    user.disabled_at.is_none() && user.role.parse::<Role>().is_ok_and(Role::can_act)
 }
 
 pub const MIN_PASSWORD: usize = 12;
@@ -183,6 +212,59 @@ mod tests {
         assert!(!Role::Handler.can_see(1, Some(2)));
         assert!(Role::Viewer.can_see(1, Some(2)));
         assert!(!Role::Viewer.can_act());
+    }
+
+    #[test]
+    fn handlers_take_or_give_back_and_the_dpo_hands_work_out() {
+        assert!(Role::Handler.can_assign(1, Some(1)));
+        assert!(Role::Handler.can_assign(1, None));
+        assert!(!Role::Handler.can_assign(1, Some(2)));
+        for role in [Role::Dpo, Role::Admin] {
+            assert!(role.can_assign(1, Some(2)));
+            assert!(role.can_assign(1, None));
+        }
+        assert!(!Role::Viewer.can_assign(1, Some(1)));
+    }
+
+    #[test]
+    fn a_handlers_queue_holds_their_requests_and_unassigned_ones() {
+        let mine = Assignee::MineOrUnassigned(1);
+        assert_eq!(Role::Handler.queue_scope(1, Assignee::Anyone), mine);
+        assert_eq!(Role::Handler.queue_scope(1, Assignee::User(2)), mine);
+        assert_eq!(
+            Role::Handler.queue_scope(1, Assignee::User(1)),
+            Assignee::User(1)
+        );
+        assert_eq!(
+            Role::Handler.queue_scope(1, Assignee::Unassigned),
+            Assignee::Unassigned
+        );
+        for role in [Role::Dpo, Role::Admin, Role::Viewer] {
+            assert_eq!(role.queue_scope(1, Assignee::Anyone), Assignee::Anyone);
+            assert_eq!(role.queue_scope(1, Assignee::User(2)), Assignee::User(2));
+        }
+    }
+
+    #[test]
+    fn requests_go_to_active_accounts_whose_role_acts() {
+        let at = chrono::DateTime::UNIX_EPOCH.naive_utc();
+        let user = |role: &str, disabled_at| UserRow {
+            id: 1,
+            email: "a@example.org".into(),
+            name: "A".into(),
+            role: role.into(),
+            password_hash: None,
+            totp_secret: None,
+            session_epoch: 0,
+            disabled_at,
+            created_at: at,
+            last_login_at: None,
+        };
+        assert!(can_be_assigned(&user("handler", None)));
+        assert!(can_be_assigned(&user("dpo", None)));
+        assert!(!can_be_assigned(&user("handler", Some(at))));
+        assert!(!can_be_assigned(&user("viewer", None)));
+        assert!(!can_be_assigned(&user("unknown", None)));
     }
 
     #[test]

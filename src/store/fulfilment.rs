@@ -459,6 +459,37 @@ pub fn take_staged(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<String
     Ok(names.into_iter().flatten().collect())
 }
 
+/// Clears the comment and the error of every run of these requests.
+pub fn clear_run_comments_and_errors(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(source_runs::table.filter(source_runs::request_id.eq_any(request_ids)))
+        .set((
+            source_runs::comment.eq(None::<String>),
+            source_runs::error.eq(None::<String>),
+        ))
+        .execute(conn)
+}
+
+/// (run id, outcome as stored) of every run of these requests.
+pub fn run_outcomes_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<(i64, String)>> {
+    source_runs::table
+        .filter(source_runs::request_id.eq_any(request_ids))
+        .select((source_runs::id, source_runs::outcome))
+        .load(conn)
+}
+
+pub fn set_run_outcome(conn: &mut DbConn, id: i64, outcome: &str) -> QueryResult<usize> {
+    diesel::update(source_runs::table.find(id))
+        .set(source_runs::outcome.eq(outcome))
+        .execute(conn)
+}
+
+/// Empties the list of what staff removed from the packages of these requests.
+pub fn forget_removed_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(exports::table.filter(exports::request_id.eq_any(request_ids)))
+        .set(exports::removed.eq("[]"))
+        .execute(conn)
+}
+
 pub fn suppress(
     conn: &mut DbConn,
     hash: &str,

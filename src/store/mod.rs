@@ -193,6 +193,11 @@ pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
     Ok(pool)
 }
 
+/// The database answers a query (what a readiness probe asks).
+pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
+    conn.batch_execute("SELECT 1").map_err(StoreError::from)
+}
+
 /// Applies the migrations this binary carries; returns the names applied now.
 pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
     let applied = match conn {

@@ -112,3 +112,9 @@ pub fn record_failure(
     .execute(conn)
     .map(drop)
 }
+
+/// Deletes the mails about these requests, sent or not.
+pub fn delete_for_requests(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(mail_outbox::table.filter(mail_outbox::request_id.eq_any(request_ids)))
+        .execute(conn)
+}

@@ -148,6 +148,34 @@ pub fn documents_to_purge(
         .load(conn)
 }
 
+/// The stored file names of these requests' documents (`None` where the file is gone).
+pub fn document_files_for(
+    conn: &mut DbConn,
+    request_ids: &[i64],
+) -> QueryResult<Vec<Option<String>>> {
+    documents::table
+        .filter(documents::request_id.eq_any(request_ids))
+        .select(documents::storage_name)
+        .load(conn)
+}
+
+/// (request id, uploaded at) of every document on these requests that the team did not
+/// attach itself.
+pub fn document_times_not_from_team(
+    conn: &mut DbConn,
+    request_ids: &[i64],
+) -> QueryResult<Vec<(i64, NaiveDateTime)>> {
+    documents::table
+        .filter(documents::request_id.eq_any(request_ids))
+        .filter(documents::purpose.ne("team_attachment"))
+        .select((documents::request_id, documents::uploaded_at))
+        .load(conn)
+}
+
+pub fn delete_documents_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(documents::table.filter(documents::request_id.eq_any(request_ids))).execute(conn)
+}
+
 pub fn forget_document_file(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<()> {
     diesel::update(documents::table.find(id))
         .set((
@@ -196,4 +224,27 @@ pub fn messages_for(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<Messa
         .order(messages::id.asc())
         .select(MessageRow::as_select())
         .load(conn)
+}
+
+/// (request id, written at) of every message `author` wrote on these requests.
+pub fn message_times_by(
+    conn: &mut DbConn,
+    request_ids: &[i64],
+    author: &str,
+) -> QueryResult<Vec<(i64, NaiveDateTime)>> {
+    messages::table
+        .filter(messages::request_id.eq_any(request_ids))
+        .filter(messages::author.eq(author))
+        .select((messages::request_id, messages::created_at))
+        .load(conn)
+}
+
+pub fn delete_messages_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(messages::table.filter(messages::request_id.eq_any(request_ids))).execute(conn)
+}
+
+/// Deletes every link token of these requests: the links open nothing any more.
+pub fn delete_tokens_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(request_tokens::table.filter(request_tokens::request_id.eq_any(request_ids)))
+        .execute(conn)
 }

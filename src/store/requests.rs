@@ -195,6 +195,75 @@ pub fn events_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<Vec<Eve
         .load(conn)
 }
 
+/// A request that waits for its requester, as the follow-up sweep reads it.
+#[derive(Debug, Clone, Queryable)]
+pub struct WaitingRow {
+    pub id: i64,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    pub received_at: NaiveDateTime,
+}
+
+/// Up to `limit` requests waiting for their requester (unconfirmed, or on hold) with an id
+/// above `after_id`, by id: a keyset page over the indexed status.
+pub fn waiting_for_requester(
+    conn: &mut DbConn,
+    after_id: i64,
+    limit: i64,
+) -> QueryResult<Vec<WaitingRow>> {
+    requests::table
+        .filter(requests::status.eq_any([Status::New.as_str(), Status::OnHold.as_str()]))
+        .filter(requests::id.gt(after_id))
+        .order(requests::id.asc())
+        .limit(limit)
+        .select((requests::id, requests::status, requests::received_at))
+        .load(conn)
+}
+
+/// Ids of up to `limit` requests closed before `cutoff` that still name their requester (an
+/// anonymised request has an empty address), by id.
+pub fn closed_before_not_anonymised(
+    conn: &mut DbConn,
+    cutoff: NaiveDateTime,
+    limit: i64,
+) -> QueryResult<Vec<i64>> {
+    requests::table
+        .filter(requests::closed_at.lt(cutoff))
+        .filter(requests::requester_email.ne(""))
+        .order(requests::id.asc())
+        .limit(limit)
+        .select(requests::id)
+        .load(conn)
+}
+
+/// Clears the notes on the timelines of these requests, except those of extensions.
+pub fn clear_event_notes_except_extensions(
+    conn: &mut DbConn,
+    request_ids: &[i64],
+) -> QueryResult<usize> {
+    diesel::update(
+        request_events::table
+            .filter(request_events::request_id.eq_any(request_ids))
+            .filter(request_events::kind.ne("extend")),
+    )
+    .set(request_events::note.eq(None::<String>))
+    .execute(conn)
+}
+
+/// Empties what names the requester on these requests: name, address, customer reference,
+/// details and form. The rest of the row (kind, dates, outcome, ground) stays.
+pub fn anonymise(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::update(requests::table.filter(requests::id.eq_any(request_ids)))
+        .set((
+            requests::requester_name.eq(""),
+            requests::requester_email.eq(""),
+            requests::customer_ref.eq(None::<String>),
+            requests::details.eq(""),
+            requests::form.eq("{}"),
+        ))
+        .execute(conn)
+}
+
 pub fn last_event_at(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<NaiveDateTime>> {
     request_events::table
         .filter(request_events::request_id.eq(request_id))

@@ -194,6 +194,11 @@ pub fn notes_for(
         .load(conn)
 }
 
+/// Deletes the team's notes on these requests.
+pub fn delete_notes_for(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
+    diesel::delete(notes::table.filter(notes::request_id.eq_any(request_ids))).execute(conn)
+}
+
 /// A new role; the account's sessions end so the new rights apply at once.
 pub fn set_role(conn: &mut DbConn, id: i64, role: &str) -> QueryResult<()> {
     diesel::update(users::table.find(id))
@@ -222,6 +227,16 @@ pub fn set_totp(conn: &mut DbConn, id: i64, sealed: Option<&str>) -> QueryResult
         .set(users::totp_secret.eq(sealed))
         .execute(conn)
         .map(drop)
+}
+
+/// Makes changes to accounts take turns until the transaction ends: a transaction-scoped
+/// advisory lock on PostgreSQL; on SQLite the immediate transaction holds the write lock
+/// already.
+pub fn lock_account_changes(conn: &mut DbConn) -> QueryResult<()> {
+    if let DbConn::Postgres(pg) = conn {
+        diesel::sql_query("SELECT pg_advisory_xact_lock(7306285412)").execute(pg)?;
+    }
+    Ok(())
 }
 
 /// Active accounts with this role.

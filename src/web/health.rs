@@ -4,7 +4,7 @@ use actix_web::{HttpResponse, get};
 use serde_json::json;
 
 use super::State;
-use crate::store::{self, StoreError};
+use crate::store;
 
 /// The process is up.
 #[get("/healthz")]
@@ -17,8 +17,7 @@ pub async fn healthz() -> HttpResponse {
 pub async fn readyz(state: State) -> HttpResponse {
     let checked = state
         .db(|conn, _| {
-            diesel::connection::SimpleConnection::batch_execute(conn, "SELECT 1")
-                .map_err(StoreError::from)?;
+            store::ping(conn)?;
             store::migrations_applied(conn)
         })
         .await;

@@ -4,15 +4,15 @@
 //! Each reminder and expiry is on the timeline and in the audit trail.
 
 use chrono::{DateTime, NaiveDateTime, Utc};
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::domain::lifecycle::Step;
+use crate::domain::status::Status;
 use crate::mail::MailKind;
 use crate::state::AppState;
 use crate::store::audit::{self, Entry};
+use crate::store::portal;
 use crate::store::requests::{self as rows, NewEvent};
-use crate::store::schema::{documents, messages, requests};
 use crate::store::{DbConn, write_tx};
 use crate::workflow::WorkflowError;
 use crate::workflow::requester;
@@ -42,37 +42,27 @@ pub fn sweep(
     let mut swept = Swept::default();
     let mut after = 0i64;
     loop {
-        let batch: Vec<(i64, String, NaiveDateTime)> = requests::table
-            .filter(requests::status.eq_any(["new", "on_hold"]))
-            .filter(requests::id.gt(after))
-            .order(requests::id.asc())
-            .limit(BATCH)
-            .select((requests::id, requests::status, requests::received_at))
-            .load(conn)?;
+        let batch = rows::waiting_for_requester(conn, after, BATCH)?;
         let Some(last) = batch.last() else {
             break;
         };
-        after = last.0;
-        let ids: Vec<i64> = batch.iter().map(|(id, _, _)| *id).collect();
+        after = last.id;
+        let ids: Vec<i64> = batch.iter().map(|w| w.id).collect();
         let events = rows::events_for(conn, &ids)?;
         // When each requester last wrote or sent a file: an answer the team has not acted on
         // yet means the request waits for the team, not for them.
-        let mut heard: Vec<(i64, NaiveDateTime)> = messages::table
-            .filter(messages::request_id.eq_any(&ids))
-            .filter(messages::author.eq(requester::ACTOR))
-            .select((messages::request_id, messages::created_at))
-            .load(conn)?;
-        heard.extend(
-            documents::table
-                .filter(documents::request_id.eq_any(&ids))
-                .filter(documents::purpose.ne("team_attachment"))
-                .select((documents::request_id, documents::uploaded_at))
-                .load::<(i64, NaiveDateTime)>(conn)?,
-        );
-        for (id, status, received_at) in &batch {
+        let mut heard: Vec<(i64, NaiveDateTime)> =
+            portal::message_times_by(conn, &ids, requester::ACTOR)?;
+        heard.extend(portal::document_times_not_from_team(conn, &ids)?);
+        for rows::WaitingRow {
+            id,
+            status,
+            received_at,
+        } in &batch
+        {
             let mine = events.iter().filter(|e| e.request_id == *id);
             // Waiting since receipt, or since the latest hold.
-            let (since, asked) = if status == "on_hold" {
+            let (since, asked) = if *status == Status::OnHold {
                 match mine
                     .clone()
                     .filter(|e| e.kind == "hold")
@@ -89,7 +79,7 @@ pub fn sweep(
             // answered by confirming the address alone (a representative's mandate, sent with
             // the form, is no answer).
             let answered =
-                status == "on_hold" && heard.iter().any(|(r, at)| r == id && *at >= since);
+                *status == Status::OnHold && heard.iter().any(|(r, at)| r == id && *at >= since);
             if answered {
                 continue;
             }
@@ -98,16 +88,16 @@ pub fn sweep(
             // counted; the others are still swept.
             let outcome =
                 if portal.expire_after_days > 0 && days >= i64::from(portal.expire_after_days) {
-                    expire(conn, state, *id, status, days, now).map(|done| {
+                    expire(conn, state, *id, *status, days, now).map(|done| {
                         swept.expired += usize::from(done);
                     })
                 } else if !reminded && days >= i64::from(portal.remind_after_days) {
-                    let kind = if status == "on_hold" {
+                    let kind = if *status == Status::OnHold {
                         MailKind::ReminderAnswer
                     } else {
                         MailKind::ReminderConfirm
                     };
-                    remind(conn, state, *id, status, kind, asked.as_deref(), now).map(|done| {
+                    remind(conn, state, *id, *status, kind, asked.as_deref(), now).map(|done| {
                         swept.reminded += usize::from(done);
                     })
                 } else {
@@ -144,14 +134,14 @@ fn remind(
     conn: &mut DbConn,
     state: &AppState,
     id: i64,
-    status: &str,
+    status: Status,
     kind: MailKind,
     asked: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<bool, WorkflowError> {
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
-        if row.status.as_str() != status {
+        if row.status != status {
             return Ok(false);
         }
         rows::insert_event(
@@ -185,12 +175,12 @@ fn expire(
     conn: &mut DbConn,
     state: &AppState,
     id: i64,
-    status: &str,
+    status: Status,
     days: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, WorkflowError> {
     write_tx(conn, |conn| {
-        if rows::lock(conn, id)?.status.as_str() != status {
+        if rows::lock(conn, id)?.status != status {
             return Ok(false);
         }
         let record = Record {

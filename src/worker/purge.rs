@@ -3,16 +3,11 @@
 //! stays while the person goes. Each purge is audited with counts, never with content.
 
 use chrono::{DateTime, Duration, Months, Utc};
-use diesel::prelude::*;
 use serde_json::json;
 
 use crate::state::AppState;
 use crate::store::audit::{self, Entry};
-use crate::store::schema::{
-    documents, exports, mail_outbox, messages, notes, request_events, request_tokens, requests,
-    source_runs,
-};
-use crate::store::{DbConn, write_tx};
+use crate::store::{DbConn, fulfilment, outbox, portal, requests, users, write_tx};
 use crate::workflow::WorkflowError;
 use crate::workflow::requester;
 
@@ -68,80 +63,41 @@ pub fn anonymise_closed(
     };
     let (mut count, mut files) = (0usize, 0usize);
     loop {
-        let ids: Vec<i64> = requests::table
-            .filter(requests::closed_at.lt(cutoff))
-            .filter(requests::requester_email.ne(""))
-            .order(requests::id.asc())
-            .limit(BATCH)
-            .select(requests::id)
-            .load(conn)?;
+        let ids = requests::closed_before_not_anonymised(conn, cutoff, BATCH)?;
         if ids.is_empty() {
             break;
         }
         let stored: Vec<String> = write_tx(conn, |conn| {
-            let stored: Vec<Option<String>> = documents::table
-                .filter(documents::request_id.eq_any(&ids))
-                .select(documents::storage_name)
-                .load(conn)?;
-            diesel::delete(messages::table.filter(messages::request_id.eq_any(&ids)))
-                .execute(conn)?;
-            diesel::delete(notes::table.filter(notes::request_id.eq_any(&ids))).execute(conn)?;
+            let stored = portal::document_files_for(conn, &ids)?;
+            portal::delete_messages_for(conn, &ids)?;
+            users::delete_notes_for(conn, &ids)?;
             // What a rectification asked for, and errors that may quote a value, are the
             // person's data; the outcome (tables, counts, rules) stays as the proof.
-            diesel::update(source_runs::table.filter(source_runs::request_id.eq_any(&ids)))
-                .set((
-                    source_runs::comment.eq(None::<String>),
-                    source_runs::error.eq(None::<String>),
-                ))
-                .execute(conn)?;
+            fulfilment::clear_run_comments_and_errors(conn, &ids)?;
             // What people wrote (a team's note, a reason to skip, a file name, a service's
             // note) goes; the tables, counts and retention rules stay.
-            let outcomes: Vec<(i64, String)> = source_runs::table
-                .filter(source_runs::request_id.eq_any(&ids))
-                .select((source_runs::id, source_runs::outcome))
-                .load(conn)?;
-            for (id, text) in outcomes {
+            for (id, text) in fulfilment::run_outcomes_for(conn, &ids)? {
                 let mut outcome: crate::fulfil::connectors::Outcome =
                     serde_json::from_str(&text).unwrap_or_default();
                 outcome.team_note = None;
                 outcome.skipped = outcome.skipped.map(|_| String::new());
                 outcome.file_name = None;
                 outcome.note = None;
-                diesel::update(source_runs::table.find(id))
-                    .set(
-                        source_runs::outcome
-                            .eq(serde_json::to_string(&outcome).unwrap_or_default()),
-                    )
-                    .execute(conn)?;
+                fulfilment::set_run_outcome(
+                    conn,
+                    id,
+                    &serde_json::to_string(&outcome).unwrap_or_default(),
+                )?;
             }
-            diesel::update(exports::table.filter(exports::request_id.eq_any(&ids)))
-                .set(exports::removed.eq("[]"))
-                .execute(conn)?;
-            diesel::delete(documents::table.filter(documents::request_id.eq_any(&ids)))
-                .execute(conn)?;
+            fulfilment::forget_removed_for(conn, &ids)?;
+            portal::delete_documents_for(conn, &ids)?;
             // The mails sent about the request name the person too.
-            diesel::delete(mail_outbox::table.filter(mail_outbox::request_id.eq_any(&ids)))
-                .execute(conn)?;
-            diesel::delete(request_tokens::table.filter(request_tokens::request_id.eq_any(&ids)))
-                .execute(conn)?;
+            outbox::delete_for_requests(conn, &ids)?;
+            portal::delete_tokens_for(conn, &ids)?;
             // What staff wrote on the timeline may name the person; an extension's reason is
             // part of the register and stays.
-            diesel::update(
-                request_events::table
-                    .filter(request_events::request_id.eq_any(&ids))
-                    .filter(request_events::kind.ne("extend")),
-            )
-            .set(request_events::note.eq(None::<String>))
-            .execute(conn)?;
-            diesel::update(requests::table.filter(requests::id.eq_any(&ids)))
-                .set((
-                    requests::requester_name.eq(""),
-                    requests::requester_email.eq(""),
-                    requests::customer_ref.eq(None::<String>),
-                    requests::details.eq(""),
-                    requests::form.eq("{}"),
-                ))
-                .execute(conn)?;
+            requests::clear_event_notes_except_extensions(conn, &ids)?;
+            requests::anonymise(conn, &ids)?;
             Ok::<_, diesel::result::Error>(stored.into_iter().flatten().collect())
         })?;
         for name in &stored {

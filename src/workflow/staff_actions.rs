@@ -121,12 +121,8 @@ pub fn perform(
             Action::Assign(user) => {
                 // Only to someone who can work on it: an active account whose role acts.
                 if let Some(id) = user {
-                    let fit = crate::store::users::find(conn, *id)?.is_some_and(|u| {
-                        u.disabled_at.is_none()
-                            && u.role
-                                .parse::<crate::staff::Role>()
-                                .is_ok_and(|r| r.can_act())
-                    });
+                    let fit = crate::store::users::find(conn, *id)?
+                        .is_some_and(|u| crate::staff::can_be_assigned(&u));
                     if !fit {
                         return Err(WorkflowError::Refused(
                             "Assign the request to an active member of staff who handles requests.",

@@ -351,3 +351,62 @@ on_both_backends!(
         "smtp://mailer:s3cr3t-pass@127.0.0.1:2525"
     )]
 );
+
+/// Two administrators demoting each other at the same moment: one change passes, the other
+/// is refused, and an active administrator remains.
+async fn the_last_administrator_survives_concurrent_demotions(app: TestApp) {
+    use dsar::staff::accounts::{self, AccountError, ChangedBy};
+    let now = app.state.clock.now();
+    let mut conn = app.state.pool.get().expect("conn");
+    let mut admin = |email: &str| {
+        dsar::staff::add_user(&mut conn, email, "", Role::Admin, "tests", now)
+            .expect("admin")
+            .0
+            .id
+    };
+    let (ada, bob) = (admin("ada@example.fr"), admin("bob@example.fr"));
+    // Every other administrator (the one start-up invited) steps down first.
+    for other in dsar::store::users::list(&mut conn).expect("users") {
+        if other.role == "admin" && ![ada, bob].contains(&other.id) {
+            let by = ChangedBy {
+                user_id: ada,
+                actor: "tests",
+            };
+            accounts::change_role(&mut conn, other.id, Role::Viewer, by, now).expect("demoted");
+        }
+    }
+    drop(conn);
+    // Both start together, each with its connection in hand.
+    let start = std::sync::Arc::new(std::sync::Barrier::new(2));
+    let demote = |me: i64, other: i64| {
+        let (state, start) = (app.state.clone(), start.clone());
+        std::thread::spawn(move || {
+            let mut conn = state.pool.get().expect("conn");
+            start.wait();
+            let by = ChangedBy {
+                user_id: me,
+                actor: "tests",
+            };
+            accounts::change_role(&mut conn, other, Role::Handler, by, now)
+        })
+    };
+    let (a, b) = (demote(ada, bob), demote(bob, ada));
+    let results = [a.join().expect("thread"), b.join().expect("thread")];
+    let passed = results.iter().filter(|r| r.is_ok()).count();
+    assert_eq!(passed, 1, "{results:?}");
+    assert!(
+        results
+            .iter()
+            .any(|r| matches!(r, Err(AccountError::LastAdministratorDemoted))),
+        "{results:?}"
+    );
+    let mut conn = app.state.pool.get().expect("conn");
+    assert_eq!(
+        dsar::store::users::count_active_with_role(&mut conn, "admin").expect("count"),
+        1
+    );
+}
+on_both_backends!(
+    last_administrator,
+    the_last_administrator_survives_concurrent_demotions
+);

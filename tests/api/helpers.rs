@@ -142,7 +142,7 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
     actix_web::rt::spawn(application.run_until_stopped());
     let api_key = {
         let mut conn = state.pool.get().expect("connection");
-        dsar::web::api::auth::create_key(&mut conn, "tests", state.clock.now_naive())
+        dsar::staff::api_keys::create_key(&mut conn, "tests", state.clock.now_naive())
             .expect("api key")
             .0
     };

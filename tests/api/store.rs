@@ -141,3 +141,116 @@ on_both_backends!(
     unknown_words,
     an_unknown_word_in_a_row_is_an_error_not_a_default
 );
+
+fn insert_request(
+    conn: &mut dsar::store::DbConn,
+    status: &str,
+    email: &str,
+    closed_at: Option<chrono::NaiveDateTime>,
+) -> i64 {
+    use dsar::store::requests::{self, NewRequest, RequestChanges};
+    let at = chrono::NaiveDate::from_ymd_opt(2025, 3, 3)
+        .and_then(|d| d.and_hms_opt(10, 0, 0))
+        .expect("date");
+    let uuid = dsar::crypto::random_token();
+    let row = requests::insert(
+        conn,
+        &NewRequest {
+            uuid: &uuid,
+            ref_year: 2025,
+            kind: "access",
+            status,
+            profile: "default",
+            channel: "api",
+            language: "en",
+            requester_name: "P",
+            requester_email: email,
+            customer_ref: None,
+            details: "",
+            received_at: at,
+            received_on: at.date(),
+            due_on: at.date(),
+            created_by: "tests",
+            created_at: at,
+            country: None,
+            representative: false,
+            form: "{}",
+            duplicate_of: None,
+        },
+    )
+    .expect("insert");
+    if closed_at.is_some() {
+        requests::update(
+            conn,
+            row.id,
+            &RequestChanges {
+                closed_at: Some(closed_at),
+                ..Default::default()
+            },
+        )
+        .expect("close");
+    }
+    row.id
+}
+
+/// The follow-up's and the purge's pages walk by id: none skipped, none read twice, and only
+/// the rows each is about.
+async fn sweeps_page_by_id(app: TestApp) {
+    use dsar::store::requests;
+    let mut conn = app.state.pool.get().expect("conn");
+    let closed = chrono::NaiveDate::from_ymd_opt(2025, 4, 1)
+        .and_then(|d| d.and_hms_opt(0, 0, 0))
+        .expect("date");
+    let new = insert_request(&mut conn, "new", "a@example.org", None);
+    insert_request(&mut conn, "in_progress", "b@example.org", None);
+    let held = insert_request(&mut conn, "on_hold", "c@example.org", None);
+    let old = insert_request(&mut conn, "fulfilled", "d@example.org", Some(closed));
+    // Closed as long ago, anonymised already.
+    insert_request(&mut conn, "fulfilled", "", Some(closed));
+    let late = insert_request(&mut conn, "new", "e@example.org", None);
+
+    let mut seen = Vec::new();
+    let mut after = 0;
+    loop {
+        let page = requests::waiting_for_requester(&mut conn, after, 2).expect("page");
+        let Some(last) = page.last() else { break };
+        after = last.id;
+        seen.extend(page.iter().map(|w| (w.id, w.status.to_string())));
+    }
+    assert_eq!(
+        seen,
+        [
+            (new, "new".to_string()),
+            (held, "on_hold".to_string()),
+            (late, "new".to_string())
+        ]
+    );
+
+    let cutoff = closed + chrono::Duration::seconds(1);
+    assert_eq!(
+        requests::closed_before_not_anonymised(&mut conn, cutoff, 10).expect("due"),
+        [old]
+    );
+    assert!(
+        requests::closed_before_not_anonymised(&mut conn, closed, 10)
+            .expect("due")
+            .is_empty(),
+        "closed at the cutoff is not before it"
+    );
+    assert_eq!(
+        requests::anonymise(&mut conn, &[old]).expect("anonymise"),
+        1
+    );
+    assert!(
+        requests::closed_before_not_anonymised(&mut conn, cutoff, 10)
+            .expect("due")
+            .is_empty(),
+        "anonymised once"
+    );
+    let row = requests::get(&mut conn, old).expect("row");
+    assert_eq!(
+        (row.requester_name.as_str(), row.requester_email.as_str()),
+        ("", "")
+    );
+}
+on_both_backends!(sweep_pages, sweeps_page_by_id);

@@ -10,7 +10,6 @@ use serde::Deserialize;
 use super::{AdminError, Staff};
 use crate::domain::deadline;
 use crate::domain::reference::Reference;
-use crate::staff::Role;
 use crate::store::queue::{self, Assignee, OPEN, QueueFilter};
 use crate::store::users;
 use crate::web::State;
@@ -89,14 +88,12 @@ pub async fn show(
         }
         _ => OPEN.iter().map(|s| s.to_string()).collect(),
     };
-    let assignee = match (staff.role, non_empty(&q.assignee).as_deref()) {
-        (Role::Handler, Some("me")) => Assignee::User(staff.user.id),
-        (Role::Handler, Some("unassigned")) => Assignee::Unassigned,
-        (Role::Handler, _) => Assignee::MineOrUnassigned(staff.user.id),
-        (_, Some("me")) => Assignee::User(staff.user.id),
-        (_, Some("unassigned")) => Assignee::Unassigned,
+    let asked = match non_empty(&q.assignee).as_deref() {
+        Some("me") => Assignee::User(staff.user.id),
+        Some("unassigned") => Assignee::Unassigned,
         _ => Assignee::Anyone,
     };
+    let assignee = staff.role.queue_scope(staff.user.id, asked);
     let mut due_by = None;
     if non_empty(&q.overdue).is_some() {
         due_by = today.pred_opt();

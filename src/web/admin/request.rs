@@ -165,12 +165,7 @@ pub async fn show(
     // Those who may be given the request: active staff who act on requests.
     let team = users
         .iter()
-        .filter(|u| u.disabled_at.is_none())
-        .filter(|u| {
-            u.role
-                .parse::<crate::staff::Role>()
-                .is_ok_and(|r| r.can_act())
-        })
+        .filter(|u| crate::staff::can_be_assigned(u))
         .map(|u| (u.id, u.name.clone(), row.assignee_id == Some(u.id)))
         .collect();
     let pending_documents = documents
@@ -273,9 +268,7 @@ fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, String> {
                         .map_err(|_| "Choose someone in the list.".to_string())?,
                 ),
             };
-            // A handler takes or gives back a request; only the DPO hands work to others.
-            if staff.role == crate::staff::Role::Handler && to.is_some_and(|id| id != staff.user.id)
-            {
+            if !staff.role.can_assign(staff.user.id, to) {
                 return Err(
                     "A handler can take a request or give it back, not assign it to someone else."
                         .into(),

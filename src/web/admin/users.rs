@@ -3,13 +3,11 @@
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::{AdminError, Staff};
+use crate::staff::accounts::{self, AccountError, ChangedBy};
 use crate::staff::{self, AddUserError, Role};
-use crate::store::audit;
 use crate::store::users::{self, UserRow};
-use crate::store::write_tx;
 use crate::web::State;
 
 #[derive(Template)]
@@ -118,6 +116,30 @@ pub struct ChangeForm {
     role: String,
 }
 
+/// The changes the users page offers.
+enum Requested {
+    Role(Role),
+    Disable,
+    Enable,
+    ResetSecondFactor,
+    PasswordLink,
+}
+
+fn parse_change(form: &ChangeForm) -> Result<Requested, String> {
+    Ok(match form.action.as_str() {
+        "role" => Requested::Role(
+            form.role
+                .parse::<Role>()
+                .map_err(|_| format!("Unknown role \"{}\".", form.role))?,
+        ),
+        "disable" => Requested::Disable,
+        "enable" => Requested::Enable,
+        "reset_2fa" => Requested::ResetSecondFactor,
+        "link" => Requested::PasswordLink,
+        other => return Err(format!("Unknown change \"{other}\".")),
+    })
+}
+
 /// Changes one account: its role, disabled or not, its second factor reset, or a new link
 /// to set its password. Every change ends the account's sessions and is audited.
 pub async fn change(
@@ -131,66 +153,52 @@ pub async fn change(
         return Err(AdminError::Forbidden);
     }
     let id = id.into_inner();
-    let form = form.into_inner();
+    let requested = match parse_change(&form) {
+        Ok(r) => r,
+        Err(error) => return page(&state, &staff, Some(error), None).await,
+    };
     let (actor, me, now) = (staff.actor(), staff.user.id, state.clock.now());
     let outcome = state
-        .db(move |conn, _| {
-            write_tx(conn, |conn| -> Result<Change, crate::web::error::Problem> {
-                // Account changes take turns, so two admins demoting each other at once cannot
-                // both pass the last-admin check (SQLite's immediate transaction already does).
-                if let crate::store::DbConn::Postgres(pg) = conn {
-                    use diesel::RunQueryDsl;
-                    diesel::sql_query("SELECT pg_advisory_xact_lock(7306285412)").execute(pg)?;
+        .db(move |conn, _| -> Result<Change, crate::web::error::Problem> {
+            let by = ChangedBy {
+                user_id: me,
+                actor: &actor,
+            };
+            let done = match requested {
+                Requested::Role(role) => accounts::change_role(conn, id, role, by, now)
+                    .map(|u| (format!("{} is now {}.", u.email, role.as_str()), None)),
+                Requested::Disable => accounts::set_active(conn, id, false, by, now).map(|u| {
+                    (
+                        format!("{} is disabled and signed out everywhere.", u.email),
+                        None,
+                    )
+                }),
+                Requested::Enable => accounts::set_active(conn, id, true, by, now)
+                    .map(|u| (format!("{} can sign in again.", u.email), None)),
+                Requested::ResetSecondFactor => accounts::reset_second_factor(conn, id, by, now)
+                    .map(|u| {
+                        (
+                            format!(
+                                "Two-factor sign-in of {} is reset: they sign in with their password and can set it up again.",
+                                u.email
+                            ),
+                            None,
+                        )
+                    }),
+                Requested::PasswordLink => {
+                    accounts::new_password_link(conn, id, by, now).map(|(u, path)| {
+                        (
+                            format!("A new one-time link for {} is below.", u.email),
+                            Some((u.email, path)),
+                        )
+                    })
                 }
-                let Some(user) = users::find(conn, id)? else {
-                    return Ok(Err("No such account.".into()));
-                };
-                let admins = users::count_active_with_role(conn, Role::Admin.as_str())?;
-                let last_admin = user.role == Role::Admin.as_str() && user.disabled_at.is_none() && admins <= 1;
-                let mut link = None;
-                let (action, details, done) = match form.action.as_str() {
-                    "role" => {
-                        let Ok(role) = form.role.parse::<Role>() else {
-                            return Ok(Err(format!("Unknown role \"{}\".", form.role)));
-                        };
-                        if id == me {
-                            return Ok(Err("You cannot change your own role; ask another administrator.".into()));
-                        }
-                        if last_admin && role != Role::Admin {
-                            return Ok(Err("This is the last active administrator: make someone else an administrator first.".into()));
-                        }
-                        users::set_role(conn, id, role.as_str())?;
-                        ("user.role", json!({ "from": user.role, "to": role.as_str() }), format!("{} is now {}.", user.email, role.as_str()))
-                    }
-                    "disable" => {
-                        if id == me {
-                            return Ok(Err("You cannot disable your own account.".into()));
-                        }
-                        if last_admin {
-                            return Ok(Err("This is the last active administrator: it cannot be disabled.".into()));
-                        }
-                        users::set_disabled(conn, id, Some(now.naive_utc()))?;
-                        ("user.disable", json!({}), format!("{} is disabled and signed out everywhere.", user.email))
-                    }
-                    "enable" => {
-                        users::set_disabled(conn, id, None)?;
-                        ("user.enable", json!({}), format!("{} can sign in again.", user.email))
-                    }
-                    "reset_2fa" => {
-                        users::set_totp(conn, id, None)?;
-                        users::bump_epoch(conn, id)?;
-                        ("user.totp_reset", json!({}), format!("Two-factor sign-in of {} is reset: they sign in with their password and can set it up again.", user.email))
-                    }
-                    "link" => {
-                        let path = staff::password_link(conn, id, "reset", now)?;
-                        link = Some((user.email.clone(), path));
-                        ("user.password_link", json!({}), format!("A new one-time link for {} is below.", user.email))
-                    }
-                    other => return Ok(Err(format!("Unknown change \"{other}\"."))),
-                };
-                audit::on_user(conn, id, &actor, action, &details, now.naive_utc())?;
-                Ok(Ok((done, link)))
-            })
+            };
+            match done {
+                Ok(done) => Ok(Ok(done)),
+                Err(AccountError::Store(e)) => Err(e.into()),
+                Err(refused) => Ok(Err(refused.to_string())),
+            }
         })
         .await?;
     match outcome {

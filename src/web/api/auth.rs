@@ -1,5 +1,5 @@
-//! Bearer API keys. A key is `dsar_` + 256 random bits in hex, shown once; the store keeps
-//! its SHA-256. Verified keys are remembered for a minute so the hot path does no query.
+//! Bearer API keys (made by `staff::api_keys`), checked on every API call. Verified keys are
+//! remembered for a minute so the hot path does no query.
 
 use std::collections::HashMap;
 use std::future::Future;
@@ -11,12 +11,12 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest, web};
 
-use crate::crypto::{eq_secret, random_token, sha256_hex};
-use crate::store::{DbConn, api_keys};
+use crate::crypto::eq_secret;
+use crate::staff::api_keys::{PREFIX, key_hash};
+use crate::store::api_keys;
 use crate::web::WebState;
 use crate::web::error::Problem;
 
-const PREFIX: &str = "dsar_";
 /// How long a revoked key may still be honoured by a process that checked it just before.
 const CACHE_TTL: Duration = Duration::from_secs(60);
 
@@ -55,17 +55,6 @@ impl KeyCache {
     }
 }
 
-/// Creates a key; returns the plain key, which is never stored.
-pub fn create_key(
-    conn: &mut DbConn,
-    name: &str,
-    now: chrono::NaiveDateTime,
-) -> diesel::QueryResult<(String, api_keys::ApiKeyRow)> {
-    let key = format!("{PREFIX}{}", random_token());
-    let row = api_keys::insert(conn, name, &key[..PREFIX.len() + 8], &sha256_hex(&key), now)?;
-    Ok((key, row))
-}
-
 impl FromRequest for ApiClient {
     type Error = Problem;
     type Future = Pin<Box<dyn Future<Output = Result<Self, Problem>>>>;
@@ -100,7 +89,7 @@ impl FromRequest for ApiClient {
                 }
                 Some(Some(key)) => key,
             };
-            let hash = sha256_hex(&key);
+            let hash = key_hash(&key);
             if let Some(client) = state.api_keys.get(&hash) {
                 return Ok(client);
             }
