@@ -98,6 +98,27 @@ fn link_invalid(state: &State, lang: Lang) -> HttpResponse {
     )
 }
 
+/// The page's language from its path; a path in no language gets the not-found page in the
+/// person's own.
+fn path_lang(state: &State, req: &HttpRequest, raw: &str) -> Result<Lang, HttpResponse> {
+    super::url_lang(raw).ok_or_else(|| super::not_found(state, super::preferred_lang(req)))
+}
+
+/// The request behind a link; else the page that says the link is not (or no longer) valid,
+/// or that something failed on our side.
+async fn opened(
+    state: &State,
+    lang: Lang,
+    token: &str,
+    confirm: bool,
+) -> Result<Loaded, HttpResponse> {
+    match load(state, token.to_string(), confirm).await {
+        Ok(Some(l)) => Ok(l),
+        Ok(None) => Err(link_invalid(state, lang)),
+        Err(e) => Err(super::internal_error(state, lang, &e)),
+    }
+}
+
 /// Opens the request behind `token` (confirming the address on the first visit).
 async fn load(
     state: &State,
@@ -376,13 +397,13 @@ pub async fn show(
     query: web::Query<Done>,
 ) -> HttpResponse {
     let (raw_lang, token) = path.into_inner();
-    let Some(lang) = super::url_lang(&raw_lang) else {
-        return super::not_found(&state, super::preferred_lang(&req));
+    let lang = match path_lang(&state, &req, &raw_lang) {
+        Ok(lang) => lang,
+        Err(page) => return page,
     };
-    let loaded = match load(&state, token.clone(), true).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return link_invalid(&state, lang),
-        Err(e) => return super::internal_error(&state, lang, &e),
+    let loaded = match opened(&state, lang, &token, true).await {
+        Ok(l) => l,
+        Err(page) => return page,
     };
     let t = lang.strings();
     let notice = if loaded.confirmed_now {
@@ -426,11 +447,7 @@ async fn posted(
     let t = lang.strings();
     let max = state.settings.portal.max_upload_bytes;
     let submission = upload::read(multipart, max).await;
-    let loaded = match load(state, token.to_string(), false).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return Err(link_invalid(state, lang)),
-        Err(e) => return Err(super::internal_error(state, lang, &e)),
-    };
+    let loaded = opened(state, lang, token, false).await?;
     let csrf = csrf_token(req);
     let submission = match submission {
         Ok(s) => s,
@@ -484,8 +501,9 @@ pub async fn message(
     multipart: Multipart,
 ) -> HttpResponse {
     let (raw_lang, token) = path.into_inner();
-    let Some(lang) = super::url_lang(&raw_lang) else {
-        return super::not_found(&state, super::preferred_lang(&req));
+    let lang = match path_lang(&state, &req, &raw_lang) {
+        Ok(lang) => lang,
+        Err(page) => return page,
     };
     let t = lang.strings();
     let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
@@ -549,8 +567,9 @@ pub async fn identity(
     multipart: Multipart,
 ) -> HttpResponse {
     let (raw_lang, token) = path.into_inner();
-    let Some(lang) = super::url_lang(&raw_lang) else {
-        return super::not_found(&state, super::preferred_lang(&req));
+    let lang = match path_lang(&state, &req, &raw_lang) {
+        Ok(lang) => lang,
+        Err(page) => return page,
     };
     let t = lang.strings();
     let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
@@ -607,13 +626,13 @@ pub async fn withdraw_confirm(
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
     let (raw_lang, token) = path.into_inner();
-    let Some(lang) = super::url_lang(&raw_lang) else {
-        return super::not_found(&state, super::preferred_lang(&req));
+    let lang = match path_lang(&state, &req, &raw_lang) {
+        Ok(lang) => lang,
+        Err(page) => return page,
     };
-    let loaded = match load(&state, token.clone(), false).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return link_invalid(&state, lang),
-        Err(e) => return super::internal_error(&state, lang, &e),
+    let loaded = match opened(&state, lang, &token, false).await {
+        Ok(l) => l,
+        Err(page) => return page,
     };
     let t = lang.strings();
     let reference = workflow::reference(&loaded.row).to_string();
@@ -651,13 +670,13 @@ pub async fn withdraw(
     form: web::Form<WithdrawForm>,
 ) -> HttpResponse {
     let (raw_lang, token) = path.into_inner();
-    let Some(lang) = super::url_lang(&raw_lang) else {
-        return super::not_found(&state, super::preferred_lang(&req));
+    let lang = match path_lang(&state, &req, &raw_lang) {
+        Ok(lang) => lang,
+        Err(page) => return page,
     };
-    let loaded = match load(&state, token.clone(), false).await {
-        Ok(Some(l)) => l,
-        Ok(None) => return link_invalid(&state, lang),
-        Err(e) => return super::internal_error(&state, lang, &e),
+    let loaded = match opened(&state, lang, &token, false).await {
+        Ok(l) => l,
+        Err(page) => return page,
     };
     let t = lang.strings();
     if !csrf_ok(&req, form.csrf.as_deref()) {
