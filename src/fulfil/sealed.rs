@@ -70,9 +70,14 @@ pub struct SealWriter<W: Write> {
 impl<W: Write> SealWriter<W> {
     /// Writes the header to `inner` at once, with a fresh random nonce prefix. 56 random
     /// bits keep prefixes apart for far more files than one key will ever seal.
-    pub fn new(mut inner: W, key: &[u8; 32]) -> io::Result<Self> {
+    pub fn new(inner: W, key: &[u8; 32]) -> io::Result<Self> {
         let mut prefix = [0u8; PREFIX_LEN];
         rand::fill(&mut prefix);
+        Self::with_prefix(inner, key, prefix)
+    }
+
+    // `new` draws the prefix; tests choose it, to pin the bytes on disk.
+    fn with_prefix(mut inner: W, key: &[u8; 32], prefix: [u8; PREFIX_LEN]) -> io::Result<Self> {
         let mut header = [0u8; HEADER_LEN];
         header[..MAGIC.len()].copy_from_slice(MAGIC);
         header[MAGIC.len()] = VERSION;
@@ -305,6 +310,73 @@ mod tests {
             Ok(plain) => panic!("opened {} bytes that should not open", plain.len()),
             Err(e) => assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}"),
         }
+    }
+
+    fn pinned_key() -> [u8; 32] {
+        std::array::from_fn(|i| i as u8)
+    }
+
+    fn seal_pinned(plain: &[u8]) -> Vec<u8> {
+        let mut writer = SealWriter::with_prefix(Vec::new(), &pinned_key(), *b"dsar-v1").unwrap();
+        for part in plain.chunks(10_007) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        crate::crypto::hex(&sha2::Sha256::digest(bytes))
+    }
+
+    /// The bytes on disk for a fixed key and nonce prefix, as version 1 has always written
+    /// them: packages already sealed must keep opening whatever the code underneath.
+    #[test]
+    fn the_format_on_disk_is_pinned() {
+        // Header ("DSARSEAL", version 1, prefix "dsar-v1"), the 12 sealed bytes, the tag.
+        assert_eq!(
+            crate::crypto::hex(&seal_pinned(b"a short file")),
+            "445341525345414c01647361722d7631\
+             f06308e8d2ab91871c949760\
+             ea3c31ca46cfad9ace026c3e9331884f"
+        );
+        // Three chunks: two full ones, then a short final one.
+        let long = seal_pinned(&pattern(2 * CHUNK_SIZE + 5));
+        assert_eq!(long.len(), HEADER_LEN + 2 * SEALED_CHUNK + 5 + TAG_LEN);
+        let tag_ending_at = |end: usize| crate::crypto::hex(&long[end - TAG_LEN..end]);
+        assert_eq!(
+            tag_ending_at(HEADER_LEN + SEALED_CHUNK),
+            "74e3ac0d1bffefb28234e47f1cfa5439"
+        );
+        assert_eq!(
+            tag_ending_at(HEADER_LEN + 2 * SEALED_CHUNK),
+            "563054df15e8ec214c354bcc43b883d0"
+        );
+        assert_eq!(
+            tag_ending_at(long.len()),
+            "21184b573ef9c7fff5c11b620508aa9d"
+        );
+        assert_eq!(
+            sha256_hex(&long),
+            "a37edbfcf536db0acfaa08b0282e9bc0cba3a8fdd7f0001b5612998c64397ae0"
+        );
+        // One full chunk, then the empty final chunk: its tag alone.
+        let exact = seal_pinned(&pattern(CHUNK_SIZE));
+        assert_eq!(exact.len(), HEADER_LEN + SEALED_CHUNK + TAG_LEN);
+        assert_eq!(
+            crate::crypto::hex(&exact[exact.len() - TAG_LEN..]),
+            "5ee1115b45d39a73512b418cf4bf3db5"
+        );
+        assert_eq!(
+            sha256_hex(&exact),
+            "dd12d5f2a0ed61e812ef4bf9bf4810a54649161b3d83eaaad07a3464d6423d4e"
+        );
+        // And what was written that way opens.
+        assert_eq!(
+            open(&long, &pinned_key()).unwrap(),
+            pattern(2 * CHUNK_SIZE + 5)
+        );
+        assert_eq!(open(&exact, &pinned_key()).unwrap(), pattern(CHUNK_SIZE));
     }
 
     #[test]
