@@ -119,7 +119,7 @@ pub fn queue(
         .map_err(|_| MailError::Recipient)?;
     let view = render::View::new(kind, facts)?;
     let mail = render::render(kind, &view)?;
-    let language = render::Lang::parse(facts.lang)?.as_str();
+    let language = render::mail_lang(facts.lang)?.code();
     store(
         conn,
         kind.as_str(),
@@ -129,15 +129,6 @@ pub fn queue(
         request_id,
         now,
     )
-}
-
-/// A date as a letter writes it: "1er janvier 2027" / "1 January 2027" (ISO for any other
-/// language).
-pub fn long_date(date: NaiveDate, lang: &str) -> String {
-    match render::Lang::parse(lang) {
-        Ok(l) => render::long_date(date, l),
-        Err(_) => date.to_string(),
-    }
 }
 
 /// A mail to a member of staff, about their account or their work (in English, like the
