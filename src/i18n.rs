@@ -1,8 +1,11 @@
 //! The portal's words, French and English, from `templates/i18n/{fr,en}.toml` (compiled in).
 //! Keys are dotted paths (`form.email.label`); `{name}` in a string is filled by `fill`.
+//! Dates in words, the same on pages, in mails and in export packages: [`long_date`].
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use chrono::{Datelike, NaiveDate};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -159,6 +162,45 @@ impl Strings {
     }
 }
 
+/// A date as a letter writes it: "1er avril 2025", "2 avril 2025" / "1 April 2025".
+pub fn long_date(date: NaiveDate, lang: Lang) -> String {
+    const FR: [&str; 12] = [
+        "janvier",
+        "février",
+        "mars",
+        "avril",
+        "mai",
+        "juin",
+        "juillet",
+        "août",
+        "septembre",
+        "octobre",
+        "novembre",
+        "décembre",
+    ];
+    const EN: [&str; 12] = [
+        "January",
+        "February",
+        "March",
+        "April",
+        "May",
+        "June",
+        "July",
+        "August",
+        "September",
+        "October",
+        "November",
+        "December",
+    ];
+    let month = date.month0() as usize;
+    match lang {
+        // French writes the first of the month as an ordinal.
+        Lang::Fr if date.day() == 1 => format!("1er {} {}", FR[month], date.year()),
+        Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
+        Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
+    }
+}
+
 fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>) {
     match value {
         toml::Value::Table(table) => {
@@ -204,6 +246,17 @@ mod tests {
         assert_eq!(Lang::negotiate(Some("fr-CA")), Lang::Fr);
         assert_eq!(Lang::negotiate(Some("de")), Lang::Fr);
         assert_eq!(Lang::negotiate(None), Lang::Fr);
+    }
+
+    #[test]
+    fn dates_read_naturally() {
+        let date = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).expect("date");
+        assert_eq!(long_date(date(2025, 4, 1), Lang::Fr), "1er avril 2025");
+        assert_eq!(long_date(date(2025, 4, 1), Lang::En), "1 April 2025");
+        assert_eq!(long_date(date(2025, 4, 2), Lang::Fr), "2 avril 2025");
+        assert_eq!(long_date(date(2027, 1, 1), Lang::Fr), "1er janvier 2027");
+        assert_eq!(long_date(date(2026, 8, 31), Lang::Fr), "31 août 2026");
+        assert_eq!(long_date(date(2026, 12, 25), Lang::En), "25 December 2026");
     }
 
     #[test]

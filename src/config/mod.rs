@@ -477,6 +477,11 @@ impl Settings {
 }
 
 /// `postgres://user:secret@host/db` → `postgres://user:***@host/db`.
+///
+/// Split by hand, not with the `url` crate: what reaches here is whatever libpq or lettre
+/// accept, and some of it is no URL to the URL standard (libpq's `h1:5432,h2:5432` hosts, a
+/// password with an unencoded `/` or `#`); a parser that refuses those would need this
+/// fallback anyway, and must never print the secret.
 pub fn redact_url(url: &str) -> String {
     let Some((scheme, rest)) = url.split_once("://") else {
         // A key=value connection string: `host=db password=…`.
@@ -799,6 +804,15 @@ mod tests {
             "smtp://mail:587?tls=required"
         );
         assert_eq!(redact_url("data/dsar.sqlite3"), "data/dsar.sqlite3");
+        // Not URLs to the URL standard, still masked.
+        assert_eq!(
+            redact_url("postgresql://app:hunter2@h1:5432,h2:5432/dsar"),
+            "postgresql://app:***@h1:5432,h2:5432/dsar"
+        );
+        assert_eq!(
+            redact_url("postgres://app:hun/ter#2@db/dsar"),
+            "postgres://app:***@db/dsar"
+        );
     }
 
     #[test]

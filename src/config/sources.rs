@@ -264,13 +264,7 @@ impl Sources {
                         .clone()
                         .ok_or_else(|| anyhow!("{at}: url: required for kind = \"http\""))?;
                     // Personal data travel in both directions: TLS, except on this machine.
-                    let loopback = ["http://127.0.0.1", "http://localhost", "http://[::1]"]
-                        .iter()
-                        .any(|p| {
-                            url.strip_prefix(p)
-                                .is_some_and(|rest| rest.is_empty() || rest.starts_with([':', '/']))
-                        });
-                    if !(url.starts_with("https://") || loopback) {
+                    if !over_tls_or_loopback(&url) {
                         bail!("{at}: url: https:// (plain http:// only to this machine)");
                     }
                     let secret = match (&s.secret, &s.secret_file) {
@@ -495,6 +489,21 @@ fn check_name(name: &str) -> Result<(), String> {
     }
 }
 
+/// `https://…`, or plain `http://` to 127.0.0.1, `[::1]` or `localhost` (in any spelling
+/// the URL standard reads as those, `http://LOCALHOST:80` too).
+fn over_tls_or_loopback(url: &str) -> bool {
+    let Ok(url) = url::Url::parse(url) else {
+        return false;
+    };
+    match (url.scheme(), url.host()) {
+        ("https", Some(_)) => true,
+        ("http", Some(url::Host::Domain(name))) => name == "localhost",
+        ("http", Some(url::Host::Ipv4(ip))) => ip == std::net::Ipv4Addr::LOCALHOST,
+        ("http", Some(url::Host::Ipv6(ip))) => ip == std::net::Ipv6Addr::LOCALHOST,
+        _ => false,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -607,6 +616,8 @@ erase = "delete"
             "https://crm.internal/dsar",
             "http://127.0.0.1:9000/x",
             "http://localhost/x",
+            "http://[::1]:8080/x",
+            "http://LOCALHOST",
         ] {
             assert!(Sources::parse(&http(ok), Some(&register())).is_ok(), "{ok}");
         }
@@ -614,6 +625,10 @@ erase = "delete"
             "http://crm.internal/dsar",
             "http://localhost.evil.example/x",
             "ftp://x",
+            // Loopback only as the user name: the host is elsewhere.
+            "http://127.0.0.1:9000@crm.internal/dsar",
+            "http://localhost@crm.internal/dsar",
+            "https://",
         ] {
             let err = Sources::parse(&http(bad), Some(&register()))
                 .unwrap_err()

@@ -141,7 +141,7 @@ pub fn release(
             t.fill(
                 "export.mail_ready",
                 &[
-                    ("until", &crate::mail::long_date(until, lang.code())),
+                    ("until", &crate::i18n::long_date(until, lang)),
                     ("count", &settings.max_downloads.to_string()),
                 ],
             )

@@ -231,7 +231,7 @@ pub(super) fn write_index(
         dpo_email: &org.dpo_email,
         postal_address: &org.postal_address,
         reference: workflow::reference(row).to_string(),
-        generated: crate::mail::long_date(today, lang.code()),
+        generated: crate::i18n::long_date(today, lang),
         kind_label: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
         portability,
         activities: activity_views(state.register.as_ref(), lang, &found, &searched),

@@ -79,7 +79,7 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
                         ", {}",
                         t.fill(
                             "answer.kept_until",
-                            &[("until", &crate::mail::long_date(u, lang.code()))]
+                            &[("until", &crate::i18n::long_date(u, lang))]
                         )
                     )
                 })

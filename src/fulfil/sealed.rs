@@ -17,11 +17,16 @@
 //! holds fewer (possibly none) and is always written, so cutting the file at a chunk
 //! boundary is caught too. The counter rules out reordering and dropping chunks; the flag
 //! rules out truncation; the header as associated data rules out swapping headers.
+//!
+//! That nonce is exactly the one of `aead`'s STREAM with a 32-bit big-endian counter
+//! ([`StreamBE32`](aes_gcm::aead::stream::StreamBE32)), so that crate keeps the counter and
+//! the flag, and consumes the stream with its final chunk.
 
 use std::io::{self, Read, Write};
 
-use aes_gcm::aead::{AeadInPlace, KeyInit};
-use aes_gcm::{Aes256Gcm, Nonce, Tag};
+use aes_gcm::Aes256Gcm;
+use aes_gcm::aead::KeyInit;
+use aes_gcm::aead::stream::{DecryptorBE32, EncryptorBE32};
 
 /// Plaintext bytes in each chunk but the final one.
 pub const CHUNK_SIZE: usize = 64 * 1024;
@@ -35,76 +40,69 @@ const SEALED_CHUNK: usize = CHUNK_SIZE + TAG_LEN;
 
 type Header = [u8; HEADER_LEN];
 
-fn nonce(prefix: &[u8], counter: u32, last: bool) -> Nonce<aes_gcm::aead::consts::U12> {
-    let mut bytes = [0u8; 12];
-    bytes[..PREFIX_LEN].copy_from_slice(prefix);
-    bytes[PREFIX_LEN..PREFIX_LEN + 4].copy_from_slice(&counter.to_be_bytes());
-    bytes[11] = u8::from(last);
-    bytes.into()
-}
-
 fn invalid(why: &'static str) -> io::Error {
     io::Error::new(io::ErrorKind::InvalidData, why)
 }
 
-// With 64 KiB chunks a u32 counter covers 256 TiB; past that the nonce would repeat.
-fn next_counter(counter: u32) -> io::Result<u32> {
-    counter
-        .checked_add(1)
-        .ok_or_else(|| io::Error::other("sealed stream too long: chunk counter exhausted"))
+fn earlier_failure() -> io::Error {
+    io::Error::other("an earlier write of this sealed file failed")
 }
 
 /// Seals everything written to it into `inner`. Call [`SealWriter::finish`]: without the
 /// final chunk the file does not open.
 pub struct SealWriter<W: Write> {
     inner: W,
-    cipher: Aes256Gcm,
     header: Header,
-    counter: u32,
+    // `None` once a chunk failed to be sealed or written: going on would leave a gap in the
+    // file or, worse, seal other plaintext under a nonce whose ciphertext may already be out.
+    stream: Option<EncryptorBE32<Aes256Gcm>>,
     // Plaintext of the chunk being filled; encrypted in place, so its capacity leaves room
     // for the tag and it never reallocates.
     buf: Vec<u8>,
-    failed: bool,
 }
 
 impl<W: Write> SealWriter<W> {
     /// Writes the header to `inner` at once, with a fresh random nonce prefix. 56 random
     /// bits keep prefixes apart for far more files than one key will ever seal.
-    pub fn new(mut inner: W, key: &[u8; 32]) -> io::Result<Self> {
+    pub fn new(inner: W, key: &[u8; 32]) -> io::Result<Self> {
         let mut prefix = [0u8; PREFIX_LEN];
         rand::fill(&mut prefix);
+        Self::with_prefix(inner, key, prefix)
+    }
+
+    // `new` draws the prefix; tests choose it, to pin the bytes on disk.
+    fn with_prefix(mut inner: W, key: &[u8; 32], prefix: [u8; PREFIX_LEN]) -> io::Result<Self> {
         let mut header = [0u8; HEADER_LEN];
         header[..MAGIC.len()].copy_from_slice(MAGIC);
         header[MAGIC.len()] = VERSION;
         header[MAGIC.len() + 1..].copy_from_slice(&prefix);
         inner.write_all(&header)?;
+        let stream = EncryptorBE32::from_aead(Aes256Gcm::new(key.into()), &prefix.into());
         Ok(Self {
             inner,
-            cipher: Aes256Gcm::new(key.into()),
             header,
-            counter: 0,
+            stream: Some(stream),
             buf: Vec::with_capacity(SEALED_CHUNK),
-            failed: false,
         })
     }
 
     fn seal_chunk(&mut self, last: bool) -> io::Result<()> {
-        if self.failed {
-            return Err(io::Error::other(
-                "an earlier write of this sealed file failed",
-            ));
+        // Put back only once the chunk is out: any error fails the writer for good.
+        let mut stream = self.stream.take().ok_or_else(earlier_failure)?;
+        let next = if last {
+            stream
+                .encrypt_last_in_place(&self.header, &mut self.buf)
+                .map(|()| None)
+        } else {
+            // Refused after 2^32 - 1 chunks (256 TiB), where the counter would wrap.
+            stream
+                .encrypt_next_in_place(&self.header, &mut self.buf)
+                .map(|()| Some(stream))
         }
-        // Fail for good on any error: going on would leave a gap in the file or, worse,
-        // seal other plaintext under a nonce whose ciphertext may already be out.
-        self.failed = true;
-        let nonce = nonce(&self.header[MAGIC.len() + 1..], self.counter, last);
-        self.counter = next_counter(self.counter)?;
-        self.cipher
-            .encrypt_in_place(&nonce, &self.header, &mut self.buf)
-            .map_err(|_| io::Error::other("AES-GCM refused to seal a chunk"))?;
+        .map_err(|_| io::Error::other("AES-GCM refused to seal a chunk"))?;
         self.inner.write_all(&self.buf)?;
         self.buf.clear();
-        self.failed = false;
+        self.stream = next;
         Ok(())
     }
 
@@ -119,10 +117,8 @@ impl<W: Write> SealWriter<W> {
 
 impl<W: Write> Write for SealWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        if self.failed {
-            return Err(io::Error::other(
-                "an earlier write of this sealed file failed",
-            ));
+        if self.stream.is_none() {
+            return Err(earlier_failure());
         }
         let take = data.len().min(CHUNK_SIZE - self.buf.len());
         self.buf.extend_from_slice(&data[..take]);
@@ -146,9 +142,7 @@ impl<W: Write> Write for SealWriter<W> {
 /// `InvalidData`.
 pub struct OpenReader<R: Read> {
     inner: R,
-    cipher: Aes256Gcm,
     header: Header,
-    counter: u32,
     // Ciphertext of the chunk being read, then its plaintext in buf[pos..plain_len].
     buf: Vec<u8>,
     pos: usize,
@@ -158,9 +152,9 @@ pub struct OpenReader<R: Read> {
     state: State,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
 enum State {
-    Reading,
+    // Boxed: the cipher's key schedule is large, the other states are nothing.
+    Reading(Box<DecryptorBE32<Aes256Gcm>>),
     // The final chunk opened: only what is left in buf remains.
     Finished,
     // Once a chunk failed, every later read fails too, instead of going on past a gap.
@@ -181,16 +175,16 @@ impl<R: Read> OpenReader<R> {
         if header[MAGIC.len()] != VERSION {
             return Err(invalid("unknown sealed file version"));
         }
+        let prefix = &header[MAGIC.len() + 1..];
+        let stream = DecryptorBE32::from_aead(Aes256Gcm::new(key.into()), prefix.into());
         Ok(Self {
             inner,
-            cipher: Aes256Gcm::new(key.into()),
             header,
-            counter: 0,
             buf: vec![0u8; SEALED_CHUNK],
             pos: 0,
             plain_len: 0,
             lookahead: None,
-            state: State::Reading,
+            state: State::Reading(Box::new(stream)),
         })
     }
 
@@ -227,23 +221,31 @@ impl<R: Read> OpenReader<R> {
     }
 
     fn open_next_chunk(&mut self) -> io::Result<()> {
+        // Failed until this chunk opens.
+        let State::Reading(mut stream) = std::mem::replace(&mut self.state, State::Failed) else {
+            return Err(invalid("sealed file read past its end"));
+        };
+        // Room for a whole sealed chunk; opening it shortens buf to the plaintext.
+        self.buf.resize(SEALED_CHUNK, 0);
         let (len, last) = self.read_sealed_chunk()?;
         if len < TAG_LEN {
             return Err(invalid("sealed file truncated"));
         }
-        let plain_len = len - TAG_LEN;
-        let (data, tag) = self.buf[..len].split_at_mut(plain_len);
-        let tag = Tag::clone_from_slice(tag);
-        let nonce = nonce(&self.header[MAGIC.len() + 1..], self.counter, last);
-        self.cipher
-            .decrypt_in_place_detached(&nonce, &self.header, data, &tag)
-            .map_err(|_| invalid("sealed file altered, truncated or under another key"))?;
-        self.counter = next_counter(self.counter)?;
+        self.buf.truncate(len);
+        let altered = |_| invalid("sealed file altered, truncated or under another key");
+        self.state = if last {
+            (*stream)
+                .decrypt_last_in_place(&self.header, &mut self.buf)
+                .map_err(altered)?;
+            State::Finished
+        } else {
+            stream
+                .decrypt_next_in_place(&self.header, &mut self.buf)
+                .map_err(altered)?;
+            State::Reading(stream)
+        };
         self.pos = 0;
-        self.plain_len = plain_len;
-        if last {
-            self.state = State::Finished;
-        }
+        self.plain_len = self.buf.len();
         Ok(())
     }
 }
@@ -263,7 +265,7 @@ impl<R: Read> Read for OpenReader<R> {
             match self.state {
                 State::Finished => return Ok(0),
                 State::Failed => return Err(invalid("sealed file already failed to open")),
-                State::Reading => {
+                State::Reading(_) => {
                     if let Err(e) = self.open_next_chunk() {
                         self.state = State::Failed;
                         self.plain_len = 0;
@@ -305,6 +307,73 @@ mod tests {
             Ok(plain) => panic!("opened {} bytes that should not open", plain.len()),
             Err(e) => assert_eq!(e.kind(), io::ErrorKind::InvalidData, "{e}"),
         }
+    }
+
+    fn pinned_key() -> [u8; 32] {
+        std::array::from_fn(|i| i as u8)
+    }
+
+    fn seal_pinned(plain: &[u8]) -> Vec<u8> {
+        let mut writer = SealWriter::with_prefix(Vec::new(), &pinned_key(), *b"dsar-v1").unwrap();
+        for part in plain.chunks(10_007) {
+            writer.write_all(part).unwrap();
+        }
+        writer.finish().unwrap()
+    }
+
+    fn sha256_hex(bytes: &[u8]) -> String {
+        use sha2::Digest;
+        crate::crypto::hex(&sha2::Sha256::digest(bytes))
+    }
+
+    /// The bytes on disk for a fixed key and nonce prefix, as version 1 has always written
+    /// them: packages already sealed must keep opening whatever the code underneath.
+    #[test]
+    fn the_format_on_disk_is_pinned() {
+        // Header ("DSARSEAL", version 1, prefix "dsar-v1"), the 12 sealed bytes, the tag.
+        assert_eq!(
+            crate::crypto::hex(&seal_pinned(b"a short file")),
+            "445341525345414c01647361722d7631\
+             f06308e8d2ab91871c949760\
+             ea3c31ca46cfad9ace026c3e9331884f"
+        );
+        // Three chunks: two full ones, then a short final one.
+        let long = seal_pinned(&pattern(2 * CHUNK_SIZE + 5));
+        assert_eq!(long.len(), HEADER_LEN + 2 * SEALED_CHUNK + 5 + TAG_LEN);
+        let tag_ending_at = |end: usize| crate::crypto::hex(&long[end - TAG_LEN..end]);
+        assert_eq!(
+            tag_ending_at(HEADER_LEN + SEALED_CHUNK),
+            "74e3ac0d1bffefb28234e47f1cfa5439"
+        );
+        assert_eq!(
+            tag_ending_at(HEADER_LEN + 2 * SEALED_CHUNK),
+            "563054df15e8ec214c354bcc43b883d0"
+        );
+        assert_eq!(
+            tag_ending_at(long.len()),
+            "21184b573ef9c7fff5c11b620508aa9d"
+        );
+        assert_eq!(
+            sha256_hex(&long),
+            "a37edbfcf536db0acfaa08b0282e9bc0cba3a8fdd7f0001b5612998c64397ae0"
+        );
+        // One full chunk, then the empty final chunk: its tag alone.
+        let exact = seal_pinned(&pattern(CHUNK_SIZE));
+        assert_eq!(exact.len(), HEADER_LEN + SEALED_CHUNK + TAG_LEN);
+        assert_eq!(
+            crate::crypto::hex(&exact[exact.len() - TAG_LEN..]),
+            "5ee1115b45d39a73512b418cf4bf3db5"
+        );
+        assert_eq!(
+            sha256_hex(&exact),
+            "dd12d5f2a0ed61e812ef4bf9bf4810a54649161b3d83eaaad07a3464d6423d4e"
+        );
+        // And what was written that way opens.
+        assert_eq!(
+            open(&long, &pinned_key()).unwrap(),
+            pattern(2 * CHUNK_SIZE + 5)
+        );
+        assert_eq!(open(&exact, &pinned_key()).unwrap(), pattern(CHUNK_SIZE));
     }
 
     #[test]
@@ -426,8 +495,22 @@ mod tests {
         assert_invalid(open(&sealed, &KEY));
     }
 
+    /// The nonce as the module's documentation lays it out, built by hand.
+    fn nonce(
+        prefix: &[u8],
+        counter: u32,
+        last: bool,
+    ) -> aes_gcm::Nonce<aes_gcm::aead::consts::U12> {
+        let mut bytes = [0u8; 12];
+        bytes[..PREFIX_LEN].copy_from_slice(prefix);
+        bytes[PREFIX_LEN..PREFIX_LEN + 4].copy_from_slice(&counter.to_be_bytes());
+        bytes[11] = u8::from(last);
+        bytes.into()
+    }
+
     #[test]
     fn a_full_final_chunk_opens_only_if_flagged_final() {
+        use aes_gcm::aead::AeadInPlace;
         // Another writer may end on a full chunk; the reader must tell it from a cut file.
         let cipher = Aes256Gcm::new((&KEY).into());
         let mut header = [0u8; HEADER_LEN];

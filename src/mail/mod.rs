@@ -119,7 +119,7 @@ pub fn queue(
         .map_err(|_| MailError::Recipient)?;
     let view = render::View::new(kind, facts)?;
     let mail = render::render(kind, &view)?;
-    let language = render::Lang::parse(facts.lang)?.as_str();
+    let language = render::mail_lang(facts.lang)?.code();
     store(
         conn,
         kind.as_str(),
@@ -129,15 +129,6 @@ pub fn queue(
         request_id,
         now,
     )
-}
-
-/// A date as a letter writes it: "1er janvier 2027" / "1 January 2027" (ISO for any other
-/// language).
-pub fn long_date(date: NaiveDate, lang: &str) -> String {
-    match render::Lang::parse(lang) {
-        Ok(l) => render::long_date(date, l),
-        Err(_) => date.to_string(),
-    }
 }
 
 /// A mail to a member of staff, about their account or their work (in English, like the
@@ -323,27 +314,14 @@ fn build_message(
 }
 
 /// The right-hand side of our Message-IDs: the host people reach us at,
-/// `https://privacy.example.org:8443/x` → `privacy.example.org`.
+/// `https://privacy.example.org:8443/x` → `privacy.example.org`. An IPv6 literal keeps its
+/// brackets (RFC 5322 allows `[…]` on the right of an id); `localhost` when there is no host.
 fn message_id_domain(base_url: &str) -> String {
-    let rest = base_url
-        .split_once("://")
-        .map_or(base_url, |(_, rest)| rest);
-    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
-    let host_port = authority
-        .rsplit_once('@')
-        .map_or(authority, |(_, host)| host);
-    let host = match host_port.strip_prefix('[') {
-        // An IPv6 literal keeps its brackets: RFC 5322 allows `[…]` on the right of an id.
-        Some(v6) => v6
-            .split_once(']')
-            .map_or(host_port, |(inner, _)| &host_port[..inner.len() + 2]),
-        None => host_port.split(':').next().unwrap_or_default(),
-    };
-    if host.is_empty() {
-        "localhost".to_string()
-    } else {
-        host.to_ascii_lowercase()
-    }
+    url::Url::parse(base_url)
+        .ok()
+        .and_then(|url| url.host_str().map(str::to_ascii_lowercase))
+        .filter(|host| !host.is_empty())
+        .unwrap_or_else(|| "localhost".to_string())
 }
 
 /// SMTP replies often quote the recipient ("550 <bob@…>: no such user"); errors go to the

@@ -3,32 +3,17 @@
 //! `templates/email/_layout.{txt,html}`, so a mail's own files hold only what it says.
 
 use askama::Template;
-use chrono::{Datelike, NaiveDate};
 
 use super::{MailError, MailFacts, MailKind, StaffMail};
+use crate::i18n::{Lang, long_date};
 
-/// The languages mails are written in (the portal's two).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Lang {
-    Fr,
-    En,
-}
-
-impl Lang {
-    pub(super) fn parse(lang: &str) -> Result<Self, MailError> {
-        match lang {
-            "fr" => Ok(Lang::Fr),
-            "en" => Ok(Lang::En),
-            other => Err(MailError::Language(other.to_string())),
-        }
-    }
-
-    pub(super) fn as_str(self) -> &'static str {
-        match self {
-            Lang::Fr => "fr",
-            Lang::En => "en",
-        }
-    }
+/// The language a mail is written in (the portal's two), from its code exactly as
+/// [`Lang::code`] writes it.
+pub(super) fn mail_lang(code: &str) -> Result<Lang, MailError> {
+    Lang::ALL
+        .into_iter()
+        .find(|lang| lang.code() == code)
+        .ok_or_else(|| MailError::Language(code.to_string()))
 }
 
 /// What every template sees: the caller's facts, checked, with the due date written out in
@@ -51,7 +36,7 @@ impl<'a> View<'a> {
     /// Refuses what the mail could not say sensibly: an unknown language, or a mail whose
     /// whole point is a link (confirm, upload, read) without one.
     pub(super) fn new(kind: MailKind, facts: &MailFacts<'a>) -> Result<Self, MailError> {
-        let lang = Lang::parse(facts.lang)?;
+        let lang = mail_lang(facts.lang)?;
         let needs_link = matches!(
             kind,
             MailKind::Confirm
@@ -81,7 +66,7 @@ impl<'a> View<'a> {
             _ => None,
         };
         Ok(View {
-            lang: lang.as_str(),
+            lang: lang.code(),
             organisation: facts.organisation,
             dpo_email: facts.dpo_email,
             reference: facts.reference,
@@ -385,44 +370,6 @@ fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
         _ => return None,
     };
     Some(words)
-}
-
-/// `2027-01-01` → "1er janvier 2027" / "1 January 2027".
-pub(super) fn long_date(date: NaiveDate, lang: Lang) -> String {
-    const FR: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    const EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month = date.month0() as usize;
-    match lang {
-        Lang::Fr if date.day() == 1 => format!("1er {} {}", FR[month], date.year()),
-        Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
-        Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
-    }
 }
 
 #[cfg(test)]

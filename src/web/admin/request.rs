@@ -129,7 +129,7 @@ pub async fn show(
         .parse::<crate::domain::status::Status>()
         .is_ok_and(|s| s.is_open());
     let lang = row.language;
-    let due = crate::mail::long_date(v.due_on, lang.code());
+    let due = crate::i18n::long_date(v.due_on, lang);
     let fill = |key: &str| {
         lang.strings().fill(
             key,

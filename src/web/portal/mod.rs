@@ -287,44 +287,6 @@ pub fn human_size(bytes: usize, lang: Lang) -> String {
     }
 }
 
-/// A date as people read it: "1 avril 2025" / "1 April 2025".
-pub fn long_date(date: chrono::NaiveDate, lang: Lang) -> String {
-    use chrono::Datelike;
-    const FR: [&str; 12] = [
-        "janvier",
-        "février",
-        "mars",
-        "avril",
-        "mai",
-        "juin",
-        "juillet",
-        "août",
-        "septembre",
-        "octobre",
-        "novembre",
-        "décembre",
-    ];
-    const EN: [&str; 12] = [
-        "January",
-        "February",
-        "March",
-        "April",
-        "May",
-        "June",
-        "July",
-        "August",
-        "September",
-        "October",
-        "November",
-        "December",
-    ];
-    let month = date.month0() as usize;
-    match lang {
-        Lang::Fr => format!("{} {} {}", date.day(), FR[month], date.year()),
-        Lang::En => format!("{} {} {}", date.day(), EN[month], date.year()),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -339,10 +301,7 @@ mod tests {
     }
 
     #[test]
-    fn dates_read_naturally() {
-        let d = chrono::NaiveDate::from_ymd_opt(2025, 4, 1).expect("date");
-        assert_eq!(long_date(d, Lang::Fr), "1 avril 2025");
-        assert_eq!(long_date(d, Lang::En), "1 April 2025");
+    fn sizes_read_naturally() {
         assert_eq!(human_size(10 * 1024 * 1024, Lang::Fr), "10 Mo");
     }
 }

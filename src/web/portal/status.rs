@@ -9,9 +9,9 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::upload::{self, UploadError};
-use super::{Chrome, csrf_ok, csrf_token, human_size, long_date, page, with_csrf};
+use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::deadline;
-use crate::i18n::Lang;
+use crate::i18n::{Lang, long_date};
 use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
 use crate::store::requests::{self as rows, RequestRow};
