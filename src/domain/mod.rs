@@ -1,7 +1,8 @@
 //! The law of data-subject requests, free of HTTP and SQL: what a request
 //! is ([`kind`]), how it moves from status to status ([`status`],
 //! [`lifecycle`]), when it is due ([`deadline`], over the working days of
-//! [`calendar`]), and the checked values it carries ([`email`],
+//! [`calendar`]), what filing one takes, per kind ([`filing`]), and the checked values it
+//! carries ([`email`],
 //! [`reference`](mod@reference)), and what a data source did for one
 //! ([`outcome`]).
 //!
@@ -11,6 +12,7 @@
 pub mod calendar;
 pub mod deadline;
 pub mod email;
+pub mod filing;
 pub mod kind;
 pub mod lifecycle;
 pub mod outcome;
