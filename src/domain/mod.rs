@@ -1,9 +1,8 @@
-//! The law of data-subject requests, free of HTTP and SQL: what a request
-//! is ([`kind`]), how it moves from status to status ([`status`],
-//! [`lifecycle`]), when it is due ([`deadline`], over the working days of
-//! [`calendar`]), and the checked values it carries ([`email`],
-//! [`reference`](mod@reference)), and what a data source did for one
-//! ([`outcome`]).
+//! The law of data-subject requests, free of HTTP and SQL: what a request is ([`kind`]), how
+//! it moves from status to status ([`status`], [`lifecycle`]), when it is due ([`deadline`],
+//! over the working days of [`calendar`]), what filing one takes, per kind ([`filing`]), the
+//! checked values it carries ([`email`], [`reference`](mod@reference)), how its fulfilment
+//! moves ([`fulfilment`]) and what a data source did for it ([`outcome`]).
 //!
 //! Every function here is pure: dates and instants come in as arguments,
 //! never from the clock.
@@ -11,6 +10,7 @@
 pub mod calendar;
 pub mod deadline;
 pub mod email;
+pub mod filing;
 pub mod fulfilment;
 pub mod kind;
 pub mod lifecycle;

@@ -1,5 +1,6 @@
-//! Filing a request: checked against the law, stored with its first timeline entry and its
-//! audit entry in one transaction.
+//! Filing a request: checked against its kind's schema and the configured law
+//! ([`check_filing`], the same for the API and the portal), then stored with its first
+//! timeline entry and its audit entry in one transaction ([`file`]).
 
 use chrono::{DateTime, Utc};
 use serde_json::json;
@@ -7,6 +8,7 @@ use serde_json::json;
 use crate::config::Law;
 use crate::domain::deadline::{self, Pauses, Period};
 use crate::domain::email::EmailAddress;
+use crate::domain::filing::{self as rules, Answer, Draft, FieldError};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::store::audit::{self, Entry};
@@ -67,6 +69,49 @@ impl Filing {
     }
 }
 
+/// Checks a submission against its kind's schema and the configured law and makes it a
+/// filing, or gives every field error at once. The profile is the one asked for, else the one
+/// the configuration gives the person's country (`deadlines.countries`), else the default.
+pub fn check_filing(
+    law: &Law,
+    draft: &Draft<'_>,
+    initial_status: Status,
+    now: DateTime<Utc>,
+) -> Result<Filing, Vec<FieldError>> {
+    let checked = rules::check(draft, &law.profile_names(), now)?;
+    let profile = checked
+        .profile
+        .or_else(|| checked.country.and_then(|c| law.countries.get(c).cloned()))
+        .unwrap_or_else(|| law.default_profile.clone());
+    let form = checked
+        .answers
+        .into_iter()
+        .map(|(name, answer)| {
+            let value = match answer {
+                Answer::Text(text) => json!(text),
+                Answer::Choice(choice) => json!(choice),
+                Answer::Flag(ticked) => json!(ticked),
+            };
+            (name.to_string(), value)
+        })
+        .collect();
+    Ok(Filing {
+        kind: checked.kind,
+        name: checked.name,
+        email: checked.email,
+        customer_ref: checked.customer_ref,
+        details: checked.details,
+        received_at: checked.received_at,
+        profile,
+        channel: checked.channel,
+        language: checked.language.to_string(),
+        initial_status,
+        country: checked.country.map(str::to_string),
+        representative: checked.representative,
+        form: serde_json::Value::Object(form),
+    })
+}
+
 /// Stores a new request with its first timeline entry (returned, so the caller can show the
 /// request without reading it back).
 pub fn file(
@@ -76,15 +121,15 @@ pub fn file(
     actor: Actor<'_>,
     now: DateTime<Utc>,
 ) -> Result<(RequestRow, EventRow), WorkflowError> {
-    let profile = law
-        .profile(&filing.profile)
-        .ok_or_else(|| WorkflowError::invalid("profile", unknown_profile(law, &filing.profile)))?;
-    if filing.received_at > now {
-        return Err(WorkflowError::invalid(
-            "received_at",
-            "received_at is in the future; give the moment the request reached the organisation",
-        ));
-    }
+    // Checked already when the filing came from `check_filing`; one built by hand
+    // (`Filing::basic`) meets the same rules, and the profile is needed for the deadline.
+    let profile = law.profile(&filing.profile).ok_or_else(|| {
+        invalid(rules::unknown_profile(
+            &filing.profile,
+            &law.profile_names(),
+        ))
+    })?;
+    rules::not_in_future(filing.received_at, now).map_err(invalid)?;
     let received_on = deadline::received_on(filing.received_at, law.time_zone);
     let due = deadline::compute_deadline(
         profile,
@@ -166,4 +211,81 @@ pub fn file(
         }
         Ok((row, received))
     })
+}
+
+fn invalid(error: FieldError) -> WorkflowError {
+    WorkflowError::invalid(error.field, error.to_string())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::domain::filing::{Attachment, Person};
+
+    fn draft<'a>(country: Option<&'a str>, answers: &'a [(&'a str, &'a str); 1]) -> Draft<'a> {
+        Draft {
+            kind: "access",
+            name: "Camille",
+            email: "camille@example.fr",
+            customer_ref: "",
+            details: "",
+            received_at: None,
+            profile: None,
+            channel: "web",
+            language: "fr",
+            person: country.map(|country| Person {
+                country,
+                acting: "self",
+                mandate: Attachment::Absent,
+            }),
+            answers: country.map(|_| answers as &dyn rules::Answers),
+        }
+    }
+
+    #[test]
+    fn the_profile_is_the_one_asked_for_else_the_countrys_else_the_default() {
+        let law = Settings::load_from(None, Vec::new())
+            .unwrap()
+            .law()
+            .unwrap();
+        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        let answers = [("access_scope", "all")];
+        // (profile asked for, country, profile filed under)
+        let cases = [
+            (None, None, "two-months"),
+            (Some("gdpr"), None, "gdpr"),
+            (None, Some("FR"), "two-months"),
+            (None, Some("CA-QC"), "quebec"),
+            (None, Some("GB"), "uk-gdpr"),
+            (None, Some("OTHER"), "two-months"),
+            (Some("ccpa"), Some("GB"), "ccpa"),
+        ];
+        for (asked, country, expected) in cases {
+            let draft = Draft {
+                profile: asked,
+                ..draft(country, &answers)
+            };
+            let filing = check_filing(&law, &draft, Status::New, now).unwrap();
+            assert_eq!(filing.profile, expected, "{asked:?} {country:?}");
+        }
+    }
+
+    #[test]
+    fn the_kinds_answers_are_kept_as_a_json_object() {
+        let law = Settings::load_from(None, Vec::new())
+            .unwrap()
+            .law()
+            .unwrap();
+        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        let answers = [("access_scope", "all")];
+        let portal = check_filing(&law, &draft(Some("BE"), &answers), Status::New, now).unwrap();
+        assert_eq!(portal.form, json!({ "access_scope": "all" }));
+        assert_eq!(portal.country.as_deref(), Some("BE"));
+        assert_eq!(portal.initial_status, Status::New);
+        let api = check_filing(&law, &draft(None, &answers), Status::Verifying, now).unwrap();
+        assert_eq!(api.form, json!({}));
+        assert_eq!((api.country, api.representative), (None, false));
+        assert_eq!(api.initial_status, Status::Verifying);
+    }
 }

@@ -220,23 +220,6 @@ fn check_moment(
     Ok(())
 }
 
-fn unknown_profile(law: &Law, name: &str) -> String {
-    format!(
-        "unknown profile \"{name}\"; expected one of: {}",
-        law.profile_names().join(", ")
-    )
-}
-
-pub fn check_profile(law: &Law, name: &str) -> Result<(), WorkflowError> {
-    match law.profile(name) {
-        Some(_) => Ok(()),
-        None => Err(WorkflowError::invalid(
-            "profile",
-            unknown_profile(law, name),
-        )),
-    }
-}
-
 fn to_i32(v: i64) -> i32 {
     i32::try_from(v).unwrap_or(i32::MAX)
 }

@@ -8,17 +8,14 @@ use serde_json::json;
 use super::auth::ApiClient;
 use super::view::request_view;
 use crate::domain::deadline::Period;
-use crate::domain::email::EmailAddress;
-use crate::domain::kind::{Channel, RejectGround, RequestKind};
+use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT};
+use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
 use crate::store::requests::{self as rows, ListFilter};
 use crate::web::State;
 use crate::web::error::{FieldError, Problem};
 use crate::workflow::{self, Filing, Record};
-
-const MAX_NAME: usize = 200;
-const MAX_TEXT: usize = 20_000;
 
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -77,82 +74,40 @@ fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
         .map_err(|_| format!("\"{raw}\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"))
 }
 
-fn parse_filing(body: FileBody, state: &State, now: DateTime<Utc>) -> Result<Filing, Problem> {
-    let mut c = Checks::default();
-    let kind = c.take("kind", body.kind.parse::<RequestKind>());
-    let name = body.requester.name.trim().to_string();
-    if name.is_empty() {
-        c.fail("requester.name", "the requester's name is required");
-    } else if name.chars().count() > MAX_NAME {
-        c.fail(
-            "requester.name",
-            format!("the name is longer than {MAX_NAME} characters"),
-        );
-    }
-    let email = c.take(
-        "requester.email",
-        EmailAddress::parse(&body.requester.email),
-    );
-    let details = body.details.unwrap_or_default();
-    if details.chars().count() > MAX_TEXT {
-        c.fail(
-            "details",
-            format!("details are longer than {MAX_TEXT} characters"),
-        );
-    }
-    let received_at = match body.received_at.as_deref() {
-        None => Some(now),
-        Some(raw) => c.take("received_at", parse_instant(raw)),
+fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Filing, Problem> {
+    let draft = Draft {
+        kind: &body.kind,
+        name: &body.requester.name,
+        email: &body.requester.email,
+        customer_ref: body.requester.customer_ref.as_deref().unwrap_or(""),
+        details: body.details.as_deref().unwrap_or(""),
+        received_at: body.received_at.as_deref(),
+        profile: body.profile.as_deref(),
+        channel: body.channel.as_deref().unwrap_or("api"),
+        language: body.language.as_deref().unwrap_or("fr"),
+        // A system files for the organisation's own customers: no country or mandate to ask
+        // for, and what is asked goes in the details.
+        person: None,
+        answers: None,
     };
-    if received_at.is_some_and(|t| t > now) {
-        c.fail(
-            "received_at",
-            "received_at is in the future; give the moment the request reached the organisation",
-        );
-    }
-    let profile = body
-        .profile
-        .unwrap_or_else(|| state.law.default_profile.clone());
-    if let Err(e) = workflow::check_profile(&state.law, &profile) {
-        c.fail("profile", e.to_string());
-    }
-    let channel = c.take(
-        "channel",
-        body.channel.as_deref().unwrap_or("api").parse::<Channel>(),
-    );
-    let language = body.language.unwrap_or_else(|| "fr".into());
-    if !matches!(language.as_str(), "fr" | "en") {
-        c.fail("language", "language must be \"fr\" or \"en\"");
-    }
-    let customer_ref = body
-        .requester
-        .customer_ref
-        .map(|r| r.trim().to_string())
-        .filter(|r| !r.is_empty());
-    if customer_ref
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_NAME)
-    {
-        c.fail(
-            "requester.customer_ref",
-            format!("the customer reference is longer than {MAX_NAME} characters"),
-        );
-    }
-    c.finish()?;
-    match (kind, email, received_at, channel) {
-        (Some(kind), Some(email), Some(received_at), Some(channel)) => Ok(Filing::basic(
-            kind,
-            name,
-            email,
-            customer_ref,
-            details,
-            received_at,
-            profile,
-            channel,
-            language,
-            Status::Verifying,
-        )),
-        _ => Err(Problem::internal()),
+    workflow::check_filing(&state.law, &draft, Status::Verifying, now).map_err(|errors| {
+        Problem::validation(
+            errors
+                .iter()
+                .map(|e| FieldError {
+                    field: api_field(e.field),
+                    message: e.to_string(),
+                })
+                .collect(),
+        )
+    })
+}
+
+/// The API groups who the requester is under `requester`.
+fn api_field(field: &str) -> String {
+    match field {
+        "name" | "email" | "customer_ref" => format!("requester.{field}"),
+        other => other.to_string(),
     }
 }
 
@@ -163,7 +118,7 @@ pub async fn create(
     body: web::Json<FileBody>,
 ) -> Result<HttpResponse, Problem> {
     let now = state.clock.now();
-    let filing = parse_filing(body.into_inner(), &state, now)?;
+    let filing = parse_filing(&body, &state, now)?;
     let actor = client.actor();
     let (row, received) = state
         .db(move |conn, app| workflow::file(conn, &app.law, &filing, &actor, now))

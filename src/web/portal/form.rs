@@ -7,23 +7,19 @@ use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
-use serde_json::{Map, Value, json};
 
 use super::upload::{self, Submission, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
-use crate::domain::email::EmailAddress;
+use crate::domain::filing::{
+    Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, Shape,
+    own_fields,
+};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::i18n::{Lang, Strings};
 use crate::store::files::Sniffed;
 use crate::web::State;
-use crate::workflow::Filing;
-
-pub const COUNTRIES: [&str; 14] = [
-    "FR", "BE", "LU", "DE", "ES", "IT", "NL", "CH", "GB", "CA", "CA-QC", "US-CA", "BR", "OTHER",
-];
-const MAX_NAME: usize = 200;
-const MAX_TEXT: usize = 20_000;
+use crate::workflow::{self, Filing};
 
 pub enum Input {
     Text,
@@ -99,110 +95,64 @@ pub struct FormPage {
     pub about_request: Vec<Field>,
 }
 
-/// The form's fields for `kind`, in display order: (about you, about the request).
+/// The form's fields for `kind`, in the schema's order: (about you, about the request). The
+/// schema says what each holds and whether it is required; this says how it is drawn.
 fn fields(kind: RequestKind, t: &Strings, max_upload: usize) -> (Vec<Field>, Vec<Field>) {
-    let f = |name: &'static str, required: bool, input: Input| Field {
-        name,
-        label: t.t(&format!("form.{name}")).to_string(),
-        hint: None,
-        required,
-        input,
-        value: String::new(),
-        error: None,
-    };
-    let choices = |name: &str, values: &[&str]| {
-        values
-            .iter()
-            .map(|v| Choice {
-                value: v.to_string(),
-                label: t.t(&format!("form.{name}_{v}")).to_string(),
-            })
-            .collect::<Vec<_>>()
-    };
-    let countries = COUNTRIES
-        .iter()
-        .map(|c| Choice {
-            value: c.to_string(),
-            label: t.t(&format!("countries.{c}")).to_string(),
-        })
-        .collect();
-    let mut email = f("email", true, Input::Email);
-    email.hint = Some(t.t("form.email_hint").to_string());
-    let mut customer_ref = f("customer_ref", false, Input::Text);
-    customer_ref.hint = Some(t.t("form.customer_ref_hint").to_string());
-    let mut mandate = f("mandate", false, Input::File);
-    mandate.hint = Some(t.fill(
-        "form.mandate_hint",
-        &[("max", &human_size(max_upload, t.lang()))],
-    ));
-    let mut acting = f(
-        "acting",
-        true,
-        Input::Radio(choices("acting", &["self", "representative"])),
-    );
-    acting.value = "self".into();
-    let mut country = f("country", true, Input::Select(countries));
-    country.value = "FR".into();
-    let you = vec![
-        f("name", true, Input::Text),
-        email,
-        customer_ref,
-        country,
-        acting,
-        mandate,
-    ];
-    let mut request = match kind {
-        RequestKind::Access => vec![
-            f(
-                "access_scope",
-                true,
-                Input::Radio(choices("access_scope", &["all", "specific"])),
-            ),
-            f("access_specifics", false, Input::Textarea),
-        ],
-        RequestKind::Rectification => vec![
-            f("rectification_wrong", true, Input::Textarea),
-            f("rectification_correct", true, Input::Textarea),
-        ],
-        RequestKind::Erasure => vec![
-            f(
-                "erasure_scope",
-                true,
-                Input::Radio(choices("erasure_scope", &["all", "part"])),
-            ),
-            f("erasure_part", false, Input::Textarea),
-            f("erasure_reason", false, Input::Textarea),
-        ],
-        RequestKind::Restriction => vec![
-            f(
-                "restriction_ground",
-                true,
-                Input::Radio(choices(
-                    "restriction",
-                    &["accuracy", "unlawful", "legal_claims", "objection_pending"],
-                )),
-            ),
-            f("restriction_explanation", false, Input::Textarea),
-        ],
-        RequestKind::Portability => vec![
-            f("portability_data", true, Input::Textarea),
-            f(
-                "portability_destination",
-                true,
-                Input::Radio(choices("portability_destination", &["me", "controller"])),
-            ),
-            f("portability_controller", false, Input::Text),
-        ],
-        RequestKind::Objection => vec![
-            f("objection_direct_marketing", false, Input::Checkbox),
-            f("objection_processing", false, Input::Textarea),
-            f("objection_reason", false, Input::Textarea),
-        ],
-        RequestKind::ConsentWithdrawal => {
-            vec![f("consent_withdrawal_consent", true, Input::Textarea)]
+    let field = |spec: &FieldSpec| {
+        let choices = |labels: &str, values: &[&str]| {
+            values
+                .iter()
+                .map(|v| Choice {
+                    value: v.to_string(),
+                    label: t.t(&format!("{labels}{v}")).to_string(),
+                })
+                .collect::<Vec<_>>()
+        };
+        let input = match (spec.name, spec.shape) {
+            ("country", Shape::Choice(values)) => Input::Select(choices("countries.", values)),
+            // The four grounds read better under the right's name.
+            ("restriction_ground", Shape::Choice(values)) => {
+                Input::Radio(choices("form.restriction_", values))
+            }
+            (name, Shape::Choice(values)) => {
+                Input::Radio(choices(&format!("form.{name}_"), values))
+            }
+            (_, Shape::Email) => Input::Email,
+            (_, Shape::Flag) => Input::Checkbox,
+            (_, Shape::Document) => Input::File,
+            ("name" | "customer_ref" | "portability_controller", Shape::Text { .. }) => Input::Text,
+            (_, Shape::Text { .. }) => Input::Textarea,
+        };
+        let hint = match spec.name {
+            "email" => Some(t.t("form.email_hint").to_string()),
+            "customer_ref" => Some(t.t("form.customer_ref_hint").to_string()),
+            "mandate" => Some(t.fill(
+                "form.mandate_hint",
+                &[("max", &human_size(max_upload, t.lang()))],
+            )),
+            _ => None,
+        };
+        let value = match spec.name {
+            "country" => "FR",
+            "acting" => "self",
+            _ => "",
+        };
+        Field {
+            name: spec.name,
+            label: t.t(&format!("form.{}", spec.name)).to_string(),
+            hint,
+            required: spec.is_required(),
+            input,
+            value: value.to_string(),
+            error: None,
         }
     };
-    request.push(f("details", false, Input::Textarea));
+    let you = REQUESTER.iter().chain(&PERSON).map(field).collect();
+    let request = own_fields(kind)
+        .iter()
+        .chain([&DETAILS])
+        .map(field)
+        .collect();
     (you, request)
 }
 
@@ -445,150 +395,66 @@ fn validate(
     kind: RequestKind,
     s: &Submission,
 ) -> Result<(Filing, Mandate), HashMap<&'static str, String>> {
+    let mandate = s
+        .file("mandate")
+        .map(|file| (file, Sniffed::detect(&file.bytes)));
+    let draft = Draft {
+        kind: kind.as_str(),
+        name: s.field("name"),
+        email: s.field("email"),
+        customer_ref: s.field("customer_ref"),
+        details: s.field("details"),
+        received_at: None,
+        profile: None,
+        channel: Channel::Web.as_str(),
+        language: lang.code(),
+        person: Some(Person {
+            country: s.field("country"),
+            acting: s.field("acting"),
+            mandate: match mandate {
+                None => Attachment::Absent,
+                Some((_, None)) => Attachment::NotADocument,
+                Some((_, Some(_))) => Attachment::Document,
+            },
+        }),
+        answers: Some(&s.fields),
+    };
     let t = lang.strings();
-    let mut errors: HashMap<&'static str, String> = HashMap::new();
-    let mut err = |field: &'static str, key: &str| {
-        errors.entry(field).or_insert_with(|| t.t(key).to_string());
-    };
-    let name = s.field("name").trim().to_string();
-    if name.is_empty() {
-        err("name", "errors.name_required");
-    } else if name.chars().count() > MAX_NAME {
-        err("name", "errors.name_too_long");
-    }
-    let email = EmailAddress::parse(s.field("email")).ok();
-    if email.is_none() {
-        err("email", "errors.email_invalid");
-    }
-    let customer_ref = Some(s.field("customer_ref").trim().to_string()).filter(|r| !r.is_empty());
-    if customer_ref
-        .as_ref()
-        .is_some_and(|r| r.chars().count() > MAX_NAME)
-    {
-        err("customer_ref", "errors.name_too_long");
-    }
-    let country = s.field("country");
-    if !COUNTRIES.contains(&country) {
-        err("country", "errors.country_invalid");
-    }
-    let representative = match s.field("acting") {
-        "self" => false,
-        "representative" => true,
-        _ => {
-            err("acting", "errors.choice_required");
-            false
-        }
-    };
-    let mut mandate = None;
-    match s.file("mandate") {
-        Some(file) => match Sniffed::detect(&file.bytes) {
-            Some(sniffed) => mandate = Some((file.bytes.clone(), sniffed, file.file_name.clone())),
-            None => err("mandate", "errors.file_type"),
-        },
-        None if representative => err("mandate", "errors.mandate_required"),
-        None => {}
-    }
-    let mut form = Map::new();
-    let mut text =
-        |field: &'static str, required: bool, errs: &mut dyn FnMut(&'static str, &str)| {
-            let value = s.field(field).trim().to_string();
-            if value.chars().count() > MAX_TEXT {
-                errs(field, "errors.text_too_long");
-            } else if required && value.is_empty() {
-                errs(field, "errors.field_required");
-            }
-            if !value.is_empty() {
-                form.insert(field.to_string(), Value::String(value));
-            }
-        };
-    let choice = |field: &'static str,
-                  allowed: &[&str],
-                  errs: &mut dyn FnMut(&'static str, &str)|
-     -> String {
-        let value = s.field(field);
-        if allowed.contains(&value) {
-            value.to_string()
-        } else {
-            errs(field, "errors.choice_required");
-            String::new()
-        }
-    };
-    let mut chosen = Map::new();
-    match kind {
-        RequestKind::Access => {
-            let scope = choice("access_scope", &["all", "specific"], &mut err);
-            text("access_specifics", scope == "specific", &mut err);
-            chosen.insert("access_scope".into(), json!(scope));
-        }
-        RequestKind::Rectification => {
-            text("rectification_wrong", true, &mut err);
-            text("rectification_correct", true, &mut err);
-        }
-        RequestKind::Erasure => {
-            let scope = choice("erasure_scope", &["all", "part"], &mut err);
-            text("erasure_part", scope == "part", &mut err);
-            text("erasure_reason", false, &mut err);
-            chosen.insert("erasure_scope".into(), json!(scope));
-        }
-        RequestKind::Restriction => {
-            let ground = choice(
-                "restriction_ground",
-                &["accuracy", "unlawful", "legal_claims", "objection_pending"],
-                &mut err,
-            );
-            text("restriction_explanation", false, &mut err);
-            chosen.insert("restriction_ground".into(), json!(ground));
-        }
-        RequestKind::Portability => {
-            text("portability_data", true, &mut err);
-            let to = choice("portability_destination", &["me", "controller"], &mut err);
-            text("portability_controller", to == "controller", &mut err);
-            chosen.insert("portability_destination".into(), json!(to));
-        }
-        RequestKind::Objection => {
-            let marketing = !s.field("objection_direct_marketing").is_empty();
-            let processing = s.field("objection_processing").trim().to_string();
-            text("objection_processing", false, &mut err);
-            text("objection_reason", false, &mut err);
-            // Direct marketing is an absolute right: no reason asked (GDPR art. 21(3)).
-            if !processing.is_empty() && s.field("objection_reason").trim().is_empty() {
-                err("objection_reason", "errors.objection_reason_required");
-            }
-            if !marketing && processing.is_empty() {
-                err("objection_processing", "errors.objection_needs_something");
-            }
-            chosen.insert("objection_direct_marketing".into(), json!(marketing));
-        }
-        RequestKind::ConsentWithdrawal => text("consent_withdrawal_consent", true, &mut err),
-    }
-    let details = s.field("details").trim().to_string();
-    if details.chars().count() > MAX_TEXT {
-        err("details", "errors.text_too_long");
-    }
-    let (Some(email), true) = (email, errors.is_empty()) else {
-        return Err(errors);
-    };
-    form.extend(chosen);
-    let law = &state.law;
-    let profile = law
-        .countries
-        .get(country)
-        .cloned()
-        .unwrap_or_else(|| law.default_profile.clone());
-    let mut filing = Filing::basic(
-        kind,
-        name,
-        email,
-        customer_ref,
-        details,
-        state.clock.now(),
-        profile,
-        Channel::Web,
-        lang.code().to_string(),
-        Status::New,
-    );
-    filing.country = Some(country.to_string());
-    filing.representative = representative;
-    filing.form = Value::Object(form);
+    let filing = workflow::check_filing(&state.law, &draft, Status::New, state.clock.now())
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| (e.field, t.t(message_key(e)).to_string()))
+                .collect::<HashMap<_, _>>()
+        })?;
+    let mandate = mandate.and_then(|(file, sniffed)| {
+        sniffed.map(|sniffed| (file.bytes.clone(), sniffed, file.file_name.clone()))
+    });
     Ok((filing, mandate))
+}
+
+/// The message (in templates/i18n) that says an error to the person.
+fn message_key(error: &FieldError) -> &'static str {
+    match (error.field, &error.code) {
+        ("name", Code::Required) => "errors.name_required",
+        // The customer reference shares the name's limit and, as it always has, its message.
+        ("name" | "customer_ref", Code::TooLong { .. }) => "errors.name_too_long",
+        (_, Code::TooLong { .. }) => "errors.text_too_long",
+        (_, Code::Email(_)) => "errors.email_invalid",
+        ("country", _) => "errors.country_invalid",
+        (_, Code::NotAllowed { .. }) => "errors.choice_required",
+        (_, Code::NotADocument) => "errors.file_type",
+        ("mandate", Code::Required) => "errors.mandate_required",
+        (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",
+        (_, Code::RequiredUnless { .. }) => "errors.objection_needs_something",
+        (_, Code::Required) => "errors.field_required",
+        // The portal sets these itself (kind from the address, now, its channel and language).
+        (
+            _,
+            Code::Unknown(_)
+            | Code::NotAnInstant { .. }
+            | Code::InFuture
+            | Code::UnknownProfile { .. },
+        ) => "pages.internal_text",
+    }
 }

@@ -99,7 +99,8 @@ fn link_invalid(state: &State, lang: Lang) -> HttpResponse {
 }
 
 /// The page's language from its path; a path in no language gets the not-found page in the
-/// person's own.
+/// person's own. (The page is the error: built once, on that path only.)
+#[allow(clippy::result_large_err)]
 fn path_lang(state: &State, req: &HttpRequest, raw: &str) -> Result<Lang, HttpResponse> {
     super::url_lang(raw).ok_or_else(|| super::not_found(state, super::preferred_lang(req)))
 }

@@ -1,0 +1,428 @@
+//! Filing a request, checked once for every channel: [`check`] turns what a person typed in
+//! the portal, or what a system sent to the API, into [`Checked`] facts, or lists every field
+//! that is wrong at once. Each error names its field and carries a [`Code`] with the values
+//! needed to say it, so the API says it in English and the portal in the person's language.
+//! What a request holds, per kind, is the table in [`schema`].
+
+mod schema;
+
+use std::collections::HashMap;
+use std::fmt;
+use std::hash::BuildHasher;
+
+use chrono::{DateTime, Utc};
+
+use crate::domain::email::{EmailAddress, InvalidEmail};
+use crate::domain::kind::{Channel, RequestKind, UnknownValue};
+
+pub use schema::*;
+
+/// What was submitted, as it came: nothing here is trusted yet.
+#[derive(Clone, Copy)]
+pub struct Draft<'a> {
+    pub kind: &'a str,
+    pub name: &'a str,
+    pub email: &'a str,
+    /// Empty when none was given.
+    pub customer_ref: &'a str,
+    /// Empty when none were given.
+    pub details: &'a str,
+    /// When the request reached the organisation (RFC 3339); `None`: now.
+    pub received_at: Option<&'a str>,
+    /// The deadline profile asked for; `None` leaves it to the country, or to the default.
+    pub profile: Option<&'a str>,
+    pub channel: &'a str,
+    pub language: &'a str,
+    /// Who acts and from where ([`PERSON`]); `None` where the channel does not ask (the API).
+    pub person: Option<Person<'a>>,
+    /// The kind's own answers ([`own_fields`]); `None` where the channel does not ask them
+    /// (the API files the request with its details only).
+    pub answers: Option<&'a dyn Answers>,
+}
+
+/// The person filing, as the portal asks: where they live and for whom they act.
+#[derive(Debug, Clone, Copy)]
+pub struct Person<'a> {
+    pub country: &'a str,
+    pub acting: &'a str,
+    pub mandate: Attachment,
+}
+
+/// What came as an attached document. The caller looks at the bytes (see
+/// `store::files::Sniffed`); the law only needs to know which case it is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Attachment {
+    Absent,
+    /// Something that is not a PDF, a JPEG or a PNG image.
+    NotADocument,
+    Document,
+}
+
+/// Answers by field name; a field not answered reads as empty, as a form sends it.
+pub trait Answers {
+    fn get(&self, field: &str) -> &str;
+}
+
+impl<S: BuildHasher> Answers for HashMap<String, String, S> {
+    fn get(&self, field: &str) -> &str {
+        HashMap::get(self, field).map(String::as_str).unwrap_or("")
+    }
+}
+
+impl<const N: usize> Answers for [(&str, &str); N] {
+    fn get(&self, field: &str) -> &str {
+        self.iter()
+            .find(|(name, _)| *name == field)
+            .map(|(_, value)| *value)
+            .unwrap_or("")
+    }
+}
+
+/// For the fields whose need depends on no other answer.
+const NO_ANSWERS: [(&str, &str); 0] = [];
+
+/// A filing that passed every check.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Checked {
+    pub kind: RequestKind,
+    pub name: String,
+    pub email: EmailAddress,
+    pub customer_ref: Option<String>,
+    pub details: String,
+    pub received_at: DateTime<Utc>,
+    /// As asked for and known; `None` when none was asked for.
+    pub profile: Option<String>,
+    pub channel: Channel,
+    pub language: &'static str,
+    pub country: Option<&'static str>,
+    pub representative: bool,
+    /// The kind's own answers, in schema order; texts left empty are left out.
+    pub answers: Vec<(&'static str, Answer)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Answer {
+    Text(String),
+    Choice(&'static str),
+    Flag(bool),
+}
+
+/// One thing wrong with one field. A field has at most one error at a time.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct FieldError {
+    /// The field's name in [`schema`], or `kind`, `received_at`, `profile`, `channel`.
+    pub field: &'static str,
+    pub code: Code,
+}
+
+/// Why a field is refused, with what it takes to say so.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Code {
+    /// Empty where something is needed.
+    Required,
+    /// Empty, though needed because `other` is filled in.
+    RequiredWith {
+        other: &'static str,
+    },
+    /// Empty, though needed because the box `other` is not ticked.
+    RequiredUnless {
+        other: &'static str,
+    },
+    /// Longer than `max` characters once trimmed.
+    TooLong {
+        max: usize,
+    },
+    /// Not one of `allowed` (empty included).
+    NotAllowed {
+        allowed: &'static [&'static str],
+    },
+    /// Not a word of a closed vocabulary (kind, channel).
+    Unknown(UnknownValue),
+    Email(InvalidEmail),
+    NotAnInstant {
+        given: String,
+    },
+    /// A moment after now: a request cannot have reached the organisation yet.
+    InFuture,
+    UnknownProfile {
+        given: String,
+        expected: Vec<String>,
+    },
+    /// An attachment that is not a PDF, a JPEG or a PNG image.
+    NotADocument,
+}
+
+/// Checks a draft against the schema of its kind. `profiles` are the configured deadline
+/// profiles; `now` is when the filing happens.
+pub fn check(
+    draft: &Draft<'_>,
+    profiles: &[&str],
+    now: DateTime<Utc>,
+) -> Result<Checked, Vec<FieldError>> {
+    let mut e = Errors::default();
+    // In the order the API has always listed its errors.
+    let kind = e.take(
+        "kind",
+        draft.kind.parse::<RequestKind>().map_err(Code::Unknown),
+    );
+    let name = e.text(&NAME, draft.name, &NO_ANSWERS);
+    let email = e.take(
+        "email",
+        EmailAddress::parse(draft.email).map_err(Code::Email),
+    );
+    let details = e.text(&DETAILS, draft.details, &NO_ANSWERS);
+    let received_at = match draft.received_at {
+        None => Some(now),
+        Some(raw) => e.take("received_at", parse_instant(raw)),
+    };
+    if let Some(at) = received_at
+        && let Err(error) = not_in_future(at, now)
+    {
+        e.0.push(error);
+    }
+    let profile = match draft.profile {
+        Some(asked) if !profiles.contains(&asked) => {
+            e.0.push(unknown_profile(asked, profiles));
+            None
+        }
+        asked => asked,
+    };
+    let channel = e.take(
+        "channel",
+        draft.channel.parse::<Channel>().map_err(Code::Unknown),
+    );
+    let language = e.choice(&LANGUAGE, draft.language, &NO_ANSWERS);
+    let customer_ref = e.text(&CUSTOMER_REF, draft.customer_ref, &NO_ANSWERS);
+    let (country, representative) = match &draft.person {
+        Some(person) => e.person(person),
+        None => (None, false),
+    };
+    let answers = match (kind, draft.answers) {
+        (Some(kind), Some(given)) => e.answers(own_fields(kind), given),
+        _ => Vec::new(),
+    };
+    match (kind, email, received_at, channel, language) {
+        (Some(kind), Some(email), Some(received_at), Some(channel), Some(language))
+            if e.0.is_empty() =>
+        {
+            Ok(Checked {
+                kind,
+                name: name.unwrap_or_default(),
+                email,
+                customer_ref,
+                details: details.unwrap_or_default(),
+                received_at,
+                profile: profile.map(str::to_string),
+                channel,
+                language,
+                country,
+                representative,
+                answers,
+            })
+        }
+        // Every `None` above pushed its error.
+        _ => Err(e.0),
+    }
+}
+
+/// A request cannot have been received after `now`.
+pub fn not_in_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), FieldError> {
+    if at > now {
+        return Err(FieldError {
+            field: "received_at",
+            code: Code::InFuture,
+        });
+    }
+    Ok(())
+}
+
+/// `given` is not among the configured `profiles`.
+pub fn unknown_profile(given: &str, profiles: &[&str]) -> FieldError {
+    FieldError {
+        field: "profile",
+        code: Code::UnknownProfile {
+            given: given.to_string(),
+            expected: profiles.iter().map(|p| p.to_string()).collect(),
+        },
+    }
+}
+
+fn parse_instant(raw: &str) -> Result<DateTime<Utc>, Code> {
+    DateTime::parse_from_rfc3339(raw.trim())
+        .map(|t| t.with_timezone(&Utc))
+        .map_err(|_| Code::NotAnInstant {
+            given: raw.to_string(),
+        })
+}
+
+/// Whether an empty field is wrong, given the other answers; with which code.
+fn missing(need: Need, others: &dyn Answers) -> Option<Code> {
+    match need {
+        Need::Required => Some(Code::Required),
+        Need::Optional => None,
+        Need::When { field, is } => (others.get(field) == is).then_some(Code::Required),
+        Need::With(other) => {
+            (!others.get(other).trim().is_empty()).then_some(Code::RequiredWith { other })
+        }
+        Need::Unless(other) => others
+            .get(other)
+            .is_empty()
+            .then_some(Code::RequiredUnless { other }),
+    }
+}
+
+/// Collects every error, so one answer lists all there is to fix.
+#[derive(Default)]
+struct Errors(Vec<FieldError>);
+
+impl Errors {
+    fn fail(&mut self, field: &'static str, code: Code) {
+        self.0.push(FieldError { field, code });
+    }
+
+    fn take<T>(&mut self, field: &'static str, parsed: Result<T, Code>) -> Option<T> {
+        parsed.map_err(|code| self.fail(field, code)).ok()
+    }
+
+    /// A trimmed text; `None` when empty (or wrong).
+    fn text(&mut self, spec: &FieldSpec, raw: &str, others: &dyn Answers) -> Option<String> {
+        let value = raw.trim();
+        let max = match spec.shape {
+            Shape::Text { max } => max,
+            _ => usize::MAX,
+        };
+        if value.chars().count() > max {
+            self.fail(spec.name, Code::TooLong { max });
+            None
+        } else if value.is_empty() {
+            if let Some(code) = missing(spec.need, others) {
+                self.fail(spec.name, code);
+            }
+            None
+        } else {
+            Some(value.to_string())
+        }
+    }
+
+    fn choice(
+        &mut self,
+        spec: &FieldSpec,
+        raw: &str,
+        others: &dyn Answers,
+    ) -> Option<&'static str> {
+        let Shape::Choice(allowed) = spec.shape else {
+            return None;
+        };
+        match allowed.iter().find(|value| **value == raw) {
+            Some(value) => Some(value),
+            None if raw.is_empty() && missing(spec.need, others).is_none() => None,
+            None => {
+                self.fail(spec.name, Code::NotAllowed { allowed });
+                None
+            }
+        }
+    }
+
+    /// Where the person lives and whether they act for someone else.
+    fn person(&mut self, person: &Person<'_>) -> (Option<&'static str>, bool) {
+        let country = self.choice(&COUNTRY, person.country, &NO_ANSWERS);
+        let acting = self.choice(&ACTING, person.acting, &NO_ANSWERS);
+        match person.mandate {
+            Attachment::NotADocument => self.fail(MANDATE.name, Code::NotADocument),
+            Attachment::Absent => {
+                if let Some(code) = missing(MANDATE.need, &[(ACTING.name, acting.unwrap_or(""))]) {
+                    self.fail(MANDATE.name, code);
+                }
+            }
+            Attachment::Document => {}
+        }
+        (country, acting == Some("representative"))
+    }
+
+    /// A kind's own answers: its fields are texts, choices and boxes.
+    fn answers(
+        &mut self,
+        fields: &[FieldSpec],
+        given: &dyn Answers,
+    ) -> Vec<(&'static str, Answer)> {
+        let mut answers = Vec::new();
+        for spec in fields {
+            let raw = given.get(spec.name);
+            let answer = match spec.shape {
+                Shape::Choice(_) => self.choice(spec, raw, given).map(Answer::Choice),
+                Shape::Flag => Some(Answer::Flag(!raw.is_empty())),
+                Shape::Text { .. } | Shape::Email | Shape::Document => {
+                    self.text(spec, raw, given).map(Answer::Text)
+                }
+            };
+            if let Some(answer) = answer {
+                answers.push((spec.name, answer));
+            }
+        }
+        answers
+    }
+}
+
+impl fmt::Display for FieldError {
+    /// In English, as the API says it.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match (self.field, &self.code) {
+            ("name", Code::Required) => f.write_str("the requester's name is required"),
+            ("name", Code::TooLong { max }) => {
+                write!(f, "the name is longer than {max} characters")
+            }
+            ("customer_ref", Code::TooLong { max }) => {
+                write!(f, "the customer reference is longer than {max} characters")
+            }
+            ("details", Code::TooLong { max }) => {
+                write!(f, "details are longer than {max} characters")
+            }
+            ("received_at", Code::InFuture) => f.write_str(
+                "received_at is in the future; give the moment the request reached the organisation",
+            ),
+            ("language", Code::NotAllowed { allowed }) => {
+                write!(f, "language must be {}", quoted_alternatives(allowed))
+            }
+            (field, Code::Required) => write!(f, "{field} is required"),
+            (field, Code::RequiredWith { other }) => {
+                write!(f, "{field} is required when {other} is given")
+            }
+            (field, Code::RequiredUnless { other }) => {
+                write!(f, "{field} is required unless {other} is ticked")
+            }
+            (field, Code::TooLong { max }) => {
+                write!(f, "{field} is longer than {max} characters")
+            }
+            (field, Code::NotAllowed { allowed }) => {
+                write!(f, "{field} must be one of: {}", allowed.join(", "))
+            }
+            (_, Code::Unknown(error)) => write!(f, "{error}"),
+            (_, Code::Email(error)) => write!(f, "{error}"),
+            (_, Code::NotAnInstant { given }) => write!(
+                f,
+                "\"{given}\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"
+            ),
+            (field, Code::InFuture) => write!(f, "{field} is in the future"),
+            (_, Code::UnknownProfile { given, expected }) => write!(
+                f,
+                "unknown profile \"{given}\"; expected one of: {}",
+                expected.join(", ")
+            ),
+            (field, Code::NotADocument) => {
+                write!(f, "{field} must be a PDF, a JPEG or a PNG image")
+            }
+        }
+    }
+}
+
+/// `"fr" or "en"`; `"a", "b" or "c"`.
+fn quoted_alternatives(values: &[&str]) -> String {
+    let quoted: Vec<String> = values.iter().map(|v| format!("\"{v}\"")).collect();
+    match quoted.split_last() {
+        Some((last, rest)) if !rest.is_empty() => format!("{} or {last}", rest.join(", ")),
+        _ => quoted.concat(),
+    }
+}
+
+#[cfg(test)]
+mod tests;

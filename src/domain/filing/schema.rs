@@ -1,0 +1,174 @@
+//! The fields of a request, per kind: who the requester is (asked on every channel), who acts
+//! and from where (asked by the portal), each kind's own questions, and the free-text details.
+//! One table, so the API, the portal's form and its checks cannot drift apart.
+
+use crate::domain::kind::RequestKind;
+
+/// A name or a reference: one line.
+pub const MAX_LINE: usize = 200;
+/// What a person writes in their own words: the details, and each kind's own answers.
+pub const MAX_TEXT: usize = 20_000;
+
+/// Where the person lives, as the portal offers it. The configuration maps a country to a
+/// deadline profile (`deadlines.countries`); one it does not map gets the default profile.
+pub const COUNTRIES: [&str; 14] = [
+    "FR", "BE", "LU", "DE", "ES", "IT", "NL", "CH", "GB", "CA", "CA-QC", "US-CA", "BR", "OTHER",
+];
+/// The languages a requester is written to in.
+pub const LANGUAGES: [&str; 2] = ["fr", "en"];
+/// For oneself, or for someone else as an authorised representative (who sends a mandate).
+pub const ACTING_AS: [&str; 2] = ["self", "representative"];
+
+/// What a field holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Shape {
+    /// Free text, trimmed, at most `max` characters once trimmed.
+    Text { max: usize },
+    /// An email address (see [`EmailAddress`](crate::domain::email::EmailAddress)).
+    Email,
+    /// One of a closed list of values, given exactly.
+    Choice(&'static [&'static str]),
+    /// A tick box: ticked when anything at all is sent.
+    Flag,
+    /// An attached document: a PDF, a JPEG or a PNG image.
+    Document,
+}
+
+/// Whether a field must be filled in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Need {
+    Required,
+    Optional,
+    /// Required when the choice `field` is `is`: "only some data" asks which.
+    When {
+        field: &'static str,
+        is: &'static str,
+    },
+    /// Required once `field` is filled in: an objection to a processing says why
+    /// (GDPR art. 21(1)).
+    With(&'static str),
+    /// Required unless the box `field` is ticked: objecting to direct marketing needs
+    /// nothing more (GDPR art. 21(3)).
+    Unless(&'static str),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FieldSpec {
+    pub name: &'static str,
+    pub shape: Shape,
+    pub need: Need,
+}
+
+impl FieldSpec {
+    /// Required whatever else is answered (the form marks it so).
+    pub fn is_required(&self) -> bool {
+        self.need == Need::Required
+    }
+}
+
+const fn spec(name: &'static str, shape: Shape, need: Need) -> FieldSpec {
+    FieldSpec { name, shape, need }
+}
+
+const fn text(name: &'static str, need: Need) -> FieldSpec {
+    spec(name, Shape::Text { max: MAX_TEXT }, need)
+}
+
+const fn choice(name: &'static str, values: &'static [&'static str]) -> FieldSpec {
+    spec(name, Shape::Choice(values), Need::Required)
+}
+
+pub const NAME: FieldSpec = spec("name", Shape::Text { max: MAX_LINE }, Need::Required);
+pub const EMAIL: FieldSpec = spec("email", Shape::Email, Need::Required);
+pub const CUSTOMER_REF: FieldSpec = spec(
+    "customer_ref",
+    Shape::Text { max: MAX_LINE },
+    Need::Optional,
+);
+pub const COUNTRY: FieldSpec = choice("country", &COUNTRIES);
+pub const ACTING: FieldSpec = choice("acting", &ACTING_AS);
+pub const MANDATE: FieldSpec = spec(
+    "mandate",
+    Shape::Document,
+    Need::When {
+        field: "acting",
+        is: "representative",
+    },
+);
+pub const DETAILS: FieldSpec = text("details", Need::Optional);
+/// The language of the replies; the portal takes the page's, the API's caller names one.
+pub const LANGUAGE: FieldSpec = choice("language", &LANGUAGES);
+
+/// Who the requester is: asked on every channel.
+pub const REQUESTER: [FieldSpec; 3] = [NAME, EMAIL, CUSTOMER_REF];
+/// Who acts and from where: asked by the portal. A system filing through the API speaks for
+/// the organisation, which knows its own customers.
+pub const PERSON: [FieldSpec; 3] = [COUNTRY, ACTING, MANDATE];
+
+const ACCESS: [FieldSpec; 2] = [
+    choice("access_scope", &["all", "specific"]),
+    text(
+        "access_specifics",
+        Need::When {
+            field: "access_scope",
+            is: "specific",
+        },
+    ),
+];
+const RECTIFICATION: [FieldSpec; 2] = [
+    text("rectification_wrong", Need::Required),
+    text("rectification_correct", Need::Required),
+];
+const ERASURE: [FieldSpec; 3] = [
+    choice("erasure_scope", &["all", "part"]),
+    text(
+        "erasure_part",
+        Need::When {
+            field: "erasure_scope",
+            is: "part",
+        },
+    ),
+    text("erasure_reason", Need::Optional),
+];
+/// The four cases of GDPR art. 18(1), (a) to (d).
+const RESTRICTION: [FieldSpec; 2] = [
+    choice(
+        "restriction_ground",
+        &["accuracy", "unlawful", "legal_claims", "objection_pending"],
+    ),
+    text("restriction_explanation", Need::Optional),
+];
+const PORTABILITY: [FieldSpec; 3] = [
+    text("portability_data", Need::Required),
+    choice("portability_destination", &["me", "controller"]),
+    text(
+        "portability_controller",
+        Need::When {
+            field: "portability_destination",
+            is: "controller",
+        },
+    ),
+];
+const OBJECTION: [FieldSpec; 3] = [
+    spec("objection_direct_marketing", Shape::Flag, Need::Optional),
+    text(
+        "objection_processing",
+        Need::Unless("objection_direct_marketing"),
+    ),
+    text("objection_reason", Need::With("objection_processing")),
+];
+const CONSENT_WITHDRAWAL: [FieldSpec; 1] = [text("consent_withdrawal_consent", Need::Required)];
+
+/// The questions a kind asks besides who the requester is and the details, in the order the
+/// form shows them.
+pub fn own_fields(kind: RequestKind) -> &'static [FieldSpec] {
+    match kind {
+        RequestKind::Access => &ACCESS,
+        RequestKind::Rectification => &RECTIFICATION,
+        RequestKind::Erasure => &ERASURE,
+        RequestKind::Restriction => &RESTRICTION,
+        RequestKind::Portability => &PORTABILITY,
+        RequestKind::Objection => &OBJECTION,
+        RequestKind::ConsentWithdrawal => &CONSENT_WITHDRAWAL,
+    }
+}

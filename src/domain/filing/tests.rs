@@ -1,0 +1,444 @@
+use super::*;
+
+const PROFILES: [&str; 3] = ["gdpr", "two-months", "uk-gdpr"];
+
+/// What a check says: each field in error with its code.
+type Said = Vec<(&'static str, Code)>;
+/// Answers to a kind's own questions, by field name.
+type Given<'a> = Vec<(&'a str, &'a str)>;
+
+fn now() -> DateTime<Utc> {
+    "2025-03-10T12:00:00Z".parse().unwrap()
+}
+
+/// A draft that passes, as the API sends one: no person, no answers.
+fn api_draft() -> Draft<'static> {
+    Draft {
+        kind: "access",
+        name: "Camille Martin",
+        email: "camille@example.fr",
+        customer_ref: "",
+        details: "",
+        received_at: None,
+        profile: None,
+        channel: "api",
+        language: "fr",
+        person: None,
+        answers: None,
+    }
+}
+
+/// The same, as the portal sends one: a person acting for themselves.
+fn portal_draft(kind: RequestKind, answers: &dyn Answers) -> Draft<'_> {
+    Draft {
+        kind: kind.as_str(),
+        channel: "web",
+        person: Some(Person {
+            country: "FR",
+            acting: "self",
+            mandate: Attachment::Absent,
+        }),
+        answers: Some(answers),
+        ..api_draft()
+    }
+}
+
+fn errors(draft: &Draft<'_>) -> Said {
+    match check(draft, &PROFILES, now()) {
+        Ok(_) => Vec::new(),
+        Err(errors) => errors.into_iter().map(|e| (e.field, e.code)).collect(),
+    }
+}
+
+fn long(n: usize) -> String {
+    // Multi-byte on purpose: limits count characters, not bytes.
+    "é".repeat(n)
+}
+
+#[test]
+fn each_kind_asks_its_own_questions() {
+    // (kind, [(field, required whatever else is answered)])
+    let expected: [(RequestKind, &[(&str, bool)]); 7] = [
+        (
+            RequestKind::Access,
+            &[("access_scope", true), ("access_specifics", false)],
+        ),
+        (
+            RequestKind::Rectification,
+            &[
+                ("rectification_wrong", true),
+                ("rectification_correct", true),
+            ],
+        ),
+        (
+            RequestKind::Erasure,
+            &[
+                ("erasure_scope", true),
+                ("erasure_part", false),
+                ("erasure_reason", false),
+            ],
+        ),
+        (
+            RequestKind::Restriction,
+            &[
+                ("restriction_ground", true),
+                ("restriction_explanation", false),
+            ],
+        ),
+        (
+            RequestKind::Portability,
+            &[
+                ("portability_data", true),
+                ("portability_destination", true),
+                ("portability_controller", false),
+            ],
+        ),
+        (
+            RequestKind::Objection,
+            &[
+                ("objection_direct_marketing", false),
+                ("objection_processing", false),
+                ("objection_reason", false),
+            ],
+        ),
+        (
+            RequestKind::ConsentWithdrawal,
+            &[("consent_withdrawal_consent", true)],
+        ),
+    ];
+    for (kind, fields) in expected {
+        let got: Vec<(&str, bool)> = own_fields(kind)
+            .iter()
+            .map(|f| (f.name, f.is_required()))
+            .collect();
+        assert_eq!(got, fields, "{kind}");
+    }
+}
+
+#[test]
+fn own_fields_are_texts_choices_and_boxes_and_texts_take_twenty_thousand_characters() {
+    for kind in RequestKind::ALL {
+        for field in own_fields(kind) {
+            match field.shape {
+                Shape::Text { max } => assert_eq!(max, MAX_TEXT, "{}", field.name),
+                Shape::Choice(values) => assert!(!values.is_empty()),
+                Shape::Flag => {}
+                Shape::Email | Shape::Document => panic!("{} is not a kind's own", field.name),
+            }
+            // A field's need only ever points at a field of the same kind.
+            if let Need::When { field: other, .. } | Need::With(other) | Need::Unless(other) =
+                field.need
+            {
+                assert!(own_fields(kind).iter().any(|f| f.name == other), "{other}");
+            }
+        }
+    }
+}
+
+#[test]
+fn the_requester_and_the_person_are_the_same_for_every_kind() {
+    let requester: Vec<(&str, Shape, Need)> = REQUESTER
+        .iter()
+        .map(|f| (f.name, f.shape, f.need))
+        .collect();
+    assert_eq!(
+        requester,
+        [
+            ("name", Shape::Text { max: 200 }, Need::Required),
+            ("email", Shape::Email, Need::Required),
+            ("customer_ref", Shape::Text { max: 200 }, Need::Optional),
+        ]
+    );
+    let person: Vec<(&str, bool)> = PERSON.iter().map(|f| (f.name, f.is_required())).collect();
+    assert_eq!(
+        person,
+        [("country", true), ("acting", true), ("mandate", false)]
+    );
+    assert_eq!(DETAILS.shape, Shape::Text { max: 20_000 });
+    assert_eq!(
+        MANDATE.need,
+        Need::When {
+            field: "acting",
+            is: "representative"
+        }
+    );
+}
+
+#[test]
+fn the_kinds_own_answers_are_checked_field_by_field() {
+    let t20001 = "a".repeat(20_001);
+    let t20000 = "a".repeat(20_000);
+    let scope = Code::NotAllowed {
+        allowed: &["all", "specific"],
+    };
+    // (kind, answers, errors)
+    #[rustfmt::skip]
+    let cases: Vec<(RequestKind, Given<'_>, Said)> = vec![
+        (RequestKind::Access, vec![], vec![("access_scope", scope.clone())]),
+        (RequestKind::Access, vec![("access_scope", "All")], vec![("access_scope", scope.clone())]),
+        (RequestKind::Access, vec![("access_scope", " all")], vec![("access_scope", scope)]),
+        (RequestKind::Access, vec![("access_scope", "all")], vec![]),
+        (RequestKind::Access, vec![("access_scope", "specific")], vec![("access_specifics", Code::Required)]),
+        (RequestKind::Access, vec![("access_scope", "specific"), ("access_specifics", " \n ")], vec![("access_specifics", Code::Required)]),
+        (RequestKind::Access, vec![("access_scope", "specific"), ("access_specifics", &t20000)], vec![]),
+        (RequestKind::Access, vec![("access_scope", "all"), ("access_specifics", &t20001)], vec![("access_specifics", Code::TooLong { max: 20_000 })]),
+        (RequestKind::Rectification, vec![], vec![("rectification_wrong", Code::Required), ("rectification_correct", Code::Required)]),
+        (RequestKind::Rectification, vec![("rectification_wrong", "x"), ("rectification_correct", &t20001)], vec![("rectification_correct", Code::TooLong { max: 20_000 })]),
+        (RequestKind::Erasure, vec![("erasure_scope", "part")], vec![("erasure_part", Code::Required)]),
+        (RequestKind::Erasure, vec![("erasure_scope", "all"), ("erasure_reason", &t20001)], vec![("erasure_reason", Code::TooLong { max: 20_000 })]),
+        (RequestKind::Erasure, vec![("erasure_scope", "everything")], vec![("erasure_scope", Code::NotAllowed { allowed: &["all", "part"] })]),
+        (RequestKind::Restriction, vec![("restriction_ground", "bored")], vec![("restriction_ground", Code::NotAllowed { allowed: &["accuracy", "unlawful", "legal_claims", "objection_pending"] })]),
+        (RequestKind::Restriction, vec![("restriction_ground", "legal_claims")], vec![]),
+        (RequestKind::Portability, vec![], vec![("portability_data", Code::Required), ("portability_destination", Code::NotAllowed { allowed: &["me", "controller"] })]),
+        (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "controller")], vec![("portability_controller", Code::Required)]),
+        (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "me")], vec![]),
+        (RequestKind::Objection, vec![], vec![("objection_processing", Code::RequiredUnless { other: "objection_direct_marketing" })]),
+        (RequestKind::Objection, vec![("objection_direct_marketing", "yes")], vec![]),
+        (RequestKind::Objection, vec![("objection_processing", "Profiling")], vec![("objection_reason", Code::RequiredWith { other: "objection_processing" })]),
+        (RequestKind::Objection, vec![("objection_processing", "Profiling"), ("objection_reason", "  ")], vec![("objection_reason", Code::RequiredWith { other: "objection_processing" })]),
+        (RequestKind::Objection, vec![("objection_processing", "Profiling"), ("objection_reason", "I moved")], vec![]),
+        (RequestKind::Objection, vec![("objection_direct_marketing", "yes"), ("objection_processing", &t20001)], vec![("objection_processing", Code::TooLong { max: 20_000 }), ("objection_reason", Code::RequiredWith { other: "objection_processing" })]),
+        (RequestKind::ConsentWithdrawal, vec![("consent_withdrawal_consent", "   ")], vec![("consent_withdrawal_consent", Code::Required)]),
+    ];
+    for (kind, answers, expected) in cases {
+        let map: HashMap<String, String> = answers
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect();
+        assert_eq!(
+            errors(&portal_draft(kind, &map)),
+            expected,
+            "{kind} with {answers:?}"
+        );
+    }
+}
+
+#[test]
+fn the_fields_every_request_has_are_checked_on_every_channel() {
+    let n201 = long(201);
+    let n200 = long(200);
+    let t20001 = "a".repeat(20_001);
+    let ok = api_draft();
+    // (draft, errors)
+    #[rustfmt::skip]
+    let cases: Vec<(Draft<'_>, Said)> = vec![
+        (ok, vec![]),
+        (Draft { kind: "deletion", ..ok }, vec![("kind", Code::Unknown("deletion".parse::<RequestKind>().unwrap_err()))]),
+        (Draft { name: "", ..ok }, vec![("name", Code::Required)]),
+        (Draft { name: " \t ", ..ok }, vec![("name", Code::Required)]),
+        (Draft { name: &n200, ..ok }, vec![]),
+        (Draft { name: &n201, ..ok }, vec![("name", Code::TooLong { max: 200 })]),
+        (Draft { email: "camille.example.fr", ..ok }, vec![("email", Code::Email(InvalidEmail::MissingAt))]),
+        (Draft { email: "", ..ok }, vec![("email", Code::Email(InvalidEmail::Empty))]),
+        (Draft { customer_ref: &n200, ..ok }, vec![]),
+        (Draft { customer_ref: &n201, ..ok }, vec![("customer_ref", Code::TooLong { max: 200 })]),
+        (Draft { details: &t20001, ..ok }, vec![("details", Code::TooLong { max: 20_000 })]),
+        (Draft { received_at: Some("yesterday"), ..ok }, vec![("received_at", Code::NotAnInstant { given: "yesterday".into() })]),
+        (Draft { received_at: Some("2025-03-10T12:00:01Z"), ..ok }, vec![("received_at", Code::InFuture)]),
+        (Draft { received_at: Some("2025-03-10T13:00:00+01:00"), ..ok }, vec![]),
+        (Draft { profile: Some("mars"), ..ok }, vec![("profile", Code::UnknownProfile { given: "mars".into(), expected: vec!["gdpr".into(), "two-months".into(), "uk-gdpr".into()] })]),
+        (Draft { profile: Some("gdpr"), ..ok }, vec![]),
+        (Draft { channel: "pigeon", ..ok }, vec![("channel", Code::Unknown("pigeon".parse::<Channel>().unwrap_err()))]),
+        (Draft { language: "de", ..ok }, vec![("language", Code::NotAllowed { allowed: &["fr", "en"] })]),
+        (Draft { language: "", ..ok }, vec![("language", Code::NotAllowed { allowed: &["fr", "en"] })]),
+        (Draft { language: "EN", ..ok }, vec![("language", Code::NotAllowed { allowed: &["fr", "en"] })]),
+    ];
+    for (draft, expected) in cases {
+        assert_eq!(
+            errors(&draft),
+            expected,
+            "{:?}",
+            (draft.kind, draft.name.len(), draft.email, draft.received_at)
+        );
+    }
+}
+
+#[test]
+fn the_person_filing_on_the_portal_is_checked() {
+    let none: [(&str, &str); 1] = [("access_scope", "all")];
+    let person = |country, acting, mandate| Draft {
+        person: Some(Person {
+            country,
+            acting,
+            mandate,
+        }),
+        ..portal_draft(RequestKind::Access, &none)
+    };
+    let countries = Code::NotAllowed {
+        allowed: &COUNTRIES,
+    };
+    let acting = Code::NotAllowed {
+        allowed: &["self", "representative"],
+    };
+    use Attachment::{Absent, Document, NotADocument};
+    // (country, acting, mandate, errors)
+    #[rustfmt::skip]
+    let cases: Vec<(&str, &str, Attachment, Said)> = vec![
+        ("FR", "self", Absent, vec![]),
+        ("CA-QC", "self", Absent, vec![]),
+        ("OTHER", "self", Absent, vec![]),
+        ("fr", "self", Absent, vec![("country", countries.clone())]),
+        ("", "self", Absent, vec![("country", countries)]),
+        ("FR", "", Absent, vec![("acting", acting.clone())]),
+        // Whom they act for is unknown, so no mandate is asked for yet.
+        ("FR", "boss", Absent, vec![("acting", acting)]),
+        ("FR", "representative", Absent, vec![("mandate", Code::Required)]),
+        ("FR", "representative", Document, vec![]),
+        ("FR", "representative", NotADocument, vec![("mandate", Code::NotADocument)]),
+        // Not needed, but what is sent must still be a document.
+        ("FR", "self", NotADocument, vec![("mandate", Code::NotADocument)]),
+        ("FR", "self", Document, vec![]),
+    ];
+    for (country, acting, mandate, expected) in cases {
+        assert_eq!(
+            errors(&person(country, acting, mandate)),
+            expected,
+            "{country} {acting} {mandate:?}"
+        );
+    }
+}
+
+#[test]
+fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
+    let n201 = long(201);
+    let t20001 = "a".repeat(20_001);
+    let answers: [(&str, &str); 0] = [];
+    let draft = Draft {
+        kind: "access",
+        name: "  ",
+        email: "bad",
+        customer_ref: &n201,
+        details: &t20001,
+        received_at: Some("2999-01-01T00:00:00Z"),
+        profile: Some("mars"),
+        channel: "fax",
+        language: "de",
+        person: Some(Person {
+            country: "ZZ",
+            acting: "representative",
+            mandate: Attachment::Absent,
+        }),
+        answers: Some(&answers),
+    };
+    let fields: Vec<&str> = errors(&draft).iter().map(|(f, _)| *f).collect();
+    assert_eq!(
+        fields,
+        [
+            "name",
+            "email",
+            "details",
+            "received_at",
+            "profile",
+            "channel",
+            "language",
+            "customer_ref",
+            "country",
+            "mandate",
+            "access_scope",
+        ]
+    );
+}
+
+#[test]
+fn without_answers_the_kinds_own_questions_are_not_asked() {
+    // The API files with the details only: an access request needs no scope there.
+    for kind in RequestKind::ALL {
+        let draft = Draft {
+            kind: kind.as_str(),
+            ..api_draft()
+        };
+        let checked = check(&draft, &PROFILES, now()).unwrap();
+        assert!(checked.answers.is_empty());
+        assert_eq!((checked.country, checked.representative), (None, false));
+    }
+}
+
+#[test]
+fn what_passes_comes_out_trimmed_and_typed() {
+    let answers: [(&str, &str); 4] = [
+        ("objection_direct_marketing", "yes"),
+        ("objection_processing", "  Profiling "),
+        ("objection_reason", "I moved"),
+        ("ignored", "not a field of this kind"),
+    ];
+    let draft = Draft {
+        name: "  Camille Martin ",
+        email: " Camille@Example.FR ",
+        customer_ref: " C-1042 ",
+        details: "\n  Everything \n",
+        received_at: Some(" 2025-03-10T09:00:00+01:00 "),
+        profile: Some("gdpr"),
+        language: "en",
+        person: Some(Person {
+            country: "BE",
+            acting: "representative",
+            mandate: Attachment::Document,
+        }),
+        ..portal_draft(RequestKind::Objection, &answers)
+    };
+    let checked = check(&draft, &PROFILES, now()).unwrap();
+    assert_eq!(
+        checked,
+        Checked {
+            kind: RequestKind::Objection,
+            name: "Camille Martin".into(),
+            email: EmailAddress::parse("Camille@example.fr").unwrap(),
+            customer_ref: Some("C-1042".into()),
+            details: "Everything".into(),
+            received_at: "2025-03-10T08:00:00Z".parse().unwrap(),
+            profile: Some("gdpr".into()),
+            channel: Channel::Web,
+            language: "en",
+            country: Some("BE"),
+            representative: true,
+            answers: vec![
+                ("objection_direct_marketing", Answer::Flag(true)),
+                ("objection_processing", Answer::Text("Profiling".into())),
+                ("objection_reason", Answer::Text("I moved".into())),
+            ],
+        }
+    );
+    // Empty optional texts are left out; an unticked box is kept, as false.
+    let answers: [(&str, &str); 2] = [
+        ("objection_processing", "Profiling"),
+        ("objection_reason", "I moved"),
+    ];
+    let draft = Draft {
+        customer_ref: "   ",
+        ..portal_draft(RequestKind::Objection, &answers)
+    };
+    let checked = check(&draft, &PROFILES, now()).unwrap();
+    assert_eq!(checked.customer_ref, None);
+    assert_eq!(checked.received_at, now());
+    assert_eq!(
+        checked.answers[0],
+        ("objection_direct_marketing", Answer::Flag(false))
+    );
+}
+
+#[test]
+fn the_api_says_each_error_in_english() {
+    let error = |field, code| FieldError { field, code }.to_string();
+    // (field, code, message)
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Code, &str)> = vec![
+        ("name", Code::Required, "the requester's name is required"),
+        ("name", Code::TooLong { max: 200 }, "the name is longer than 200 characters"),
+        ("customer_ref", Code::TooLong { max: 200 }, "the customer reference is longer than 200 characters"),
+        ("details", Code::TooLong { max: 20_000 }, "details are longer than 20000 characters"),
+        ("email", Code::Email(InvalidEmail::MissingAt), "the email address is missing an @"),
+        ("received_at", Code::NotAnInstant { given: "yesterday".into() }, "\"yesterday\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"),
+        ("received_at", Code::InFuture, "received_at is in the future; give the moment the request reached the organisation"),
+        ("profile", Code::UnknownProfile { given: "mars".into(), expected: vec!["gdpr".into(), "two-months".into()] }, "unknown profile \"mars\"; expected one of: gdpr, two-months"),
+        ("channel", Code::Unknown("fax".parse::<Channel>().unwrap_err()), "unknown channel \"fax\"; expected one of: web, email, post, phone, api"),
+        ("language", Code::NotAllowed { allowed: &LANGUAGES }, "language must be \"fr\" or \"en\""),
+        ("access_scope", Code::NotAllowed { allowed: &["all", "specific"] }, "access_scope must be one of: all, specific"),
+        ("erasure_part", Code::Required, "erasure_part is required"),
+        ("objection_reason", Code::RequiredWith { other: "objection_processing" }, "objection_reason is required when objection_processing is given"),
+        ("objection_processing", Code::RequiredUnless { other: "objection_direct_marketing" }, "objection_processing is required unless objection_direct_marketing is ticked"),
+        ("mandate", Code::NotADocument, "mandate must be a PDF, a JPEG or a PNG image"),
+    ];
+    for (field, code, message) in cases {
+        assert_eq!(error(field, code), message);
+    }
+}
