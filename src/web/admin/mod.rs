@@ -10,9 +10,9 @@ pub mod jobs;
 pub mod login;
 pub mod processing;
 pub mod queue;
-pub mod register;
 pub mod reports;
 pub mod request;
+pub mod request_register;
 pub mod settings;
 pub mod users;
 
@@ -66,8 +66,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/requests/{id}/package", web::get().to(fulfilment::package))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
-                .route("/reports/register.csv", web::get().to(register::csv))
-                .route("/reports/register.json", web::get().to(register::json))
+                .route(
+                    "/reports/register.csv",
+                    web::get().to(request_register::csv),
+                )
+                .route(
+                    "/reports/register.json",
+                    web::get().to(request_register::json),
+                )
                 .route("/register", web::get().to(processing::show))
                 .route("/users", web::get().to(users::list))
                 .route("/users", web::post().to(users::invite))

@@ -6,13 +6,15 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::auth::ApiClient;
-use super::view::request_view;
+use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
 use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT};
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
-use crate::store::requests::{self as rows, ListFilter};
+use crate::state::AppState;
+use crate::store::DbConn;
+use crate::store::requests::{self as rows, ListFilter, RequestRow};
 use crate::web::State;
 use crate::web::error::{FieldError, Problem};
 use crate::workflow::{self, Filing, Record};
@@ -136,14 +138,29 @@ pub async fn show(
     id: web::Path<String>,
 ) -> Result<HttpResponse, Problem> {
     let now = state.clock.now();
+    let view = after(&state, id.into_inner(), now, |_, _, row| Ok(row)).await?;
+    Ok(HttpResponse::Ok().json(view))
+}
+
+/// Finds the request named by `id` (UUID or reference), runs `step` on it, and returns the
+/// request as it then stands, with its timeline: what every API answer about one shows.
+async fn after(
+    state: &State,
+    id: String,
+    now: DateTime<Utc>,
+    step: impl FnOnce(&mut DbConn, &AppState, RequestRow) -> Result<RequestRow, Problem>
+    + Send
+    + 'static,
+) -> Result<RequestView, Problem> {
     let (row, events) = state
-        .db(move |conn, _| {
+        .db(move |conn, app| {
             let row = workflow::find(conn, &id)?;
+            let row = step(conn, app, row)?;
             let events = rows::events_for(conn, &[row.id])?;
-            Ok::<_, workflow::WorkflowError>((row, events))
+            Ok::<_, Problem>((row, events))
         })
         .await?;
-    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+    Ok(request_view(&state.law, &row, &events, now))
 }
 
 #[derive(Debug, Deserialize)]
@@ -327,15 +344,13 @@ pub async fn record_event(
     let record = parse_record(body.into_inner())?;
     let now = state.clock.now();
     let actor = client.actor();
-    let (row, events) = state
-        .db(move |conn, app| {
-            let row = workflow::find(conn, &id)?;
-            let row = workflow::record(conn, &app.law, row.id, &record, &actor, now)?;
-            let events = rows::events_for(conn, &[row.id])?;
-            Ok::<_, workflow::WorkflowError>((row, events))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+    let view = after(&state, id.into_inner(), now, move |conn, app, row| {
+        Ok(workflow::record(
+            conn, &app.law, row.id, &record, &actor, now,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Debug, Deserialize)]
@@ -383,15 +398,13 @@ pub async fn extend(
     c.finish()?;
     let now = state.clock.now();
     let actor = client.actor();
-    let (row, events) = state
-        .db(move |conn, app| {
-            let row = workflow::find(conn, &id)?;
-            let row = workflow::extend(conn, &app.law, row.id, period, &reason, &actor, now)?;
-            let events = rows::events_for(conn, &[row.id])?;
-            Ok::<_, workflow::WorkflowError>((row, events))
-        })
-        .await?;
-    Ok(HttpResponse::Ok().json(request_view(&state.law, &row, &events, now)))
+    let view = after(&state, id.into_inner(), now, move |conn, app, row| {
+        Ok(workflow::extend(
+            conn, &app.law, row.id, period, &reason, &actor, now,
+        )?)
+    })
+    .await?;
+    Ok(HttpResponse::Ok().json(view))
 }
 
 #[derive(Debug, Deserialize)]
@@ -436,26 +449,20 @@ pub async fn post_message(
         None => client.actor(),
     };
     let now = state.clock.now();
-    let (row, events) = state
-        .db(move |conn, app| {
-            let row = workflow::find(conn, &id)?;
-            if !row.status.is_open() {
-                return Err(Problem::conflict(
-                    "closed",
-                    "The request is closed",
-                    format!(
-                        "the request is {}; messages go to open requests only",
-                        row.status
-                    ),
-                ));
-            }
-            let row = crate::workflow::requester::post_team_message(
-                conn, app, row.id, &author, &text, now,
-            )
-            .map_err(|e| crate::web::error::internal(&e))?;
-            let events = rows::events_for(conn, &[row.id])?;
-            Ok::<_, Problem>((row, events))
-        })
-        .await?;
-    Ok(HttpResponse::Created().json(request_view(&state.law, &row, &events, now)))
+    let view = after(&state, id.into_inner(), now, move |conn, app, row| {
+        if !row.status.is_open() {
+            return Err(Problem::conflict(
+                "closed",
+                "The request is closed",
+                format!(
+                    "the request is {}; messages go to open requests only",
+                    row.status
+                ),
+            ));
+        }
+        crate::workflow::requester::post_team_message(conn, app, row.id, &author, &text, now)
+            .map_err(|e| crate::web::error::internal(&e))
+    })
+    .await?;
+    Ok(HttpResponse::Created().json(view))
 }

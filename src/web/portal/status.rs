@@ -105,6 +105,18 @@ fn path_lang(state: &State, req: &HttpRequest, raw: &str) -> Result<Lang, HttpRe
     super::url_lang(raw).ok_or_else(|| super::not_found(state, super::preferred_lang(req)))
 }
 
+/// The language and the request of a status page's path; else the page that says why not.
+async fn open_page(
+    state: &State,
+    req: &HttpRequest,
+    (raw_lang, token): (String, String),
+    confirm: bool,
+) -> Result<(Lang, String, Loaded), HttpResponse> {
+    let lang = path_lang(state, req, &raw_lang)?;
+    let loaded = opened(state, lang, &token, confirm).await?;
+    Ok((lang, token, loaded))
+}
+
 /// The request behind a link; else the page that says the link is not (or no longer) valid,
 /// or that something failed on our side.
 async fn opened(
@@ -397,13 +409,8 @@ pub async fn show(
     path: web::Path<(String, String)>,
     query: web::Query<Done>,
 ) -> HttpResponse {
-    let (raw_lang, token) = path.into_inner();
-    let lang = match path_lang(&state, &req, &raw_lang) {
-        Ok(lang) => lang,
-        Err(page) => return page,
-    };
-    let loaded = match opened(&state, lang, &token, true).await {
-        Ok(l) => l,
+    let (lang, token, loaded) = match open_page(&state, &req, path.into_inner(), true).await {
+        Ok(page) => page,
         Err(page) => return page,
     };
     let t = lang.strings();
@@ -626,13 +633,8 @@ pub async fn withdraw_confirm(
     req: HttpRequest,
     path: web::Path<(String, String)>,
 ) -> HttpResponse {
-    let (raw_lang, token) = path.into_inner();
-    let lang = match path_lang(&state, &req, &raw_lang) {
-        Ok(lang) => lang,
-        Err(page) => return page,
-    };
-    let loaded = match opened(&state, lang, &token, false).await {
-        Ok(l) => l,
+    let (lang, token, loaded) = match open_page(&state, &req, path.into_inner(), false).await {
+        Ok(page) => page,
         Err(page) => return page,
     };
     let t = lang.strings();
@@ -670,13 +672,8 @@ pub async fn withdraw(
     path: web::Path<(String, String)>,
     form: web::Form<WithdrawForm>,
 ) -> HttpResponse {
-    let (raw_lang, token) = path.into_inner();
-    let lang = match path_lang(&state, &req, &raw_lang) {
-        Ok(lang) => lang,
-        Err(page) => return page,
-    };
-    let loaded = match opened(&state, lang, &token, false).await {
-        Ok(l) => l,
+    let (lang, token, loaded) = match open_page(&state, &req, path.into_inner(), false).await {
+        Ok(page) => page,
         Err(page) => return page,
     };
     let t = lang.strings();
