@@ -1,6 +1,8 @@
 //! Settings: the embedded `config/default.toml`, then the file named by `DSAR_CONFIG`, then
 //! `DSAR_<SECTION>__<KEY>` environment variables, each layered over the one before. Unknown
-//! keys are refused with the key and its source named; secrets never print.
+//! keys are refused with the key and its source named; secrets never print. The files a
+//! setting names are read here too: the record of processing activities ([`processing`]) and
+//! the data sources ([`sources`]).
 
 pub mod processing;
 pub mod sources;

@@ -1,7 +1,7 @@
 //! Fulfilment: a request dispatched to every data source as its kind needs, each source run
 //! by a job (retried through the queue) or handed to a team, the access package built from
 //! what they found, reviewed, released for a limited time and number of downloads, and
-//! purged after. Objection and consent withdrawal also put the person on the suppression list.
+//! purged after (the suppression list an objection leads to is [`crate::workflow::suppression`]).
 
 pub mod connectors;
 mod delivery;

@@ -1,5 +1,6 @@
 //! The only module that speaks SQL. One `diesel::MultiConnection` over SQLite and PostgreSQL,
-//! chosen by the URL scheme; an r2d2 pool; migrations for both backends embedded in the binary.
+//! chosen by the URL scheme; an r2d2 pool; migrations for both backends embedded in the binary;
+//! one file per table. [`files`] keeps uploads and packages on disk beside it.
 
 pub mod api_keys;
 pub mod audit;
