@@ -11,7 +11,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::filing::{self as rules, Answer, Draft, FieldError};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::reminders;
 use crate::store::requests::{self as rows, EventRow, NewEvent, NewRequest, RequestRow};
 use crate::store::{DbConn, write_tx};
@@ -195,16 +195,13 @@ pub fn file(
                 data: &data,
             },
         )?;
-        audit::append(
+        audit::on_request(
             conn,
-            &Entry {
-                at: now_naive,
-                actor,
-                action: "request.filed",
-                target_type: "request",
-                target_id: Some(&row.uuid),
-                details: &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }).to_string(),
-            },
+            &row.uuid,
+            actor,
+            "request.filed",
+            &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }),
+            now_naive,
         )?;
         if filing.initial_status.is_open() {
             reminders::look_again(conn, row.id, law.today(now))?;
