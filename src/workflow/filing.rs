@@ -240,13 +240,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_profile_is_the_one_asked_for_else_the_countrys_else_the_default() {
+    /// The law of the default settings, and a fixed moment to file at.
+    fn default_law_and_now() -> (Law, DateTime<Utc>) {
         let law = Settings::load_from(None, Vec::new())
             .unwrap()
             .law()
             .unwrap();
-        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        (law, "2025-03-10T12:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn the_profile_is_the_one_asked_for_else_the_countrys_else_the_default() {
+        let (law, now) = default_law_and_now();
         let answers = [("access_scope", "all")];
         // (profile asked for, country, profile filed under)
         let cases = [
@@ -270,11 +275,7 @@ mod tests {
 
     #[test]
     fn the_kinds_answers_are_kept_as_a_json_object() {
-        let law = Settings::load_from(None, Vec::new())
-            .unwrap()
-            .law()
-            .unwrap();
-        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        let (law, now) = default_law_and_now();
         let answers = [("access_scope", "all")];
         let portal = check_filing(&law, &draft(Some("BE"), &answers), Status::New, now).unwrap();
         assert_eq!(portal.form, json!({ "access_scope": "all" }));
