@@ -253,18 +253,13 @@ fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {
             anyhow::ensure!(!name.is_empty(), "--name must not be empty");
             let (key, row) = store::write_tx(&mut conn, |conn| {
                 let created = dsar::staff::api_keys::create_key(conn, name, now)?;
-                store::audit::append(
+                store::audit::on_api_key(
                     conn,
-                    &store::audit::Entry {
-                        at: now,
-                        actor: "cli",
-                        action: "api_key.create",
-                        target_type: "api_key",
-                        target_id: Some(&created.1.id.to_string()),
-                        details:
-                            &serde_json::json!({ "name": name, "prefix": created.1.key_prefix })
-                                .to_string(),
-                    },
+                    created.1.id,
+                    "cli",
+                    "api_key.create",
+                    &serde_json::json!({ "name": name, "prefix": created.1.key_prefix }),
+                    now,
                 )?;
                 Ok::<_, diesel::result::Error>(created)
             })
@@ -301,16 +296,13 @@ fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {
             let revoked = store::write_tx(&mut conn, |conn| {
                 let n = store::api_keys::revoke(conn, id, now)?;
                 if n > 0 {
-                    store::audit::append(
+                    store::audit::on_api_key(
                         conn,
-                        &store::audit::Entry {
-                            at: now,
-                            actor: "cli",
-                            action: "api_key.revoke",
-                            target_type: "api_key",
-                            target_id: Some(&id.to_string()),
-                            details: "{}",
-                        },
+                        id,
+                        "cli",
+                        "api_key.revoke",
+                        &serde_json::json!({}),
+                        now,
                     )?;
                 }
                 Ok::<_, diesel::result::Error>(n)

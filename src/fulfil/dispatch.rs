@@ -143,6 +143,33 @@ pub(super) fn orphaned(conn: &mut DbConn, run: &RunRow) -> diesel::QueryResult<b
     })
 }
 
+/// Staff taking up run `run_id` of this open request, in one transaction: refused with
+/// `refusal` unless `allowed` (told whether the run's job is gone), else its job, if still
+/// waiting out a backoff, cancelled before `then` decides what becomes of the run.
+fn take_up_run<T>(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    run_id: i64,
+    now: chrono::NaiveDateTime,
+    allowed: impl FnOnce(&RunRow, bool) -> bool,
+    refusal: &'static str,
+    then: impl FnOnce(&mut DbConn, RunRow) -> Result<T, WorkflowError>,
+) -> Result<T, WorkflowError> {
+    open_request(row)?;
+    write_tx(conn, |conn| {
+        let run = rows::get_run(conn, run_id)?
+            .filter(|r| r.request_id == row.id)
+            .ok_or(WorkflowError::Refused("No such source run."))?;
+        if !allowed(&run, orphaned(conn, &run)?) {
+            return Err(WorkflowError::Refused(refusal));
+        }
+        if let Some(job) = run.job_id {
+            jobs::cancel_id(conn, job, now)?;
+        }
+        then(conn, run)
+    })
+}
+
 /// Runs a source again: one that failed, is waiting out a backoff, lost its job, or left a
 /// task that a new run may now do (a customer number given since).
 pub fn rerun(
@@ -153,25 +180,16 @@ pub fn rerun(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
-    open_request(row)?;
     let naive = now.naive_utc();
-    write_tx(conn, |conn| {
-        let run = rows::get_run(conn, run_id)?
-            .filter(|r| r.request_id == row.id)
-            .ok_or(WorkflowError::Refused("No such source run."))?;
+    let allowed = |run: &RunRow, orphaned: bool| {
         let manual = state
             .sources
             .find(&run.source)
             .is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
-        let allowed = run.status.can_rerun(orphaned(conn, &run)?, manual);
-        if !allowed || manual {
-            return Err(WorkflowError::Refused(
-                "Only a source that failed, waits to try again or left a task can be run again.",
-            ));
-        }
-        if let Some(job) = run.job_id {
-            jobs::cancel_id(conn, job, naive)?;
-        }
+        run.status.can_rerun(orphaned, manual) && !manual
+    };
+    let refusal = "Only a source that failed, waits to try again or left a task can be run again.";
+    take_up_run(conn, row, run_id, naive, allowed, refusal, |conn, run| {
         rows::set_run_status(
             conn,
             run.id,
@@ -205,22 +223,10 @@ pub fn skip(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
-    open_request(row)?;
     let naive = now.naive_utc();
-    write_tx(conn, |conn| {
-        let run = rows::get_run(conn, run_id)?
-            .filter(|r| r.request_id == row.id)
-            .ok_or(WorkflowError::Refused("No such source run."))?;
-        let allowed = run.status.can_skip(orphaned(conn, &run)?);
-        if !allowed {
-            return Err(WorkflowError::Refused(
-                "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.",
-            ));
-        }
-        // Its job, if still waiting out a backoff, has nothing left to do.
-        if let Some(job) = run.job_id {
-            jobs::cancel_id(conn, job, naive)?;
-        }
+    let allowed = |run: &RunRow, orphaned: bool| run.status.can_skip(orphaned);
+    let refusal = "Only a source that failed, waits to try again or left a task can be skipped; one running now is waited for.";
+    take_up_run(conn, row, run_id, naive, allowed, refusal, |conn, run| {
         rows::attach_job(conn, run.id, None)?;
         let mut outcome = run.outcome();
         outcome.skipped = Some(reason.to_string());

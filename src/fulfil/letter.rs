@@ -29,6 +29,15 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
             format!(", {h}")
         }
     };
+    // An erased or changed table: what it was, how many rows, and how.
+    let change_line = |source: &str, c: &crate::domain::outcome::Changed| {
+        format!(
+            "- {source}: {} ({}{})",
+            c.what,
+            rows_word(c.rows),
+            how(&c.how)
+        )
+    };
     // The rule in the requester's language: the law when one applies, else the criterion.
     let rule = |k: &crate::fulfil::connectors::Kept| {
         let activity = state
@@ -63,14 +72,9 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
     {
         let o = run.outcome();
         let source = name(&run.source);
-        for c in &o.erased {
-            sections[0].1.push(format!(
-                "- {source}: {} ({}{})",
-                c.what,
-                rows_word(c.rows),
-                how(&c.how)
-            ));
-        }
+        sections[0]
+            .1
+            .extend(o.erased.iter().map(|c| change_line(&source, c)));
         for k in &o.kept {
             let until = k
                 .until
@@ -91,14 +95,9 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
                 rule(k)
             ));
         }
-        for c in &o.changed {
-            sections[2].1.push(format!(
-                "- {source}: {} ({}{})",
-                c.what,
-                rows_word(c.rows),
-                how(&c.how)
-            ));
-        }
+        sections[2]
+            .1
+            .extend(o.changed.iter().map(|c| change_line(&source, c)));
         if let Some(r) = &run.recipient {
             sections[3].1.push(format!("- {r}"));
         }

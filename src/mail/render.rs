@@ -105,27 +105,42 @@ macro_rules! mail_templates {
                     #[derive(Template)]
                     #[template(path = $html)]
                     struct Html<'v, 'a>(&'v View<'a>);
-                    view_deref!(Subject, Text, Html);
-                    Ok(Rendered {
-                        subject: one_line(&Subject(view).render().map_err(failed)?),
-                        text: tidy_text(&Text(view).render().map_err(failed)?),
-                        html: without_blank_lines(&Html(view).render().map_err(failed)?),
-                    })
+                    deref_to!(View: Subject, Text, Html);
+                    let subject = one_line(&Subject(view).render().map_err(failed)?);
+                    text_and_html(kind.as_str(), subject, &Text(view), &Html(view))
                 })+
             }
         }
     };
 }
 
-macro_rules! view_deref {
-    ($($name:ident),+) => {$(
+/// The text and the HTML template of a mail read the same facts: each template struct wraps
+/// a reference to them and derefs to it.
+macro_rules! deref_to {
+    ($target:ident: $($name:ident),+) => {$(
         impl<'a> std::ops::Deref for $name<'_, 'a> {
-            type Target = View<'a>;
-            fn deref(&self) -> &View<'a> {
+            type Target = $target<'a>;
+            fn deref(&self) -> &$target<'a> {
                 self.0
             }
         }
     )+};
+}
+
+/// A mail from its subject and its rendered text and HTML parts, each tidied; `kind` names
+/// the mail when a template fails.
+fn text_and_html(
+    kind: &'static str,
+    subject: String,
+    text: &impl Template,
+    html: &impl Template,
+) -> Result<Rendered, MailError> {
+    let failed = |source| MailError::Render { kind, source };
+    Ok(Rendered {
+        subject,
+        text: tidy_text(&text.render().map_err(failed)?),
+        html: without_blank_lines(&html.render().map_err(failed)?),
+    })
 }
 
 mail_templates! {
@@ -144,21 +159,22 @@ mail_templates! {
     ExportReady => "email/export_ready/subject.txt", "email/export_ready/body.txt", "email/export_ready/body.html";
 }
 
-#[derive(Template)]
-#[template(path = "email/staff/password_reset.txt")]
-struct PasswordResetText<'a> {
+/// What the password-reset mail says.
+struct PasswordReset<'a> {
     organisation: &'a str,
     name: &'a str,
     link: &'a str,
 }
 
 #[derive(Template)]
+#[template(path = "email/staff/password_reset.txt")]
+struct PasswordResetText<'v, 'a>(&'v PasswordReset<'a>);
+
+#[derive(Template)]
 #[template(path = "email/staff/password_reset.html")]
-struct PasswordResetHtml<'a> {
-    organisation: &'a str,
-    name: &'a str,
-    link: &'a str,
-}
+struct PasswordResetHtml<'v, 'a>(&'v PasswordReset<'a>);
+
+deref_to!(PasswordReset: PasswordResetText, PasswordResetHtml);
 
 /// A request as a digest lists it, dates in words.
 struct DigestLine<'a> {
@@ -167,9 +183,8 @@ struct DigestLine<'a> {
     left: String,
 }
 
-#[derive(Template)]
-#[template(path = "email/staff/deadline_digest.txt")]
-struct DeadlineDigestText<'a> {
+/// What the deadline digest says.
+struct DeadlineDigest<'a> {
     organisation: &'a str,
     name: &'a str,
     overdue: Vec<DigestLine<'a>>,
@@ -179,15 +194,14 @@ struct DeadlineDigestText<'a> {
 }
 
 #[derive(Template)]
+#[template(path = "email/staff/deadline_digest.txt")]
+struct DeadlineDigestText<'v, 'a>(&'v DeadlineDigest<'a>);
+
+#[derive(Template)]
 #[template(path = "email/staff/deadline_digest.html")]
-struct DeadlineDigestHtml<'a> {
-    organisation: &'a str,
-    name: &'a str,
-    overdue: Vec<DigestLine<'a>>,
-    coming: Vec<DigestLine<'a>>,
-    more: usize,
-    dashboard: &'a str,
-}
+struct DeadlineDigestHtml<'v, 'a>(&'v DeadlineDigest<'a>);
+
+deref_to!(DeadlineDigest: DeadlineDigestText, DeadlineDigestHtml);
 
 /// "3 days left", "due today", "2 days overdue".
 fn days_left_words(days_left: i64) -> String {
@@ -207,10 +221,6 @@ fn deadline_digest(
     more: usize,
     dashboard: &str,
 ) -> Result<Rendered, MailError> {
-    let failed = |source| MailError::Render {
-        kind: "staff_deadline_digest",
-        source,
-    };
     let lines = |overdue: bool| -> Vec<DigestLine<'_>> {
         items
             .iter()
@@ -231,15 +241,7 @@ fn deadline_digest(
             plural(o)
         ),
     };
-    let text = DeadlineDigestText {
-        organisation,
-        name,
-        overdue: lines(true),
-        coming: lines(false),
-        more,
-        dashboard,
-    };
-    let html = DeadlineDigestHtml {
+    let digest = DeadlineDigest {
         organisation,
         name,
         overdue,
@@ -247,11 +249,12 @@ fn deadline_digest(
         more,
         dashboard,
     };
-    Ok(Rendered {
+    text_and_html(
+        "staff_deadline_digest",
         subject,
-        text: tidy_text(&text.render().map_err(failed)?),
-        html: without_blank_lines(&html.render().map_err(failed)?),
-    })
+        &DeadlineDigestText(&digest),
+        &DeadlineDigestHtml(&digest),
+    )
 }
 
 fn plural(n: usize) -> &'static str {
@@ -265,28 +268,18 @@ pub(super) fn render_staff(
 ) -> Result<(&'static str, Rendered), MailError> {
     match *mail {
         StaffMail::PasswordReset { name, link } => {
-            let failed = |source| MailError::Render {
-                kind: "staff_password_reset",
-                source,
-            };
-            let text = PasswordResetText {
+            let reset = PasswordReset {
                 organisation,
                 name,
                 link,
             };
-            let html = PasswordResetHtml {
-                organisation,
-                name,
-                link,
-            };
-            Ok((
+            let rendered = text_and_html(
                 "staff_password_reset",
-                Rendered {
-                    subject: format!("{organisation} – choose a new dsar password"),
-                    text: tidy_text(&text.render().map_err(failed)?),
-                    html: without_blank_lines(&html.render().map_err(failed)?),
-                },
-            ))
+                format!("{organisation} – choose a new dsar password"),
+                &PasswordResetText(&reset),
+                &PasswordResetHtml(&reset),
+            )?;
+            Ok(("staff_password_reset", rendered))
         }
         StaffMail::DeadlineDigest {
             name,

@@ -92,10 +92,12 @@ pub fn append(conn: &mut DbConn, entry: &Entry<'_>) -> QueryResult<()> {
         .map(drop)
 }
 
-/// An entry about one request (the target every request step and view shares).
-pub fn on_request(
+/// An entry about one target (or, without `target_id`, about many rows of one kind); the
+/// details are written as their JSON text.
+fn about(
     conn: &mut DbConn,
-    uuid: &str,
+    target_type: &str,
+    target_id: Option<&str>,
     actor: &str,
     action: &str,
     details: &serde_json::Value,
@@ -107,11 +109,23 @@ pub fn on_request(
             at,
             actor,
             action,
-            target_type: "request",
-            target_id: Some(uuid),
+            target_type,
+            target_id,
             details: &details.to_string(),
         },
     )
+}
+
+/// An entry about one request (the target every request step and view shares).
+pub fn on_request(
+    conn: &mut DbConn,
+    uuid: &str,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    about(conn, "request", Some(uuid), actor, action, details, at)
 }
 
 /// An entry about a staff account (sign-ins, second factor, changes an admin made).
@@ -123,17 +137,34 @@ pub fn on_user(
     details: &serde_json::Value,
     at: NaiveDateTime,
 ) -> QueryResult<()> {
-    append(
-        conn,
-        &Entry {
-            at,
-            actor,
-            action,
-            target_type: "user",
-            target_id: Some(&user_id.to_string()),
-            details: &details.to_string(),
-        },
-    )
+    let id = user_id.to_string();
+    about(conn, "user", Some(&id), actor, action, details, at)
+}
+
+/// An entry about an API key (created, revoked).
+pub fn on_api_key(
+    conn: &mut DbConn,
+    key_id: i64,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    let id = key_id.to_string();
+    about(conn, "api_key", Some(&id), actor, action, details, at)
+}
+
+/// An entry about many rows of one kind at once (a purge, a sweep): `target_type` names the
+/// kind, and no single row is the target.
+pub fn on_many(
+    conn: &mut DbConn,
+    target_type: &str,
+    actor: &str,
+    action: &str,
+    details: &serde_json::Value,
+    at: NaiveDateTime,
+) -> QueryResult<()> {
+    about(conn, target_type, None, actor, action, details, at)
 }
 
 /// Chains up to `limit` committed, unsealed entries after the last sealed one; returns how

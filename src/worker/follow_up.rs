@@ -10,7 +10,7 @@ use crate::domain::lifecycle::Step;
 use crate::domain::status::Status;
 use crate::mail::MailKind;
 use crate::state::AppState;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::portal;
 use crate::store::requests::{self as rows, NewEvent};
 use crate::store::{DbConn, write_tx};
@@ -111,17 +111,13 @@ pub fn sweep(
     }
     if swept != Swept::default() {
         write_tx(conn, |conn| {
-            audit::append(
+            audit::on_many(
                 conn,
-                &Entry {
-                    at: now.naive_utc(),
-                    actor: ACTOR,
-                    action: "sweep.requester",
-                    target_type: "requests",
-                    target_id: None,
-                    details: &json!({ "reminded": swept.reminded, "expired": swept.expired })
-                        .to_string(),
-                },
+                "requests",
+                ACTOR,
+                "sweep.requester",
+                &json!({ "reminded": swept.reminded, "expired": swept.expired }),
+                now.naive_utc(),
             )
         })?;
     }

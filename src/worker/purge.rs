@@ -6,7 +6,7 @@ use chrono::{DateTime, Duration, Months, Utc};
 use serde_json::json;
 
 use crate::state::AppState;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::{DbConn, fulfilment, outbox, portal, requests, users, write_tx};
 use crate::workflow::WorkflowError;
 use crate::workflow::requester;
@@ -109,18 +109,13 @@ pub fn anonymise_closed(
     }
     if count > 0 {
         write_tx(conn, |conn| {
-            audit::append(
+            audit::on_many(
                 conn,
-                &Entry {
-                    at: now.naive_utc(),
-                    actor: "system",
-                    action: "purge.requests",
-                    target_type: "requests",
-                    target_id: None,
-                    details:
-                        &json!({ "anonymised": count, "files": files, "closed_before": cutoff })
-                            .to_string(),
-                },
+                "requests",
+                "system",
+                "purge.requests",
+                &json!({ "anonymised": count, "files": files, "closed_before": cutoff }),
+                now.naive_utc(),
             )
         })?;
     }

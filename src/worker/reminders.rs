@@ -14,7 +14,7 @@ use crate::domain::reminder::{self, Owed, Standing};
 use crate::mail::{self, DigestItem, StaffMail};
 use crate::staff::Role;
 use crate::state::AppState;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::jobs::JobRow;
 use crate::store::reminders::{self as rows, Outcome};
 use crate::store::requests::RequestRow;
@@ -205,16 +205,13 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
             )?;
             counts.mails += 1;
         }
-        audit::append(
+        audit::on_many(
             conn,
-            &Entry {
-                at: now,
-                actor: "system",
-                action: "reminders.sweep",
-                target_type: "deadline_sweep",
-                target_id: None,
-                details: &json!({ "today": today, "counts": counts }).to_string(),
-            },
+            "deadline_sweep",
+            "system",
+            "reminders.sweep",
+            &json!({ "today": today, "counts": counts }),
+            now,
         )?;
         Ok(counts)
     })

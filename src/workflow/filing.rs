@@ -11,7 +11,7 @@ use crate::domain::email::EmailAddress;
 use crate::domain::filing::{self as rules, Answer, Draft, FieldError};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::reminders;
 use crate::store::requests::{self as rows, EventRow, NewEvent, NewRequest, RequestRow};
 use crate::store::{DbConn, write_tx};
@@ -195,16 +195,13 @@ pub fn file(
                 data: &data,
             },
         )?;
-        audit::append(
+        audit::on_request(
             conn,
-            &Entry {
-                at: now_naive,
-                actor,
-                action: "request.filed",
-                target_type: "request",
-                target_id: Some(&row.uuid),
-                details: &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }).to_string(),
-            },
+            &row.uuid,
+            actor,
+            "request.filed",
+            &json!({ "reference": reference(&row).to_string(), "kind": row.kind, "channel": row.channel, "profile": row.profile }),
+            now_naive,
         )?;
         if filing.initial_status.is_open() {
             reminders::look_again(conn, row.id, law.today(now))?;
@@ -243,13 +240,18 @@ mod tests {
         }
     }
 
-    #[test]
-    fn the_profile_is_the_one_asked_for_else_the_countrys_else_the_default() {
+    /// The law of the default settings, and a fixed moment to file at.
+    fn default_law_and_now() -> (Law, DateTime<Utc>) {
         let law = Settings::load_from(None, Vec::new())
             .unwrap()
             .law()
             .unwrap();
-        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        (law, "2025-03-10T12:00:00Z".parse().unwrap())
+    }
+
+    #[test]
+    fn the_profile_is_the_one_asked_for_else_the_countrys_else_the_default() {
+        let (law, now) = default_law_and_now();
         let answers = [("access_scope", "all")];
         // (profile asked for, country, profile filed under)
         let cases = [
@@ -273,11 +275,7 @@ mod tests {
 
     #[test]
     fn the_kinds_answers_are_kept_as_a_json_object() {
-        let law = Settings::load_from(None, Vec::new())
-            .unwrap()
-            .law()
-            .unwrap();
-        let now: DateTime<Utc> = "2025-03-10T12:00:00Z".parse().unwrap();
+        let (law, now) = default_law_and_now();
         let answers = [("access_scope", "all")];
         let portal = check_filing(&law, &draft(Some("BE"), &answers), Status::New, now).unwrap();
         assert_eq!(portal.form, json!({ "access_scope": "all" }));

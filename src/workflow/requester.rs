@@ -11,7 +11,7 @@ use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
 use crate::mail::{self, MailFacts, MailKind};
 use crate::state::AppState;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::files::Sniffed;
 use crate::store::portal::{self as portal_rows, NewDocument};
 use crate::store::requests::{self as rows, NewEvent, RequestChanges, RequestRow};
@@ -403,16 +403,13 @@ pub fn purge_documents(
     }
     if purged > 0 {
         write_tx(conn, |conn| {
-            audit::append(
+            audit::on_many(
                 conn,
-                &Entry {
-                    at: now.naive_utc(),
-                    actor: "system",
-                    action: "purge.documents",
-                    target_type: "documents",
-                    target_id: None,
-                    details: &json!({ "count": purged }).to_string(),
-                },
+                "documents",
+                "system",
+                "purge.documents",
+                &json!({ "count": purged }),
+                now.naive_utc(),
             )
         })?;
     }

@@ -9,7 +9,7 @@ use crate::config::Law;
 use crate::domain::deadline::{self, Period};
 use crate::domain::lifecycle::{self, Step};
 use crate::domain::status::Status;
-use crate::store::audit::{self, Entry};
+use crate::store::audit;
 use crate::store::reminders;
 use crate::store::requests::{self as rows, NewEvent, RequestChanges, RequestRow};
 use crate::store::{DbConn, write_tx};
@@ -111,16 +111,13 @@ pub fn record(
                 data: &data,
             },
         )?;
-        audit::append(
+        audit::on_request(
             conn,
-            &Entry {
-                at: now.naive_utc(),
-                actor,
-                action: &format!("request.{}", rec.step.name()),
-                target_type: "request",
-                target_id: Some(&row.uuid),
-                details: &json!({ "from": before.status.as_str(), "to": after.status.as_str(), "at": at, "ground": ground }).to_string(),
-            },
+            &row.uuid,
+            actor,
+            &format!("request.{}", rec.step.name()),
+            &json!({ "from": before.status.as_str(), "to": after.status.as_str(), "at": at, "ground": ground }),
+            now.naive_utc(),
         )?;
         Ok(updated)
     })
@@ -188,16 +185,13 @@ pub fn extend(
                 data: &data,
             },
         )?;
-        audit::append(
+        audit::on_request(
             conn,
-            &Entry {
-                at: now.naive_utc(),
-                actor,
-                action: "request.extend",
-                target_type: "request",
-                target_id: Some(&row.uuid),
-                details: &json!({ "by": requested.to_string(), "due_on": due_on }).to_string(),
-            },
+            &row.uuid,
+            actor,
+            "request.extend",
+            &json!({ "by": requested.to_string(), "due_on": due_on }),
+            now.naive_utc(),
         )?;
         Ok(updated)
     })

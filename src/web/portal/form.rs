@@ -278,8 +278,8 @@ pub async fn submit(
         }
     };
     let csrf = csrf_token(&req);
-    if !csrf_ok(&req, submission.fields.get("csrf").map(String::as_str)) {
-        let top = vec![("csrf".to_string(), t.t("errors.csrf").to_string())];
+    // The form again, as it was filled in, with what is wrong.
+    let form_again = |errors: &HashMap<&'static str, String>, top, status| {
         let html = page(
             &form_page(
                 &state,
@@ -287,13 +287,17 @@ pub async fn submit(
                 kind,
                 csrf.clone(),
                 &submission.fields,
-                &HashMap::new(),
+                errors,
                 top,
             ),
-            StatusCode::FORBIDDEN,
+            status,
             lang,
         );
-        return with_csrf(html, &state, &csrf);
+        with_csrf(html, &state, &csrf)
+    };
+    if !csrf_ok(&req, submission.fields.get("csrf").map(String::as_str)) {
+        let top = vec![("csrf".to_string(), t.t("errors.csrf").to_string())];
+        return form_again(&HashMap::new(), top, StatusCode::FORBIDDEN);
     }
     if let Some(ip) = super::client_ip(&req, state.settings.portal.trust_forwarded_for)
         && !state.submissions.allow(ip)
@@ -327,22 +331,7 @@ pub async fn submit(
     }
     let (filing, mandate) = match validate(&state, lang, kind, &submission) {
         Ok(ok) => ok,
-        Err(errors) => {
-            let html = page(
-                &form_page(
-                    &state,
-                    lang,
-                    kind,
-                    csrf.clone(),
-                    &submission.fields,
-                    &errors,
-                    Vec::new(),
-                ),
-                StatusCode::UNPROCESSABLE_ENTITY,
-                lang,
-            );
-            return with_csrf(html, &state, &csrf);
-        }
+        Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
     let now = state.clock.now();
     let email = filing.email.to_string();

@@ -6,12 +6,15 @@ use actix_web::http::StatusCode;
 use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
 use super::upload::{self, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::deadline;
 use crate::i18n::{Lang, long_date};
+use crate::state::AppState;
+use crate::store::DbConn;
 use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
 use crate::store::requests::{self as rows, RequestRow};
@@ -171,6 +174,49 @@ struct Feedback {
     message: Option<String>,
     identity: Option<String>,
     message_value: String,
+}
+
+impl Feedback {
+    /// A notice at the top of the page, or none.
+    fn notice(notice: Option<String>) -> Self {
+        Feedback {
+            notice,
+            message: None,
+            identity: None,
+            message_value: String::new(),
+        }
+    }
+
+    /// What is wrong with the message posted, the text kept in its form.
+    fn on_message(error: String, message_value: String) -> Self {
+        Feedback {
+            notice: None,
+            message: Some(error),
+            identity: None,
+            message_value,
+        }
+    }
+
+    /// What is wrong with the identity document posted.
+    fn on_identity(error: Option<String>) -> Self {
+        Feedback {
+            notice: None,
+            message: None,
+            identity: error,
+            message_value: String::new(),
+        }
+    }
+
+    /// What is wrong with a post before its form is known: shown beside both forms, the
+    /// message text kept.
+    fn on_both(error: String, message_value: String) -> Self {
+        Feedback {
+            notice: None,
+            message: Some(error.clone()),
+            identity: Some(error),
+            message_value,
+        }
+    }
 }
 
 fn render(
@@ -394,15 +440,6 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
     }
 }
 
-fn feedback(notice: Option<String>) -> Feedback {
-    Feedback {
-        notice,
-        message: None,
-        identity: None,
-        message_value: String::new(),
-    }
-}
-
 pub async fn show(
     state: State,
     req: HttpRequest,
@@ -430,7 +467,7 @@ pub async fn show(
         &token,
         &csrf_token(&req),
         &loaded,
-        feedback(notice),
+        Feedback::notice(notice),
         StatusCode::OK,
     )
 }
@@ -442,6 +479,49 @@ fn see_other(lang: Lang, token: &str, done: &str) -> HttpResponse {
             format!("/{}/r/{}?done={done}", lang.code(), token),
         ))
         .finish()
+}
+
+/// The language, the request and the posted form of a status page's path; else the page that
+/// says why not.
+async fn posted_page(
+    state: &State,
+    req: &HttpRequest,
+    (raw_lang, token): (String, String),
+    multipart: Multipart,
+) -> Result<(Lang, String, upload::Submission, Loaded), HttpResponse> {
+    let lang = path_lang(state, req, &raw_lang)?;
+    let (submission, loaded) = posted(state, req, lang, &token, multipart).await?;
+    Ok((lang, token, submission, loaded))
+}
+
+/// Does the requester's action on the request, then back to its page saying `done`; else the
+/// page that says something failed on our side.
+async fn act(
+    state: &State,
+    lang: Lang,
+    token: &str,
+    row: &RequestRow,
+    done: &str,
+    action: impl FnOnce(
+        &mut DbConn,
+        &AppState,
+        &RequestRow,
+        DateTime<Utc>,
+    ) -> Result<(), workflow::WorkflowError>
+    + Send
+    + 'static,
+) -> HttpResponse {
+    let now = state.clock.now();
+    let row = row.clone();
+    let saved = state
+        .db(move |conn, app| {
+            action(conn, app, &row, now).map_err(|e| crate::web::error::internal(&e))
+        })
+        .await;
+    match saved {
+        Ok(()) => see_other(lang, token, done),
+        Err(e) => super::internal_error(state, lang, &e),
+    }
 }
 
 /// Reads the posted form; on a problem, the page again with the error beside the form.
@@ -461,12 +541,7 @@ async fn posted(
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
             let msg = t.fill("errors.file_too_large", &[("max", &human_size(max, lang))]);
-            let errors = Feedback {
-                notice: None,
-                message: Some(msg.clone()),
-                identity: Some(msg),
-                message_value: String::new(),
-            };
+            let errors = Feedback::on_both(msg, String::new());
             return Err(render(
                 state,
                 lang,
@@ -483,12 +558,7 @@ async fn posted(
     };
     if !csrf_ok(req, submission.fields.get("csrf").map(String::as_str)) {
         let msg = t.t("errors.csrf").to_string();
-        let errors = Feedback {
-            notice: None,
-            message: Some(msg.clone()),
-            identity: Some(msg),
-            message_value: submission.field("body").to_string(),
-        };
+        let errors = Feedback::on_both(msg, submission.field("body").to_string());
         return Err(render(
             state,
             lang,
@@ -508,16 +578,12 @@ pub async fn message(
     path: web::Path<(String, String)>,
     multipart: Multipart,
 ) -> HttpResponse {
-    let (raw_lang, token) = path.into_inner();
-    let lang = match path_lang(&state, &req, &raw_lang) {
-        Ok(lang) => lang,
-        Err(page) => return page,
-    };
+    let (lang, token, submission, loaded) =
+        match posted_page(&state, &req, path.into_inner(), multipart).await {
+            Ok(posted) => posted,
+            Err(page) => return page,
+        };
     let t = lang.strings();
-    let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
     let body = submission.field("body").trim().to_string();
     let attachment = submission.file("attachment");
     let sniffed = attachment.map(|f| Sniffed::detect(&f.bytes));
@@ -533,12 +599,7 @@ pub async fn message(
         None
     };
     if let Some(error) = error {
-        let errors = Feedback {
-            notice: None,
-            message: Some(error),
-            identity: None,
-            message_value: body,
-        };
+        let errors = Feedback::on_message(error, body);
         return render(
             &state,
             lang,
@@ -551,21 +612,20 @@ pub async fn message(
     }
     let file = attachment
         .and_then(|f| Sniffed::detect(&f.bytes).map(|s| (f.bytes.clone(), s, f.file_name.clone())));
-    let now = state.clock.now();
-    let row = loaded.row.clone();
-    let saved = state
-        .db(move |conn, app| {
+    act(
+        &state,
+        lang,
+        &token,
+        &loaded.row,
+        "sent",
+        move |conn, app, row, now| {
             let file_ref = file
                 .as_ref()
                 .map(|(b, s, n)| (b.as_slice(), *s, n.as_str()));
-            requester::post_message(conn, app, &row, &body, file_ref, now)
-                .map_err(|e| crate::web::error::internal(&e))
-        })
-        .await;
-    match saved {
-        Ok(()) => see_other(lang, &token, "sent"),
-        Err(e) => super::internal_error(&state, lang, &e),
-    }
+            requester::post_message(conn, app, row, &body, file_ref, now)
+        },
+    )
+    .await
 }
 
 pub async fn identity(
@@ -574,16 +634,12 @@ pub async fn identity(
     path: web::Path<(String, String)>,
     multipart: Multipart,
 ) -> HttpResponse {
-    let (raw_lang, token) = path.into_inner();
-    let lang = match path_lang(&state, &req, &raw_lang) {
-        Ok(lang) => lang,
-        Err(page) => return page,
-    };
+    let (lang, token, submission, loaded) =
+        match posted_page(&state, &req, path.into_inner(), multipart).await {
+            Ok(posted) => posted,
+            Err(page) => return page,
+        };
     let t = lang.strings();
-    let (submission, loaded) = match posted(&state, &req, lang, &token, multipart).await {
-        Ok(ok) => ok,
-        Err(page) => return page,
-    };
     let file = submission.file("document");
     let sniffed = file.and_then(|f| Sniffed::detect(&f.bytes));
     let error = closed(&state, lang, &loaded.row)
@@ -597,12 +653,7 @@ pub async fn identity(
                 .then(|| t.t("errors.file_type").to_string())
         });
     let (Some(file), Some(sniffed), None) = (file, sniffed, &error) else {
-        let errors = Feedback {
-            notice: None,
-            message: None,
-            identity: error,
-            message_value: String::new(),
-        };
+        let errors = Feedback::on_identity(error);
         return render(
             &state,
             lang,
@@ -614,18 +665,17 @@ pub async fn identity(
         );
     };
     let (bytes, name) = (file.bytes.clone(), file.file_name.clone());
-    let now = state.clock.now();
-    let row = loaded.row.clone();
-    let saved = state
-        .db(move |conn, app| {
-            requester::upload_identity(conn, app, &row, &bytes, sniffed, &name, now)
-                .map_err(|e| crate::web::error::internal(&e))
-        })
-        .await;
-    match saved {
-        Ok(()) => see_other(lang, &token, "identity"),
-        Err(e) => super::internal_error(&state, lang, &e),
-    }
+    act(
+        &state,
+        lang,
+        &token,
+        &loaded.row,
+        "identity",
+        move |conn, app, row, now| {
+            requester::upload_identity(conn, app, row, &bytes, sniffed, &name, now)
+        },
+    )
+    .await
 }
 
 pub async fn withdraw_confirm(
@@ -678,12 +728,7 @@ pub async fn withdraw(
     };
     let t = lang.strings();
     if !csrf_ok(&req, form.csrf.as_deref()) {
-        let errors = Feedback {
-            notice: None,
-            message: Some(t.t("errors.csrf").to_string()),
-            identity: None,
-            message_value: String::new(),
-        };
+        let errors = Feedback::on_message(t.t("errors.csrf").to_string(), String::new());
         return render(
             &state,
             lang,
@@ -697,17 +742,15 @@ pub async fn withdraw(
     if !loaded.row.status.is_open() {
         return see_other(lang, &token, "withdrawn");
     }
-    let now = state.clock.now();
-    let row = loaded.row.clone();
-    let done = state
-        .db(move |conn, app| {
-            requester::withdraw(conn, app, &row, now).map_err(|e| crate::web::error::internal(&e))
-        })
-        .await;
-    match done {
-        Ok(_) => see_other(lang, &token, "withdrawn"),
-        Err(e) => super::internal_error(&state, lang, &e),
-    }
+    act(
+        &state,
+        lang,
+        &token,
+        &loaded.row,
+        "withdrawn",
+        |conn, app, row, now| requester::withdraw(conn, app, row, now).map(drop),
+    )
+    .await
 }
 
 /// A file sent with a message, downloaded through the request's link; every download is
