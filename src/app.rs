@@ -60,10 +60,10 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     drop(conn);
-    let _mailer = crate::mail::Transport::from_settings(&settings.mail)?;
+    // Checked here so a bad `[mail]` stops the start, not the first mail; each worker builds
+    // its own transport from the same settings.
+    crate::mail::Transport::from_settings(&settings.mail)?;
     let files = crate::store::files::FileStore::new(&settings.storage.dir);
-    let _submissions = crate::web::portal::RateLimiter::new(settings.portal.submissions_per_hour);
-    let _session_key = crate::web::admin::load_key(&settings.security)?;
     Ok(Arc::new(AppState {
         settings,
         law,

@@ -491,8 +491,15 @@ fn check_name(name: &str) -> Result<(), String> {
 
 /// `https://…`, or plain `http://` to 127.0.0.1, `[::1]` or `localhost` (in any spelling
 /// the URL standard reads as those, `http://LOCALHOST:80` too).
-fn over_tls_or_loopback(url: &str) -> bool {
-    let Ok(url) = url::Url::parse(url) else {
+fn over_tls_or_loopback(raw: &str) -> bool {
+    // The connector sends `raw` as written, so it must be what the parser read: no blanks or
+    // control characters for it to drop, and the scheme written out in full.
+    if raw.chars().any(|c| c.is_whitespace() || c.is_control())
+        || !(raw.starts_with("https://") || raw.starts_with("http://"))
+    {
+        return false;
+    }
+    let Ok(url) = url::Url::parse(raw) else {
         return false;
     };
     match (url.scheme(), url.host()) {
@@ -629,6 +636,12 @@ erase = "delete"
             "http://127.0.0.1:9000@crm.internal/dsar",
             "http://localhost@crm.internal/dsar",
             "https://",
+            // What the parser would quietly mend, and the connector would send as written.
+            " https://crm.internal/dsar",
+            "https://crm.internal/ds ar",
+            "https://crm.in\tternal/dsar",
+            "HTTPS://crm.internal/dsar",
+            "https:crm.internal/dsar",
         ] {
             let err = Sources::parse(&http(bad), Some(&register()))
                 .unwrap_err()

@@ -9,7 +9,8 @@ use lettre::{Message, SmtpTransport, Transport as _};
 use super::{MailError, MailSettings};
 use crate::config::redact_url;
 
-/// Built once at start (in `app::prepare`) and shared by every send.
+/// Built by each worker from `[mail]` (checked once at start, in `app::prepare`) and used for
+/// every send of that worker.
 pub enum Transport {
     Files(PathBuf),
     Smtp(SmtpTransport),
