@@ -39,19 +39,7 @@ impl WebState {
             login_throttle: Default::default(),
         })
     }
-}
 
-impl std::ops::Deref for WebState {
-    type Target = AppState;
-
-    fn deref(&self) -> &AppState {
-        &self.app
-    }
-}
-
-pub type State = web::Data<Arc<WebState>>;
-
-impl WebState {
     /// Runs database work on the blocking pool, never on actix's workers.
     pub async fn db<T, E>(
         self: &Arc<Self>,
@@ -72,6 +60,16 @@ impl WebState {
         .await?
     }
 }
+
+impl std::ops::Deref for WebState {
+    type Target = AppState;
+
+    fn deref(&self) -> &AppState {
+        &self.app
+    }
+}
+
+pub type State = web::Data<Arc<WebState>>;
 
 /// A response body read from a blocking reader (a decrypting file reader) in 64 KiB chunks
 /// on the blocking pool: what is sent is never held whole in memory.
