@@ -1,6 +1,6 @@
 //! The life cycle of fulfilment: what a request asks a data source to do ([`Operation`]),
 //! where each source's run stands ([`RunStatus`]) and where the access package stands
-//! ([`PackageStatus`]), each with the one table of moves its changes must pass through.
+//! ([`PackageStatus`]), each with its table of allowed moves.
 
 use super::kind::{RequestKind, text_enum};
 
