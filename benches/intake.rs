@@ -100,6 +100,9 @@ async fn baseline(
                     representative: false,
                     form: "{}",
                     duplicate_of: None,
+                    subject_name: None,
+                    subject_email: None,
+                    subject_customer_ref: None,
                 },
             )
         })

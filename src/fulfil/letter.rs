@@ -1,9 +1,28 @@
-//! The answer letter's account of what the sources did, in the requester's language.
+//! The answer letter's account of what the sources did, in the requester's language, and
+//! on whose behalf a representative asked.
 
 use crate::domain::fulfilment::Operation;
 use crate::domain::fulfilment::RunStatus;
 use crate::state::AppState;
 use crate::store::fulfilment::RunRow;
+use crate::store::requests::RequestRow;
+
+/// Puts, after the letter's greeting, the paragraph that says on whose behalf the
+/// representative asked: the letter goes to the representative, but the data it speaks of
+/// are the person represented's. Leaves the letter as it is for a person acting for
+/// themselves.
+pub fn say_on_whose_behalf(letter: &mut String, row: &RequestRow, lang: crate::i18n::Lang) {
+    let Some(subject) = &row.subject_name else {
+        return;
+    };
+    let paragraph = lang
+        .strings()
+        .fill("answer.on_behalf", &[("subject", subject.as_str())]);
+    match letter.find("\n\n") {
+        Some(at) => letter.insert_str(at, &format!("\n\n{paragraph}")),
+        None => letter.insert_str(0, &format!("{paragraph}\n\n")),
+    }
+}
 
 /// What the sources did, in the requester's language, for the answer letter: what was
 /// erased, what was kept under which rule and until when, what was changed, and which

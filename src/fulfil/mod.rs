@@ -47,12 +47,24 @@ pub fn package_key(state: &AppState) -> [u8; 32] {
     crate::crypto::subkey(&state.fulfilment_key, "dsar package encryption v1")
 }
 
+/// Whom the sources are searched for: the person represented when a representative filed
+/// (never the representative, whose own data are not what was asked for), else the
+/// requester. A request filed before the person represented was asked for has none.
 pub fn subject(row: &RequestRow) -> Subject {
-    Subject {
-        email: row.requester_email.clone(),
-        name: row.requester_name.clone(),
-        customer_ref: row.customer_ref.clone(),
-        reference: workflow::reference(row).to_string(),
+    let reference = workflow::reference(row).to_string();
+    match &row.subject_name {
+        Some(name) => Subject {
+            email: row.subject_email.clone(),
+            name: name.clone(),
+            customer_ref: row.subject_customer_ref.clone(),
+            reference,
+        },
+        None => Subject {
+            email: Some(row.requester_email.clone()),
+            name: row.requester_name.clone(),
+            customer_ref: row.customer_ref.clone(),
+            reference,
+        },
     }
 }
 

@@ -38,21 +38,51 @@ pub fn request_for_token(
         .optional()
 }
 
+diesel::define_sql_function! {
+    /// SQL's `lower`: PostgreSQL compares text with case, and so does SQLite's `=`, but
+    /// `Camille@Example.org` and `camille@example.org` are one person.
+    fn lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+diesel::define_sql_function! {
+    /// `lower` on a column that may be NULL.
+    #[sql_name = "lower"]
+    fn lower_nullable(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
+}
+
 /// An open request of the same kind from the same address, which a new one would repeat.
+/// Addresses are compared without case, on both backends alike. A representative's request
+/// repeats only one for the same person represented (`subject`: their address and customer
+/// reference; one of them in common is the same person), not every request they file; a
+/// request for oneself (`None`) repeats only another for oneself.
 pub fn open_duplicate(
     conn: &mut DbConn,
     email: &str,
     kind: &str,
+    subject: Option<(Option<&str>, Option<&str>)>,
     open_statuses: &[&str],
 ) -> QueryResult<Option<i64>> {
-    requests::table
-        .filter(requests::requester_email.eq(email))
+    let same_requester = requests::table
+        .filter(lower(requests::requester_email).eq(lower(email)))
         .filter(requests::kind.eq(kind))
         .filter(requests::status.eq_any(open_statuses))
         .order(requests::id.asc())
         .select(requests::id)
-        .first(conn)
-        .optional()
+        .into_boxed();
+    let same_address =
+        |e: &str| lower_nullable(requests::subject_email).eq(lower_nullable(e.to_string()));
+    let query = match subject {
+        None => same_requester.filter(requests::subject_name.is_null()),
+        Some((Some(e), Some(r))) => same_requester
+            .filter(same_address(e).or(requests::subject_customer_ref.eq(r.to_string()))),
+        Some((Some(e), None)) => same_requester.filter(same_address(e)),
+        Some((None, Some(r))) => {
+            same_requester.filter(requests::subject_customer_ref.eq(r.to_string()))
+        }
+        // Not a person anyone could find: nothing to repeat.
+        Some((None, None)) => return Ok(None),
+    };
+    query.first(conn).optional()
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]

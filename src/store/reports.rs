@@ -176,6 +176,7 @@ pub struct RegisterRow {
     pub verified_method: Option<String>,
     pub closed_at: Option<NaiveDateTime>,
     pub reject_ground: Option<String>,
+    pub subject_name: Option<String>,
 }
 
 /// A page of the register: requests received in `from <= received_on < until`, in order

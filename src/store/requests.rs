@@ -47,6 +47,11 @@ pub struct RequestRow {
     pub email_confirmed_at: Option<NaiveDateTime>,
     pub duplicate_of: Option<i64>,
     pub assignee_id: Option<i64>,
+    /// The person a representative acts for (none when the requester acts for themselves):
+    /// whom the sources are searched for. Their address or customer reference, or both.
+    pub subject_name: Option<String>,
+    pub subject_email: Option<String>,
+    pub subject_customer_ref: Option<String>,
 }
 
 #[derive(Debug, Insertable)]
@@ -72,6 +77,9 @@ pub struct NewRequest<'a> {
     pub representative: bool,
     pub form: &'a str,
     pub duplicate_of: Option<i64>,
+    pub subject_name: Option<&'a str>,
+    pub subject_email: Option<&'a str>,
+    pub subject_customer_ref: Option<&'a str>,
 }
 
 /// What an event changes on the request row; `None` leaves a column as it is.
@@ -250,8 +258,9 @@ pub fn clear_event_notes_except_extensions(
     .execute(conn)
 }
 
-/// Empties what names the requester on these requests: name, address, customer reference,
-/// details and form. The rest of the row (kind, dates, outcome, ground) stays.
+/// Empties what names the requester, and the person represented, on these requests: names,
+/// addresses, customer references, details and form. The rest of the row (kind, dates,
+/// outcome, ground) stays.
 pub fn anonymise(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
     diesel::update(requests::table.filter(requests::id.eq_any(request_ids)))
         .set((
@@ -260,6 +269,9 @@ pub fn anonymise(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
             requests::customer_ref.eq(None::<String>),
             requests::details.eq(""),
             requests::form.eq("{}"),
+            requests::subject_name.eq(None::<String>),
+            requests::subject_email.eq(None::<String>),
+            requests::subject_customer_ref.eq(None::<String>),
         ))
         .execute(conn)
 }

@@ -35,6 +35,9 @@ diesel::table! {
         email_confirmed_at -> Nullable<Timestamp>,
         duplicate_of -> Nullable<BigInt>,
         assignee_id -> Nullable<BigInt>,
+        subject_name -> Nullable<Text>,
+        subject_email -> Nullable<Text>,
+        subject_customer_ref -> Nullable<Text>,
     }
 }
 

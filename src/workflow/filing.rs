@@ -8,7 +8,7 @@ use serde_json::json;
 use crate::config::Law;
 use crate::domain::deadline::{self, Pauses, Period};
 use crate::domain::email::EmailAddress;
-use crate::domain::filing::{self as rules, Answer, Draft, FieldError};
+use crate::domain::filing::{self as rules, Answer, Draft, FieldError, Represented};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::store::audit;
@@ -32,6 +32,9 @@ pub struct Filing {
     pub initial_status: Status,
     pub country: Option<String>,
     pub representative: bool,
+    /// Whom a representative acts for: the sources are searched for this person, while the
+    /// mails go to the requester (the representative).
+    pub subject: Option<Represented>,
     /// Kind-specific answers (JSON object).
     pub form: serde_json::Value,
 }
@@ -64,6 +67,7 @@ impl Filing {
             initial_status,
             country: None,
             representative: false,
+            subject: None,
             form: json!({}),
         }
     }
@@ -108,6 +112,7 @@ pub fn check_filing(
         initial_status,
         country: checked.country.map(str::to_string),
         representative: checked.representative,
+        subject: checked.subject,
         form: serde_json::Value::Object(form),
     })
 }
@@ -143,6 +148,7 @@ pub fn file(
     let now_naive = now.naive_utc();
     let received_at = crate::clock::truncate(filing.received_at).naive_utc();
     let form = filing.form.to_string();
+    let subject = filing.subject.as_ref();
     write_tx(conn, |conn| {
         let open: Vec<&str> = Status::ALL
             .iter()
@@ -153,6 +159,12 @@ pub fn file(
             conn,
             filing.email.as_str(),
             filing.kind.as_str(),
+            subject.as_ref().map(|s| {
+                (
+                    s.email.as_ref().map(|e| e.as_str()),
+                    s.customer_ref.as_deref(),
+                )
+            }),
             &open,
         )?;
         let row = rows::insert(
@@ -176,6 +188,9 @@ pub fn file(
                 created_at: now_naive,
                 country: filing.country.as_deref(),
                 representative: filing.representative,
+                subject_name: subject.map(|s| s.name.as_str()),
+                subject_email: subject.and_then(|s| s.email.as_ref()).map(|e| e.as_str()),
+                subject_customer_ref: subject.and_then(|s| s.customer_ref.as_deref()),
                 form: &form,
                 duplicate_of,
             },
@@ -237,6 +252,7 @@ mod tests {
                 mandate: Attachment::Absent,
             }),
             answers: country.map(|_| answers as &dyn rules::Answers),
+            subject: None,
         }
     }
 

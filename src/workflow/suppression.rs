@@ -17,8 +17,8 @@ pub fn suppression_hash(master: &[u8; 32], email: &str) -> String {
     ))
 }
 
-/// Puts the requester on the suppression list when the request is an objection or a
-/// consent withdrawal; whether or not any source was asked (idempotent).
+/// Puts the person the request is about on the suppression list when the request is an
+/// objection or a consent withdrawal; whether or not any source was asked (idempotent).
 pub fn suppress_for(
     conn: &mut DbConn,
     state: &AppState,
@@ -28,8 +28,22 @@ pub fn suppress_for(
     let Some(scope) = scope(row.kind) else {
         return Ok(());
     };
-    let hash = suppression_hash(&state.fulfilment_key, &row.requester_email);
+    let Some(address) = suppressed_address(row) else {
+        return Ok(());
+    };
+    let hash = suppression_hash(&state.fulfilment_key, address);
     rows::suppress(conn, &hash, scope, row.id, now)
+}
+
+/// Whose address goes on the list: the person represented when a representative filed (the
+/// objection is theirs, and the representative's own mail must go on), else the requester.
+/// `None` for a person represented known by their customer reference only: there is no
+/// address to hash, and the sources, searched by that reference, record the objection.
+fn suppressed_address(row: &RequestRow) -> Option<&str> {
+    match &row.subject_name {
+        Some(_) => row.subject_email.as_deref(),
+        None => Some(row.requester_email.as_str()),
+    }
 }
 
 /// The scope a kind of request puts on the suppression list.

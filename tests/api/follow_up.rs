@@ -218,6 +218,8 @@ async fn a_representatives_unconfirmed_request_is_reminded(app: TestApp) {
                 Part::Field("email", "agent@example.org"),
                 Part::Field("country", "FR"),
                 Part::Field("acting", "representative"),
+                Part::Field("subject_name", "Paul Durand"),
+                Part::Field("subject_customer_ref", "C-2210"),
                 Part::Field("access_scope", "all"),
                 Part::File("mandate", "mandat.pdf", b"%PDF-1.4\n%%EOF\n"),
             ],

@@ -43,7 +43,7 @@ INSERT INTO newsletter_subscribers (email, subscribed_at, topics, active) VALUES
 ";
 
 /// The shop's database, on the same kind of backend as the server under test.
-struct Shop {
+pub(crate) struct Shop {
     url: String,
     _dir: tempfile::TempDir,
     pg: Option<(String, String)>,
@@ -108,7 +108,7 @@ impl Shop {
     }
 
     /// Changes the shop behind the server's back (a table lost, then restored).
-    fn execute(&self, sql: &str) {
+    pub(crate) fn execute(&self, sql: &str) {
         match self.pg {
             Some(_) => diesel::pg::PgConnection::establish(&self.url)
                 .expect("shop")
@@ -123,7 +123,7 @@ impl Shop {
     }
 
     /// One column of the rows `sql` selects, as text.
-    fn texts(&self, sql: &str) -> Vec<String> {
+    pub(crate) fn texts(&self, sql: &str) -> Vec<String> {
         #[derive(diesel::QueryableByName)]
         struct Row {
             #[diesel(sql_type = diesel::sql_types::Nullable<diesel::sql_types::Text>)]
@@ -148,11 +148,11 @@ impl Shop {
 
 /// What the mailing service received: path, timestamp, signature and body.
 #[derive(Debug, Clone)]
-struct Call {
-    path: String,
+pub(crate) struct Call {
+    pub(crate) path: String,
     timestamp: String,
     signature: String,
-    body: Vec<u8>,
+    pub(crate) body: Vec<u8>,
 }
 
 /// The mailing service: checks nothing itself (the test does, on what it recorded) and
@@ -299,14 +299,14 @@ categories = ["identity", "orders"]
     path.display().to_string()
 }
 
-struct World {
-    app: TestApp,
-    shop: Shop,
-    calls: Arc<Mutex<Vec<Call>>>,
+pub(crate) struct World {
+    pub(crate) app: TestApp,
+    pub(crate) shop: Shop,
+    pub(crate) calls: Arc<Mutex<Vec<Call>>>,
     _dir: tempfile::TempDir,
 }
 
-async fn world(backend: Backend, extra: &[(&str, &str)]) -> Option<World> {
+pub(crate) async fn world(backend: Backend, extra: &[(&str, &str)]) -> Option<World> {
     let shop = Shop::create(backend)?;
     let (mailing, calls) = mailing_service();
     let dir = tempfile::tempdir().expect("temp dir");
@@ -341,7 +341,7 @@ async fn verified(app: &TestApp, kind: &str, name: &str, email: &str) -> String 
     filed["reference"].as_str().expect("reference").to_string()
 }
 
-async fn sources_action(
+pub(crate) async fn sources_action(
     dpo: &mut Browser<'_>,
     reference: &str,
     fields: &[(&str, &str)],

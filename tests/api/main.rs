@@ -22,6 +22,7 @@ mod portal_errors;
 mod purge;
 mod register;
 mod reminders;
+mod represent;
 mod requests;
 mod smtp_sink;
 mod store;

@@ -95,10 +95,12 @@ async fn bad_forms_are_reshown_with_messages(app: TestApp) {
     let (after, _, _) = app.counts();
     assert_eq!(after, before, "no refused form stored a request");
 
-    // A representative with a real mandate is accepted.
+    // A representative with a real mandate, naming the person represented, is accepted.
     let mut parts = base(&csrf, "rep@example.fr");
     parts[4] = Part::Field("acting", "representative");
     parts.push(Part::File("mandate", "mandat.pdf", PDF));
+    parts.push(Part::Field("subject_name", "Paul Durand"));
+    parts.push(Part::Field("subject_email", "paul.durand@example.fr"));
     let res = b.post("/fr/request/access", &parts).await;
     assert_eq!(res.status.as_u16(), 200, "{}", res.html);
     assert_eq!(app.counts().0, before + 1);

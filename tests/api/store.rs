@@ -176,6 +176,9 @@ fn insert_request(
             representative: false,
             form: "{}",
             duplicate_of: None,
+            subject_name: None,
+            subject_email: None,
+            subject_customer_ref: None,
         },
     )
     .expect("insert");

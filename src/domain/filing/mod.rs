@@ -38,6 +38,27 @@ pub struct Draft<'a> {
     /// The kind's own answers ([`own_fields`]); `None` where the channel does not ask them
     /// (the API files the request with its details only).
     pub answers: Option<&'a dyn Answers>,
+    /// The person represented ([`SUBJECT`]), as sent. The portal always sends its group and
+    /// it is read only when `acting` is `representative`; the API sends its `subject` object
+    /// only when a representative files, so there its presence says so.
+    pub subject: Option<SubjectDraft<'a>>,
+}
+
+/// The person a representative acts for, as typed; empty texts where nothing was given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct SubjectDraft<'a> {
+    pub name: &'a str,
+    pub email: &'a str,
+    pub customer_ref: &'a str,
+}
+
+/// The person a representative acts for, checked: the sources are searched for them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Represented {
+    pub name: String,
+    /// At least one of `email` and `customer_ref` is there.
+    pub email: Option<EmailAddress>,
+    pub customer_ref: Option<String>,
 }
 
 /// The person filing, as the portal asks: where they live and for whom they act.
@@ -96,6 +117,8 @@ pub struct Checked {
     pub language: &'static str,
     pub country: Option<&'static str>,
     pub representative: bool,
+    /// Whom a representative acts for; `None` for a person acting for themselves.
+    pub subject: Option<Represented>,
     /// The kind's own answers, in schema order; texts left empty are left out.
     pub answers: Vec<(&'static str, Answer)>,
 }
@@ -127,6 +150,10 @@ pub enum Code {
     /// Empty, though needed because the box `other` is not ticked.
     RequiredUnless {
         other: &'static str,
+    },
+    /// Empty, as is `or`, though one of the two is needed.
+    RequiredEither {
+        or: &'static str,
     },
     /// Longer than `max` characters once trimmed.
     TooLong {
@@ -193,9 +220,17 @@ pub fn check(
     );
     let language = e.choice(&LANGUAGE, draft.language, &NO_ANSWERS);
     let customer_ref = e.text(&CUSTOMER_REF, draft.customer_ref, &NO_ANSWERS);
-    let (country, representative) = match &draft.person {
+    let (country, acting) = match &draft.person {
         Some(person) => e.person(person),
-        None => (None, false),
+        // The API asks no `acting`: its `subject` object says a representative files.
+        None => (None, draft.subject.map(|_| "representative")),
+    };
+    let representative = acting == Some("representative");
+    // What a person acting for themselves left in the group is not theirs to give: ignored.
+    let subject = if representative {
+        e.subject(&draft.subject.unwrap_or_default())
+    } else {
+        None
     };
     let answers = match (kind, draft.answers) {
         (Some(kind), Some(given)) => e.answers(own_fields(kind), given),
@@ -217,6 +252,7 @@ pub fn check(
                 language,
                 country,
                 representative,
+                subject,
                 answers,
             })
         }
@@ -268,6 +304,9 @@ fn missing(need: Need, others: &dyn Answers) -> Option<Code> {
             .get(other)
             .is_empty()
             .then_some(Code::RequiredUnless { other }),
+        Need::EitherWhen { field, is, or } => (others.get(field) == is
+            && others.get(or).trim().is_empty())
+        .then_some(Code::RequiredEither { or }),
     }
 }
 
@@ -323,8 +362,8 @@ impl Errors {
         }
     }
 
-    /// Where the person lives and whether they act for someone else.
-    fn person(&mut self, person: &Person<'_>) -> (Option<&'static str>, bool) {
+    /// Where the person lives and for whom they act (`None` when that is not a choice given).
+    fn person(&mut self, person: &Person<'_>) -> (Option<&'static str>, Option<&'static str>) {
         let country = self.choice(&COUNTRY, person.country, &NO_ANSWERS);
         let acting = self.choice(&ACTING, person.acting, &NO_ANSWERS);
         match person.mandate {
@@ -336,7 +375,33 @@ impl Errors {
             }
             Attachment::Document => {}
         }
-        (country, acting == Some("representative"))
+        (country, acting)
+    }
+
+    /// The person a representative acts for: a name, and an address or a customer reference.
+    fn subject(&mut self, raw: &SubjectDraft<'_>) -> Option<Represented> {
+        let others = [
+            (ACTING.name, "representative"),
+            (SUBJECT_CUSTOMER_REF.name, raw.customer_ref),
+        ];
+        let name = self.text(&SUBJECT_NAME, raw.name, &others);
+        let email = if raw.email.trim().is_empty() {
+            if let Some(code) = missing(SUBJECT_EMAIL.need, &others) {
+                self.fail(SUBJECT_EMAIL.name, code);
+            }
+            None
+        } else {
+            self.take(
+                SUBJECT_EMAIL.name,
+                EmailAddress::parse(raw.email).map_err(Code::Email),
+            )
+        };
+        let customer_ref = self.text(&SUBJECT_CUSTOMER_REF, raw.customer_ref, &others);
+        Some(Represented {
+            name: name?,
+            email,
+            customer_ref,
+        })
     }
 
     /// A kind's own answers: its fields are texts, choices and boxes.
@@ -374,6 +439,20 @@ impl fmt::Display for FieldError {
             ("customer_ref", Code::TooLong { max }) => {
                 write!(f, "the customer reference is longer than {max} characters")
             }
+            ("subject_name", Code::Required) => {
+                f.write_str("the name of the person represented is required")
+            }
+            ("subject_name", Code::TooLong { max }) => write!(
+                f,
+                "the name of the person represented is longer than {max} characters"
+            ),
+            ("subject_email", Code::RequiredEither { .. }) => f.write_str(
+                "the email address or the customer reference of the person represented is required: the data sources find them by one of these",
+            ),
+            ("subject_customer_ref", Code::TooLong { max }) => write!(
+                f,
+                "the customer reference of the person represented is longer than {max} characters"
+            ),
             ("details", Code::TooLong { max }) => {
                 write!(f, "details are longer than {max} characters")
             }
@@ -390,6 +469,7 @@ impl fmt::Display for FieldError {
             (field, Code::RequiredUnless { other }) => {
                 write!(f, "{field} is required unless {other} is ticked")
             }
+            (field, Code::RequiredEither { or }) => write!(f, "{field} or {or} is required"),
             (field, Code::TooLong { max }) => {
                 write!(f, "{field} is longer than {max} characters")
             }

@@ -50,6 +50,14 @@ pub enum Need {
     /// Required unless the box `field` is ticked: objecting to direct marketing needs
     /// nothing more (GDPR art. 21(3)).
     Unless(&'static str),
+    /// When the choice `field` is `is`, this field or `or` must be filled in (either will
+    /// do): a represented person is found in the sources by their address or their customer
+    /// reference, so one of the two is needed.
+    EitherWhen {
+        field: &'static str,
+        is: &'static str,
+        or: &'static str,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,11 +107,40 @@ pub const DETAILS: FieldSpec = text("details", Need::Optional);
 /// The language of the replies; the portal takes the page's, the API's caller names one.
 pub const LANGUAGE: FieldSpec = choice("language", &LANGUAGES);
 
+/// The person a representative acts for: who the data sources are searched for (the
+/// representative is who is written to). Asked when `acting` is `representative`; the API
+/// sends them as its `subject` object. The rule: their name is required, and at least one of
+/// their email address or customer reference, since the sources match on one of those.
+pub const SUBJECT_NAME: FieldSpec = spec(
+    "subject_name",
+    Shape::Text { max: MAX_LINE },
+    Need::When {
+        field: "acting",
+        is: "representative",
+    },
+);
+pub const SUBJECT_EMAIL: FieldSpec = spec(
+    "subject_email",
+    Shape::Email,
+    Need::EitherWhen {
+        field: "acting",
+        is: "representative",
+        or: "subject_customer_ref",
+    },
+);
+pub const SUBJECT_CUSTOMER_REF: FieldSpec = spec(
+    "subject_customer_ref",
+    Shape::Text { max: MAX_LINE },
+    Need::Optional,
+);
+
 /// Who the requester is: asked on every channel.
 pub const REQUESTER: [FieldSpec; 3] = [NAME, EMAIL, CUSTOMER_REF];
 /// Who acts and from where: asked by the portal. A system filing through the API speaks for
 /// the organisation, which knows its own customers.
 pub const PERSON: [FieldSpec; 3] = [COUNTRY, ACTING, MANDATE];
+/// The person represented, when a representative files (see [`SUBJECT_NAME`]).
+pub const SUBJECT: [FieldSpec; 3] = [SUBJECT_NAME, SUBJECT_EMAIL, SUBJECT_CUSTOMER_REF];
 
 const ACCESS: [FieldSpec; 2] = [
     choice("access_scope", &["all", "specific"]),

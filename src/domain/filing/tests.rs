@@ -25,6 +25,7 @@ fn api_draft() -> Draft<'static> {
         language: "fr",
         person: None,
         answers: None,
+        subject: None,
     }
 }
 
@@ -39,8 +40,19 @@ fn portal_draft(kind: RequestKind, answers: &dyn Answers) -> Draft<'_> {
             mandate: Attachment::Absent,
         }),
         answers: Some(answers),
+        // The portal always sends the group about the person represented, empty or not.
+        subject: Some(SubjectDraft::default()),
         ..api_draft()
     }
+}
+
+/// A person represented, as typed.
+fn paul<'a>(name: &'a str, email: &'a str, customer_ref: &'a str) -> Option<SubjectDraft<'a>> {
+    Some(SubjectDraft {
+        name,
+        email,
+        customer_ref,
+    })
 }
 
 fn errors(draft: &Draft<'_>) -> Said {
@@ -262,6 +274,7 @@ fn the_person_filing_on_the_portal_is_checked() {
             acting,
             mandate,
         }),
+        subject: paul("Paul Durand", "paul@example.fr", ""),
         ..portal_draft(RequestKind::Access, &none)
     };
     let countries = Code::NotAllowed {
@@ -319,6 +332,7 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
             mandate: Attachment::Absent,
         }),
         answers: Some(&answers),
+        subject: Some(SubjectDraft::default()),
     };
     let fields: Vec<&str> = errors(&draft).iter().map(|(f, _)| *f).collect();
     assert_eq!(
@@ -334,6 +348,8 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
             "customer_ref",
             "country",
             "mandate",
+            "subject_name",
+            "subject_email",
             "access_scope",
         ]
     );
@@ -350,6 +366,7 @@ fn without_answers_the_kinds_own_questions_are_not_asked() {
         let checked = check(&draft, &PROFILES, now()).unwrap();
         assert!(checked.answers.is_empty());
         assert_eq!((checked.country, checked.representative), (None, false));
+        assert_eq!(checked.subject, None);
     }
 }
 
@@ -374,6 +391,7 @@ fn what_passes_comes_out_trimmed_and_typed() {
             acting: "representative",
             mandate: Attachment::Document,
         }),
+        subject: paul(" Paul Durand ", " Paul.Durand@Example.FR ", "  "),
         ..portal_draft(RequestKind::Objection, &answers)
     };
     let checked = check(&draft, &PROFILES, now()).unwrap();
@@ -391,6 +409,11 @@ fn what_passes_comes_out_trimmed_and_typed() {
             language: "en",
             country: Some("BE"),
             representative: true,
+            subject: Some(Represented {
+                name: "Paul Durand".into(),
+                email: Some(EmailAddress::parse("Paul.Durand@example.fr").unwrap()),
+                customer_ref: None,
+            }),
             answers: vec![
                 ("objection_direct_marketing", Answer::Flag(true)),
                 ("objection_processing", Answer::Text("Profiling".into())),
@@ -437,8 +460,137 @@ fn the_api_says_each_error_in_english() {
         ("objection_reason", Code::RequiredWith { other: "objection_processing" }, "objection_reason is required when objection_processing is given"),
         ("objection_processing", Code::RequiredUnless { other: "objection_direct_marketing" }, "objection_processing is required unless objection_direct_marketing is ticked"),
         ("mandate", Code::NotADocument, "mandate must be a PDF, a JPEG or a PNG image"),
+        ("subject_name", Code::Required, "the name of the person represented is required"),
+        ("subject_name", Code::TooLong { max: 200 }, "the name of the person represented is longer than 200 characters"),
+        ("subject_email", Code::RequiredEither { or: "subject_customer_ref" }, "the email address or the customer reference of the person represented is required: the data sources find them by one of these"),
+        ("subject_customer_ref", Code::TooLong { max: 200 }, "the customer reference of the person represented is longer than 200 characters"),
     ];
     for (field, code, message) in cases {
         assert_eq!(error(field, code), message);
     }
+}
+
+#[test]
+fn the_person_represented_is_asked_only_of_a_representative() {
+    let subject: Vec<(&str, Shape, Need)> =
+        SUBJECT.iter().map(|f| (f.name, f.shape, f.need)).collect();
+    let representative = Need::When {
+        field: "acting",
+        is: "representative",
+    };
+    assert_eq!(
+        subject,
+        [
+            ("subject_name", Shape::Text { max: 200 }, representative),
+            (
+                "subject_email",
+                Shape::Email,
+                Need::EitherWhen {
+                    field: "acting",
+                    is: "representative",
+                    or: "subject_customer_ref"
+                }
+            ),
+            (
+                "subject_customer_ref",
+                Shape::Text { max: 200 },
+                Need::Optional
+            ),
+        ]
+    );
+    // None is required whatever else is answered: the form marks the group, not the fields.
+    assert!(SUBJECT.iter().all(|f| !f.is_required()));
+}
+
+#[test]
+fn a_representative_names_the_person_and_how_to_find_them() {
+    let answers: [(&str, &str); 1] = [("access_scope", "all")];
+    let n201 = long(201);
+    let either = Code::RequiredEither {
+        or: "subject_customer_ref",
+    };
+    let on_portal = |acting, subject| Draft {
+        person: Some(Person {
+            country: "FR",
+            acting,
+            mandate: Attachment::Document,
+        }),
+        subject,
+        ..portal_draft(RequestKind::Access, &answers)
+    };
+    // (acting, person represented, errors)
+    #[rustfmt::skip]
+    let cases: Vec<(&str, Option<SubjectDraft<'_>>, Said)> = vec![
+        ("representative", paul("Paul Durand", "paul@example.fr", ""), vec![]),
+        ("representative", paul("Paul Durand", "", "C-2210"), vec![]),
+        ("representative", paul("Paul Durand", "paul@example.fr", "C-2210"), vec![]),
+        ("representative", paul("", "paul@example.fr", ""), vec![("subject_name", Code::Required)]),
+        ("representative", paul("  ", "", " "), vec![("subject_name", Code::Required), ("subject_email", either.clone())]),
+        ("representative", paul("Paul Durand", "", ""), vec![("subject_email", either.clone())]),
+        ("representative", paul("Paul Durand", "paul.example.fr", ""), vec![("subject_email", Code::Email(InvalidEmail::MissingAt))]),
+        // A wrong address is wrong even when the customer reference would do.
+        ("representative", paul("Paul Durand", "paul@", "C-2210"), vec![("subject_email", Code::Email(InvalidEmail::EmptyDomain))]),
+        ("representative", paul(&n201, "paul@example.fr", &n201), vec![("subject_name", Code::TooLong { max: 200 }), ("subject_customer_ref", Code::TooLong { max: 200 })]),
+        ("representative", None, vec![("subject_name", Code::Required), ("subject_email", either)]),
+        // For oneself, whatever was left in the group is neither checked nor kept.
+        ("self", paul("", "not an address", &n201), vec![]),
+    ];
+    for (acting, subject, expected) in cases {
+        assert_eq!(
+            errors(&on_portal(acting, subject)),
+            expected,
+            "{acting} {subject:?}"
+        );
+    }
+    let checked = check(
+        &on_portal("self", paul("Paul", "paul@example.fr", "")),
+        &PROFILES,
+        now(),
+    )
+    .unwrap();
+    assert_eq!((checked.representative, checked.subject), (false, None));
+    let checked = check(
+        &on_portal("representative", paul(" Paul Durand ", "", " C-2210 ")),
+        &PROFILES,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(
+        checked.subject,
+        Some(Represented {
+            name: "Paul Durand".into(),
+            email: None,
+            customer_ref: Some("C-2210".into()),
+        })
+    );
+}
+
+#[test]
+fn on_the_api_a_subject_says_a_representative_files() {
+    let draft = Draft {
+        subject: paul("Paul Durand", "Paul@Example.fr", ""),
+        ..api_draft()
+    };
+    let checked = check(&draft, &PROFILES, now()).unwrap();
+    assert!(checked.representative);
+    assert_eq!(
+        checked.subject.and_then(|s| s.email).map(|e| e.to_string()),
+        Some("Paul@example.fr".to_string())
+    );
+    let draft = Draft {
+        subject: paul("", "", ""),
+        ..api_draft()
+    };
+    assert_eq!(
+        errors(&draft),
+        [
+            ("subject_name", Code::Required),
+            (
+                "subject_email",
+                Code::RequiredEither {
+                    or: "subject_customer_ref"
+                }
+            ),
+        ]
+    );
 }

@@ -10,7 +10,8 @@ use serde::Serialize;
 /// Who the request is about, as the sources are asked.
 #[derive(Debug, Clone, Serialize)]
 pub struct Subject {
-    pub email: String,
+    /// `None` for a person represented known by their customer reference only.
+    pub email: Option<String>,
     pub name: String,
     pub customer_ref: Option<String>,
     /// The request's reference, so a service can log what it answered.

@@ -123,8 +123,12 @@ impl Conn {
 
 /// Said when a table is keyed by something the request does not give.
 fn unsearchable(t: &Table) -> String {
+    let missing = match t.identity {
+        IdentityKey::Email => "email address",
+        IdentityKey::CustomerRef => "customer number",
+    };
     format!(
-        "table {}: the request gives no customer number; search it by hand",
+        "table {}: the request gives no {missing}; search it by hand",
         t.name
     )
 }
@@ -136,7 +140,11 @@ fn quote(name: &str) -> String {
 /// The identity value a table is matched on; `None` when the request lacks it.
 fn identity(t: &Table, subject: &Subject) -> Option<String> {
     match t.identity {
-        IdentityKey::Email => Some(subject.email.trim().to_string()),
+        IdentityKey::Email => subject
+            .email
+            .as_ref()
+            .map(|e| e.trim().to_string())
+            .filter(|e| !e.is_empty()),
         IdentityKey::CustomerRef => subject
             .customer_ref
             .as_ref()

@@ -150,6 +150,7 @@ pub async fn show(
     } else {
         fill(&key)
     };
+    crate::fulfil::say_on_whose_behalf(&mut letter, &row, lang);
     // What the sources did goes above the signature.
     let summary = crate::fulfil::answer_summary(&state, &runs, lang);
     let at = letter.rfind("\n\n").unwrap_or(letter.len());

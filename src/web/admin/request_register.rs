@@ -26,7 +26,7 @@ use crate::workflow;
 
 const PAGE: i64 = 500;
 
-pub const COLUMNS: [&str; 12] = [
+pub const COLUMNS: [&str; 13] = [
     "reference",
     "kind",
     "channel",
@@ -39,6 +39,7 @@ pub const COLUMNS: [&str; 12] = [
     "closed",
     "outcome",
     "ground",
+    "on_behalf_of",
 ];
 
 /// One request in the register. Absent values are empty in CSV and null in JSON.
@@ -63,10 +64,13 @@ pub struct Entry {
     /// The terminal status; none while the request is open.
     pub outcome: Option<String>,
     pub ground: Option<String>,
+    /// The person a representative acted for (by name); none when the requester acted for
+    /// themselves. Last, so the columns before it keep their places.
+    pub on_behalf_of: Option<String>,
 }
 
 impl Entry {
-    fn fields(&self) -> [String; 12] {
+    fn fields(&self) -> [String; 13] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.reference.clone(),
@@ -81,6 +85,7 @@ impl Entry {
             text(&self.closed),
             text(&self.outcome),
             text(&self.ground),
+            text(&self.on_behalf_of),
         ]
     }
 }
@@ -152,6 +157,7 @@ fn entries(
                 closed: r.closed_at.map(rfc3339),
                 outcome: r.closed_at.map(|_| r.status),
                 ground: r.reject_ground,
+                on_behalf_of: r.subject_name,
             }
         })
         .collect())

@@ -8,7 +8,7 @@ use serde_json::json;
 use super::auth::ApiClient;
 use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
-use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT};
+use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT, SubjectDraft};
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
@@ -24,6 +24,9 @@ use crate::workflow::{self, Filing, Record};
 pub struct FileBody {
     kind: String,
     requester: RequesterBody,
+    /// The person a representative acts for; absent when the requester is the person.
+    #[serde(default)]
+    subject: Option<SubjectBody>,
     #[serde(default)]
     details: Option<String>,
     #[serde(default)]
@@ -41,6 +44,18 @@ pub struct FileBody {
 struct RequesterBody {
     name: String,
     email: String,
+    #[serde(default)]
+    customer_ref: Option<String>,
+}
+
+/// The person represented: a name, and an email or a customer reference (at least one).
+#[derive(Debug, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct SubjectBody {
+    #[serde(default)]
+    name: Option<String>,
+    #[serde(default)]
+    email: Option<String>,
     #[serde(default)]
     customer_ref: Option<String>,
 }
@@ -91,6 +106,12 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
         // for, and what is asked goes in the details.
         person: None,
         answers: None,
+        // Missing members read as empty, so the answer names each one needed.
+        subject: body.subject.as_ref().map(|s| SubjectDraft {
+            name: s.name.as_deref().unwrap_or(""),
+            email: s.email.as_deref().unwrap_or(""),
+            customer_ref: s.customer_ref.as_deref().unwrap_or(""),
+        }),
     };
     workflow::check_filing(&state.law, &draft, Status::Verifying, now).map_err(|errors| {
         Problem::validation(
@@ -105,10 +126,14 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
     })
 }
 
-/// The API groups who the requester is under `requester`.
+/// The API groups who the requester is under `requester`, and the person represented under
+/// `subject`.
 fn api_field(field: &str) -> String {
     match field {
         "name" | "email" | "customer_ref" => format!("requester.{field}"),
+        "subject_name" | "subject_email" | "subject_customer_ref" => {
+            format!("subject.{}", field.trim_start_matches("subject_"))
+        }
         other => other.to_string(),
     }
 }

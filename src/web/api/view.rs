@@ -18,7 +18,11 @@ pub struct RequestView {
     pub profile: String,
     pub channel: String,
     pub language: String,
+    /// Who asked, and whom the mails go to (a representative, when `subject` is set).
     pub requester: Requester,
+    /// The person a representative acts for, whom the sources are searched for; null when
+    /// the requester acts for themselves.
+    pub subject: Option<Subject>,
     pub details: String,
     pub received_at: String,
     pub received_on: NaiveDate,
@@ -38,6 +42,13 @@ pub struct RequestView {
 pub struct Requester {
     pub name: String,
     pub email: String,
+    pub customer_ref: Option<String>,
+}
+
+#[derive(Debug, Serialize)]
+pub struct Subject {
+    pub name: String,
+    pub email: Option<String>,
     pub customer_ref: Option<String>,
 }
 
@@ -98,6 +109,11 @@ pub fn request_view(
             email: row.requester_email.clone(),
             customer_ref: row.customer_ref.clone(),
         },
+        subject: row.subject_name.as_ref().map(|name| Subject {
+            name: name.clone(),
+            email: row.subject_email.clone(),
+            customer_ref: row.subject_customer_ref.clone(),
+        }),
         details: row.details.clone(),
         received_at: rfc3339(row.received_at),
         received_on: row.received_on,

@@ -11,8 +11,8 @@ use askama::Template;
 use super::upload::{self, Submission, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::filing::{
-    Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, Shape,
-    own_fields,
+    Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, SUBJECT,
+    Shape, SubjectDraft, own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
@@ -92,12 +92,20 @@ pub struct FormPage {
     pub csrf: String,
     pub errors: Vec<(String, String)>,
     pub about_you: Vec<Field>,
+    /// The person represented: asked of everyone (the portal runs without script), needed
+    /// only from those who act for someone else.
+    pub about_subject: Vec<Field>,
     pub about_request: Vec<Field>,
 }
 
-/// The form's fields for `kind`, in the schema's order: (about you, about the request). The
-/// schema says what each holds and whether it is required; this says how it is drawn.
-fn fields(kind: RequestKind, t: &Strings, max_upload: usize) -> (Vec<Field>, Vec<Field>) {
+/// The form's fields for `kind`, in the schema's order: (about you, about the person
+/// represented, about the request). The schema says what each holds and whether it is
+/// required; this says how it is drawn.
+fn fields(
+    kind: RequestKind,
+    t: &Strings,
+    max_upload: usize,
+) -> (Vec<Field>, Vec<Field>, Vec<Field>) {
     let field = |spec: &FieldSpec| {
         let choices = |labels: &str, values: &[&str]| {
             values
@@ -120,12 +128,20 @@ fn fields(kind: RequestKind, t: &Strings, max_upload: usize) -> (Vec<Field>, Vec
             (_, Shape::Email) => Input::Email,
             (_, Shape::Flag) => Input::Checkbox,
             (_, Shape::Document) => Input::File,
-            ("name" | "customer_ref" | "portability_controller", Shape::Text { .. }) => Input::Text,
+            (
+                "name"
+                | "customer_ref"
+                | "portability_controller"
+                | "subject_name"
+                | "subject_customer_ref",
+                Shape::Text { .. },
+            ) => Input::Text,
             (_, Shape::Text { .. }) => Input::Textarea,
         };
         let hint = match spec.name {
             "email" => Some(t.t("form.email_hint").to_string()),
             "customer_ref" => Some(t.t("form.customer_ref_hint").to_string()),
+            "subject_email" => Some(t.t("form.subject_email_hint").to_string()),
             "mandate" => Some(t.fill(
                 "form.mandate_hint",
                 &[("max", &human_size(max_upload, t.lang()))],
@@ -148,12 +164,13 @@ fn fields(kind: RequestKind, t: &Strings, max_upload: usize) -> (Vec<Field>, Vec
         }
     };
     let you = REQUESTER.iter().chain(&PERSON).map(field).collect();
+    let subject = SUBJECT.iter().map(field).collect();
     let request = own_fields(kind)
         .iter()
         .chain([&DETAILS])
         .map(field)
         .collect();
-    (you, request)
+    (you, subject, request)
 }
 
 fn form_page(
@@ -166,9 +183,14 @@ fn form_page(
     top_errors: Vec<(String, String)>,
 ) -> FormPage {
     let t = lang.strings();
-    let (mut you, mut request) = fields(kind, t, state.settings.portal.max_upload_bytes);
+    let (mut you, mut subject, mut request) =
+        fields(kind, t, state.settings.portal.max_upload_bytes);
     let mut listed = top_errors;
-    for field in you.iter_mut().chain(request.iter_mut()) {
+    for field in you
+        .iter_mut()
+        .chain(subject.iter_mut())
+        .chain(request.iter_mut())
+    {
         if let Some(v) = values.get(field.name) {
             field.value = v.clone();
         }
@@ -196,6 +218,7 @@ fn form_page(
         csrf,
         errors: listed,
         about_you: you,
+        about_subject: subject,
         about_request: request,
     }
 }
@@ -407,6 +430,11 @@ fn validate(
             },
         }),
         answers: Some(&s.fields),
+        subject: Some(SubjectDraft {
+            name: s.field("subject_name"),
+            email: s.field("subject_email"),
+            customer_ref: s.field("subject_customer_ref"),
+        }),
     };
     let t = lang.strings();
     let filing = workflow::check_filing(&state.law, &draft, Status::New, state.clock.now())
@@ -426,6 +454,11 @@ fn validate(
 fn message_key(error: &FieldError) -> &'static str {
     match (error.field, &error.code) {
         ("name", Code::Required) => "errors.name_required",
+        ("subject_name", Code::Required) => "errors.subject_name_required",
+        ("subject_name" | "subject_customer_ref", Code::TooLong { .. }) => {
+            "errors.subject_too_long"
+        }
+        (_, Code::RequiredEither { .. }) => "errors.subject_identity_required",
         // The customer reference shares the name's limit and, as it always has, its message.
         ("name" | "customer_ref", Code::TooLong { .. }) => "errors.name_too_long",
         (_, Code::TooLong { .. }) => "errors.text_too_long",
