@@ -203,7 +203,7 @@ fn every_mail_greets_once_and_signs_once_even_with_the_prefilled_letter() {
         ] {
             let note = letter(lang);
             let mut f = facts(lang, Some(LINK));
-            f.note = Some(&note);
+            f.note = Some(note.as_str());
             let mail = rendered(kind, &f);
             for body in [&mail.text, &unescaped(&mail.html)] {
                 let hellos: usize = greetings.iter().map(|g| count(body, g)).sum();
@@ -242,7 +242,7 @@ fn the_text_part_wraps_at_72_columns_between_words() {
         for lang in ["fr", "en"] {
             let note = format!("{}\n\nVoir {long_link} pour le détail.", letter(lang));
             let mut f = facts(lang, Some(long_link));
-            f.note = Some(&note);
+            f.note = Some(note.as_str());
             f.kind_label = if lang == "fr" {
                 "droit à l'effacement (« droit à l'oubli »)"
             } else {
