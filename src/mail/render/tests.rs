@@ -114,8 +114,9 @@ fn the_identity_mail_says_the_deadline_is_suspended_only_when_it_is() {
 fn the_received_mail_gives_kind_and_due_date_in_words() {
     let fr = rendered(MailKind::Received, &facts("fr", None));
     assert!(fr.text.contains("Demande\u{a0}: droit d'accès"), "{}", fr.text);
+    // The text part may wrap between any two words: compare the words.
     assert!(
-        fr.text.contains("au plus tard le 1er janvier 2027"),
+        flat(&fr.text).contains("au plus tard le 1er janvier 2027"),
         "{}",
         fr.text
     );
@@ -123,7 +124,7 @@ fn the_received_mail_gives_kind_and_due_date_in_words() {
     let en = rendered(MailKind::Received, &facts("en", None));
     assert!(en.text.contains("Request: right of access"), "{}", en.text);
     assert!(
-        en.text.contains("by 1 January 2027 at the latest"),
+        flat(&en.text).contains("by 1 January 2027 at the latest"),
         "{}",
         en.text
     );
@@ -136,11 +137,11 @@ fn the_received_mail_gives_kind_and_due_date_in_words() {
 #[test]
 fn the_withdrawn_mail_says_how_to_file_again() {
     let without_link = rendered(MailKind::Withdrawn, &facts("fr", None));
-    assert!(without_link.text.contains("déposant une nouvelle demande"));
+    assert!(flat(&without_link.text).contains("déposant une nouvelle demande"));
     assert!(
         without_link
             .text
-            .contains("protection des données\u{a0}:\ndpo@example.org"),
+            .contains("données\u{a0}:\ndpo@example.org"),
         "{}",
         without_link.text
     );
@@ -188,6 +189,14 @@ fn letter(lang: &str) -> String {
     );
     letter.push_str("\n\nEffacé :\n- Boutique en ligne: customers (1 enregistrement, supprimé)\n- Boutique en ligne: orders (2 enregistrements, anonymisé)");
     letter
+}
+
+/// The words of a text, one space apart (a non-breaking space stays one).
+fn flat(text: &str) -> String {
+    text.split([' ', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn count(haystack: &str, needle: &str) -> usize {
@@ -265,7 +274,7 @@ fn the_text_part_wraps_at_72_columns_between_words() {
             assert!(mail.text.lines().any(|l| l == long_link), "{kind} {lang}: {}", mail.text);
             // Nothing lost or cut: the words read the same once the lines are joined.
             let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(words.contains("the data protection team") || words.contains("L'équipe protection des données"));
+            assert!(words.contains("The data protection team") || words.contains("L'équipe protection des données"));
             if matches!(kind, MailKind::Fulfilled) {
                 let letter_words = letter(lang).split_whitespace().collect::<Vec<_>>().join(" ");
                 assert!(words.contains(&letter_words), "{kind} {lang}: {}", mail.text);
