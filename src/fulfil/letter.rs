@@ -246,7 +246,10 @@ mod tests {
 
     #[test]
     fn a_rectification_letter_says_recipients_were_told_only_when_they_were() {
-        let none = letter(&letter_key("rectification", false, &Found::default()), Lang::En);
+        let none = letter(
+            &letter_key("rectification", false, &Found::default()),
+            Lang::En,
+        );
         assert!(!none.contains("recipients"), "{none}");
         let told = Found {
             notified: true,

@@ -558,7 +558,10 @@ async fn the_on_time_rate_counts_answers_only(app: TestApp) {
     let page = b.get(&format!("/admin/reports?{RANGE}")).await;
     assert_eq!(page.status.as_u16(), 200, "{}", page.html);
     // The withdrawal is still counted among the closed requests…
-    assert_eq!(row(&page, "closed-table", "Total"), ["1", "0", "1", "0", "2"]);
+    assert_eq!(
+        row(&page, "closed-table", "Total"),
+        ["1", "0", "1", "0", "2"]
+    );
     // …but not in the rate, and the page says what the rate counts.
     page.assert_contains("<dd id=\"on-time\">0 of 1 (0 %)</dd>");
     page.assert_contains("<dd id=\"median\">45 days</dd>");

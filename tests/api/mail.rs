@@ -384,7 +384,11 @@ async fn every_mail_reads_well_in_both_parts(app: TestApp) {
         // Past the headers, quoted-printable (or 7bit) lines stay within 76 characters.
         let body = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(_, b)| b);
         for line in body.lines() {
-            assert!(line.len() <= 78, "{kind} {}: raw line over 78: {line}", f.lang);
+            assert!(
+                line.len() <= 78,
+                "{kind} {}: raw line over 78: {line}",
+                f.lang
+            );
         }
         let eml = Eml::parse(&raw);
         let text = eml.part("text/plain");
@@ -401,9 +405,24 @@ async fn every_mail_reads_well_in_both_parts(app: TestApp) {
         };
         let html_text = html.replace("&#39;", "'");
         for body in [text, html_text.as_str()] {
-            assert_eq!(body.matches(greeting).count(), 1, "{kind} {}: {body}", f.lang);
-            assert_eq!(body.matches("Dear ").count(), 0, "{kind} {}: {body}", f.lang);
-            assert_eq!(body.matches(signature).count(), 1, "{kind} {}: {body}", f.lang);
+            assert_eq!(
+                body.matches(greeting).count(),
+                1,
+                "{kind} {}: {body}",
+                f.lang
+            );
+            assert_eq!(
+                body.matches("Dear ").count(),
+                0,
+                "{kind} {}: {body}",
+                f.lang
+            );
+            assert_eq!(
+                body.matches(signature).count(),
+                1,
+                "{kind} {}: {body}",
+                f.lang
+            );
             let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
             assert!(
                 !flat.contains(&format!("({}", f.kind_label.replace('"', "&#34;")))
@@ -423,7 +442,10 @@ async fn every_mail_reads_well_in_both_parts(app: TestApp) {
         if matches!(kind, MailKind::Fulfilled | MailKind::Rejected) {
             assert!(!html.contains("pre-wrap"), "{html}");
             assert!(html.contains("<ul style="), "{kind} {}: {html}", f.lang);
-            assert!(html.matches("<p style=\"margin:0 0 16px;\">").count() >= 3, "{html}");
+            assert!(
+                html.matches("<p style=\"margin:0 0 16px;\">").count() >= 3,
+                "{html}"
+            );
         }
     }
 }

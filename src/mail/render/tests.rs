@@ -113,7 +113,11 @@ fn the_identity_mail_says_the_deadline_is_suspended_only_when_it_is() {
 #[test]
 fn the_received_mail_gives_kind_and_due_date_in_words() {
     let fr = rendered(MailKind::Received, &facts("fr", None));
-    assert!(fr.text.contains("Demande\u{a0}: droit d'accès"), "{}", fr.text);
+    assert!(
+        fr.text.contains("Demande\u{a0}: droit d'accès"),
+        "{}",
+        fr.text
+    );
     // The text part may wrap between any two words: compare the words.
     assert!(
         flat(&fr.text).contains("au plus tard le 1er janvier 2027"),
@@ -185,7 +189,10 @@ fn letter(lang: &str) -> String {
     let lang = mail_lang(lang).expect("lang");
     let mut letter = lang.strings().fill(
         "letters.access",
-        &[("name", "Camille Martin"), ("reference", "DSAR-2026-000123")],
+        &[
+            ("name", "Camille Martin"),
+            ("reference", "DSAR-2026-000123"),
+        ],
     );
     letter.push_str("\n\nEffacé :\n- Boutique en ligne: customers (1 enregistrement, supprimé)\n- Boutique en ligne: orders (2 enregistrements, anonymisé)");
     letter
@@ -207,7 +214,11 @@ fn count(haystack: &str, needle: &str) -> usize {
 fn every_mail_greets_once_and_signs_once_even_with_the_prefilled_letter() {
     for kind in MailKind::ALL {
         for (lang, greetings, signature) in [
-            ("fr", ["Bonjour", "Cordialement"], "L'équipe protection des données"),
+            (
+                "fr",
+                ["Bonjour", "Cordialement"],
+                "L'équipe protection des données",
+            ),
             ("en", ["Hello", "Dear "], "The data protection team"),
         ] {
             let note = letter(lang);
@@ -218,7 +229,10 @@ fn every_mail_greets_once_and_signs_once_even_with_the_prefilled_letter() {
                 let hellos: usize = greetings.iter().map(|g| count(body, g)).sum();
                 assert_eq!(hellos, 1, "{kind} {lang}: {body}");
                 assert_eq!(count(body, signature), 1, "{kind} {lang}: {body}");
-                assert!(!body.contains("Kind regards") && !body.contains("Le délégué à la protection des données\n"));
+                assert!(
+                    !body.contains("Kind regards")
+                        && !body.contains("Le délégué à la protection des données\n")
+                );
             }
         }
     }
@@ -227,7 +241,9 @@ fn every_mail_greets_once_and_signs_once_even_with_the_prefilled_letter() {
 #[test]
 fn the_teams_text_becomes_paragraphs_line_breaks_and_a_list_in_html() {
     let mut f = facts("fr", Some(LINK));
-    f.note = Some("Premier paragraphe <b>gras</b> & co.\r\n\r\nDeuxième\nligne.\n\nEffacé :\n- customers\n- orders");
+    f.note = Some(
+        "Premier paragraphe <b>gras</b> & co.\r\n\r\nDeuxième\nligne.\n\nEffacé :\n- customers\n- orders",
+    );
     let mail = rendered(MailKind::Fulfilled, &f);
     let html = &mail.html;
     assert!(!html.contains("pre-wrap"), "{html}");
@@ -271,13 +287,27 @@ fn the_text_part_wraps_at_72_columns_between_words() {
                     "{kind} {lang}: {line}"
                 );
             }
-            assert!(mail.text.lines().any(|l| l == long_link), "{kind} {lang}: {}", mail.text);
+            assert!(
+                mail.text.lines().any(|l| l == long_link),
+                "{kind} {lang}: {}",
+                mail.text
+            );
             // Nothing lost or cut: the words read the same once the lines are joined.
             let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
-            assert!(words.contains("The data protection team") || words.contains("L'équipe protection des données"));
+            assert!(
+                words.contains("The data protection team")
+                    || words.contains("L'équipe protection des données")
+            );
             if matches!(kind, MailKind::Fulfilled) {
-                let letter_words = letter(lang).split_whitespace().collect::<Vec<_>>().join(" ");
-                assert!(words.contains(&letter_words), "{kind} {lang}: {}", mail.text);
+                let letter_words = letter(lang)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert!(
+                    words.contains(&letter_words),
+                    "{kind} {lang}: {}",
+                    mail.text
+                );
             }
         }
     }
@@ -295,8 +325,14 @@ fn a_kind_name_with_its_own_parentheses_is_never_put_in_parentheses() {
             let mail = rendered(kind, &f);
             for body in [&mail.text, &unescaped(&mail.html)] {
                 let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
-                assert!(!flat.contains(&format!("({label}")), "{kind} {lang}: {flat}");
-                assert!(!flat.contains("»))") && !flat.contains("\"))"), "{kind} {lang}: {flat}");
+                assert!(
+                    !flat.contains(&format!("({label}")),
+                    "{kind} {lang}: {flat}"
+                );
+                assert!(
+                    !flat.contains("»))") && !flat.contains("\"))"),
+                    "{kind} {lang}: {flat}"
+                );
             }
         }
     }
@@ -306,9 +342,15 @@ fn a_kind_name_with_its_own_parentheses_is_never_put_in_parentheses() {
 fn wrapping_keeps_short_lines_long_words_and_list_indents() {
     assert_eq!(wrap_text("a b\n\n-- \n", 72), "a b\n\n-- \n");
     assert_eq!(wrap_text("aaa bbb ccc", 7), "aaa bbb\nccc\n");
-    assert_eq!(wrap_text("aa https://x.example/long bb", 6), "aa\nhttps://x.example/long\nbb\n");
+    assert_eq!(
+        wrap_text("aa https://x.example/long bb", 6),
+        "aa\nhttps://x.example/long\nbb\n"
+    );
     assert_eq!(wrap_text("- one two three", 9), "- one two\n  three\n");
-    assert_eq!(wrap_text("Motif : voir « ceci »", 8), "Motif :\nvoir\n« ceci »\n");
+    assert_eq!(
+        wrap_text("Motif : voir « ceci »", 8),
+        "Motif :\nvoir\n« ceci »\n"
+    );
 }
 
 #[test]
