@@ -1,5 +1,6 @@
 //! The answer letter's account of what the sources did, in the requester's language, and
-//! on whose behalf a representative asked.
+//! which prefilled letter fits it (a letter never points to a list that is not there), and on
+//! whose behalf a representative asked.
 
 use crate::domain::fulfilment::Operation;
 use crate::domain::fulfilment::RunStatus;
@@ -18,16 +19,73 @@ pub fn say_on_whose_behalf(letter: &mut String, row: &RequestRow, lang: crate::i
     let paragraph = lang
         .strings()
         .fill("answer.on_behalf", &[("subject", subject.as_str())]);
-    match letter.find("\n\n") {
-        Some(at) => letter.insert_str(at, &format!("\n\n{paragraph}")),
-        None => letter.insert_str(0, &format!("{paragraph}\n\n")),
-    }
+    // The mail greets the representative; the letter opens by naming the person.
+    letter.insert_str(0, &format!("{paragraph}\n\n"));
 }
 
 /// What the sources did, in the requester's language, for the answer letter: what was
 /// erased, what was kept under which rule and until when, what was changed, and which
 /// recipients were told (Art. 19). Empty when no source ran anything but access.
 pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang) -> String {
+    summary_text(state, &done_changes(runs), lang)
+}
+
+/// The runs that did something other than access, done: the ones the letter accounts for.
+fn done_changes(runs: &[RunRow]) -> Vec<&RunRow> {
+    runs.iter()
+        .filter(|r| r.operation != Operation::Access && r.status == RunStatus::Done)
+        .collect()
+}
+
+/// Which of the summary's sections have something in them.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Found {
+    pub erased: bool,
+    pub kept: bool,
+    pub changed: bool,
+    pub notified: bool,
+    /// A team did something by hand and said what.
+    pub by_hand: bool,
+}
+
+impl Found {
+    pub fn of(runs: &[RunRow]) -> Found {
+        let mut found = Found::default();
+        for run in done_changes(runs) {
+            found.add(&run.outcome(), run.recipient.is_some());
+        }
+        found
+    }
+
+    /// Adds what one source did; `recipient` when the source is a recipient that was told.
+    pub fn add(&mut self, o: &crate::domain::outcome::Outcome, recipient: bool) {
+        self.erased |= !o.erased.is_empty();
+        self.kept |= !o.kept.is_empty();
+        self.changed |= !o.changed.is_empty();
+        self.notified |= recipient;
+        self.by_hand |= o.team_note.is_some();
+    }
+}
+
+/// The key under `letters.` of the letter to prefill for a request of `kind`: the kind's
+/// own, or a variant when what the sources did would leave a sentence pointing at nothing
+/// ("listed below" with nothing below, recipients "told" when none were).
+pub fn letter_key(kind: &str, package_empty: bool, found: &Found) -> String {
+    let variant = match kind {
+        "access" | "portability" if package_empty => "_empty",
+        "erasure" => match (found.erased || found.by_hand, found.kept) {
+            (false, false) => "_nothing",
+            (false, true) => "_all_kept",
+            (true, true) => "_kept",
+            (true, false) => "",
+        },
+        "rectification" if found.notified => "_notified",
+        _ => "",
+    };
+    format!("letters.{kind}{variant}")
+}
+
+fn summary_text(state: &AppState, runs: &[&RunRow], lang: crate::i18n::Lang) -> String {
     let t = lang.strings();
     let name = |id: &str| {
         state
@@ -85,10 +143,7 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
         ("answer.manual", Vec::new()),
         ("answer.skipped", Vec::new()),
     ];
-    for run in runs
-        .iter()
-        .filter(|r| r.operation != Operation::Access && r.status == RunStatus::Done)
-    {
+    for run in runs {
         let o = run.outcome();
         let source = name(&run.source);
         sections[0]
@@ -134,4 +189,118 @@ pub fn answer_summary(state: &AppState, runs: &[RunRow], lang: crate::i18n::Lang
         }
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::outcome::{Changed, Kept, Outcome};
+    use crate::i18n::Lang;
+
+    fn found(outcomes: &[Outcome]) -> Found {
+        let mut found = Found::default();
+        for o in outcomes {
+            found.add(o, false);
+        }
+        found
+    }
+
+    fn erased() -> Outcome {
+        Outcome {
+            erased: vec![Changed {
+                what: "customers".into(),
+                rows: 1,
+                how: "deleted".into(),
+            }],
+            ..Outcome::default()
+        }
+    }
+
+    fn kept() -> Outcome {
+        Outcome {
+            kept: vec![Kept {
+                what: "invoices".into(),
+                rows: 2,
+                activity: String::new(),
+                rule: "Code de commerce, art. L123-22".into(),
+                until: None,
+            }],
+            ..Outcome::default()
+        }
+    }
+
+    fn letter(key: &str, lang: Lang) -> String {
+        assert!(lang.strings().has(key), "{key} missing in {}", lang.code());
+        lang.strings().t(key).to_string()
+    }
+
+    #[test]
+    fn an_erasure_with_nothing_found_says_so_and_points_at_nothing() {
+        let key = letter_key("erasure", false, &found(&[Outcome::default()]));
+        let fr = letter(&key, Lang::Fr);
+        assert!(fr.contains("aucune donnée vous concernant"), "{fr}");
+        assert!(fr.contains("rien à effacer"), "{fr}");
+        assert!(!fr.contains("ci-dessous"), "{fr}");
+        let en = letter(&key, Lang::En);
+        assert!(en.contains("no data about you"), "{en}");
+        assert!(!en.contains("below"), "{en}");
+    }
+
+    #[test]
+    fn an_erasure_letter_mentions_kept_data_only_when_some_was_kept() {
+        let all_erased = letter(&letter_key("erasure", false, &found(&[erased()])), Lang::Fr);
+        assert!(!all_erased.contains("conserver"), "{all_erased}");
+        assert!(all_erased.contains("ci-dessous"), "{all_erased}");
+        let some_kept = letter(
+            &letter_key("erasure", false, &found(&[erased(), kept()])),
+            Lang::En,
+        );
+        assert!(some_kept.contains("except what the law requires us to keep"));
+        let all_kept = letter(&letter_key("erasure", false, &found(&[kept()])), Lang::Fr);
+        assert!(!all_kept.contains("nous avons effacé"), "{all_kept}");
+        assert!(all_kept.contains("conserver"), "{all_kept}");
+    }
+
+    #[test]
+    fn a_rectification_letter_says_recipients_were_told_only_when_they_were() {
+        let none = letter(
+            &letter_key("rectification", false, &Found::default()),
+            Lang::En,
+        );
+        assert!(!none.contains("recipients"), "{none}");
+        let told = Found {
+            notified: true,
+            ..Found::default()
+        };
+        let told = letter(&letter_key("rectification", false, &told), Lang::Fr);
+        assert!(told.contains("article 19"), "{told}");
+    }
+
+    #[test]
+    fn every_letter_exists_in_both_languages_without_its_own_greeting_or_signature() {
+        let variants = [
+            Found::default(),
+            found(&[erased()]),
+            found(&[kept()]),
+            found(&[erased(), kept()]),
+            Found {
+                notified: true,
+                ..Found::default()
+            },
+        ];
+        for kind in crate::domain::kind::RequestKind::ALL {
+            for empty in [false, true] {
+                for f in &variants {
+                    let key = letter_key(kind.as_str(), empty, f);
+                    for lang in Lang::ALL {
+                        let text = letter(&key, lang);
+                        // The mail's layout greets and signs: the letter is what lies between.
+                        for own in ["Bonjour", "Dear", "Cordialement", "Kind regards"] {
+                            assert!(!text.contains(own), "{key} {}: {text}", lang.code());
+                        }
+                    }
+                }
+            }
+        }
+    }
 }

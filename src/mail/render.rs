@@ -28,6 +28,8 @@ pub(super) struct View<'a> {
     due_on: Option<String>,
     clock_stopped: bool,
     note: Option<&'a str>,
+    /// The note as HTML paragraphs, escaped.
+    note_html: Option<String>,
     /// The refusal's ground in words, with its article.
     ground: Option<&'static str>,
 }
@@ -75,6 +77,7 @@ impl<'a> View<'a> {
             due_on: facts.due_on.map(|d| long_date(d, lang)),
             clock_stopped: facts.clock_stopped,
             note,
+            note_html: note.map(paragraphs_html),
             ground,
         })
     }
@@ -138,7 +141,7 @@ fn text_and_html(
     let failed = |source| MailError::Render { kind, source };
     Ok(Rendered {
         subject,
-        text: tidy_text(&text.render().map_err(failed)?),
+        text: wrap_text(&tidy_text(&text.render().map_err(failed)?), TEXT_WIDTH),
         html: without_blank_lines(&html.render().map_err(failed)?),
     })
 }
@@ -316,6 +319,123 @@ fn tidy_text(rendered: &str) -> String {
         }
         out.push_str(line);
         out.push('\n');
+    }
+    out
+}
+
+/// Where the plain-text part breaks its lines: 72 columns leaves room for a mail client's
+/// quoting ("> ") within the 78 that RFC 5322 recommends.
+const TEXT_WIDTH: usize = 72;
+
+/// Wraps every line longer than `width` characters between words, never inside one: a word
+/// (a long URL) that is longer than the line stays whole on a line of its own. A line that
+/// starts a list item ("- ") continues under its text. Short lines are kept as they are, so
+/// the templates' and the team's line breaks stand.
+fn wrap_text(text: &str, width: usize) -> String {
+    let mut out = String::with_capacity(text.len() + text.len() / width);
+    for line in text.lines() {
+        if line.chars().count() <= width {
+            out.push_str(line);
+            out.push('\n');
+            continue;
+        }
+        let body = line.trim_start_matches(' ');
+        let lead = &line[..line.len() - body.len()];
+        let hang = if body.starts_with("- ") { "  " } else { "" };
+        let mut current = String::from(lead);
+        let mut current_len = lead.chars().count();
+        let mut empty = true;
+        for word in breakable_words(body) {
+            let len = word.chars().count();
+            if !empty && current_len + 1 + len > width {
+                out.push_str(&current);
+                out.push('\n');
+                current = format!("{lead}{hang}");
+                current_len = current.chars().count();
+                empty = true;
+            }
+            if !empty {
+                current.push(' ');
+                current_len += 1;
+            }
+            current.push_str(&word);
+            current_len += len;
+            empty = false;
+        }
+        out.push_str(&current);
+        out.push('\n');
+    }
+    out
+}
+
+/// The words a line may break between: at plain spaces, except before a French closing
+/// sign (":", ";", "?", "!", "»") or after "«", which must stay with their word even where
+/// a template or the team typed a plain space.
+fn breakable_words(line: &str) -> Vec<String> {
+    let mut words: Vec<String> = Vec::new();
+    let mut glue_next = false;
+    for word in line.split(' ').filter(|w| !w.is_empty()) {
+        let closing = word.starts_with([':', ';', '?', '!', '»']);
+        match words.last_mut() {
+            Some(last) if glue_next || closing => {
+                last.push(' ');
+                last.push_str(word);
+            }
+            _ => words.push(word.to_string()),
+        }
+        glue_next = word.ends_with('«');
+    }
+    words
+}
+
+/// What the team wrote, as HTML: a blank line starts a paragraph, a single line break stays
+/// one (`<br>`), and lines starting with "- " (the sources' summary) become a list.
+/// Everything is escaped: the team's text is never markup.
+fn paragraphs_html(text: &str) -> String {
+    let text = text.replace("\r\n", "\n");
+    let mut html = String::new();
+    for block in text.split("\n\n") {
+        let lines: Vec<&str> = block.lines().filter(|l| !l.trim().is_empty()).collect();
+        let mut i = 0;
+        while i < lines.len() {
+            let item = |l: &str| l.trim_start().starts_with("- ");
+            let start = i;
+            let listing = item(lines[i]);
+            while i < lines.len() && item(lines[i]) == listing {
+                i += 1;
+            }
+            let run = &lines[start..i];
+            if listing {
+                html.push_str("<ul style=\"margin:0 0 16px;padding-left:24px;\">");
+                for l in run {
+                    let l = l.trim_start().trim_start_matches("- ");
+                    html.push_str(&format!("<li>{}</li>", escape_html(l.trim())));
+                }
+                html.push_str("</ul>\n");
+            } else {
+                let escaped: Vec<String> = run.iter().map(|l| escape_html(l.trim())).collect();
+                html.push_str(&format!(
+                    "<p style=\"margin:0 0 16px;\">{}</p>\n",
+                    escaped.join("<br>\n")
+                ));
+            }
+        }
+    }
+    html
+}
+
+/// HTML-escapes the way askama does, so the team's text reads like the rest of the mail.
+fn escape_html(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for c in text.chars() {
+        match c {
+            '&' => out.push_str("&#38;"),
+            '<' => out.push_str("&#60;"),
+            '>' => out.push_str("&#62;"),
+            '"' => out.push_str("&#34;"),
+            '\'' => out.push_str("&#39;"),
+            c => out.push(c),
+        }
     }
     out
 }

@@ -534,3 +534,39 @@ on_both_backends!(
     admin_register_pages,
     the_register_streams_every_request_once_in_order_of_receipt
 );
+
+/// Only answers count in the on-time rate: a request the person withdrew, or one that expired
+/// unconfirmed, was owed no answer and must not pass for one given in time.
+async fn the_on_time_rate_counts_answers_only(app: TestApp) {
+    use dsar::staff::Role;
+    account(&app, "dana@example.org", "Dana DPO", Role::Dpo);
+    app.set_now("2025-01-06T10:00:00Z");
+    let late = file(&app, "access", "a@example.org", "email").await;
+    step(
+        &app,
+        &late,
+        json!({ "type": "verify", "method": "passport" }),
+    )
+    .await;
+    let withdrawn = file(&app, "access", "b@example.org", "email").await;
+    app.set_now("2025-01-08T10:00:00Z");
+    step(&app, &withdrawn, json!({ "type": "withdraw" })).await;
+    // Due 6 February, answered the 20th: late.
+    app.set_now("2025-02-20T10:00:00Z");
+    step(&app, &late, json!({ "type": "fulfil" })).await;
+
+    let mut b = sign_in(&app, "dana@example.org").await;
+    let page = b.get(&format!("/admin/reports?{RANGE}")).await;
+    assert_eq!(page.status.as_u16(), 200, "{}", page.html);
+    // The withdrawal is still counted among the closed requests…
+    assert_eq!(
+        row(&page, "closed-table", "Total"),
+        ["1", "0", "1", "0", "2"]
+    );
+    // …but not in the rate, and the page says what the rate counts.
+    page.assert_contains("<dd id=\"on-time\">0 of 1 (0 %)</dd>");
+    page.assert_contains("<dd id=\"median\">45 days</dd>");
+    page.assert_contains("Withdrawn and expired requests are left out");
+}
+
+on_both_backends!(admin_reports_on_time, the_on_time_rate_counts_answers_only);

@@ -331,3 +331,122 @@ mod smtp_down_then_up {
         smtp_down_then_up(Backend::Postgres).await;
     }
 }
+
+/// Every mail to a requester, in French and English, as the outbox writes it: the answer
+/// mails carry the prefilled letter as staff send it, the right is the one whose name has
+/// its own parentheses, and the link is longer than a line. Read back from the .eml files:
+/// one greeting and one signature in each part, the text part wrapped at 72 columns between
+/// words (quoted-printable lines within 76), the team's text in HTML paragraphs, no nested
+/// parentheses. Set DSAR_MAIL_DUMP=/some/dir to keep each part there, to read them.
+async fn every_mail_reads_well_in_both_parts(app: TestApp) {
+    let link = "https://privacy.example.org/fr/r/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    let letters: Vec<(&str, String)> = ["fr", "en"]
+        .into_iter()
+        .map(|lang| {
+            let strings = if lang == "fr" {
+                dsar::i18n::Lang::Fr.strings()
+            } else {
+                dsar::i18n::Lang::En.strings()
+            };
+            let mut letter = strings.fill(
+                "letters.erasure_kept",
+                &[("name", "Camille Martin"), ("reference", "DSAR-2026-000123")],
+            );
+            letter.push_str("\n\nConservé :\n- Boutique en ligne: invoices (2 enregistrements) — Code de commerce, art. L123-22, jusqu'au 10 février 2035");
+            (lang, letter)
+        })
+        .collect();
+    let mut mails = Vec::new();
+    for kind in MailKind::ALL {
+        for (lang, letter) in &letters {
+            let to = format!("{kind}.{lang}@example.org");
+            let mut f = facts(lang, "x@example.org", Some(link));
+            f.to = Box::leak(to.into_boxed_str());
+            f.kind_label = if *lang == "fr" {
+                "droit à l'effacement (« droit à l'oubli »)"
+            } else {
+                "right to erasure (\"right to be forgotten\")"
+            };
+            f.note = Some(letter.as_str());
+            f.ground = Some("other");
+            mails.push((kind, f));
+        }
+    }
+    queue_all(&app, &mails);
+    run_worker_until_idle(&app);
+    let dump = std::env::var_os("DSAR_MAIL_DUMP").map(std::path::PathBuf::from);
+    for (kind, f) in &mails {
+        let raw = eml_files(&app)
+            .into_iter()
+            .map(|p| std::fs::read_to_string(p).expect("eml"))
+            .find(|raw| Eml::parse(raw).header("To") == Some(f.to))
+            .unwrap_or_else(|| panic!("no mail to {}", f.to));
+        // Past the headers, quoted-printable (or 7bit) lines stay within 76 characters.
+        let body = raw.split_once("\r\n\r\n").map_or(raw.as_str(), |(_, b)| b);
+        for line in body.lines() {
+            assert!(
+                line.len() <= 78,
+                "{kind} {}: raw line over 78: {line}",
+                f.lang
+            );
+        }
+        let eml = Eml::parse(&raw);
+        let text = eml.part("text/plain");
+        let html = eml.part("text/html");
+        if let Some(dir) = &dump {
+            std::fs::create_dir_all(dir).expect("dump dir");
+            std::fs::write(dir.join(format!("{kind}.{}.txt", f.lang)), text).expect("dump");
+            std::fs::write(dir.join(format!("{kind}.{}.html", f.lang)), html).expect("dump");
+        }
+        let (greeting, signature) = if f.lang == "fr" {
+            ("Bonjour", "L'équipe protection des données")
+        } else {
+            ("Hello", "The data protection team")
+        };
+        let html_text = html.replace("&#39;", "'");
+        for body in [text, html_text.as_str()] {
+            assert_eq!(
+                body.matches(greeting).count(),
+                1,
+                "{kind} {}: {body}",
+                f.lang
+            );
+            assert_eq!(
+                body.matches("Dear ").count(),
+                0,
+                "{kind} {}: {body}",
+                f.lang
+            );
+            assert_eq!(
+                body.matches(signature).count(),
+                1,
+                "{kind} {}: {body}",
+                f.lang
+            );
+            let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                !flat.contains(&format!("({}", f.kind_label.replace('"', "&#34;")))
+                    && !flat.contains(&format!("({}", f.kind_label)),
+                "{kind} {}: {flat}",
+                f.lang
+            );
+        }
+        for line in text.lines() {
+            assert!(
+                line.chars().count() <= 72 || !line.trim().contains(' '),
+                "{kind} {}: {line}",
+                f.lang
+            );
+        }
+        assert!(text.lines().any(|l| l == link), "{kind} {}: {text}", f.lang);
+        if matches!(kind, MailKind::Fulfilled | MailKind::Rejected) {
+            assert!(!html.contains("pre-wrap"), "{html}");
+            assert!(html.contains("<ul style="), "{kind} {}: {html}", f.lang);
+            assert!(
+                html.matches("<p style=\"margin:0 0 16px;\">").count() >= 3,
+                "{html}"
+            );
+        }
+    }
+}
+on_both_backends!(every_mail_reads_well, every_mail_reads_well_in_both_parts);

@@ -113,9 +113,14 @@ fn the_identity_mail_says_the_deadline_is_suspended_only_when_it_is() {
 #[test]
 fn the_received_mail_gives_kind_and_due_date_in_words() {
     let fr = rendered(MailKind::Received, &facts("fr", None));
-    assert!(fr.text.contains("Demande : droit d'accès"), "{}", fr.text);
     assert!(
-        fr.text.contains("au plus tard le 1er janvier 2027"),
+        fr.text.contains("Demande\u{a0}: droit d'accès"),
+        "{}",
+        fr.text
+    );
+    // The text part may wrap between any two words: compare the words.
+    assert!(
+        flat(&fr.text).contains("au plus tard le 1er janvier 2027"),
         "{}",
         fr.text
     );
@@ -123,7 +128,7 @@ fn the_received_mail_gives_kind_and_due_date_in_words() {
     let en = rendered(MailKind::Received, &facts("en", None));
     assert!(en.text.contains("Request: right of access"), "{}", en.text);
     assert!(
-        en.text.contains("by 1 January 2027 at the latest"),
+        flat(&en.text).contains("by 1 January 2027 at the latest"),
         "{}",
         en.text
     );
@@ -136,11 +141,13 @@ fn the_received_mail_gives_kind_and_due_date_in_words() {
 #[test]
 fn the_withdrawn_mail_says_how_to_file_again() {
     let without_link = rendered(MailKind::Withdrawn, &facts("fr", None));
-    assert!(without_link.text.contains("déposant une nouvelle demande"));
+    assert!(flat(&without_link.text).contains("déposant une nouvelle demande"));
     assert!(
         without_link
             .text
-            .contains("auprès de notre délégué à la protection des données :\ndpo@example.org")
+            .contains("données\u{a0}:\ndpo@example.org"),
+        "{}",
+        without_link.text
     );
     let with_link = rendered(MailKind::Withdrawn, &facts("en", Some(LINK)));
     assert!(with_link.text.contains("File a new request:\n"));
@@ -175,6 +182,175 @@ fn text_is_tidied_but_keeps_the_signature_separator() {
         "a\n\nb\n-- \nc\n"
     );
     assert_eq!(one_line(" a\n  b "), "a b");
+}
+
+/// The prefilled answer letter, as staff send it unchanged.
+fn letter(lang: &str) -> String {
+    let lang = mail_lang(lang).expect("lang");
+    let mut letter = lang.strings().fill(
+        "letters.access",
+        &[
+            ("name", "Camille Martin"),
+            ("reference", "DSAR-2026-000123"),
+        ],
+    );
+    letter.push_str("\n\nEffacé :\n- Boutique en ligne: customers (1 enregistrement, supprimé)\n- Boutique en ligne: orders (2 enregistrements, anonymisé)");
+    letter
+}
+
+/// The words of a text, one space apart (a non-breaking space stays one).
+fn flat(text: &str) -> String {
+    text.split([' ', '\n'])
+        .filter(|w| !w.is_empty())
+        .collect::<Vec<_>>()
+        .join(" ")
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+#[test]
+fn every_mail_greets_once_and_signs_once_even_with_the_prefilled_letter() {
+    for kind in MailKind::ALL {
+        for (lang, greetings, signature) in [
+            (
+                "fr",
+                ["Bonjour", "Cordialement"],
+                "L'équipe protection des données",
+            ),
+            ("en", ["Hello", "Dear "], "The data protection team"),
+        ] {
+            let note = letter(lang);
+            let mut f = facts(lang, Some(LINK));
+            f.note = Some(note.as_str());
+            let mail = rendered(kind, &f);
+            for body in [&mail.text, &unescaped(&mail.html)] {
+                let hellos: usize = greetings.iter().map(|g| count(body, g)).sum();
+                assert_eq!(hellos, 1, "{kind} {lang}: {body}");
+                assert_eq!(count(body, signature), 1, "{kind} {lang}: {body}");
+                assert!(
+                    !body.contains("Kind regards")
+                        && !body.contains("Le délégué à la protection des données\n")
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn the_teams_text_becomes_paragraphs_line_breaks_and_a_list_in_html() {
+    let mut f = facts("fr", Some(LINK));
+    f.note = Some(
+        "Premier paragraphe <b>gras</b> & co.\r\n\r\nDeuxième\nligne.\n\nEffacé :\n- customers\n- orders",
+    );
+    let mail = rendered(MailKind::Fulfilled, &f);
+    let html = &mail.html;
+    assert!(!html.contains("pre-wrap"), "{html}");
+    assert!(
+        html.contains("<p style=\"margin:0 0 16px;\">Premier paragraphe &#60;b&#62;gras&#60;/b&#62; &#38; co.</p>"),
+        "{html}"
+    );
+    assert!(html.contains(">Deuxième<br>\nligne.</p>"), "{html}");
+    assert!(
+        html.contains(">Effacé :</p>\n<ul style=\"margin:0 0 16px;padding-left:24px;\"><li>customers</li><li>orders</li></ul>"),
+        "{html}"
+    );
+    // The button's address is spelled out below it.
+    assert!(unescaped(html).contains(&format!(">{LINK}</a>")), "{html}");
+}
+
+#[test]
+fn the_text_part_wraps_at_72_columns_between_words() {
+    let long_link = "https://privacy.example.org/fr/r/0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    for kind in MailKind::ALL {
+        for lang in ["fr", "en"] {
+            let note = format!("{}\n\nVoir {long_link} pour le détail.", letter(lang));
+            let mut f = facts(lang, Some(long_link));
+            f.note = Some(note.as_str());
+            f.kind_label = if lang == "fr" {
+                "droit à l'effacement (« droit à l'oubli »)"
+            } else {
+                "right to erasure (\"right to be forgotten\")"
+            };
+            f.clock_stopped = true;
+            let mail = rendered(kind, &f);
+            for line in mail.text.lines() {
+                assert!(
+                    line.chars().count() <= 72 || !line.trim().contains(' '),
+                    "{kind} {lang}: a line of {} columns: {line}\n{}",
+                    line.chars().count(),
+                    mail.text
+                );
+                assert!(
+                    !line.starts_with([':', ';', '?', '!', '»']),
+                    "{kind} {lang}: {line}"
+                );
+            }
+            assert!(
+                mail.text.lines().any(|l| l == long_link),
+                "{kind} {lang}: {}",
+                mail.text
+            );
+            // Nothing lost or cut: the words read the same once the lines are joined.
+            let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
+            assert!(
+                words.contains("The data protection team")
+                    || words.contains("L'équipe protection des données")
+            );
+            if matches!(kind, MailKind::Fulfilled) {
+                let letter_words = letter(lang)
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                assert!(
+                    words.contains(&letter_words),
+                    "{kind} {lang}: {}",
+                    mail.text
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn a_kind_name_with_its_own_parentheses_is_never_put_in_parentheses() {
+    for kind in MailKind::ALL {
+        for (lang, label) in [
+            ("fr", "droit à l'effacement (« droit à l'oubli »)"),
+            ("en", "right to erasure (\"right to be forgotten\")"),
+        ] {
+            let mut f = facts(lang, Some(LINK));
+            f.kind_label = label;
+            let mail = rendered(kind, &f);
+            for body in [&mail.text, &unescaped(&mail.html)] {
+                let flat = body.split_whitespace().collect::<Vec<_>>().join(" ");
+                assert!(
+                    !flat.contains(&format!("({label}")),
+                    "{kind} {lang}: {flat}"
+                );
+                assert!(
+                    !flat.contains("»))") && !flat.contains("\"))"),
+                    "{kind} {lang}: {flat}"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn wrapping_keeps_short_lines_long_words_and_list_indents() {
+    assert_eq!(wrap_text("a b\n\n-- \n", 72), "a b\n\n-- \n");
+    assert_eq!(wrap_text("aaa bbb ccc", 7), "aaa bbb\nccc\n");
+    assert_eq!(
+        wrap_text("aa https://x.example/long bb", 6),
+        "aa\nhttps://x.example/long\nbb\n"
+    );
+    assert_eq!(wrap_text("- one two three", 9), "- one two\n  three\n");
+    assert_eq!(
+        wrap_text("Motif : voir « ceci »", 8),
+        "Motif :\nvoir\n« ceci »\n"
+    );
 }
 
 #[test]

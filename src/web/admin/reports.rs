@@ -88,7 +88,7 @@ impl MonthRange {
     }
 }
 
-/// How fast and how often in time closed requests were answered.
+/// How fast and how often in time answered (fulfilled or rejected) requests were answered.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Timeliness {
     pub closed: usize,
@@ -101,7 +101,7 @@ pub struct Timeliness {
 impl Timeliness {
     pub fn on_time_text(&self) -> String {
         if self.closed == 0 {
-            return "no request closed in this period".into();
+            return "no request answered in this period".into();
         }
         let pct = self.on_time as f64 * 100.0 / self.closed as f64;
         format!(
@@ -233,7 +233,7 @@ pub async fn show(
             let received = report_rows::received_per_month(conn, range.first, range.until())?;
             let (start, end) = (range.start_instant(), range.end_instant());
             let closed = report_rows::closed_per_month(conn, start, end)?;
-            let facts = report_rows::closed_between(conn, start, end)?;
+            let facts = report_rows::answered_between(conn, start, end)?;
             let open = report_rows::open_by_days_left(conn, today)?;
             let overdue = report_rows::overdue(conn, today, OVERDUE_SHOWN)?;
             let people: HashMap<i64, String> = users::list(conn)?

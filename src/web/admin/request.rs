@@ -144,17 +144,12 @@ pub async fn show(
     let empty = export
         .as_ref()
         .is_some_and(|e| e.status == crate::domain::fulfilment::PackageStatus::Empty);
-    let key = format!("letters.{}", row.kind);
-    let mut letter = if empty && lang.strings().has(&format!("{key}_empty")) {
-        fill(&format!("{key}_empty"))
-    } else {
-        fill(&key)
-    };
+    // The letter that fits what the sources did, then what they did; the mail greets and
+    // signs around it.
+    let found = crate::fulfil::Found::of(&runs);
+    let mut letter = fill(&crate::fulfil::letter_key(row.kind.as_str(), empty, &found));
     crate::fulfil::say_on_whose_behalf(&mut letter, &row, lang);
-    // What the sources did goes above the signature.
-    let summary = crate::fulfil::answer_summary(&state, &runs, lang);
-    let at = letter.rfind("\n\n").unwrap_or(letter.len());
-    letter.insert_str(at, &summary);
+    letter.push_str(&crate::fulfil::answer_summary(&state, &runs, lang));
     let fulfilment =
         super::fulfilment::panel(&state, &row, &runs, &live, build_live, export.as_ref());
     let reply_text = flash
