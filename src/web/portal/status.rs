@@ -258,7 +258,7 @@ fn render(
     } else {
         days_left
     };
-    let status = if answered {
+    let stands = if answered {
         t.t("status.answered").to_string()
     } else {
         t.t(&format!("statuses.{}", row.status)).to_string()
@@ -315,7 +315,7 @@ fn render(
             notice: errors.notice,
             reference,
             kind: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
-            status,
+            status: stands,
             received: long_date(row.received_on, lang),
             due: long_date(d.due_on, lang),
             deadline_note,
