@@ -92,6 +92,7 @@ pub fn routes(cfg: &mut web::ServiceConfig, max_json_bytes: usize) {
     api::routes(cfg, max_json_bytes);
     crate::web::admin::routes(cfg);
     crate::web::portal::routes(cfg);
+    cfg.default_service(web::to(crate::web::not_found));
 }
 
 impl Application {

@@ -40,6 +40,7 @@ crate::domain::kind::text_enum! {
         ReminderAnswer => "reminder_answer",
         Expired => "expired",
         ExportReady => "export_ready",
+        LinkAgain => "link_again",
     }
 }
 

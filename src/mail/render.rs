@@ -46,6 +46,7 @@ impl<'a> View<'a> {
                 | MailKind::NewMessage
                 | MailKind::ReminderConfirm
                 | MailKind::ReminderAnswer
+                | MailKind::LinkAgain
         );
         if needs_link && facts.link.is_none() {
             return Err(MailError::MissingLink(kind));
@@ -160,6 +161,7 @@ mail_templates! {
     ReminderAnswer => "email/reminder_answer/subject.txt", "email/reminder_answer/body.txt", "email/reminder_answer/body.html";
     Expired => "email/expired/subject.txt", "email/expired/body.txt", "email/expired/body.html";
     ExportReady => "email/export_ready/subject.txt", "email/export_ready/body.txt", "email/export_ready/body.html";
+    LinkAgain => "email/link_again/subject.txt", "email/link_again/body.txt", "email/link_again/body.html";
 }
 
 /// What the password-reset mail says.

@@ -24,6 +24,21 @@ pub fn insert_token(
         .map(drop)
 }
 
+/// The open requests filed with this address, oldest first: those a link can be mailed
+/// again for.
+pub fn open_requests_of(
+    conn: &mut DbConn,
+    email: &str,
+    open_statuses: &[&str],
+) -> QueryResult<Vec<super::requests::RequestRow>> {
+    requests::table
+        .filter(requests::requester_email.eq(email))
+        .filter(requests::status.eq_any(open_statuses))
+        .order(requests::id.asc())
+        .select(super::requests::RequestRow::as_select())
+        .load(conn)
+}
+
 /// The request a still-valid token opens.
 pub fn request_for_token(
     conn: &mut DbConn,

@@ -17,11 +17,11 @@ use crate::store::{DbConn, StoreError};
 use error::Problem;
 
 /// What every handler shares: the services' state, and what only the web layer keeps (the
-/// API key cache, the portal's submission limit, the session key, the sign-in throttle).
+/// API key cache, the portal's limits, the session key, the sign-in throttle).
 pub struct WebState {
     pub app: Arc<AppState>,
     pub api_keys: api::auth::KeyCache,
-    pub submissions: portal::RateLimiter,
+    pub limits: portal::Limits,
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
     pub login_throttle: Throttle,
@@ -29,12 +29,12 @@ pub struct WebState {
 
 impl WebState {
     pub fn new(app: Arc<AppState>) -> anyhow::Result<Self> {
-        let submissions = portal::RateLimiter::new(app.settings.portal.submissions_per_hour);
+        let limits = portal::Limits::new(app.settings.portal.submissions_per_hour);
         let session_key = admin::load_key(&app.settings.security)?;
         Ok(WebState {
             app,
             api_keys: Default::default(),
-            submissions,
+            limits,
             session_key,
             login_throttle: Default::default(),
         })
@@ -70,6 +70,17 @@ impl std::ops::Deref for WebState {
 }
 
 pub type State = web::Data<Arc<WebState>>;
+
+/// What no route answers: a JSON problem under `/api/`, the portal's not-found page anywhere
+/// else (the dashboard's scope answers under `/admin/` with its own).
+pub async fn not_found(state: State, req: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let path = req.path();
+    if path == "/api" || path.starts_with("/api/") {
+        let detail = format!("no API route for {} {path}", req.method());
+        return actix_web::ResponseError::error_response(&Problem::not_found(detail));
+    }
+    portal::unknown_path(&state, &req)
+}
 
 /// A response body read from a blocking reader (a decrypting file reader) in 64 KiB chunks
 /// on the blocking pool: what is sent is never held whole in memory.

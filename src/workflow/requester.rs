@@ -7,6 +7,7 @@ use serde_json::json;
 
 use crate::config::IdentityPolicy;
 use crate::crypto::{random_token, sha256_hex};
+use crate::domain::email::EmailAddress;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
 use crate::mail::{self, MailFacts, MailKind};
@@ -204,6 +205,35 @@ pub fn awaits_identity(row: &RequestRow) -> bool {
     row.status == Status::OnHold && row.held_from.as_deref() == Some(Status::Verifying.as_str())
 }
 
+/// Whether the requester has written since the team last put the request on hold: their
+/// message is the answer, and the team has it. Writing records a message, not a step, so the
+/// request stays on hold (its clock stopped where the profile stops it) until the team
+/// resumes it.
+pub fn hold_answered(
+    row: &RequestRow,
+    events: &[rows::EventRow],
+    messages: &[portal_rows::MessageRow],
+) -> bool {
+    if row.status != Status::OnHold {
+        return false;
+    }
+    let held = events
+        .iter()
+        .filter(|e| e.request_id == row.id && e.kind == Step::Hold(HoldReason::default()).name())
+        .map(|e| e.recorded_at)
+        .max();
+    held.is_some_and(|held| {
+        messages
+            .iter()
+            .any(|m| m.request_id == row.id && m.author == ACTOR && m.created_at >= held)
+    })
+}
+
+/// Whether the requester may still withdraw: the status table allows it (open requests only).
+pub fn can_withdraw(row: &RequestRow) -> bool {
+    crate::domain::status::transition(row.status, Status::Withdrawn).is_ok()
+}
+
 /// Stores an identity document; the clock runs again and the team checks it.
 pub fn upload_identity(
     conn: &mut DbConn,
@@ -350,6 +380,30 @@ pub fn withdraw(
         let row = workflow::record(conn, &state.law, row.id, &record, ACTOR, now)?;
         notify(conn, state, &row, MailKind::Withdrawn, now)?;
         Ok(row)
+    })
+}
+
+/// Mails a fresh link for each open request filed with `email`, each in its request's
+/// language; the links mailed before stay valid until they expire. Returns how many were
+/// sent, which the portal never shows: its answer is the same either way.
+pub fn send_links_again(
+    conn: &mut DbConn,
+    state: &AppState,
+    email: &EmailAddress,
+    now: DateTime<Utc>,
+) -> Result<usize, WorkflowError> {
+    let open: Vec<&str> = Status::ALL
+        .iter()
+        .filter(|s| s.is_open())
+        .map(|s| s.as_str())
+        .collect();
+    write_tx(conn, |conn| {
+        let requests = portal_rows::open_requests_of(conn, email.as_str(), &open)?;
+        for row in &requests {
+            notify(conn, state, row, MailKind::LinkAgain, now)?;
+            audit_entry(conn, row, "request.link_sent_again", json!({}), now)?;
+        }
+        Ok::<_, WorkflowError>(requests.len())
     })
 }
 

@@ -27,7 +27,8 @@ async fn from_portal_to_answer(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
+    assert_eq!(filed.status.as_u16(), 303, "{}", filed.html);
+    let filed = person.follow(filed).await;
     let start = filed.html.find("DSAR-").expect("reference");
     let reference = filed.html[start..start + 16].to_string();
     app.run_worker().await;

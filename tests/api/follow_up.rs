@@ -23,7 +23,8 @@ async fn file_access(app: &TestApp, email: &str) -> String {
             ],
         )
         .await;
-    assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
+    assert_eq!(filed.status.as_u16(), 303, "{}", filed.html);
+    let filed = person.follow(filed).await;
     let start = filed.html.find("DSAR-").expect("reference");
     filed.html[start..start + 16].to_string()
 }
@@ -225,7 +226,7 @@ async fn a_representatives_unconfirmed_request_is_reminded(app: TestApp) {
             ],
         )
         .await;
-    assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
+    assert_eq!(filed.status.as_u16(), 303, "{}", filed.html);
     app.state.clock.advance(Duration::days(7));
     assert_eq!(sweep(&app).reminded, 1);
 }

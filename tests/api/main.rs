@@ -19,6 +19,7 @@ mod jobs;
 mod mail;
 mod portal;
 mod portal_errors;
+mod portal_journeys;
 mod purge;
 mod register;
 mod reminders;

@@ -111,7 +111,8 @@ async fn file_through_the_form<'a>(
     let done = browser
         .post(&format!("/{lang}/request/{kind}"), &parts)
         .await;
-    assert_eq!(done.status.as_u16(), 200, "{}", done.html);
+    assert_eq!(done.status.as_u16(), 303, "{}", done.html);
+    let done = browser.follow(done).await;
     done.assert_contains(w.submitted);
     let start = done
         .html

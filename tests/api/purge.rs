@@ -32,6 +32,7 @@ async fn closed_requests_are_anonymised_after_retention(app: TestApp) {
             ],
         )
         .await;
+    let filed = person.follow(filed).await;
     let start = filed.html.find("DSAR-").expect("reference");
     let reference = filed.html[start..start + 16].to_string();
     app.run_worker().await;

@@ -394,7 +394,7 @@ pub async fn reset_submit(
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
     if let Some(ip) = ip
-        && !state.submissions.allow(ip)
+        && !state.limits.submissions.allow(ip)
     {
         return again(
             Some("Too many requests from your network. Try again in an hour.".into()),

@@ -4,12 +4,17 @@
 use std::collections::HashMap;
 
 use actix_multipart::Multipart;
+use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::StatusCode;
+use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
+use serde::{Deserialize, Serialize};
 
+use super::link::ResendBox;
 use super::upload::{self, Submission, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
+use crate::crypto;
 use crate::domain::filing::{
     Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, SUBJECT,
     Shape, SubjectDraft, own_fields,
@@ -259,9 +264,11 @@ pub async fn show(
 #[template(path = "portal/submitted.html")]
 pub struct SubmittedPage {
     pub c: Chrome,
+    pub heading: String,
     pub text: String,
     pub reference: String,
     pub duplicate: Option<String>,
+    pub resend: ResendBox,
 }
 
 pub async fn submit(
@@ -277,6 +284,15 @@ pub async fn submit(
         );
     };
     let t = lang.strings();
+    let ip = super::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    // Every post counts against a looser bound before its body is read: a flood of invalid
+    // forms costs a lookup, never an upload. Only accepted filings count against the
+    // submission limit proper (below), so a person correcting their form is never locked out.
+    if let Some(ip) = ip
+        && !state.limits.form_posts.allow(ip)
+    {
+        return rate_limited(&state, lang);
+    }
     let max = state.settings.portal.max_upload_bytes;
     let submission = match upload::read(multipart, max).await {
         Ok(s) => s,
@@ -322,40 +338,25 @@ pub async fn submit(
         let top = vec![("csrf".to_string(), t.t("errors.csrf").to_string())];
         return form_again(&HashMap::new(), top, StatusCode::FORBIDDEN);
     }
-    if let Some(ip) = super::client_ip(&req, state.settings.portal.trust_forwarded_for)
-        && !state.submissions.allow(ip)
-    {
-        return super::message_page(
-            &state,
-            lang,
-            StatusCode::TOO_MANY_REQUESTS,
-            "pages.rate_limited_title",
-            t.t("pages.rate_limited_text").to_string(),
-        );
-    }
-    let days = t.count("units.days", i64::from(state.settings.portal.link_ttl_days));
     // A bot filled the hidden field: answer as if accepted, store nothing.
     if !submission.field("website").is_empty() {
-        let c = Chrome::new(&state, lang, t.t("submitted.title").to_string(), "");
-        let text = t.fill(
-            "submitted.text",
-            &[("email", submission.field("email")), ("days", &days)],
-        );
-        return page(
-            &SubmittedPage {
-                c,
-                text,
-                reference: String::new(),
-                duplicate: None,
-            },
-            StatusCode::OK,
-            lang,
-        );
+        let filed = Filed {
+            reference: String::new(),
+            email: submission.field("email").to_string(),
+            duplicate: None,
+            until: 0,
+        };
+        return to_confirmation(&state, lang, filed);
     }
     let (filing, mandate) = match validate(&state, lang, kind, &submission) {
         Ok(ok) => ok,
         Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
+    if let Some(ip) = ip
+        && !state.limits.submissions.allow(ip)
+    {
+        return rate_limited(&state, lang);
+    }
     let now = state.clock.now();
     let email = filing.email.to_string();
     let filed = state
@@ -374,28 +375,126 @@ pub async fn submit(
         .await;
     match filed {
         Ok((row, duplicate)) => {
-            let reference = crate::workflow::reference(&row).to_string();
-            let c = Chrome::new(&state, lang, t.t("submitted.title").to_string(), "");
-            let text = t.fill("submitted.text", &[("email", &email), ("days", &days)]);
-            let duplicate = duplicate.map(|d| {
-                t.fill(
-                    "submitted.duplicate",
-                    &[("reference", &crate::workflow::reference(&d).to_string())],
-                )
-            });
-            page(
-                &SubmittedPage {
-                    c,
-                    text,
-                    reference: t.fill("submitted.reference", &[("reference", &reference)]),
-                    duplicate,
-                },
-                StatusCode::OK,
-                lang,
-            )
+            let filed = Filed {
+                reference: crate::workflow::reference(&row).to_string(),
+                email,
+                duplicate: duplicate.map(|d| crate::workflow::reference(&d).to_string()),
+                until: 0,
+            };
+            to_confirmation(&state, lang, filed)
         }
         Err(problem) => super::internal_error(&state, lang, &problem),
     }
+}
+
+fn rate_limited(state: &State, lang: Lang) -> HttpResponse {
+    super::message_page(
+        state,
+        lang,
+        StatusCode::TOO_MANY_REQUESTS,
+        "pages.rate_limited_title",
+        lang.strings().t("pages.rate_limited_text").to_string(),
+    )
+}
+
+/// The cookie that carries what the confirmation page shows, sealed (encrypted and
+/// authenticated with the session key) so that the address it holds stays unreadable in
+/// the browser's storage and the page cannot be made to say anything else.
+pub const FILED_COOKIE: &str = "dsar_filed";
+
+/// How long the confirmation page can be reloaded.
+const FILED_MINUTES: i64 = 30;
+
+/// What the confirmation page says: the filing's reference, the address the link went to,
+/// the open request it duplicates; `until` is when the page stops showing it (Unix seconds).
+#[derive(Serialize, Deserialize)]
+struct Filed {
+    reference: String,
+    email: String,
+    duplicate: Option<String>,
+    until: i64,
+}
+
+/// Answers an accepted form with a redirect to its confirmation page (post/redirect/get), so
+/// that reloading the page never files the request again. The page reads what it says from a
+/// short-lived sealed cookie, never from the address, which browsers and logs keep.
+fn to_confirmation(state: &State, lang: Lang, mut filed: Filed) -> HttpResponse {
+    filed.until = state.clock.now().timestamp() + FILED_MINUTES * 60;
+    let plain = serde_json::to_string(&filed).unwrap_or_default();
+    let cookie = Cookie::build(
+        FILED_COOKIE,
+        crypto::seal(&state.session_key, FILED_COOKIE, &plain),
+    )
+    .path("/")
+    .http_only(true)
+    .secure(state.settings.base_url().starts_with("https://"))
+    .same_site(SameSite::Lax)
+    .max_age(actix_web::cookie::time::Duration::minutes(FILED_MINUTES))
+    .finish();
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, format!("/{}/submitted", lang.code())))
+        .cookie(cookie)
+        .finish()
+}
+
+/// The filing the sealed cookie describes, while it is fresh.
+fn filed_from(state: &State, req: &HttpRequest) -> Option<Filed> {
+    let raw = req.cookie(FILED_COOKIE)?;
+    let plain = crypto::open(&state.session_key, FILED_COOKIE, raw.value())?;
+    let filed: Filed = serde_json::from_str(&plain).ok()?;
+    (filed.until > state.clock.now().timestamp()).then_some(filed)
+}
+
+/// The confirmation page: the same on every reload while the filing is fresh; after that, or
+/// without the cookie, a page that says where the reference and the link are.
+pub async fn submitted(state: State, req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let Some(lang) = super::url_lang(&path) else {
+        return super::not_found(&state, super::preferred_lang(&req));
+    };
+    let t = lang.strings();
+    let csrf = csrf_token(&req);
+    let resend = ResendBox::new(lang, csrf.clone());
+    let c = Chrome::new(
+        &state,
+        lang,
+        t.t("submitted.title").to_string(),
+        "submitted",
+    );
+    let html = match filed_from(&state, &req) {
+        Some(filed) => {
+            let days = t.count("units.days", i64::from(state.settings.portal.link_ttl_days));
+            let page_data = SubmittedPage {
+                c,
+                heading: t.t("submitted.heading").to_string(),
+                text: t.fill(
+                    "submitted.text",
+                    &[("email", &filed.email), ("days", &days)],
+                ),
+                reference: if filed.reference.is_empty() {
+                    String::new()
+                } else {
+                    t.fill("submitted.reference", &[("reference", &filed.reference)])
+                },
+                duplicate: filed
+                    .duplicate
+                    .map(|d| t.fill("submitted.duplicate", &[("reference", &d)])),
+                resend,
+            };
+            page(&page_data, StatusCode::OK, lang)
+        }
+        None => {
+            let page_data = SubmittedPage {
+                c,
+                heading: t.t("submitted.gone_heading").to_string(),
+                text: t.t("submitted.gone_text").to_string(),
+                reference: String::new(),
+                duplicate: None,
+                resend,
+            };
+            page(&page_data, StatusCode::OK, lang)
+        }
+    };
+    with_csrf(html, &state, &csrf)
 }
 
 type Mandate = Option<(Vec<u8>, Sniffed, String)>;

@@ -5,7 +5,8 @@ use actix_web::http::header;
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
-use super::{Chrome, page};
+use super::link::ResendBox;
+use super::{Chrome, csrf_token, page, with_csrf};
 use crate::domain::deadline::Period;
 use crate::domain::kind::RequestKind;
 use crate::i18n::Lang;
@@ -28,6 +29,7 @@ pub struct HomePage {
     pub suspended: String,
     pub contact: String,
     pub rights: Vec<RightCard>,
+    pub resend: ResendBox,
 }
 
 /// `/` goes to the remembered or preferred language.
@@ -58,6 +60,7 @@ pub async fn landing(state: State, req: HttpRequest, path: web::Path<String>) ->
         return super::not_found(&state, super::preferred_lang(&req));
     };
     let t = lang.strings();
+    let csrf = csrf_token(&req);
     let org = &state.settings.organisation;
     let rights = RequestKind::ALL
         .iter()
@@ -80,6 +83,7 @@ pub async fn landing(state: State, req: HttpRequest, path: web::Path<String>) ->
         suspended: t.t("home.suspended").to_string(),
         contact: t.fill("home.contact", &[("dpo", &org.dpo_email)]),
         rights,
+        resend: ResendBox::new(lang, csrf.clone()),
     };
-    page(&page_data, StatusCode::OK, lang)
+    with_csrf(page(&page_data, StatusCode::OK, lang), &state, &csrf)
 }

@@ -4,6 +4,7 @@
 
 pub mod form;
 pub mod home;
+pub mod link;
 pub mod status;
 pub mod upload;
 
@@ -13,8 +14,8 @@ use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use actix_web::cookie::{Cookie, SameSite};
-use actix_web::http::StatusCode;
 use actix_web::http::header;
+use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpRequest, HttpResponse, web};
 use askama::Template;
 
@@ -33,6 +34,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{lang}", web::get().to(home::landing))
         .route("/{lang}/request/{kind}", web::get().to(form::show))
         .route("/{lang}/request/{kind}", web::post().to(form::submit))
+        .route("/{lang}/submitted", web::get().to(form::submitted))
+        .route("/{lang}/link", web::get().to(link::show))
+        .route("/{lang}/link", web::post().to(link::send))
+        .route("/{lang}/link/sent", web::get().to(link::sent))
         .route("/{lang}/r/{token}", web::get().to(status::show))
         .route("/{lang}/r/{token}/message", web::post().to(status::message))
         .route("/{lang}/r/{token}/files/{id}", web::get().to(status::file))
@@ -164,6 +169,43 @@ pub fn internal_error(state: &State, lang: Lang, err: &dyn std::fmt::Display) ->
     )
 }
 
+/// A path no route knows, outside the API and the dashboard: a real page asked for with a
+/// trailing slash goes to the page; anything else gets the not-found page, in the language
+/// of the path's prefix, else the person's own, with the way back to the portal's home.
+pub fn unknown_path(state: &State, req: &HttpRequest) -> HttpResponse {
+    let path = req.path();
+    let readable = matches!(*req.method(), Method::GET | Method::HEAD);
+    if let Some(trimmed) = without_trailing_slash(path).filter(|_| readable)
+        && req.resource_map().has_resource(trimmed)
+    {
+        let location = match req.query_string() {
+            "" => trimmed.to_string(),
+            query => format!("{trimmed}?{query}"),
+        };
+        return HttpResponse::MovedPermanently()
+            .insert_header((header::LOCATION, location))
+            .finish();
+    }
+    let in_path = path
+        .trim_start_matches('/')
+        .split('/')
+        .next()
+        .and_then(url_lang);
+    not_found(state, in_path.unwrap_or_else(|| preferred_lang(req)))
+}
+
+/// `path` without its trailing slashes, when it has some and is a plain local path: only
+/// such a path is sent back to the browser ("//host" or "/\host" would leave the site).
+fn without_trailing_slash(path: &str) -> Option<&str> {
+    let trimmed = path.trim_end_matches('/');
+    let plain = trimmed.starts_with('/')
+        && !trimmed.starts_with("//")
+        && trimmed
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "/-_.".contains(c));
+    (plain && trimmed.len() < path.len()).then_some(trimmed)
+}
+
 /// The language in the URL, if it is one we speak.
 pub fn url_lang(raw: &str) -> Option<Lang> {
     Lang::from_code(raw)
@@ -227,14 +269,14 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr>
     req.peer_addr().map(|a| a.ip())
 }
 
-/// Submissions per address in a sliding hour, in memory: a flood from one address is slowed
-/// without a database write per attempt.
-pub struct RateLimiter {
+/// Events per key (a client address, a mail address) in a sliding hour, in memory: a flood
+/// from one source is slowed without a database write per attempt.
+pub struct RateLimiter<K = IpAddr> {
     per_hour: u32,
-    seen: Mutex<HashMap<IpAddr, VecDeque<Instant>>>,
+    seen: Mutex<HashMap<K, VecDeque<Instant>>>,
 }
 
-impl RateLimiter {
+impl<K: std::hash::Hash + Eq> RateLimiter<K> {
     pub fn new(per_hour: u32) -> Self {
         RateLimiter {
             per_hour,
@@ -242,8 +284,8 @@ impl RateLimiter {
         }
     }
 
-    /// Counts one submission; false when the address is over its allowance.
-    pub fn allow(&self, ip: IpAddr) -> bool {
+    /// Counts one event; false when the key is over its allowance.
+    pub fn allow(&self, key: K) -> bool {
         let window = Duration::from_secs(3600);
         let now = Instant::now();
         let Ok(mut seen) = self.seen.lock() else {
@@ -256,7 +298,7 @@ impl RateLimiter {
                     .is_some_and(|t| now.duration_since(*t) < window)
             });
         }
-        let times = seen.entry(ip).or_default();
+        let times = seen.entry(key).or_default();
         while times
             .front()
             .is_some_and(|t| now.duration_since(*t) >= window)
@@ -268,6 +310,39 @@ impl RateLimiter {
         }
         times.push_back(now);
         true
+    }
+}
+
+/// How many posts of the request form one address may make per accepted filing it is
+/// allowed: only accepted filings count against the submission limit, so that a person
+/// correcting their form is never locked out, and this looser bound, checked before the body
+/// is read, keeps a flood of invalid posts cheap.
+pub const POSTS_PER_SUBMISSION: u32 = 10;
+
+/// The portal's in-memory limits, per client address unless said otherwise.
+pub struct Limits {
+    /// Accepted filings.
+    pub submissions: RateLimiter,
+    /// Every post of the request form, valid or not (see [`POSTS_PER_SUBMISSION`]).
+    pub form_posts: RateLimiter,
+    /// Asks for the link again.
+    pub link_requests: RateLimiter,
+    /// Links mailed again to one address, so that nobody can bury a mailbox in them.
+    pub links_per_address: RateLimiter<String>,
+}
+
+/// Links mailed again to one address in an hour: more is never needed by the person, and
+/// the page says the same whether or not they were sent.
+const LINKS_PER_ADDRESS: u32 = 3;
+
+impl Limits {
+    pub fn new(submissions_per_hour: u32) -> Self {
+        Limits {
+            submissions: RateLimiter::new(submissions_per_hour),
+            form_posts: RateLimiter::new(submissions_per_hour.saturating_mul(POSTS_PER_SUBMISSION)),
+            link_requests: RateLimiter::new(submissions_per_hour),
+            links_per_address: RateLimiter::new(LINKS_PER_ADDRESS),
+        }
     }
 }
 
@@ -298,6 +373,24 @@ mod tests {
         assert!((0..3).all(|_| limiter.allow(ip)));
         assert!(!limiter.allow(ip));
         assert!(limiter.allow([192, 0, 2, 2].into()));
+    }
+
+    #[test]
+    fn only_plain_local_paths_lose_their_trailing_slash() {
+        assert_eq!(
+            without_trailing_slash("/fr/request/access/"),
+            Some("/fr/request/access")
+        );
+        assert_eq!(without_trailing_slash("/en/r/ab12//"), Some("/en/r/ab12"));
+        for path in [
+            "/",
+            "/fr/request",
+            "//evil.example/",
+            "/\\evil.example/",
+            "/a%2f/",
+        ] {
+            assert_eq!(without_trailing_slash(path), None, "{path}");
+        }
     }
 
     #[test]

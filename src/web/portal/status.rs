@@ -12,6 +12,7 @@ use serde::Deserialize;
 use super::upload::{self, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::deadline;
+use crate::domain::status::Status;
 use crate::i18n::{Lang, long_date};
 use crate::state::AppState;
 use crate::store::DbConn;
@@ -51,6 +52,8 @@ pub struct StatusPage {
     pub deadline_note: String,
     pub clock_stopped: bool,
     pub open: bool,
+    /// The status table still allows withdrawal.
+    pub can_withdraw: bool,
     pub timeline: Vec<TimelineEntry>,
     pub messages: Vec<MessageEntry>,
     pub awaits_identity: bool,
@@ -234,17 +237,31 @@ fn render(
     let d = workflow::deadline_of(&state.law, row, today);
     let open = row.status.is_open();
     let left = deadline::days_left(d.due_on, today);
-    let deadline_note = if !open {
-        t.t("status.closed").to_string()
-    } else if d.clock_stopped {
-        t.t("status.clock_stopped").to_string()
-    } else if left < 0 {
+    // Once the requester has answered a hold, the page no longer says we wait for them.
+    let answered = requester::hold_answered(row, &loaded.events, &loaded.messages);
+    let days_left = if left < 0 {
         t.fill("status.overdue", &[("days", &t.count("units.days", -left))])
     } else {
         t.fill(
             "status.days_left",
             &[("days", &t.count("units.days", left))],
         )
+    };
+    let deadline_note = if !open {
+        t.t("status.closed").to_string()
+    } else if answered && d.clock_stopped {
+        t.t("status.answered_clock_stopped").to_string()
+    } else if answered {
+        format!("{} {days_left}", t.t("status.answered_clock_runs"))
+    } else if d.clock_stopped {
+        t.t("status.clock_stopped").to_string()
+    } else {
+        days_left
+    };
+    let stands = if answered {
+        t.t("status.answered").to_string()
+    } else {
+        t.t(&format!("statuses.{}", row.status)).to_string()
     };
     let reference = workflow::reference(row).to_string();
     let tz = state.law.time_zone;
@@ -298,12 +315,13 @@ fn render(
             notice: errors.notice,
             reference,
             kind: t.t(&format!("kinds.{}.name", row.kind)).to_string(),
-            status: t.t(&format!("statuses.{}", row.status)).to_string(),
+            status: stands,
             received: long_date(row.received_on, lang),
             due: long_date(d.due_on, lang),
             deadline_note,
-            clock_stopped: d.clock_stopped,
+            clock_stopped: d.clock_stopped && !answered,
             open,
+            can_withdraw: requester::can_withdraw(row),
             timeline,
             messages,
             awaits_identity: requester::awaits_identity(row),
@@ -457,7 +475,10 @@ pub async fn show(
         match query.done.as_deref() {
             Some("sent") => Some(t.t("status.sent").to_string()),
             Some("identity") => Some(t.t("status.identity_received").to_string()),
-            Some("withdrawn") => Some(t.t("status.withdrawn").to_string()),
+            // Only true of a withdrawn request, whatever the address says.
+            Some("withdrawn") if loaded.row.status == Status::Withdrawn => {
+                Some(t.t("status.withdrawn").to_string())
+            }
             _ => None,
         }
     };
@@ -473,10 +494,15 @@ pub async fn show(
 }
 
 fn see_other(lang: Lang, token: &str, done: &str) -> HttpResponse {
+    to_page(lang, token, &format!("?done={done}"))
+}
+
+/// Back to the request's page, with `query` ("" or "?…").
+fn to_page(lang: Lang, token: &str, query: &str) -> HttpResponse {
     HttpResponse::SeeOther()
         .insert_header((
             header::LOCATION,
-            format!("/{}/r/{}?done={done}", lang.code(), token),
+            format!("/{}/r/{}{query}", lang.code(), token),
         ))
         .finish()
 }
@@ -687,6 +713,10 @@ pub async fn withdraw_confirm(
         Ok(page) => page,
         Err(page) => return page,
     };
+    // Nothing to confirm once withdrawal is no longer allowed: the page says where it stands.
+    if !requester::can_withdraw(&loaded.row) {
+        return to_page(lang, &token, "");
+    }
     let t = lang.strings();
     let reference = workflow::reference(&loaded.row).to_string();
     let csrf = csrf_token(&req);
@@ -739,8 +769,14 @@ pub async fn withdraw(
             StatusCode::FORBIDDEN,
         );
     }
-    if !loaded.row.status.is_open() {
-        return see_other(lang, &token, "withdrawn");
+    if !requester::can_withdraw(&loaded.row) {
+        // A second click on a withdrawn request says it is withdrawn; a request closed
+        // otherwise shows as it stands, never "withdrawn".
+        return if loaded.row.status == Status::Withdrawn {
+            see_other(lang, &token, "withdrawn")
+        } else {
+            to_page(lang, &token, "")
+        };
     }
     act(
         &state,
