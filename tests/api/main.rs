@@ -25,4 +25,5 @@ mod reminders;
 mod requests;
 mod smtp_sink;
 mod store;
+mod verification;
 mod web;
