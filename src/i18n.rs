@@ -1,11 +1,13 @@
 //! The portal's words, French and English, from `templates/i18n/{fr,en}.toml` (compiled in).
 //! Keys are dotted paths (`form.email.label`); `{name}` in a string is filled by `fill`.
-//! Dates in words, the same on pages, in mails and in export packages: [`long_date`].
+//! Dates in words, the same on pages, in mails and in export packages: [`long_date`]; an
+//! instant in the organisation's zone, named: [`local_time`].
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
 
-use chrono::{Datelike, NaiveDate};
+use chrono::{DateTime, Datelike, NaiveDate, Utc};
+use chrono_tz::Tz;
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -201,6 +203,48 @@ pub fn long_date(date: NaiveDate, lang: Lang) -> String {
     }
 }
 
+/// An instant as the organisation reads it, its zone named: "14 mars 2026 à 10:42 (heure de
+/// Paris)" / "14 March 2026, 10:42 (Paris time)". Times are stored in UTC; nobody should have
+/// to convert them in their head.
+pub fn local_time(at: DateTime<Utc>, zone: Tz, lang: Lang) -> String {
+    let local = at.with_timezone(&zone);
+    let date = long_date(local.date_naive(), lang);
+    let time = local.format("%H:%M");
+    let zone = zone_name(zone, lang);
+    match lang {
+        Lang::Fr => format!("{date} à {time} ({zone})"),
+        Lang::En => format!("{date}, {time} ({zone})"),
+    }
+}
+
+/// "heure de Paris" / "Paris time", from the IANA name's city; a zone with no city (UTC,
+/// Etc/GMT+2) by its name.
+fn zone_name(zone: Tz, lang: Lang) -> String {
+    let name = zone.name();
+    let city = match name.rsplit_once('/') {
+        Some((area, city)) if area != "Etc" => city.replace('_', " "),
+        _ => return name.to_string(),
+    };
+    match lang {
+        // "heure d'Amsterdam", "heure de Paris".
+        Lang::Fr if city.starts_with(['A', 'E', 'I', 'O', 'U', 'Y']) => format!("heure d'{city}"),
+        Lang::Fr => format!("heure de {city}"),
+        Lang::En => format!("{city} time"),
+    }
+}
+
+/// How identity was checked, in words (`verification.<code>` in the locale files). A value
+/// recorded before the codes existed is shown as it was written.
+pub fn verification_method(code: &str, lang: Lang) -> String {
+    let key = format!("verification.{code}");
+    let strings = lang.strings();
+    if strings.has(&key) {
+        strings.t(&key).to_string()
+    } else {
+        code.to_string()
+    }
+}
+
 fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>) {
     match value {
         toml::Value::Table(table) => {
@@ -257,6 +301,71 @@ mod tests {
         assert_eq!(long_date(date(2027, 1, 1), Lang::Fr), "1er janvier 2027");
         assert_eq!(long_date(date(2026, 8, 31), Lang::Fr), "31 août 2026");
         assert_eq!(long_date(date(2026, 12, 25), Lang::En), "25 December 2026");
+    }
+
+    #[test]
+    fn times_are_local_and_say_their_zone() {
+        let at = |s: &str| {
+            DateTime::parse_from_rfc3339(s)
+                .expect("instant")
+                .with_timezone(&Utc)
+        };
+        let paris = chrono_tz::Europe::Paris;
+        // Winter: UTC+1.
+        assert_eq!(
+            local_time(at("2026-03-14T09:42:00Z"), paris, Lang::Fr),
+            "14 mars 2026 à 10:42 (heure de Paris)"
+        );
+        assert_eq!(
+            local_time(at("2026-03-14T09:42:00Z"), paris, Lang::En),
+            "14 March 2026, 10:42 (Paris time)"
+        );
+        // Summer time, and a UTC evening that is already the next day, the 1st, in Paris.
+        assert_eq!(
+            local_time(at("2026-03-31T22:30:00Z"), paris, Lang::Fr),
+            "1er avril 2026 à 00:30 (heure de Paris)"
+        );
+        assert_eq!(
+            local_time(
+                at("2026-07-01T08:05:00Z"),
+                chrono_tz::America::New_York,
+                Lang::En
+            ),
+            "1 July 2026, 04:05 (New York time)"
+        );
+        assert_eq!(
+            local_time(
+                at("2026-07-01T08:05:00Z"),
+                chrono_tz::Europe::Amsterdam,
+                Lang::Fr
+            ),
+            "1er juillet 2026 à 10:05 (heure d'Amsterdam)"
+        );
+        assert_eq!(
+            local_time(at("2026-07-01T08:05:00Z"), chrono_tz::UTC, Lang::En),
+            "1 July 2026, 08:05 (UTC)"
+        );
+    }
+
+    #[test]
+    fn verification_methods_have_words_and_old_values_stay_as_written() {
+        assert_eq!(
+            verification_method("email_link", Lang::Fr),
+            "lien envoyé à l'adresse électronique"
+        );
+        assert_eq!(
+            verification_method("id_document", Lang::En),
+            "identity document seen"
+        );
+        for method in crate::domain::verification::Method::ALL {
+            for lang in Lang::ALL {
+                assert!(
+                    lang.strings().has(&format!("verification.{method}")),
+                    "{method} in {lang}"
+                );
+            }
+        }
+        assert_eq!(verification_method("passport", Lang::En), "passport");
     }
 
     #[test]

@@ -69,6 +69,8 @@ pub struct State {
     pub held_from: Option<Status>,
     pub paused_days: i64,
     pub paused_since: Option<NaiveDate>,
+    /// Whether the requester's identity has been verified (by any method).
+    pub verified: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -79,6 +81,8 @@ pub enum StepError {
     NotOnHold(Status),
     #[error("the step happened on {on}, before the clock was stopped on {since}")]
     BeforePause { on: NaiveDate, since: NaiveDate },
+    #[error("the requester's identity is already verified")]
+    AlreadyVerified,
 }
 
 pub fn apply(
@@ -103,7 +107,23 @@ pub fn apply(
             }
             state.held_from.unwrap_or(Status::InProgress)
         }
-        Step::Verify | Step::Start => Status::InProgress,
+        Step::Verify => {
+            if state.verified {
+                return Err(StepError::AlreadyVerified);
+            }
+            next.verified = true;
+            match (state.status, state.held_from) {
+                // Verified while being worked on: recorded, nothing else changes.
+                (Status::InProgress, _) => return Ok(next),
+                // Held for a clarification (held from in progress): the question still
+                // stands, so the request stays on hold and its clock stays as it is.
+                (Status::OnHold, from) if from != Some(Status::Verifying) => return Ok(next),
+                // New, verifying, or the identity hold (held from verifying): the proof was
+                // what the request waited for; it moves on and a stopped clock runs again.
+                _ => Status::InProgress,
+            }
+        }
+        Step::Start => Status::InProgress,
         Step::Fulfil => Status::Fulfilled,
         Step::Reject(_) => Status::Rejected,
         Step::Withdraw => Status::Withdrawn,
@@ -155,6 +175,7 @@ mod tests {
             held_from: None,
             paused_days: 0,
             paused_since: None,
+            verified: false,
         }
     }
 
@@ -294,3 +315,6 @@ mod tests {
         ));
     }
 }
+
+#[cfg(test)]
+mod verify_tests;

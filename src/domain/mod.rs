@@ -2,7 +2,8 @@
 //! it moves from status to status ([`status`], [`lifecycle`]), when it is due ([`deadline`],
 //! over the working days of [`calendar`]), what filing one takes, per kind ([`filing`]), the
 //! checked values it carries ([`email`], [`reference`](mod@reference)), how its fulfilment
-//! moves ([`fulfilment`]) and what a data source did for it ([`outcome`]).
+//! moves ([`fulfilment`]), what a data source did for it ([`outcome`]) and how identity was
+//! checked ([`verification`]).
 //!
 //! Every function here is pure: dates and instants come in as arguments,
 //! never from the clock.
@@ -18,6 +19,7 @@ pub mod outcome;
 pub mod reference;
 pub mod reminder;
 pub mod status;
+pub mod verification;
 
 pub use calendar::{Country, HolidayCalendar};
 pub use deadline::{Deadline, ExtensionError, Pauses, Period, Profile};

@@ -1,12 +1,14 @@
 //! The privacy team's accounts: roles and what they may do, argon2id passwords, invitation
-//! and reset links, changes to accounts, and login throttling; and the API keys of the
-//! organisation's other systems.
+//! and reset links, changes to accounts, and login throttling; the one name each member of
+//! staff is shown by ([`Names`]); and the API keys of the organisation's other systems.
 
 pub mod accounts;
 pub mod api_keys;
+mod names;
 mod throttle;
 pub mod totp;
 
+pub use names::{Names, display_name};
 pub use throttle::Throttle;
 
 use std::sync::OnceLock;

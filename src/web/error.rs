@@ -163,6 +163,11 @@ impl From<WorkflowError> for Problem {
             | WorkflowError::Step(e @ StepError::NotOnHold(_)) => {
                 Problem::conflict("transition", "This step is not allowed now", e.to_string())
             }
+            WorkflowError::Step(e @ StepError::AlreadyVerified) => Problem::conflict(
+                "already-verified",
+                "Identity already verified",
+                e.to_string(),
+            ),
             WorkflowError::Step(e @ StepError::BeforePause { .. }) => {
                 Problem::field("at", e.to_string())
             }

@@ -103,6 +103,7 @@ pub fn state_of(row: &RequestRow) -> State {
         held_from: row.held_from.as_deref().and_then(|s| s.parse().ok()),
         paused_days: i64::from(row.paused_days),
         paused_since: row.paused_since,
+        verified: row.verified_at.is_some(),
     }
 }
 

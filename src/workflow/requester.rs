@@ -10,6 +10,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::domain::email::EmailAddress;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
+use crate::domain::verification::Method;
 use crate::mail::{self, MailFacts, MailKind};
 use crate::state::AppState;
 use crate::store::audit;
@@ -154,7 +155,8 @@ pub fn open_link(
     }
 }
 
-/// Opening the link proves the address: a new request moves on as the identity policy says.
+/// Opening the link proves the address: a new request moves on as the identity policy says,
+/// and where the policy asks for nothing more, the request is verified by the link.
 /// Returns true when this visit confirmed it.
 pub fn confirm_email(
     conn: &mut DbConn,
@@ -194,6 +196,17 @@ pub fn confirm_email(
             row = workflow::record(conn, &state.law, row.id, &hold, "system", now)?;
             notify(conn, state, &row, MailKind::IdentityNeeded, now)?;
         } else {
+            if !needs_identity {
+                // The policy takes a confirmed address as proof enough: that is the
+                // verification, recorded as any other (timeline, audit, the register).
+                let verify = Record {
+                    step: Step::Verify,
+                    at: Some(now),
+                    note: None,
+                    method: Some(Method::EmailLink),
+                };
+                row = workflow::record(conn, &state.law, row.id, &verify, "system", now)?;
+            }
             notify(conn, state, &row, MailKind::Received, now)?;
         }
         Ok::<_, WorkflowError>(true)

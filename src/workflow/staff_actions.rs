@@ -8,6 +8,7 @@ use crate::domain::deadline::Period;
 use crate::domain::fulfilment::Operation;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::{HoldReason, Step};
+use crate::domain::verification::Method;
 use crate::mail::MailKind;
 use crate::state::AppState;
 use crate::store::audit;
@@ -26,6 +27,12 @@ pub enum Action {
         asked: String,
     },
     Resume,
+    /// Identity checked outside the portal (a document seen, a copy by post, in person, by
+    /// account details), with what staff noted about it.
+    Verify {
+        method: Method,
+        note: Option<String>,
+    },
     /// Accept or refuse an identity document; accepting verifies the request.
     Identity {
         document: i64,
@@ -64,6 +71,7 @@ impl Action {
             Action::Assign(_) => "assign",
             Action::Hold { .. } => "hold",
             Action::Resume => "resume",
+            Action::Verify { .. } => "verify",
             Action::Identity { .. } => "identity",
             Action::Extend { .. } => "extend",
             Action::Reject { .. } => "reject",
@@ -83,7 +91,7 @@ pub fn perform(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
-    let record = |step: Step, note: Option<String>, method: Option<String>| Record {
+    let record = |step: Step, note: Option<String>, method: Option<Method>| Record {
         step,
         at: Some(now),
         note,
@@ -176,6 +184,14 @@ pub fn perform(
                 actor,
                 now,
             )?,
+            Action::Verify { method, note } => workflow::record(
+                conn,
+                &state.law,
+                row.id,
+                &record(Step::Verify, note.clone(), Some(*method)),
+                actor,
+                now,
+            )?,
             Action::Identity {
                 document,
                 accepted,
@@ -212,8 +228,10 @@ pub fn perform(
                 )?;
                 // The file goes once the decision is committed, not before.
                 decided_file = doc.storage_name.clone();
-                if *accepted {
-                    let method = format!("{} document", doc.purpose);
+                // Verified already (e.g. by hand while the upload waited): the decision is
+                // recorded, the first verification stands.
+                if *accepted && row.verified_at.is_none() {
+                    let method = Method::for_upload(&doc.purpose);
                     workflow::record(
                         conn,
                         &state.law,

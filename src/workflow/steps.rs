@@ -9,6 +9,7 @@ use crate::config::Law;
 use crate::domain::deadline::{self, Period};
 use crate::domain::lifecycle::{self, Step};
 use crate::domain::status::Status;
+use crate::domain::verification::Method;
 use crate::store::audit;
 use crate::store::reminders;
 use crate::store::requests::{self as rows, NewEvent, RequestChanges, RequestRow};
@@ -22,9 +23,12 @@ pub struct Record {
     pub step: Step,
     pub at: Option<DateTime<Utc>>,
     pub note: Option<String>,
-    /// How identity was checked, for a `verify` step.
-    pub method: Option<String>,
+    /// How identity was checked, for a `verify` step (`None`: not stated, as the API allows).
+    pub method: Option<Method>,
 }
+
+/// What `verified_method` holds when a verification came through the API without a method.
+pub const UNSTATED_METHOD: &str = "unspecified";
 
 pub fn record(
     conn: &mut DbConn,
@@ -68,7 +72,12 @@ pub fn record(
         if before.paused_since.is_some() && after.paused_since.is_none() {
             data["paused_days"] = json!(after.paused_days - before.paused_days);
         }
-        if let Some(method) = &rec.method {
+        // The method goes only with the step it describes.
+        let method = match rec.step {
+            Step::Verify => Some(rec.method.map_or(UNSTATED_METHOD, Method::as_str)),
+            _ => None,
+        };
+        if let Some(method) = method {
             data["method"] = json!(method);
         }
         data["due_on"] = json!(due_on);
@@ -84,8 +93,7 @@ pub fn record(
             paused_days: Some(to_i32(after.paused_days)),
             paused_since: Some(after.paused_since),
             verified_at: matches!(rec.step, Step::Verify).then_some(Some(at)),
-            verified_method: matches!(rec.step, Step::Verify)
-                .then_some(Some(rec.method.as_deref().unwrap_or("unspecified"))),
+            verified_method: method.map(Some),
             closed_at: closes.then_some(Some(at)),
             reject_ground: ground.map(Some),
             ..Default::default()
@@ -111,12 +119,16 @@ pub fn record(
                 data: &data,
             },
         )?;
+        let mut audit_details = json!({ "from": before.status.as_str(), "to": after.status.as_str(), "at": at, "ground": ground });
+        if let Some(method) = method {
+            audit_details["method"] = json!(method);
+        }
         audit::on_request(
             conn,
             &row.uuid,
             actor,
             &format!("request.{}", rec.step.name()),
-            &json!({ "from": before.status.as_str(), "to": after.status.as_str(), "at": at, "ground": ground }),
+            &audit_details,
             now.naive_utc(),
         )?;
         Ok(updated)

@@ -27,4 +27,5 @@ mod represent;
 mod requests;
 mod smtp_sink;
 mod store;
+mod verification;
 mod web;

@@ -18,6 +18,8 @@ const PAGE: i64 = 100;
 pub struct AuditPage {
     pub nav: Nav,
     pub rows: Vec<AuditRow>,
+    /// Who each `staff:<id>` is.
+    pub names: crate::staff::Names,
     pub action: String,
     pub next: Option<String>,
     /// The outcome of "verify now", when just run.
@@ -38,8 +40,13 @@ async fn render_page(
 ) -> Result<HttpResponse, AdminError> {
     let action = query.action.clone().unwrap_or_default();
     let filter = action.clone();
-    let rows = state
-        .db(move |conn, _| audit::page(conn, query.before, Some(&filter), PAGE + 1))
+    let (rows, users) = state
+        .db(move |conn, _| {
+            Ok::<_, diesel::result::Error>((
+                audit::page(conn, query.before, Some(&filter), PAGE + 1)?,
+                crate::store::users::list(conn)?,
+            ))
+        })
         .await?;
     let more = rows.len() > PAGE as usize;
     let rows: Vec<AuditRow> = rows.into_iter().take(PAGE as usize).collect();
@@ -54,6 +61,7 @@ async fn render_page(
     Ok(staff.page(&AuditPage {
         nav: staff.nav(),
         rows,
+        names: crate::staff::Names::new(&users),
         action,
         next,
         verdict,

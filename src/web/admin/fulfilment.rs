@@ -62,6 +62,7 @@ pub fn panel(
     live_jobs: &[i64],
     build_live: bool,
     export: Option<&ExportRow>,
+    names: &crate::staff::Names,
 ) -> Panel {
     let op = Operation::for_kind(row.kind);
     let reference = workflow::reference(row);
@@ -70,7 +71,7 @@ pub fn panel(
         operation: op.as_str(),
         asks_changes: op == Operation::Rectify,
         runs: runs.iter().map(|r| run_view(state, r, live_jobs)).collect(),
-        package: export.map(|e| package_view(runs, e, build_live)),
+        package: export.map(|e| package_view(state, runs, e, build_live, names)),
         url: format!("/admin/requests/{reference}"),
     }
 }
@@ -162,7 +163,16 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> Ru
     }
 }
 
-fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView {
+fn package_view(
+    state: &crate::state::AppState,
+    runs: &[RunRow],
+    e: &ExportRow,
+    build_live: bool,
+    names: &crate::staff::Names,
+) -> PackageView {
+    let local = |at: chrono::NaiveDateTime| {
+        crate::i18n::local_time(at.and_utc(), state.law.time_zone, crate::i18n::Lang::En)
+    };
     let files: Vec<crate::fulfil::package::ManifestFile> =
         serde_json::from_str(&e.manifest).unwrap_or_default();
     let removed: Vec<crate::fulfil::package::Removed> =
@@ -200,7 +210,7 @@ fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView
         items,
         removed: removed
             .into_iter()
-            .map(|r| (r.item, r.reason, r.by))
+            .map(|r| (r.item, r.reason, names.of(&r.by)))
             .collect(),
         reviewing: e.status == PackageStatus::Review,
         can_rebuild: e.status == PackageStatus::Failed
@@ -210,13 +220,11 @@ fn package_view(runs: &[RunRow], e: &ExportRow, build_live: bool) -> PackageView
         released: e.released_at.map(|at| {
             format!(
                 "released {} by {}; downloaded {} of {} times; until {}",
-                at.format("%Y-%m-%d %H:%M"),
-                e.released_by.clone().unwrap_or_default(),
+                local(at),
+                names.of(e.released_by.as_deref().unwrap_or_default()),
                 e.downloads,
                 e.max_downloads,
-                e.expires_at
-                    .map(|x| x.format("%Y-%m-%d %H:%M").to_string())
-                    .unwrap_or_default()
+                e.expires_at.map(local).unwrap_or_default()
             )
         }),
         error: e.error.clone(),

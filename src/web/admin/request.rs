@@ -10,6 +10,7 @@ use super::{AdminError, Staff};
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::HoldReason;
+use crate::domain::verification::Method;
 use crate::store::audit;
 use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
@@ -32,6 +33,16 @@ pub struct RequestPage {
     pub messages: Vec<(String, String, String)>,
     pub documents: Vec<(String, String, String)>,
     pub audit: Vec<(String, String, String)>,
+    /// The timeline as people read it: when (local), what, by whom, how, the note.
+    pub timeline: Vec<TimelineEntry>,
+    /// "Verified on …, by …" once verified.
+    pub verified: Option<String>,
+    /// Whether staff may record a verification here: the request is open and unverified.
+    pub can_verify: bool,
+    /// (code, words) of each method staff may record by hand.
+    pub verify_methods: Vec<(&'static str, String)>,
+    /// When the request was received, local.
+    pub received: String,
     pub can_read_audit: bool,
     pub can_act: bool,
     pub open: bool,
@@ -52,6 +63,15 @@ pub struct RequestPage {
     pub notice: Option<String>,
     pub error: Option<String>,
     pub fulfilment: super::fulfilment::Panel,
+}
+
+pub struct TimelineEntry {
+    pub at: String,
+    pub what: String,
+    pub by: String,
+    /// How identity was checked, for a verification.
+    pub method: Option<String>,
+    pub note: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -123,7 +143,43 @@ pub async fn show(
             .collect(),
         _ => Vec::new(),
     };
-    let stamp = |t: chrono::NaiveDateTime| t.format("%Y-%m-%d %H:%M").to_string();
+    // The staff side reads English (issue 14 will translate it), times in the organisation's
+    // zone, and people by name.
+    let en = crate::i18n::Lang::En;
+    let zone = state.law.time_zone;
+    let stamp = |t: chrono::NaiveDateTime| crate::i18n::local_time(t.and_utc(), zone, en);
+    let names = crate::staff::Names::new(&users);
+    let method_words = |code: &str| crate::i18n::verification_method(code, en);
+    let timeline = events
+        .iter()
+        .filter(|e| e.request_id == row.id)
+        .map(|e| {
+            let key = format!("events.{}", e.kind);
+            let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
+            TimelineEntry {
+                at: stamp(e.at),
+                what: if en.strings().has(&key) {
+                    en.strings().t(&key).to_string()
+                } else {
+                    e.kind.to_string()
+                },
+                by: names.of(&e.actor),
+                method: data["method"].as_str().map(method_words),
+                note: e.note.clone(),
+            }
+        })
+        .collect();
+    let verified = row.verified_at.map(|at| {
+        format!(
+            "{}, {}",
+            stamp(at),
+            method_words(
+                row.verified_method
+                    .as_deref()
+                    .unwrap_or(workflow::UNSTATED_METHOD)
+            )
+        )
+    });
     let status = row.status.as_str();
     let open = status
         .parse::<crate::domain::status::Status>()
@@ -150,8 +206,15 @@ pub async fn show(
     let mut letter = fill(&crate::fulfil::letter_key(row.kind.as_str(), empty, &found));
     crate::fulfil::say_on_whose_behalf(&mut letter, &row, lang);
     letter.push_str(&crate::fulfil::answer_summary(&state, &runs, lang));
-    let fulfilment =
-        super::fulfilment::panel(&state, &row, &runs, &live, build_live, export.as_ref());
+    let fulfilment = super::fulfilment::panel(
+        &state,
+        &row,
+        &runs,
+        &live,
+        build_live,
+        export.as_ref(),
+        &names,
+    );
     let reply_text = flash
         .reply
         .as_deref()
@@ -162,7 +225,13 @@ pub async fn show(
     let team = users
         .iter()
         .filter(|u| crate::staff::can_be_assigned(u))
-        .map(|u| (u.id, u.name.clone(), row.assignee_id == Some(u.id)))
+        .map(|u| {
+            (
+                u.id,
+                crate::staff::display_name(u),
+                row.assignee_id == Some(u.id),
+            )
+        })
         .collect();
     let pending_documents = documents
         .iter()
@@ -173,6 +242,14 @@ pub async fn show(
         .collect();
     Ok(staff.page(&RequestPage {
         can_act: staff.role.can_act(),
+        timeline,
+        can_verify: open && verified.is_none(),
+        verified,
+        verify_methods: Method::BY_HAND
+            .iter()
+            .map(|m| (m.as_str(), method_words(m.as_str())))
+            .collect(),
+        received: stamp(row.received_at),
         open,
         on_hold: status == "on_hold",
         action_url: format!("/admin/requests/{}/action", workflow::reference(&row)),
@@ -197,15 +274,19 @@ pub async fn show(
         rolled,
         messages: messages
             .iter()
-            .map(|m| (m.author.clone(), stamp(m.created_at), m.body.clone()))
+            .map(|m| (names.of(&m.author), stamp(m.created_at), m.body.clone()))
             .collect(),
         documents: documents
             .iter()
             .map(|d| {
+                // Only a proof of identity waits for a decision; a file sent with a message
+                // is part of the correspondence.
                 let state = match (&d.decision, &d.storage_name) {
+                    _ if d.purpose == "team_attachment" => "sent by the team".to_string(),
+                    _ if d.purpose == "attachment" => "sent by the requester".to_string(),
                     (Some(decision), _) => format!(
                         "{decision} by {} on {}",
-                        d.decided_by.clone().unwrap_or_default(),
+                        names.of(d.decided_by.as_deref().unwrap_or_default()),
                         d.decided_at.map(stamp).unwrap_or_default()
                     ),
                     (None, Some(_)) => "waiting for a decision".to_string(),
@@ -216,7 +297,7 @@ pub async fn show(
             .collect(),
         audit: trail
             .iter()
-            .map(|a| (stamp(a.at), a.actor.clone(), a.action.clone()))
+            .map(|a| (stamp(a.at), names.of(&a.actor), a.action.clone()))
             .collect(),
         can_read_audit: staff.role.can_read_audit(),
     }))
@@ -242,6 +323,8 @@ pub struct ActionForm {
     document: String,
     #[serde(default)]
     decision: String,
+    #[serde(default)]
+    method: String,
 }
 
 fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, String> {
@@ -281,6 +364,11 @@ fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, String> {
             asked: need_text("what you need from the requester")?,
         },
         "resume" => Action::Resume,
+        "verify" => Action::Verify {
+            method: Method::by_hand(&form.method)
+                .map_err(|_| "Choose how the identity was checked.".to_string())?,
+            note: Some(text.clone()).filter(|t| !t.is_empty()),
+        },
         "identity" => Action::Identity {
             document: form
                 .document

@@ -12,6 +12,7 @@ use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT, SubjectDraft}
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
+use crate::domain::verification::Method;
 use crate::state::AppState;
 use crate::store::DbConn;
 use crate::store::requests::{self as rows, ListFilter, RequestRow};
@@ -333,19 +334,15 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
             format!("the note is longer than {MAX_TEXT} characters"),
         );
     }
-    let method = body
-        .method
-        .map(|m| m.trim().to_string())
-        .filter(|m| !m.is_empty());
-    if method
-        .as_ref()
-        .is_some_and(|m| m.chars().count() > MAX_NAME)
-    {
-        c.fail(
-            "method",
-            format!("the method is longer than {MAX_NAME} characters"),
-        );
-    }
+    // The same codes as the request page's form, so the register reads one vocabulary.
+    let method = match body.method.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(_) if body.kind != "verify" => {
+            c.fail("method", "a method goes only with a verify event");
+            None
+        }
+        Some(code) => c.take("method", Method::by_hand(code)),
+    };
     c.finish()?;
     let step = step.ok_or_else(Problem::internal)?;
     Ok(Record {
