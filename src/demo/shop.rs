@@ -422,11 +422,11 @@ fn generated(w: &mut Writer, rng: &mut Prng) {
     for k in 1..NEWSLETTER_ONLY {
         let email = format!(
             "{}.{}.lettre{k}@{}",
-            ascii_lower(rng.pick(FIRST_NAMES)),
-            ascii_lower(rng.pick(LAST_NAMES)),
+            ascii_lower(*rng.pick(FIRST_NAMES)),
+            ascii_lower(*rng.pick(LAST_NAMES)),
             rng.pick(DOMAINS)
         );
-        w.subscriber(&email, rng.date(ymd(2020, 1, 1), 2000), rng.pick(TOPICS));
+        w.subscriber(&email, rng.date(ymd(2020, 1, 1), 2000), *rng.pick(TOPICS));
     }
 }
 
