@@ -32,6 +32,13 @@ enum Command {
         #[arg(long)]
         no_worker: bool,
     },
+    /// Serve a demonstration shop ("Boutique Démo"): register, sources and 3,000 customers
+    /// generated in one folder; prints the portal's address and the DPO's sign-in link.
+    Demo {
+        /// The demo's folder: its data survive from one run to the next.
+        #[arg(long, default_value = dsar::demo::DEFAULT_DIR)]
+        dir: std::path::PathBuf,
+    },
     /// Run the worker alone: mails, reminders, exports, purges.
     Worker,
     /// Apply pending database migrations and exit.
@@ -83,7 +90,22 @@ enum AuditCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
-    let settings = match Settings::load() {
+    let command = cli.command.unwrap_or(Command::Serve { no_worker: false });
+    let settings = match &command {
+        Command::Demo { dir } => {
+            // The demo's files are written before its settings load, since they name them.
+            let demo = match dsar::demo::prepare(dir) {
+                Ok(demo) => demo,
+                Err(e) => {
+                    eprintln!("dsar: cannot prepare the demo: {e:#}");
+                    return ExitCode::FAILURE;
+                }
+            };
+            dsar::demo::settings(&demo, std::env::vars()).map(|s| (s, Some(demo)))
+        }
+        _ => Settings::load().map(|s| (s, None)),
+    };
+    let (settings, demo) = match settings {
         Ok(s) => s,
         Err(e) => {
             eprintln!("dsar: configuration error: {e:#}");
@@ -91,10 +113,11 @@ fn main() -> ExitCode {
         }
     };
     dsar::telemetry::init(&settings.log);
-    match run(
-        cli.command.unwrap_or(Command::Serve { no_worker: false }),
-        settings,
-    ) {
+    let result = match demo {
+        Some(demo) => run_demo(&demo, settings),
+        None => run(command, settings),
+    };
+    match result {
         Ok(code) => code,
         Err(e) => {
             eprintln!("dsar: {e:#}");
@@ -103,8 +126,20 @@ fn main() -> ExitCode {
     }
 }
 
+fn run_demo(demo: &dsar::demo::Demo, settings: Settings) -> anyhow::Result<ExitCode> {
+    actix_web::rt::System::new().block_on(async move {
+        let started = dsar::demo::start(settings)?;
+        print!("{}", started.summary(demo));
+        // Whoever reads stdout through a pipe (a test, a script) gets the link at once.
+        std::io::Write::flush(&mut std::io::stdout())?;
+        started.application.run_until_stopped().await?;
+        Ok(ExitCode::SUCCESS)
+    })
+}
+
 fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     match command {
+        Command::Demo { .. } => anyhow::bail!("the demo runs through run_demo"),
         Command::Serve { no_worker } => {
             let embedded = settings.worker.embedded && !no_worker;
             actix_web::rt::System::new().block_on(async move {

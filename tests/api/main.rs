@@ -10,6 +10,7 @@ mod admin_reports;
 mod browser;
 mod cli;
 mod deadlines;
+mod demo;
 mod eml;
 mod errors;
 mod follow_up;
