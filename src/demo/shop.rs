@@ -420,13 +420,16 @@ fn generated(w: &mut Writer, rng: &mut Prng) {
         }
     }
     for k in 1..NEWSLETTER_ONLY {
+        let (first, last) = (*rng.pick(FIRST_NAMES), *rng.pick(LAST_NAMES));
         let email = format!(
             "{}.{}.lettre{k}@{}",
-            ascii_lower(*rng.pick(FIRST_NAMES)),
-            ascii_lower(*rng.pick(LAST_NAMES)),
+            ascii_lower(first),
+            ascii_lower(last),
             rng.pick(DOMAINS)
         );
-        w.subscriber(&email, rng.date(ymd(2020, 1, 1), 2000), *rng.pick(TOPICS));
+        let since = rng.date(ymd(2020, 1, 1), 2000);
+        let topic = *rng.pick(TOPICS);
+        w.subscriber(&email, since, topic);
     }
 }
 
