@@ -36,11 +36,28 @@ fn held(from: Status, reason: HoldReason) -> State {
     apply(&profile(), fresh(from), Step::Hold(reason), march(10)).expect("hold")
 }
 
+/// One row of the table: the request before, and what a verification leaves.
+struct Case {
+    what: &'static str,
+    before: State,
+    status: Status,
+    held_from: Option<Status>,
+    stopped_since: Option<NaiveDate>,
+    stood_still: i64,
+}
+
 #[test]
 fn verifying_each_open_request() {
-    // (what the request is, before, then: status, held from, clock stopped since, days stood still)
-    let cases: [(&str, State, Status, Option<Status>, Option<NaiveDate>, i64); 5] = [
-        (
+    let case = |what, before, status, held_from, stopped_since, stood_still| Case {
+        what,
+        before,
+        status,
+        held_from,
+        stopped_since,
+        stood_still,
+    };
+    let cases = [
+        case(
             "new (e.g. seen in person before the link was opened)",
             fresh(New),
             InProgress,
@@ -48,7 +65,7 @@ fn verifying_each_open_request() {
             None,
             0,
         ),
-        (
+        case(
             "waiting for proof of identity",
             fresh(Verifying),
             InProgress,
@@ -56,7 +73,7 @@ fn verifying_each_open_request() {
             None,
             0,
         ),
-        (
+        case(
             "in progress: recorded, nothing else changes",
             fresh(InProgress),
             InProgress,
@@ -64,7 +81,7 @@ fn verifying_each_open_request() {
             None,
             0,
         ),
-        (
+        case(
             "on hold for identity: the work starts and the clock runs again",
             held(Verifying, HoldReason::Identity),
             InProgress,
@@ -72,7 +89,7 @@ fn verifying_each_open_request() {
             None,
             4,
         ),
-        (
+        case(
             "on hold for a clarification: the question still stands",
             held(InProgress, HoldReason::Clarification),
             OnHold,
@@ -81,9 +98,9 @@ fn verifying_each_open_request() {
             0,
         ),
     ];
-    for (what, before, status, held_from, stopped_since, stood_still) in cases {
-        let after = apply(&profile(), before, Step::Verify, march(14))
-            .unwrap_or_else(|e| panic!("{what}: {e}"));
+    for c in cases {
+        let after = apply(&profile(), c.before, Step::Verify, march(14))
+            .unwrap_or_else(|e| panic!("{}: {e}", c.what));
         assert_eq!(
             (
                 after.status,
@@ -91,10 +108,11 @@ fn verifying_each_open_request() {
                 after.paused_since,
                 after.paused_days
             ),
-            (status, held_from, stopped_since, stood_still),
-            "{what}"
+            (c.status, c.held_from, c.stopped_since, c.stood_still),
+            "{}",
+            c.what
         );
-        assert!(after.verified, "{what}: recorded as verified");
+        assert!(after.verified, "{}: recorded as verified", c.what);
     }
 }
 
