@@ -1,5 +1,6 @@
-//! The portal in a real browser: headless Chromium driven over WebDriver (chromedriver), a
-//! person filling the form, opening the mailed link and seeing their request.
+//! A real browser for the journeys (`journeys.rs`): headless Chromium driven over WebDriver
+//! (chromedriver). Buttons are found by their visible text and fields by their names, so a
+//! redesign of the markup keeps the journeys.
 //! Skips with a reason when Chromium is absent; `.ci/run` installs it and sets
 //! DSAR_TEST_REQUIRE_BROWSER=1 so that CI never skips it silently.
 
@@ -8,18 +9,17 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 
-use crate::helpers::{Backend, TestApp, try_spawn};
-use crate::web::mails_to;
-
 const REQUIRE_ENV: &str = "DSAR_TEST_REQUIRE_BROWSER";
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
-struct Driver {
+pub struct Driver {
     process: Child,
     base: String,
     session: String,
     client: awc::Client,
     _profile: tempfile::TempDir,
+    /// Where the browser saves what it downloads.
+    pub downloads: std::path::PathBuf,
 }
 
 impl Drop for Driver {
@@ -37,7 +37,7 @@ fn find_program(names: &[&str]) -> Option<String> {
 }
 
 impl Driver {
-    async fn start() -> Option<Driver> {
+    pub async fn start() -> Option<Driver> {
         let chromium = find_program(&[
             "/usr/bin/chromium",
             "/usr/bin/chromium-browser",
@@ -75,19 +75,24 @@ impl Driver {
             actix_web::rt::time::sleep(Duration::from_millis(100)).await;
         }
         let profile = tempfile::tempdir().expect("profile dir");
+        let downloads = profile.path().join("downloads");
+        std::fs::create_dir_all(&downloads).expect("downloads dir");
         let mut driver = Driver {
             process,
             base,
             session: String::new(),
             client,
             _profile: profile,
+            downloads,
         };
         let caps = json!({ "capabilities": { "alwaysMatch": { "browserName": "chrome", "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-quic",
                      "--no-first-run", "--disable-background-networking", "--disable-component-update",
                      "--disable-sync", "--window-size=1000,1400",
-                     format!("--user-data-dir={}", driver._profile.path().display())]
+                     format!("--user-data-dir={}", driver._profile.path().display())],
+            "prefs": { "download.default_directory": driver.downloads.display().to_string(),
+                       "download.prompt_for_download": false }
         } } } });
         let created = driver.call("POST", "/session", Some(caps)).await;
         driver.session = created["sessionId"]
@@ -122,17 +127,17 @@ impl Driver {
         value.get("value").cloned().unwrap_or(Value::Null)
     }
 
-    async fn session_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
+    pub async fn session_call(&self, method: &str, path: &str, body: Option<Value>) -> Value {
         self.call(method, &format!("/session/{}{}", self.session, path), body)
             .await
     }
 
-    async fn goto(&self, url: &str) {
+    pub async fn goto(&self, url: &str) {
         self.session_call("POST", "/url", Some(json!({ "url": url })))
             .await;
     }
 
-    async fn find(&self, css: &str) -> String {
+    pub async fn find(&self, css: &str) -> String {
         let found = self
             .session_call(
                 "POST",
@@ -146,7 +151,7 @@ impl Driver {
             .to_string()
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub async fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css).await;
         self.session_call(
             "POST",
@@ -156,13 +161,13 @@ impl Driver {
         .await;
     }
 
-    async fn click(&self, css: &str) {
+    pub async fn click(&self, css: &str) {
         let id = self.find(css).await;
         self.session_call("POST", &format!("/element/{id}/click"), None)
             .await;
     }
 
-    async fn source(&self) -> String {
+    pub async fn source(&self) -> String {
         self.session_call("GET", "/source", None)
             .await
             .as_str()
@@ -172,7 +177,7 @@ impl Driver {
 
     /// The page source once it contains `text`: a click returns before the next page has
     /// loaded, so reading the source at once may still see the previous one.
-    async fn wait_for(&self, text: &str) -> String {
+    pub async fn wait_for(&self, text: &str) -> String {
         let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
         loop {
             let source = self.source().await;
@@ -184,7 +189,7 @@ impl Driver {
     }
 
     /// Saves a screenshot where CI keeps artefacts and prints its path.
-    async fn screenshot(&self, name: &str) -> std::path::PathBuf {
+    pub async fn screenshot(&self, name: &str) -> std::path::PathBuf {
         let data = self.session_call("GET", "/screenshot", None).await;
         let png = crate::eml::decode_base64(data.as_str().expect("base64 PNG"));
         let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("target/browser-artifacts");
@@ -194,96 +199,141 @@ impl Driver {
         println!("browser screenshot: {}", path.display());
         path
     }
-}
 
-#[actix_web::test]
-async fn a_person_files_a_request_in_chromium_and_follows_the_mailed_link() {
-    let Some(driver) = Driver::start().await else {
-        return;
-    };
-    let app: TestApp = try_spawn(Backend::Sqlite, &[]).await.expect("app");
-
-    driver.goto(&format!("{}/en/", app.address)).await;
-    driver.click("a[href='/en/request/access']").await;
-    driver.type_into("#name", "Camille Martin").await;
-    driver
-        .type_into("#email", "camille.browser@example.org")
-        .await;
-    driver
-        .click("input[name='access_scope'][value='all']")
-        .await;
-    driver.screenshot("portal-form").await;
-    driver.click("button[type='submit']").await;
-    let submitted = driver.wait_for("Your request is recorded").await;
-    assert!(
-        submitted.contains("Your request is recorded"),
-        "{submitted}"
-    );
-
-    app.run_worker().await;
-    let link = mails_to(&app, "camille.browser@example.org")
-        .first()
-        .and_then(|m| m.link())
-        .expect("a mailed link");
-    driver.goto(&format!("{}{link}", app.address)).await;
-    let status = driver.wait_for("your email address is confirmed").await;
-    assert!(
-        status.contains("your email address is confirmed"),
-        "{status}"
-    );
-    assert!(status.contains("being handled"), "{status}");
-    let shot = driver.screenshot("portal-status").await;
-    assert!(std::fs::metadata(shot).expect("screenshot").len() > 1000);
-    let reference = status
-        .split("DSAR-")
-        .nth(1)
-        .map(|r| format!("DSAR-{}", &r[..11]))
-        .expect("reference on the page");
-
-    // A member of the privacy team signs in, finds the request in the queue and opens it.
-    {
-        let mut conn = app.state.pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
-            "dana@example.org",
-            "Dana",
-            dsar::staff::Role::Dpo,
-            "test",
-            app.state.clock.now(),
-        )
-        .expect("user");
-        let hash = dsar::staff::hash_password("correct horse battery staple").expect("hash");
-        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
+    /// The element whose visible text starts with `text`: a button, a link or a summary.
+    pub async fn find_text(&self, text: &str) -> String {
+        let quoted = if text.contains('\'') {
+            format!("\"{text}\"")
+        } else {
+            format!("'{text}'")
+        };
+        let xpath = format!(
+            "//*[self::button or self::a or self::summary][starts-with(normalize-space(.), {quoted})] \
+             | //input[@type='submit'][starts-with(@value, {quoted})]"
+        );
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        loop {
+            let url = format!("{}/session/{}/element", self.base, self.session);
+            let mut res = self
+                .client
+                .post(url)
+                .send_json(&json!({ "using": "xpath", "value": xpath }))
+                .await
+                .expect("chromedriver answers");
+            let found: Value = res.json().limit(1 << 20).await.expect("JSON");
+            if let Some(id) = found["value"][ELEMENT].as_str() {
+                return id.to_string();
+            }
+            if std::time::Instant::now() > deadline {
+                let page = self.source().await;
+                self.screenshot("failed-find").await;
+                panic!("no button or link \"{text}\" on the page:\n{page}");
+            }
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
     }
-    driver.goto(&format!("{}/admin", app.address)).await;
-    driver.type_into("#email", "dana@example.org").await;
-    driver
-        .type_into("#password", "correct horse battery staple")
-        .await;
-    driver.click("button[type='submit']").await;
-    let queue = driver.wait_for(&reference).await;
-    assert!(queue.contains(&reference), "{queue}");
-    driver.screenshot("admin-queue").await;
-    driver
-        .click(&format!("a[href='/admin/requests/{reference}']"))
-        .await;
-    let page = driver.wait_for("Camille Martin").await;
-    assert!(
-        page.contains("Camille Martin") && page.contains("Deadline"),
-        "{page}"
-    );
-    driver.screenshot("admin-request").await;
 
-    // The letter offered for an access request is sent as it stands.
-    driver.click("#fulfil").await;
-    let done = driver.wait_for("Done: fulfil").await;
-    assert!(done.contains("fulfilled"), "{done}");
-    driver.screenshot("admin-fulfilled").await;
-    app.run_worker().await;
-    let answer = mails_to(&app, "camille.browser@example.org")
-        .last()
-        .cloned()
-        .expect("the answer mail");
-    assert!(answer.text.contains("Article 15"), "{}", answer.text);
-    driver.session_call("DELETE", "", None).await;
+    /// Clicks the button or link whose visible text starts with `text`, and waits until the
+    /// page it leads to has replaced this one (a later `goto` would otherwise race the form's
+    /// answer).
+    pub async fn click_text(&self, text: &str) {
+        let id = self.find_text(text).await;
+        self.session_call("POST", &format!("/element/{id}/click"), None)
+            .await;
+        let deadline = std::time::Instant::now() + Duration::from_secs(15);
+        while !self.is_gone(&id).await {
+            assert!(
+                std::time::Instant::now() < deadline,
+                "clicking \"{text}\" led nowhere"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// Clicks a link that downloads a file (the page stays).
+    pub async fn download_text(&self, text: &str) {
+        let id = self.find_text(text).await;
+        self.session_call("POST", &format!("/element/{id}/click"), None)
+            .await;
+    }
+
+    /// Whether the element has left the page (a new page was loaded).
+    async fn is_gone(&self, id: &str) -> bool {
+        let url = format!("{}/session/{}/element/{id}/name", self.base, self.session);
+        let Ok(mut res) = self.client.get(url).send().await else {
+            return false;
+        };
+        let value: Value = res.json().limit(1 << 20).await.unwrap_or(Value::Null);
+        value["value"]["error"].as_str() == Some("stale element reference")
+    }
+
+    /// Types into the field named `name` (the first of that name when there are several).
+    pub async fn fill(&self, name: &str, text: &str) {
+        self.type_into(&format!("[name='{name}']"), text).await;
+    }
+
+    /// Ticks the radio button `name` = `value`, or the box `name` when `value` is empty.
+    pub async fn choose(&self, name: &str, value: &str) {
+        if value.is_empty() {
+            self.click(&format!("input[name='{name}']")).await;
+        } else {
+            self.click(&format!("input[name='{name}'][value='{value}']"))
+                .await;
+        }
+    }
+
+    /// The page once it says `text`; fails with the page and a screenshot when it never does.
+    pub async fn expect(&self, text: &str) -> String {
+        let page = self.wait_for(text).await;
+        if !page.contains(text) {
+            self.screenshot("failed-expect").await;
+            panic!("the page never said \"{text}\":\n{page}");
+        }
+        page
+    }
+
+    /// Screenshots at desktop (1,280 px) and phone (390 px) width, for people to look at.
+    pub async fn screenshots(&self, name: &str) {
+        for width in [1280, 390] {
+            self.session_call(
+                "POST",
+                "/window/rect",
+                Some(json!({ "width": width, "height": 1400 })),
+            )
+            .await;
+            self.screenshot(&format!("{name}-{width}")).await;
+        }
+        self.session_call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": 1280, "height": 1400 })),
+        )
+        .await;
+    }
+
+    /// Waits for a finished download whose name ends with `suffix`; returns its bytes.
+    pub async fn downloaded(&self, suffix: &str) -> Vec<u8> {
+        let deadline = std::time::Instant::now() + Duration::from_secs(30);
+        loop {
+            let done = std::fs::read_dir(&self.downloads)
+                .expect("downloads dir")
+                .filter_map(Result::ok)
+                .map(|e| e.path())
+                .find(|p| p.to_string_lossy().ends_with(suffix));
+            if let Some(path) = done {
+                let bytes = std::fs::read(&path).expect("downloaded file");
+                std::fs::remove_file(&path).expect("download removed");
+                return bytes;
+            }
+            assert!(
+                std::time::Instant::now() < deadline,
+                "no download ending in {suffix}"
+            );
+            actix_web::rt::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+
+    pub async fn quit(&self) {
+        self.session_call("DELETE", "", None).await;
+    }
 }

@@ -430,7 +430,7 @@ fn first_run(page: &crate::web::Page) -> String {
 }
 
 /// The files of a zip, read through its central directory.
-fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
+pub(crate) fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
     let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]) as usize;
     let u32_at =
         |at: usize| u32::from_le_bytes([zip[at], zip[at + 1], zip[at + 2], zip[at + 3]]) as usize;

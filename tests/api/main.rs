@@ -17,6 +17,7 @@ mod follow_up;
 mod fulfilment;
 mod health;
 mod jobs;
+mod journeys;
 mod mail;
 mod portal;
 mod portal_errors;
