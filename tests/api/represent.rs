@@ -34,7 +34,9 @@ async fn file_as_representative<'a>(
         Part::Field("access_scope", "all"),
     ];
     parts.extend(subject.iter().map(|(k, v)| Part::Field(k, v)));
-    b.post(&format!("/{lang}/request/access"), &parts).await
+    let answer = b.post(&format!("/{lang}/request/access"), &parts).await;
+    // An accepted filing answers with a redirect to the confirmation page.
+    b.follow(answer).await
 }
 
 async fn the_portal_asks_whom_a_representative_acts_for(app: TestApp) {
@@ -107,6 +109,7 @@ async fn the_portal_asks_whom_a_representative_acts_for(app: TestApp) {
             ],
         )
         .await;
+    let res = b.follow(res).await;
     assert_eq!(res.status.as_u16(), 200, "{}", res.html);
     let listed = app.get("/api/v1/requests").await;
     assert_eq!(listed.body["items"][1]["subject"], Value::Null);
@@ -257,7 +260,7 @@ async fn verified_for(app: &TestApp, kind: &str, subject: Value) -> String {
     let res = app
         .post(
             &format!("/api/v1/requests/{id}/events"),
-            &json!({ "type": "verify", "method": "mandate" }),
+            &json!({ "type": "verify", "method": "id_document" }),
         )
         .await;
     assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
@@ -318,9 +321,12 @@ async fn sources_are_searched_for_the_person_represented(backend: Backend) {
     assert_eq!(body["subject"]["email"], "Paul.Durand@example.fr");
     assert_eq!(body["subject"]["name"], "Paul Durand");
 
-    // The letter, written to the lawyer, says on whose behalf she asked.
+    // The letter, written to the lawyer (the mail greets her), opens by saying on whose
+    // behalf she asked.
     let page = dpo.get(&format!("/admin/requests/{paul}")).await;
-    page.assert_contains("Claire Dubois,\n\nVous avez présenté cette demande au nom de Paul Durand, que vous représentez");
+    page.assert_contains(
+        "Vous avez présenté cette demande au nom de Paul Durand, que vous représentez",
+    );
 
     // An objection for Jeanne puts Jeanne's address on the suppression list, not the lawyer's.
     let jeanne = verified_for(

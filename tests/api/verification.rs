@@ -56,6 +56,7 @@ async fn file_and_confirm(
         other => panic!("no answers for {other}"),
     }
     let filed = person.post(&format!("/fr/request/{kind}"), &parts).await;
+    let filed = person.follow(filed).await;
     assert_eq!(filed.status.as_u16(), 200, "{}", filed.html);
     let start = filed.html.find("DSAR-").expect("reference");
     let reference = filed.html[start..start + 16].to_string();
