@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 use dsar::demo::{CAMILLE, Customer, DPO_EMAIL, Demo, HUGO};
 
 use crate::admin::staff;
+use crate::fulfilment::unzip;
 use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Browser, Part, mails_to};
 
@@ -243,38 +244,6 @@ async fn through_the_sources(
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
     app.run_worker().await;
     dpo.get(&format!("/admin/requests/{reference}")).await
-}
-
-/// The files of a zip, read through its central directory.
-fn unzip(zip: &[u8]) -> Vec<(String, Vec<u8>)> {
-    let u16_at = |at: usize| u16::from_le_bytes([zip[at], zip[at + 1]]) as usize;
-    let u32_at =
-        |at: usize| u32::from_le_bytes([zip[at], zip[at + 1], zip[at + 2], zip[at + 3]]) as usize;
-    let end = (0..zip.len() - 21)
-        .rev()
-        .find(|&i| zip[i..i + 4] == [0x50, 0x4b, 0x05, 0x06])
-        .expect("end of central directory");
-    let (count, mut at) = (u16_at(end + 10), u32_at(end + 16));
-    let mut files = Vec::new();
-    for _ in 0..count {
-        let (method, size, name_len) = (u16_at(at + 10), u32_at(at + 20), u16_at(at + 28));
-        let name = String::from_utf8(zip[at + 46..at + 46 + name_len].to_vec()).expect("name");
-        let local = u32_at(at + 42);
-        let data = local + 30 + u16_at(local + 26) + u16_at(local + 28);
-        let raw = &zip[data..data + size];
-        let mut content = Vec::new();
-        match method {
-            0 => content = raw.to_vec(),
-            _ => {
-                flate2::read::DeflateDecoder::new(raw)
-                    .read_to_end(&mut content)
-                    .expect("inflate");
-            }
-        }
-        files.push((name, content));
-        at += 46 + name_len + u16_at(at + 30) + u16_at(at + 32);
-    }
-    files
 }
 
 async fn camille_gets_her_orders_and_invoices_and_nobody_elses(backend: Backend) {

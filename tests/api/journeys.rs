@@ -256,12 +256,7 @@ impl Journey<'_> {
         d.goto(&format!("{}{link}", self.app.address)).await;
         d.download_text("Download your data (zip)").await;
         let zip = d.downloaded(".zip").await;
-        let files = unzip(&zip);
-        let shop = files
-            .iter()
-            .find(|(n, _)| n == "data/shop.json")
-            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
-            .expect("the shop's data in the package");
+        let shop = shop_json(&zip);
         assert!(shop.contains(camille.email), "{shop}");
         assert!(
             !shop.contains(dsar::demo::HUGO.email),
@@ -430,12 +425,7 @@ impl Journey<'_> {
         self.last_mail(lawyer.1).await;
         d.goto(&format!("{}{link}", self.app.address)).await;
         d.download_text("Download your data (zip)").await;
-        let files = unzip(&d.downloaded(".zip").await);
-        let shop = files
-            .iter()
-            .find(|(n, _)| n == "data/shop.json")
-            .map(|(_, b)| String::from_utf8_lossy(b).to_string())
-            .expect("the shop's data in the package");
+        let shop = shop_json(&d.downloaded(".zip").await);
         assert!(shop.contains(represented.email), "{shop}");
         assert!(!shop.contains(lawyer.1), "{shop}");
     }
@@ -446,4 +436,13 @@ fn reference_in(page: &str) -> String {
         .nth(1)
         .map(|r| format!("DSAR-{}", &r[..11]))
         .expect("a reference on the page")
+}
+
+/// What the package holds from the shop's database.
+fn shop_json(zip: &[u8]) -> String {
+    unzip(zip)
+        .into_iter()
+        .find(|(name, _)| name == "data/shop.json")
+        .map(|(_, bytes)| String::from_utf8_lossy(&bytes).to_string())
+        .expect("the shop's data in the package")
 }
