@@ -32,7 +32,7 @@ pub fn open_requests_of(
     open_statuses: &[&str],
 ) -> QueryResult<Vec<super::requests::RequestRow>> {
     requests::table
-        .filter(requests::requester_email.eq(email))
+        .filter(lower(requests::requester_email).eq(lower(email)))
         .filter(requests::status.eq_any(open_statuses))
         .order(requests::id.asc())
         .select(super::requests::RequestRow::as_select())

@@ -119,7 +119,12 @@ pub async fn send(
         );
     };
     // Past its allowance an address gets nothing more, and the page says the same as ever.
-    if state.limits.links_per_address.allow(email.to_string()) {
+    // Counted per address whatever its case, so capitals cannot get round the cap.
+    if state
+        .limits
+        .links_per_address
+        .allow(email.as_str().to_lowercase())
+    {
         let now = state.clock.now();
         let sent = state
             .db(move |conn, app| {
