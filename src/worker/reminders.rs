@@ -186,15 +186,11 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
             items.sort_by(|a, b| (a.days_left, &a.reference).cmp(&(b.days_left, &b.reference)));
             let more = items.len().saturating_sub(LISTED_PER_MAIL);
             items.truncate(LISTED_PER_MAIL);
-            let name = if user.name.trim().is_empty() {
-                &user.email
-            } else {
-                &user.name
-            };
+            let name = crate::staff::display_name(user);
             mail::queue_staff(
                 conn,
                 &StaffMail::DeadlineDigest {
-                    name,
+                    name: &name,
                     items: &items,
                     more,
                     dashboard: &dashboard,

@@ -188,18 +188,8 @@ fn count_of(demo: &Demo, table: &str, who: &Customer) -> usize {
 
 /// Files a request for `who` through the API, verifies it there; returns its reference.
 async fn verified(app: &TestApp, kind: &str, who: &Customer) -> String {
-    let filed = app
-        .file(json!({ "kind": kind, "language": "fr", "requester": { "name": who.name, "email": who.email } }))
-        .await;
-    let id = filed["id"].as_str().expect("id");
-    let res = app
-        .post(
-            &format!("/api/v1/requests/{id}/events"),
-            &json!({ "type": "verify", "method": "id_document" }),
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
-    filed["reference"].as_str().expect("reference").to_string()
+    app.file_verified(json!({ "kind": kind, "language": "fr", "requester": { "name": who.name, "email": who.email } }))
+        .await
 }
 
 /// Posts one of the request page's source actions, as its buttons do.

@@ -327,18 +327,10 @@ pub(crate) async fn world(backend: Backend, extra: &[(&str, &str)]) -> Option<Wo
 
 /// Files a request for `email` through the API and verifies it; returns its reference.
 async fn verified(app: &TestApp, kind: &str, name: &str, email: &str) -> String {
-    let filed = app
-        .file(json!({ "kind": kind, "language": "fr", "requester": { "name": name, "email": email } }))
-        .await;
-    let id = filed["id"].as_str().expect("id").to_string();
-    let res = app
-        .post(
-            &format!("/api/v1/requests/{id}/events"),
-            &json!({ "type": "verify", "method": "id_document" }),
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
-    filed["reference"].as_str().expect("reference").to_string()
+    app.file_verified(
+        json!({ "kind": kind, "language": "fr", "requester": { "name": name, "email": email } }),
+    )
+    .await
 }
 
 pub(crate) async fn sources_action(

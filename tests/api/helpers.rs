@@ -289,6 +289,21 @@ impl TestApp {
         res.body
     }
 
+    /// Files `body` through the API and verifies the request there (an identity document
+    /// seen); returns its reference.
+    pub async fn file_verified(&self, body: Value) -> String {
+        let filed = self.file(body).await;
+        let id = filed["id"].as_str().expect("id");
+        let res = self
+            .post(
+                &format!("/api/v1/requests/{id}/events"),
+                &serde_json::json!({ "type": "verify", "method": "id_document" }),
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
+        filed["reference"].as_str().expect("reference").to_string()
+    }
+
     /// Row counts that must not move when input is refused.
     pub fn counts(&self) -> (i64, i64, i64) {
         use diesel::QueryDsl;

@@ -248,23 +248,13 @@ on_both_backends!(duplicates, a_duplicate_is_the_same_person_whatever_the_case);
 
 /// Files through the API as the lawyer for the person `subject`, in French, and verifies it.
 async fn verified_for(app: &TestApp, kind: &str, subject: Value) -> String {
-    let filed = app
-        .file(json!({
-            "kind": kind,
-            "language": "fr",
-            "requester": { "name": "Claire Dubois", "email": LAWYER },
-            "subject": subject
-        }))
-        .await;
-    let id = filed["id"].as_str().expect("id").to_string();
-    let res = app
-        .post(
-            &format!("/api/v1/requests/{id}/events"),
-            &json!({ "type": "verify", "method": "id_document" }),
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 200, "{:?}", res.body);
-    filed["reference"].as_str().expect("reference").to_string()
+    app.file_verified(json!({
+        "kind": kind,
+        "language": "fr",
+        "requester": { "name": "Claire Dubois", "email": LAWYER },
+        "subject": subject
+    }))
+    .await
 }
 
 async fn sources_are_searched_for_the_person_represented(backend: Backend) {
