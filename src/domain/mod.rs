@@ -19,6 +19,7 @@ pub mod outcome;
 pub mod reference;
 pub mod reminder;
 pub mod status;
+pub mod text;
 pub mod verification;
 
 pub use calendar::{Country, HolidayCalendar};

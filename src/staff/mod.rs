@@ -168,6 +168,10 @@ pub fn add_user(
     let email = crate::domain::email::EmailAddress::parse(email)
         .map_err(|e| AddUserError::Invalid(e.to_string()))?;
     let email = email.as_str().to_lowercase();
+    if !name.trim().is_empty() {
+        crate::domain::text::check(name.trim(), crate::domain::text::TextKind::Name)
+            .map_err(|fault| AddUserError::Invalid(format!("the name {fault}")))?;
+    }
     write_tx(conn, |conn| {
         if users::find_by_email(conn, &email)?.is_some() {
             return Err(AddUserError::Exists);

@@ -20,6 +20,7 @@ use crate::config::Law;
 use crate::domain::deadline::{self, Deadline, ExtensionError, Pauses, Period, Profile};
 use crate::domain::lifecycle::{State, StepError};
 use crate::domain::reference::Reference;
+use crate::domain::text::{self, TextKind};
 use crate::store::DbConn;
 use crate::store::requests::{self as rows, RequestRow};
 
@@ -71,6 +72,13 @@ impl WorkflowError {
             message: message.into(),
         }
     }
+}
+
+/// A text someone typed, held to the one rule of [`text`] before anything is kept: a NUL
+/// byte or a direction override is refused here, on every backend, for every way in.
+pub fn typed(field: &'static str, value: &str, kind: TextKind) -> Result<(), WorkflowError> {
+    text::check(value, kind)
+        .map_err(|fault| WorkflowError::invalid(field, format!("{field} {fault}")))
 }
 
 /// Who did it, as the timeline and the audit trail name them: `api:<key name>`,

@@ -10,6 +10,7 @@ use crate::crypto::{random_token, sha256_hex};
 use crate::domain::email::EmailAddress;
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
+use crate::domain::text::TextKind;
 use crate::domain::verification::Method;
 use crate::mail::{self, MailFacts, MailKind};
 use crate::state::AppState;
@@ -312,6 +313,7 @@ pub fn post_message(
     attachment: Option<(&[u8], Sniffed, &str)>,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
+    super::typed("body", body, TextKind::Long)?;
     let stored = match attachment {
         Some((bytes, _, _)) => Some(state.files.put(bytes)?),
         None => None,
@@ -362,6 +364,7 @@ pub fn post_team_message(
     body: &str,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
+    super::typed("body", body, TextKind::Long)?;
     write_tx(conn, |conn| {
         let row = rows::lock(conn, request_id)?;
         portal_rows::insert_message(conn, row.id, author, body, None, now.naive_utc())?;
@@ -431,6 +434,9 @@ pub fn decide_document(
     by: &str,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
+    if let Some(reason) = reason {
+        super::typed("reason", reason, TextKind::Long)?;
+    }
     let doc = write_tx(conn, |conn| {
         let doc = portal_rows::find_document(conn, document_id)?;
         let decision = if accepted { "accepted" } else { "refused" };

@@ -8,6 +8,7 @@ use crate::domain::deadline::Period;
 use crate::domain::fulfilment::Operation;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::{HoldReason, Step};
+use crate::domain::text::TextKind;
 use crate::domain::verification::Method;
 use crate::mail::MailKind;
 use crate::state::AppState;
@@ -58,6 +59,17 @@ pub enum Action {
     },
 }
 
+fn with_file<'a>(
+    text: (&'static str, &'a str),
+    attachment: &'a Option<Attachment>,
+) -> Vec<(&'static str, &'a str)> {
+    let mut texts = vec![text];
+    if let Some(a) = attachment {
+        texts.push(("file_name", a.name.as_str()));
+    }
+    texts
+}
+
 /// A file staff send with a message or the answer; its type checked by content.
 pub struct Attachment {
     pub bytes: Vec<u8>,
@@ -80,6 +92,23 @@ impl Action {
             Action::Reply { .. } => "reply",
         }
     }
+
+    /// What staff typed, by field: each is held to the text rule before anything happens.
+    fn texts(&self) -> Vec<(&'static str, &str)> {
+        match self {
+            Action::Assign(_) | Action::Resume => vec![],
+            Action::Hold { asked, .. } => vec![("asked", asked)],
+            Action::Verify { note, .. } => note.iter().map(|n| ("note", n.as_str())).collect(),
+            Action::Identity { reason, .. } => {
+                reason.iter().map(|r| ("reason", r.as_str())).collect()
+            }
+            Action::Extend { reason, .. } => vec![("reason", reason)],
+            Action::Reject { explanation, .. } => vec![("explanation", explanation)],
+            Action::Fulfil { letter, attachment } => with_file(("letter", letter), attachment),
+            Action::Reply { text, attachment } => with_file(("text", text), attachment),
+            Action::Note(note) => vec![("note", note)],
+        }
+    }
 }
 
 /// Carries out `action` on the request, as `actor`.
@@ -91,6 +120,9 @@ pub fn perform(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
+    for (field, text) in action.texts() {
+        workflow::typed(field, text, TextKind::Long)?;
+    }
     let record = |step: Step, note: Option<String>, method: Option<Method>| Record {
         step,
         at: Some(now),

@@ -38,6 +38,9 @@ pub fn record(
     actor: Actor<'_>,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
+    if let Some(note) = &rec.note {
+        super::typed("note", note, TextKind::Long)?;
+    }
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
         let at = match rec.at {
@@ -150,6 +153,7 @@ pub fn extend(
             "an extension needs a reason: the requester is told why",
         ));
     }
+    super::typed("reason", reason, TextKind::Long)?;
     write_tx(conn, |conn| {
         let row = rows::lock(conn, id)?;
         let status = row.status;

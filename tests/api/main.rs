@@ -29,5 +29,6 @@ mod represent;
 mod requests;
 mod smtp_sink;
 mod store;
+mod typed_text;
 mod verification;
 mod web;

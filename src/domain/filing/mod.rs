@@ -14,6 +14,7 @@ use chrono::{DateTime, Utc};
 
 use crate::domain::email::{EmailAddress, InvalidEmail};
 use crate::domain::kind::{Channel, RequestKind, UnknownValue};
+use crate::domain::text::{self, TextFault, TextKind};
 
 pub use schema::*;
 
@@ -177,6 +178,8 @@ pub enum Code {
     },
     /// An attachment that is not a PDF, a JPEG or a PNG image.
     NotADocument,
+    /// A text that breaks the rule every typed text follows (see [`text`]).
+    Text(TextFault),
 }
 
 /// Checks a draft against the schema of its kind. `profiles` are the configured deadline
@@ -291,6 +294,16 @@ fn parse_instant(raw: &str) -> Result<DateTime<Utc>, Code> {
         })
 }
 
+/// Which text rule a field follows: the names of people need a letter, one-line fields no
+/// line breaks.
+fn text_kind(spec: &FieldSpec) -> TextKind {
+    match spec.shape {
+        _ if spec.name == NAME.name || spec.name == SUBJECT_NAME.name => TextKind::Name,
+        Shape::Text { max } if max > MAX_LINE => TextKind::Long,
+        _ => TextKind::Line,
+    }
+}
+
 /// Whether an empty field is wrong, given the other answers; with which code.
 fn missing(need: Need, others: &dyn Answers) -> Option<Code> {
     match need {
@@ -337,6 +350,9 @@ impl Errors {
             if let Some(code) = missing(spec.need, others) {
                 self.fail(spec.name, code);
             }
+            None
+        } else if let Err(fault) = text::check(value, text_kind(spec)) {
+            self.fail(spec.name, Code::Text(fault));
             None
         } else {
             Some(value.to_string())
@@ -491,6 +507,7 @@ impl fmt::Display for FieldError {
             (field, Code::NotADocument) => {
                 write!(f, "{field} must be a PDF, a JPEG or a PNG image")
             }
+            (field, Code::Text(fault)) => write!(f, "{field} {fault}"),
         }
     }
 }

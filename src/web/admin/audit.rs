@@ -38,7 +38,7 @@ async fn render_page(
     query: AuditQuery,
     verdict: Option<(bool, String)>,
 ) -> Result<HttpResponse, AdminError> {
-    let action = query.action.clone().unwrap_or_default();
+    let action = crate::domain::text::searchable(&query.action.clone().unwrap_or_default());
     let filter = action.clone();
     let (rows, users) = state
         .db(move |conn, _| {

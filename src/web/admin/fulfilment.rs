@@ -8,6 +8,7 @@ use serde::Deserialize;
 use super::{AdminError, Staff};
 use crate::config::sources::{Connector, Operation};
 use crate::domain::fulfilment::{PackageStatus, RunStatus};
+use crate::domain::text::TextKind;
 use crate::store::fulfilment::{self as rows, ExportRow, RunRow};
 use crate::store::requests::RequestRow;
 use crate::web::State;
@@ -289,6 +290,16 @@ pub async fn act(
     let key = workflow::reference(&row).to_string();
     let (actor, now) = (staff.actor(), state.clock.now());
     let form = form.into_inner();
+    let typed = [
+        ("changes", form.changes.as_str(), TextKind::Long),
+        ("reason", form.reason.as_str(), TextKind::Long),
+        ("item", form.item.as_str(), TextKind::Line),
+    ];
+    for (field, value, kind) in typed {
+        if let Err(fault) = crate::domain::text::check(value, kind) {
+            return Ok(back(&key, Err(format!("The {field} {fault}."))));
+        }
+    }
     let result = state
         .db(move |conn, app| {
             let done = match form.action.as_str() {
@@ -384,6 +395,9 @@ pub async fn task(
     let key = workflow::reference(&row).to_string();
     let found = submission.field("outcome") == "found";
     let comment = submission.field("comment").trim().to_string();
+    if let Err(fault) = crate::domain::text::check(&comment, TextKind::Long) {
+        return Ok(back(&key, Err(format!("The comment {fault}."))));
+    }
     let file = submission
         .file("file")
         .map(|f| (f.bytes.clone(), f.file_name.clone()));

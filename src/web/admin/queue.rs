@@ -119,7 +119,11 @@ pub async fn show(
         }),
         limit: PAGE,
     };
-    let search = non_empty(&q.q);
+    // A search for a character no stored text holds finds nothing; it never reaches the
+    // database as such (PostgreSQL refuses a NUL byte outright).
+    let search = non_empty(&q.q)
+        .map(|s| crate::domain::text::searchable(&s))
+        .filter(|s| !s.trim().is_empty());
     let by_reference = search.as_deref().and_then(|s| s.parse::<Reference>().ok());
     if let Some(s) = &search
         && by_reference.is_none()

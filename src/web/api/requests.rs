@@ -461,12 +461,16 @@ pub async fn post_message(
         .map(|a| a.trim().to_string())
         .filter(|a| !a.is_empty())
     {
-        Some(a) if a.chars().count() <= MAX_NAME => format!("{}:{a}", client.actor()),
-        Some(_) => {
+        Some(a) if a.chars().count() > MAX_NAME => {
             return Err(Problem::field(
                 "author",
                 format!("the author is longer than {MAX_NAME} characters"),
             ));
+        }
+        Some(a) => {
+            crate::domain::text::check(&a, crate::domain::text::TextKind::Line)
+                .map_err(|fault| Problem::field("author", format!("the author {fault}")))?;
+            format!("{}:{a}", client.actor())
         }
         None => client.actor(),
     };
@@ -483,7 +487,7 @@ pub async fn post_message(
             ));
         }
         crate::workflow::requester::post_team_message(conn, app, row.id, &author, &text, now)
-            .map_err(|e| crate::web::error::internal(&e))
+            .map_err(Problem::from)
     })
     .await?;
     Ok(HttpResponse::Created().json(view))

@@ -565,6 +565,7 @@ fn message_key(error: &FieldError) -> &'static str {
         ("country", _) => "errors.country_invalid",
         (_, Code::NotAllowed { .. }) => "errors.choice_required",
         (_, Code::NotADocument) => "errors.file_type",
+        (_, Code::Text(fault)) => super::text_fault_key(*fault),
         ("mandate", Code::Required) => "errors.mandate_required",
         (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",
         (_, Code::RequiredUnless { .. }) => "errors.objection_needs_something",

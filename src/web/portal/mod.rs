@@ -362,6 +362,16 @@ pub fn human_size(bytes: usize, lang: Lang) -> String {
     }
 }
 
+/// The message (in templates/i18n) that says why a typed text was refused.
+pub(crate) fn text_fault_key(fault: crate::domain::text::TextFault) -> &'static str {
+    use crate::domain::text::TextFault;
+    match fault {
+        TextFault::Control => "errors.text_control",
+        TextFault::BidiOverride => "errors.text_bidi",
+        TextFault::NoLetter => "errors.name_no_letter",
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -13,6 +13,7 @@ use super::upload::{self, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::deadline;
 use crate::domain::status::Status;
+use crate::domain::text::TextKind;
 use crate::i18n::{Lang, long_date};
 use crate::state::AppState;
 use crate::store::DbConn;
@@ -619,6 +620,8 @@ pub async fn message(
         Some(t.t("errors.message_empty").to_string())
     } else if body.chars().count() > 20_000 {
         Some(t.t("errors.text_too_long").to_string())
+    } else if let Err(fault) = crate::domain::text::check(&body, TextKind::Long) {
+        Some(t.t(super::text_fault_key(fault)).to_string())
     } else if matches!(sniffed, Some(None)) {
         Some(t.t("errors.file_type").to_string())
     } else {

@@ -6,6 +6,7 @@ mod extension;
 mod pauses;
 mod period;
 mod profiles;
+mod properties;
 mod rolling;
 mod time_zone;
 
