@@ -194,6 +194,19 @@ pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
     Ok(pool)
 }
 
+/// One connection, opened on the calling thread: for a command that does one thing and
+/// exits. A pool would not do there: r2d2 opens connections on threads of its own and refills
+/// its idle ones the moment one is taken, so a command that exits right after its query
+/// leaves a thread inside libpq and OpenSSL while the process tears them down, and the
+/// process dies of SIGSEGV after its work is done.
+pub fn connect_once(settings: &Database) -> Result<DbConn, StoreError> {
+    let manager = Manager::new(settings)?;
+    manager.prepare()?;
+    manager
+        .connect()
+        .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))
+}
+
 /// The database answers a query (what a readiness probe asks).
 pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     conn.batch_execute("SELECT 1").map_err(StoreError::from)
