@@ -25,6 +25,7 @@ mod portal_journeys;
 mod purge;
 mod register;
 mod reminders;
+mod received_at;
 mod represent;
 mod requests;
 mod smtp_sink;
