@@ -15,6 +15,7 @@ pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::path::Path;
