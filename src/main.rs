@@ -171,8 +171,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Migrate => {
-            let pool = store::connect(&settings.database)?;
-            let mut conn = pool.get()?;
+            let mut conn = store::connect_once(&settings.database)?;
             let applied = store::migrate(&mut conn)?;
             if applied.is_empty() {
                 println!("the database is up to date");
@@ -234,21 +233,25 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
         Command::ApiKey(cmd) => api_key(cmd, settings),
         Command::User(UserCommand::Add { email, role, name }) => {
             let role: dsar::staff::Role = role.parse().map_err(|e| anyhow::anyhow!("{e}"))?;
-            let state = app::prepare(settings, Clock::default())?;
-            let mut conn = state.pool.get()?;
-            let (user, link) =
-                dsar::staff::add_user(&mut conn, &email, &name, role, "cli", state.clock.now())
-                    .map_err(|e| anyhow::anyhow!("{e}"))?;
+            let mut conn = database(&settings)?;
+            let (user, link) = dsar::staff::add_user(
+                &mut conn,
+                &email,
+                &name,
+                role,
+                "cli",
+                Clock::default().now(),
+            )
+            .map_err(|e| anyhow::anyhow!("{e}"))?;
             eprintln!(
                 "{} invited as {}; the link below sets their password (valid 7 days, once):",
                 user.email, user.role
             );
-            println!("{}{link}", state.settings.base_url());
+            println!("{}{link}", settings.base_url());
             Ok(ExitCode::SUCCESS)
         }
         Command::Audit(AuditCommand::Verify) => {
-            let state = app::prepare(settings, Clock::default())?;
-            let mut conn = state.pool.get()?;
+            let mut conn = database(&settings)?;
             // Entries still waiting for the sealer join the chain first, so the walk covers
             // everything written until now.
             let sealed = store::audit::seal_all(&mut conn)?;
@@ -278,10 +281,20 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     }
 }
 
+/// The database of a one-shot command, migrated: one connection of its own, closed before the
+/// command returns (see [`store::connect_once`] for why not a pool).
+fn database(settings: &Settings) -> anyhow::Result<store::DbConn> {
+    let mut conn = store::connect_once(&settings.database)?;
+    let applied = store::migrate(&mut conn)?;
+    if !applied.is_empty() {
+        tracing::info!(count = applied.len(), "applied database migrations");
+    }
+    Ok(conn)
+}
+
 fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {
-    let state = app::prepare(settings, Clock::default())?;
-    let mut conn = state.pool.get()?;
-    let now = state.clock.now_naive();
+    let mut conn = database(&settings)?;
+    let now = Clock::default().now_naive();
     match cmd {
         ApiKeyCommand::Create { name } => {
             let name = name.trim();

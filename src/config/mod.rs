@@ -275,6 +275,8 @@ pub struct Log {
 pub struct Worker {
     pub embedded: bool,
     pub poll_interval_ms: u64,
+    /// A failed job's first retry waits this long; each next one twice as long, up to 6 h.
+    pub retry_backoff_seconds: u64,
     pub schedule: WorkerSchedule,
 }
 
@@ -419,6 +421,11 @@ impl Settings {
             schedule
                 .parse::<crate::domain::reminder::Schedule>()
                 .map_err(|e| anyhow!("worker.schedule.{task}: {e}"))?;
+        }
+        if self.worker.retry_backoff_seconds == 0 {
+            bail!(
+                "worker.retry_backoff_seconds must be at least 1 (0 would retry a failing job in a tight loop)"
+            );
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");

@@ -274,7 +274,8 @@ pub fn send_job(state: &AppState, mailer: &Transport, job: &JobRow) -> Result<()
             Ok(())
         }
         Err(error) => {
-            let next = now + jobs::backoff(job.attempts);
+            let next =
+                now + jobs::Backoff::from_settings(&state.settings.worker).after(job.attempts);
             outbox::record_failure(&mut conn, row.id, &error, next).map_err(|e| e.to_string())?;
             // The worker logs the error itself, next to the job id.
             tracing::info!(

@@ -5,11 +5,12 @@
 pub mod accounts;
 pub mod api_keys;
 mod names;
+pub mod sessions;
 mod throttle;
 pub mod totp;
 
 pub use names::{Names, display_name};
-pub use throttle::Throttle;
+pub use throttle::{Attempt, Throttle};
 
 use std::sync::OnceLock;
 
@@ -126,6 +127,16 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
         && real
 }
 
+/// The address an account is looked up by, from what was typed at sign-in or in the reset
+/// form: as [`add_user`] stores it. `None` when it cannot be an address at all (a control
+/// character, a NUL that PostgreSQL would refuse): no account has it, and the database is
+/// not asked.
+pub fn sign_in_address(typed: &str) -> Option<String> {
+    crate::domain::email::EmailAddress::parse(typed)
+        .ok()
+        .map(|email| email.as_str().to_lowercase())
+}
+
 /// Creates a one-time link to set a password; returns its path (`/admin/password/{token}`).
 pub fn password_link(
     conn: &mut DbConn,
@@ -209,6 +220,22 @@ mod tests {
             "Correct horse battery staple"
         ));
         assert!(!verify_password(None, "dummy password, never matches"));
+    }
+
+    #[test]
+    fn sign_in_addresses_are_stored_ones_or_none() {
+        assert_eq!(
+            sign_in_address(" Dana@Example.ORG ").as_deref(),
+            Some("dana@example.org")
+        );
+        for typed in [
+            "dana\0@example.org",
+            "dana@exa\r\nmple.org",
+            "da\u{7f}na@example.org",
+            "",
+        ] {
+            assert_eq!(sign_in_address(typed), None, "{typed:?}");
+        }
     }
 
     #[test]

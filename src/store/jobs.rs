@@ -191,23 +191,56 @@ pub fn extend_lease(
     .map(|n| n == 1)
 }
 
-/// How long a job waits after its `attempts`-th failed attempt: 1 min · 2^(attempts−1), at
-/// most 6 h. Public so that what a job records about its next try agrees with the queue.
-pub fn backoff(attempts: i32) -> Duration {
-    Duration::minutes(1 << (attempts.clamp(1, 10) - 1)).min(Duration::hours(6))
+/// No job waits longer than this between two tries.
+pub const MAX_BACKOFF: Duration = Duration::hours(6);
+
+/// How long a failed job waits before its next try: `first` after its first failure, twice
+/// as long after each next one, at most [`MAX_BACKOFF`]. Public so that what a job records
+/// about its next try agrees with the queue.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Backoff {
+    pub first: Duration,
 }
 
-/// Records a failure: retried later with [`backoff`], or dead once its attempts are spent.
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            first: Duration::minutes(1),
+        }
+    }
+}
+
+impl Backoff {
+    /// `worker.retry_backoff_seconds`.
+    pub fn from_settings(worker: &crate::config::Worker) -> Self {
+        let seconds = i64::try_from(worker.retry_backoff_seconds).unwrap_or(i64::MAX);
+        Backoff {
+            first: Duration::try_seconds(seconds).unwrap_or(MAX_BACKOFF),
+        }
+    }
+
+    /// The wait after the `attempts`-th failed attempt.
+    pub fn after(self, attempts: i32) -> Duration {
+        let doublings = attempts.clamp(1, 10) - 1;
+        self.first
+            .checked_mul(1 << doublings)
+            .unwrap_or(MAX_BACKOFF)
+            .min(MAX_BACKOFF)
+    }
+}
+
+/// Records a failure: retried after its [`Backoff`], or dead once its attempts are spent.
 pub fn fail(
     conn: &mut DbConn,
     job: &JobRow,
     worker: &str,
     error: &str,
     now: NaiveDateTime,
+    backoff: Backoff,
 ) -> QueryResult<bool> {
     let error: String = error.chars().take(2000).collect();
     let spent = job.attempts >= job.max_attempts;
-    let backoff = backoff(job.attempts);
+    let backoff = backoff.after(job.attempts);
     // A dead job gives up its key, so the same work can be asked for again (staff running a
     // source again, a package rebuilt).
     let dedup_key = if spent { None } else { job.dedup_key.clone() };
@@ -268,4 +301,27 @@ pub fn revive(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<boo
         ))
         .execute(conn)
         .map(|n| n == 1)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_backoff_doubles_from_its_first_step_up_to_six_hours() {
+        let standard = Backoff::default();
+        assert_eq!(standard.after(1), Duration::minutes(1));
+        assert_eq!(standard.after(2), Duration::minutes(2));
+        assert_eq!(standard.after(5), Duration::minutes(16));
+        assert_eq!(standard.after(30), Duration::minutes(512).min(MAX_BACKOFF));
+        let short = Backoff {
+            first: Duration::seconds(2),
+        };
+        assert_eq!(short.after(0), Duration::seconds(2));
+        assert_eq!(short.after(3), Duration::seconds(8));
+        let huge = Backoff {
+            first: Duration::days(365),
+        };
+        assert_eq!(huge.after(4), MAX_BACKOFF);
+    }
 }

@@ -15,6 +15,7 @@ pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;
+pub mod sessions;
 pub mod users;
 
 use std::path::Path;
@@ -192,6 +193,19 @@ pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
         .connection_timeout(Duration::from_secs(10))
         .build(manager)?;
     Ok(pool)
+}
+
+/// One connection, opened on the calling thread: for a command that does one thing and
+/// exits. A pool would not do there: r2d2 opens connections on threads of its own and refills
+/// its idle ones the moment one is taken, so a command that exits right after its query
+/// leaves a thread inside libpq and OpenSSL while the process tears them down, and the
+/// process dies of SIGSEGV after its work is done.
+pub fn connect_once(settings: &Database) -> Result<DbConn, StoreError> {
+    let manager = Manager::new(settings)?;
+    manager.prepare()?;
+    manager
+        .connect()
+        .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))
 }
 
 /// The database answers a query (what a readiness probe asks).

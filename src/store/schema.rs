@@ -219,6 +219,21 @@ diesel::joinable!(notes -> users (author_id));
 diesel::allow_tables_to_appear_in_same_query!(users, password_tokens, notes, requests);
 
 diesel::table! {
+    staff_sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        epoch -> Integer,
+        created_at -> Timestamp,
+        last_seen_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(staff_sessions -> users (user_id));
+diesel::allow_tables_to_appear_in_same_query!(staff_sessions, users);
+
+diesel::table! {
     request_reminders (request_id) {
         request_id -> BigInt,
         next_on -> Nullable<Date>,

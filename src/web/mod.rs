@@ -22,6 +22,9 @@ pub struct WebState {
     pub app: Arc<AppState>,
     pub api_keys: api::auth::KeyCache,
     pub limits: portal::Limits,
+    /// "Forgot your password?" forms per client address: a count of its own, so resets never
+    /// use up the portal's limits.
+    pub password_resets: portal::RateLimiter,
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
     pub login_throttle: Throttle,
@@ -30,11 +33,13 @@ pub struct WebState {
 impl WebState {
     pub fn new(app: Arc<AppState>) -> anyhow::Result<Self> {
         let limits = portal::Limits::new(app.settings.portal.submissions_per_hour);
+        let password_resets = portal::RateLimiter::new(app.settings.portal.submissions_per_hour);
         let session_key = admin::load_key(&app.settings.security)?;
         Ok(WebState {
             app,
             api_keys: Default::default(),
             limits,
+            password_resets,
             session_key,
             login_throttle: Default::default(),
         })

@@ -177,7 +177,8 @@ impl Worker {
             }
             Err(error) => {
                 tracing::warn!(job = job.id, kind = %job.kind, attempt = job.attempts, %error, "job failed");
-                jobs::fail(&mut conn, &job, &self.id, &error, now)?;
+                let backoff = jobs::Backoff::from_settings(&self.state.settings.worker);
+                jobs::fail(&mut conn, &job, &self.id, &error, now, backoff)?;
             }
         }
         Ok(true)

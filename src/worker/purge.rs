@@ -1,6 +1,7 @@
 //! What must not be kept: identity documents once decided (or too old), and closed requests
 //! past the retention period, anonymised so the register row (kind, dates, outcome, ground)
 //! stays while the person goes. Each purge is audited with counts, never with content.
+//! Staff sessions that can no longer be used go too.
 
 use chrono::{DateTime, Duration, Months, Utc};
 use serde_json::json;
@@ -22,6 +23,8 @@ pub struct Purged {
     pub files: usize,
     /// Export packages deleted after their period or their downloads.
     pub packages: usize,
+    /// Staff sessions that ended or expired.
+    pub sessions: usize,
 }
 
 pub fn run(
@@ -39,11 +42,17 @@ pub fn run(
     let (requests_anonymised, files) =
         anonymise_closed(conn, state, retention.closed_request_years, now)?;
     let packages = crate::fulfil::purge_exports(conn, state, now)?;
+    let sessions = crate::staff::sessions::purge(
+        conn,
+        now,
+        crate::staff::sessions::Lifetime::from_settings(&state.settings.security),
+    )?;
     Ok(Purged {
         documents,
         requests_anonymised,
         files,
         packages,
+        sessions,
     })
 }
 
@@ -131,6 +140,7 @@ pub fn purge_job(state: &AppState, _job: &crate::store::jobs::JobRow) -> Result<
         requests = purged.requests_anonymised,
         files = purged.files,
         packages = purged.packages,
+        sessions = purged.sessions,
         "purge done"
     );
     Ok(())

@@ -134,8 +134,8 @@ pub fn file(
             &law.profile_names(),
         ))
     })?;
-    rules::not_in_future(filing.received_at, now).map_err(invalid)?;
-    let received_on = deadline::received_on(filing.received_at, law.time_zone);
+    let received_at = rules::received(filing.received_at, now).map_err(invalid)?;
+    let received_on = deadline::received_on(received_at, law.time_zone);
     let due = deadline::compute_deadline(
         profile,
         &law.calendar,
@@ -146,7 +146,7 @@ pub fn file(
     );
     let uuid = uuid::Uuid::new_v4().to_string();
     let now_naive = now.naive_utc();
-    let received_at = crate::clock::truncate(filing.received_at).naive_utc();
+    let received_at = crate::clock::truncate(received_at).naive_utc();
     let form = filing.form.to_string();
     let subject = filing.subject.as_ref();
     write_tx(conn, |conn| {

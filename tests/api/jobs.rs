@@ -197,3 +197,35 @@ async fn a_panicking_job_ends_dead_and_can_be_revived(app: TestApp) {
     );
 }
 on_both_backends!(dead_jobs, a_panicking_job_ends_dead_and_can_be_revived);
+
+/// `worker.retry_backoff_seconds` sets the first wait after a failure; each next one doubles.
+async fn a_failed_job_waits_the_configured_backoff(app: TestApp) {
+    let run = dsar::crypto::random_token()[..12].to_string();
+    enqueue(&app, "no-such-kind", &[format!("{run}-orphan")]);
+    let w = worker(&app);
+    for wait in [2, 4, 8] {
+        let before = app.state.clock.now_naive();
+        assert!(w.run_once().expect("runs"), "the job was due");
+        let after = app.state.clock.now_naive();
+        let mut conn = app.state.pool.get().expect("conn");
+        let job = jobs::troubled(&mut conn, 1).expect("jobs").remove(0);
+        assert_eq!(job.status, jobs::QUEUED);
+        let waits = Duration::seconds(wait);
+        assert!(
+            job.run_at >= before + waits && job.run_at <= after + waits,
+            "after failure {} the job runs at {}, not {wait} s after {before}",
+            job.attempts,
+            job.run_at
+        );
+        assert!(
+            !w.run_once().expect("runs"),
+            "nothing due before the backoff"
+        );
+        app.state.clock.advance(waits);
+    }
+}
+on_both_backends!(
+    retry_backoff_setting,
+    a_failed_job_waits_the_configured_backoff,
+    [("DSAR_WORKER__RETRY_BACKOFF_SECONDS", "2")]
+);

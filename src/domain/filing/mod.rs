@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 
-use chrono::{DateTime, Utc};
+use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
 
 use crate::domain::email::{EmailAddress, InvalidEmail};
 use crate::domain::kind::{Channel, RequestKind, UnknownValue};
@@ -170,8 +170,13 @@ pub enum Code {
     NotAnInstant {
         given: String,
     },
-    /// A moment after now: a request cannot have reached the organisation yet.
+    /// A moment after now (beyond [`CLOCK_SKEW`]): a request cannot have reached the
+    /// organisation yet.
     InFuture,
+    /// A moment before `earliest` ([`EARLIEST_RECEIPT`]): a mistyped date.
+    TooEarly {
+        earliest: NaiveDate,
+    },
     UnknownProfile {
         given: String,
         expected: Vec<String>,
@@ -203,13 +208,10 @@ pub fn check(
     let details = e.text(&DETAILS, draft.details, &NO_ANSWERS);
     let received_at = match draft.received_at {
         None => Some(now),
-        Some(raw) => e.take("received_at", parse_instant(raw)),
+        Some(raw) => e
+            .take("received_at", parse_instant(raw))
+            .and_then(|at| received(at, now).map_err(|error| e.0.push(error)).ok()),
     };
-    if let Some(at) = received_at
-        && let Err(error) = not_in_future(at, now)
-    {
-        e.0.push(error);
-    }
     let profile = match draft.profile {
         Some(asked) if !profiles.contains(&asked) => {
             e.0.push(unknown_profile(asked, profiles));
@@ -264,15 +266,34 @@ pub fn check(
     }
 }
 
-/// A request cannot have been received after `now`.
-pub fn not_in_future(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<(), FieldError> {
-    if at > now {
-        return Err(FieldError {
-            field: "received_at",
-            code: Code::InFuture,
-        });
+/// The day the GDPR became applicable (art. 99(2)): no request under it was received
+/// before. An earlier date is a typo (2015 for 2025, 0025 for 2025), and a deadline computed
+/// from it would have passed years ago. A letter received last week, or last year, is fine.
+pub const EARLIEST_RECEIPT: NaiveDate = match NaiveDate::from_ymd_opt(2018, 5, 25) {
+    Some(day) => day,
+    None => NaiveDate::MIN,
+};
+
+/// How far ahead of ours the clock of a system that files may run.
+pub const CLOCK_SKEW: TimeDelta = TimeDelta::minutes(5);
+
+/// When a request was received, checked: not before [`EARLIEST_RECEIPT`] (in UTC), not
+/// after `now`. A moment up to [`CLOCK_SKEW`] ahead is taken as `now`: the sender's clock
+/// runs a little fast, and the request is no less received.
+pub fn received(at: DateTime<Utc>, now: DateTime<Utc>) -> Result<DateTime<Utc>, FieldError> {
+    let refuse = |code| FieldError {
+        field: "received_at",
+        code,
+    };
+    if at.date_naive() < EARLIEST_RECEIPT {
+        return Err(refuse(Code::TooEarly {
+            earliest: EARLIEST_RECEIPT,
+        }));
     }
-    Ok(())
+    if at > now + CLOCK_SKEW {
+        return Err(refuse(Code::InFuture));
+    }
+    Ok(at.min(now))
 }
 
 /// `given` is not among the configured `profiles`.
@@ -475,6 +496,10 @@ impl fmt::Display for FieldError {
             ("received_at", Code::InFuture) => f.write_str(
                 "received_at is in the future; give the moment the request reached the organisation",
             ),
+            ("received_at", Code::TooEarly { earliest }) => write!(
+                f,
+                "received_at is before {earliest}, when the GDPR became applicable; check the year"
+            ),
             ("language", Code::NotAllowed { allowed }) => {
                 write!(f, "language must be {}", quoted_alternatives(allowed))
             }
@@ -499,6 +524,7 @@ impl fmt::Display for FieldError {
                 "\"{given}\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"
             ),
             (field, Code::InFuture) => write!(f, "{field} is in the future"),
+            (field, Code::TooEarly { earliest }) => write!(f, "{field} is before {earliest}"),
             (_, Code::UnknownProfile { given, expected }) => write!(
                 f,
                 "unknown profile \"{given}\"; expected one of: {}",

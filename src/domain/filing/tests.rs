@@ -246,7 +246,11 @@ fn the_fields_every_request_has_are_checked_on_every_channel() {
         (Draft { customer_ref: &n201, ..ok }, vec![("customer_ref", Code::TooLong { max: 200 })]),
         (Draft { details: &t20001, ..ok }, vec![("details", Code::TooLong { max: 20_000 })]),
         (Draft { received_at: Some("yesterday"), ..ok }, vec![("received_at", Code::NotAnInstant { given: "yesterday".into() })]),
-        (Draft { received_at: Some("2025-03-10T12:00:01Z"), ..ok }, vec![("received_at", Code::InFuture)]),
+        (Draft { received_at: Some("2025-03-10T12:05:01Z"), ..ok }, vec![("received_at", Code::InFuture)]),
+        (Draft { received_at: Some("2025-03-10T12:05:00Z"), ..ok }, vec![]),
+        (Draft { received_at: Some("0025-03-10T09:00:00Z"), ..ok }, vec![("received_at", Code::TooEarly { earliest: EARLIEST_RECEIPT })]),
+        (Draft { received_at: Some("2018-05-24T23:59:59Z"), ..ok }, vec![("received_at", Code::TooEarly { earliest: EARLIEST_RECEIPT })]),
+        (Draft { received_at: Some("2018-05-25T00:00:00Z"), ..ok }, vec![]),
         (Draft { received_at: Some("2025-03-10T13:00:00+01:00"), ..ok }, vec![]),
         (Draft { profile: Some("mars"), ..ok }, vec![("profile", Code::UnknownProfile { given: "mars".into(), expected: vec!["gdpr".into(), "two-months".into(), "uk-gdpr".into()] })]),
         (Draft { profile: Some("gdpr"), ..ok }, vec![]),
@@ -452,6 +456,7 @@ fn the_api_says_each_error_in_english() {
         ("email", Code::Email(InvalidEmail::MissingAt), "the email address is missing an @"),
         ("received_at", Code::NotAnInstant { given: "yesterday".into() }, "\"yesterday\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"),
         ("received_at", Code::InFuture, "received_at is in the future; give the moment the request reached the organisation"),
+        ("received_at", Code::TooEarly { earliest: EARLIEST_RECEIPT }, "received_at is before 2018-05-25, when the GDPR became applicable; check the year"),
         ("profile", Code::UnknownProfile { given: "mars".into(), expected: vec!["gdpr".into(), "two-months".into()] }, "unknown profile \"mars\"; expected one of: gdpr, two-months"),
         ("channel", Code::Unknown("fax".parse::<Channel>().unwrap_err()), "unknown channel \"fax\"; expected one of: web, email, post, phone, api"),
         ("language", Code::NotAllowed { allowed: &LANGUAGES }, "language must be \"fr\" or \"en\""),
@@ -592,5 +597,25 @@ fn on_the_api_a_subject_says_a_representative_files() {
                 }
             ),
         ]
+    );
+}
+
+#[test]
+fn a_receipt_a_little_ahead_of_our_clock_is_now_and_an_old_one_stands() {
+    let ahead = Draft {
+        received_at: Some("2025-03-10T12:03:00Z"),
+        ..api_draft()
+    };
+    let checked = check(&ahead, &PROFILES, now()).unwrap();
+    assert_eq!(checked.received_at, now());
+    // A letter that lay in a drawer for a year is still a request received then.
+    let old = Draft {
+        received_at: Some("2024-03-01T09:00:00+01:00"),
+        ..api_draft()
+    };
+    let checked = check(&old, &PROFILES, now()).unwrap();
+    assert_eq!(
+        checked.received_at,
+        "2024-03-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
 }

@@ -8,7 +8,7 @@ use serde::Deserialize;
 use super::login::TOTP_PURPOSE;
 use super::{AdminError, Nav, Staff};
 use crate::crypto;
-use crate::staff::totp;
+use crate::staff::{Throttle, sessions, totp};
 use crate::store::audit;
 use crate::store::{users, write_tx};
 use crate::web::State;
@@ -128,10 +128,10 @@ pub async fn totp_action(
             };
             state.login_throttle.spend_totp_step(staff.user.id, step);
             let sealed = crypto::seal(&state.session_key, TOTP_PURPOSE, &secret);
-            let user = record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
+            let token = record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
             Ok(redirect(
                 &state,
-                &user,
+                &token,
                 "Two-factor sign-in is on: from now on you sign in with your password and a code from your app. Your other sessions have ended.",
             ))
         }
@@ -149,20 +149,21 @@ pub async fn totp_action(
                     Some("Two-factor sign-in is not on."),
                 ));
             };
-            let key = format!("totp:{}", staff.user.id);
-            let wait = state.login_throttle.wait(&key, None);
-            if !wait.is_zero() {
-                return Ok(page(
-                    &staff,
-                    None,
-                    None,
-                    Some(&format!(
-                        "Too many wrong codes. Wait {} seconds, then try again.",
-                        wait.as_secs().max(1)
-                    )),
-                ));
-            }
-            state.login_throttle.attempt(&key);
+            let key = Throttle::totp_key(staff.user.id);
+            let attempt = match state.login_throttle.reserve(&key, None) {
+                Ok(attempt) => attempt,
+                Err(wait) => {
+                    return Ok(page(
+                        &staff,
+                        None,
+                        None,
+                        Some(&format!(
+                            "Too many wrong codes. Wait {} seconds, then try again.",
+                            wait.as_secs().max(1)
+                        )),
+                    ));
+                }
+            };
             let step = totp::verify(
                 &secret,
                 &form.code,
@@ -178,11 +179,11 @@ pub async fn totp_action(
                     Some("That code is not right; two-factor sign-in stays on."),
                 ));
             }
-            state.login_throttle.succeeded(&key);
-            let user = record(&state, &staff, None, "user.totp_disabled").await?;
+            state.login_throttle.succeeded(attempt);
+            let token = record(&state, &staff, None, "user.totp_disabled").await?;
             Ok(redirect(
                 &state,
-                &user,
+                &token,
                 "Two-factor sign-in is off. Your other sessions have ended.",
             ))
         }
@@ -190,20 +191,20 @@ pub async fn totp_action(
     }
 }
 
-/// Stores the change and ends every other session of the account (a stolen session must not
-/// outlive a change of second factor); returns the account as it now is.
+/// Stores the change and ends every session of the account (a stolen session must not
+/// outlive a change of second factor); returns the token of a new session for this browser.
 async fn record(
     state: &State,
     staff: &Staff,
     sealed: Option<String>,
     action: &'static str,
-) -> Result<users::UserRow, AdminError> {
+) -> Result<String, AdminError> {
     let (id, actor, now) = (staff.user.id, staff.actor(), state.clock.now());
-    let user = state
+    let token = state
         .db(move |conn, _| {
             write_tx(conn, |conn| {
                 users::set_totp(conn, id, sealed.as_deref())?;
-                users::bump_epoch(conn, id)?;
+                sessions::end_everywhere(conn, id, now)?;
                 audit::on_user(
                     conn,
                     id,
@@ -212,23 +213,25 @@ async fn record(
                     &serde_json::json!({}),
                     now.naive_utc(),
                 )?;
-                users::find(conn, id)
+                let Some(user) = users::find(conn, id)? else {
+                    return Ok(None);
+                };
+                sessions::open(conn, &user, now).map(|opened| Some(opened.token))
             })
         })
         .await?;
-    user.ok_or(AdminError::Internal)
+    token.ok_or(AdminError::Internal)
 }
 
 /// Back to the account page, in a new session of this browser (the others ended).
-fn redirect(state: &State, user: &users::UserRow, notice: &str) -> HttpResponse {
+fn redirect(state: &State, token: &str, notice: &str) -> HttpResponse {
     let mut res = HttpResponse::SeeOther()
         .insert_header((
             actix_web::http::header::LOCATION,
             format!("/admin/account?done={}", super::url_escape(notice)),
         ))
         .finish();
-    let session = super::new_session(state, user);
-    let _ = res.add_cookie(&super::session_cookie(state, &session));
+    let _ = res.add_cookie(&super::session_cookie(state, token));
     res
 }
 

@@ -7,9 +7,9 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AdminError, Staff, clear_session, new_session, render, session_cookie};
+use super::{AdminError, Staff, clear_session, render, session_cookie};
 use crate::crypto::{self, sha256_hex};
-use crate::staff::{self, MIN_PASSWORD};
+use crate::staff::{self, MIN_PASSWORD, Throttle, sessions};
 use crate::store::audit::{self, Entry};
 use crate::store::{users, write_tx};
 use crate::web::State;
@@ -29,12 +29,21 @@ pub struct Next {
     next: Option<String>,
 }
 
-/// Only a path inside the dashboard: never an open redirect.
+/// Where to go after signing in: a path inside the dashboard, or the dashboard itself. The
+/// value is a `Location` header later, so nothing but visible ASCII passes (a CR or LF would
+/// make a header that cannot be sent), and nothing that leaves the site (`//host`, a scheme,
+/// a backslash that some browsers read as a slash).
 fn safe_next(next: Option<&str>) -> String {
+    let local = |n: &str| {
+        let rest = n.strip_prefix("/admin").unwrap_or("-");
+        (rest.is_empty() || rest.starts_with(['/', '?', '#']))
+            && n.bytes().all(|b| b.is_ascii_graphic())
+            && !n.contains("//")
+            && !n.contains('\\')
+            && !n.contains(':')
+    };
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
-            n.to_string()
-        }
+        Some(n) if local(n) => n.to_string(),
         _ => "/admin".to_string(),
     }
 }
@@ -78,22 +87,32 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
         );
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
-    let wait = state.login_throttle.wait(&form.email, ip);
-    if !wait.is_zero() {
-        return again(
-            &format!(
-                "Too many failed attempts. Wait {} seconds, then try again.",
-                wait.as_secs().max(1)
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    let email = form.email.trim().to_lowercase();
+    // Counted before the password is checked, so parallel guesses are throttled as they come.
+    let attempt = match state
+        .login_throttle
+        .reserve(&Throttle::password_key(&form.email), ip)
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return again(
+                &format!(
+                    "Too many failed attempts. Wait {} seconds, then try again.",
+                    wait.as_secs().max(1)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+    };
+    // An address no account can have (a control character, say) is looked up nowhere.
+    let email = staff::sign_in_address(&form.email);
     let password = form.password.clone();
     let now = state.clock.now();
     let checked = state
         .db(move |conn, _| {
-            let user = users::find_by_email(conn, &email)?;
+            let user = match &email {
+                Some(email) => users::find_by_email(conn, email)?,
+                None => None,
+            };
             // argon2 runs here, on the blocking pool, for unknown accounts too (dummy hash).
             let ok = staff::verify_password(
                 user.as_ref().and_then(|u| u.password_hash.as_deref()),
@@ -108,8 +127,10 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
                     Some(u) => ("login", Some(u.id.to_string())),
                     None => ("login.failed", None),
                 };
+                let mut session = None;
                 if let Some(u) = ok_user.as_ref().filter(|u| u.totp_secret.is_none()) {
                     users::touch_login(conn, u.id, now.naive_utc())?;
+                    session = Some(sessions::open(conn, u, now)?.token);
                 }
                 audit::append(
                     conn,
@@ -124,14 +145,16 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
                         target_id: target.as_deref(),
                         details: &json!({ "ip": ip.map(|i| i.to_string()) }).to_string(),
                     },
-                )
-            })?;
-            Ok::<_, diesel::result::Error>(ok_user)
+                )?;
+                Ok::<_, diesel::result::Error>(ok_user.map(|u| (u, session)))
+            })
         })
         .await;
     match checked {
-        Ok(Some(user)) if user.totp_secret.is_some() => {
-            // The password was right; the session waits for the second factor.
+        Ok(Some((user, None))) => {
+            // The password was right; the session waits for the second factor, which has a
+            // throttle of its own.
+            state.login_throttle.release(attempt);
             let pending = PendingLogin {
                 user: user.id,
                 epoch: user.session_epoch,
@@ -144,19 +167,16 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
             let _ = res.add_cookie(&pending_cookie(&state, &pending));
             res
         }
-        Ok(Some(user)) => {
-            state.login_throttle.succeeded(&form.email);
-            let session = new_session(&state, &user);
+        Ok(Some((_, Some(token)))) => {
+            state.login_throttle.succeeded(attempt);
             let mut res = HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, next.clone()))
                 .finish();
-            let _ = res.add_cookie(&session_cookie(&state, &session));
+            let _ = res.add_cookie(&session_cookie(&state, &token));
             res
         }
-        Ok(None) => {
-            state.login_throttle.failed(&form.email, ip);
-            again("Wrong email or password.", StatusCode::UNAUTHORIZED)
-        }
+        // The attempt stays counted: a failure.
+        Ok(None) => again("Wrong email or password.", StatusCode::UNAUTHORIZED),
         Err(_) => again(
             "Something went wrong; try again.",
             StatusCode::INTERNAL_SERVER_ERROR,
@@ -255,19 +275,22 @@ pub async fn code_submit(
         );
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
-    let throttle_key = format!("totp:{}", pending.user);
-    let wait = state.login_throttle.wait(&throttle_key, ip);
-    if !wait.is_zero() {
-        return again(
-            format!(
-                "Too many wrong codes. Wait {} seconds, then try again.",
-                wait.as_secs().max(1)
-            ),
-            StatusCode::TOO_MANY_REQUESTS,
-        );
-    }
-    // Counted before it is checked: parallel guesses cannot all slip past the wait above.
-    state.login_throttle.attempt(&throttle_key);
+    // Counted before it is checked: parallel guesses cannot all slip past the wait.
+    let attempt = match state
+        .login_throttle
+        .reserve(&Throttle::totp_key(pending.user), ip)
+    {
+        Ok(attempt) => attempt,
+        Err(wait) => {
+            return again(
+                format!(
+                    "Too many wrong codes. Wait {} seconds, then try again.",
+                    wait.as_secs().max(1)
+                ),
+                StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+    };
     let now = state.clock.now();
     let user_id = pending.user;
     let Ok(Some(user)) = state.db(move |conn, _| users::find(conn, user_id)).await else {
@@ -295,12 +318,17 @@ pub async fn code_submit(
     } else {
         "login.failed"
     };
+    let signed_in = user.clone();
     let recorded = state
         .db(move |conn, _| {
             write_tx(conn, |conn| {
-                if step.is_some() {
-                    users::touch_login(conn, user_id, now.naive_utc())?;
-                }
+                let session = match step {
+                    Some(_) => {
+                        users::touch_login(conn, user_id, now.naive_utc())?;
+                        Some(sessions::open(conn, &signed_in, now)?.token)
+                    }
+                    None => None,
+                };
                 audit::on_user(
                     conn,
                     user_id,
@@ -308,30 +336,35 @@ pub async fn code_submit(
                     outcome,
                     &json!({ "ip": ip.map(|i| i.to_string()), "second_factor": "totp" }),
                     now.naive_utc(),
-                )
+                )?;
+                Ok::<_, diesel::result::Error>(session)
             })
         })
         .await;
-    if recorded.is_err() {
-        return again(
-            "Something went wrong; try again.".into(),
-            StatusCode::INTERNAL_SERVER_ERROR,
-        );
-    }
-    if step.is_none() {
-        state.login_throttle.failed_from(ip);
-        return again(
-            "That code is not right. Enter the six digits your app shows now.".into(),
-            StatusCode::UNAUTHORIZED,
-        );
-    }
-    state.login_throttle.succeeded(&throttle_key);
-    state.login_throttle.succeeded(&user.email);
-    let session = new_session(&state, &user);
+    let token = match recorded {
+        Err(_) => {
+            return again(
+                "Something went wrong; try again.".into(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            );
+        }
+        // The attempt stays counted: a failure.
+        Ok(None) => {
+            return again(
+                "That code is not right. Enter the six digits your app shows now.".into(),
+                StatusCode::UNAUTHORIZED,
+            );
+        }
+        Ok(Some(token)) => token,
+    };
+    state.login_throttle.succeeded(attempt);
+    state
+        .login_throttle
+        .forget(&Throttle::password_key(&user.email));
     let mut res = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, safe_next(Some(&pending.next))))
         .finish();
-    let _ = res.add_cookie(&session_cookie(&state, &session));
+    let _ = res.add_cookie(&session_cookie(&state, &token));
     let mut gone = Cookie::new(PENDING_COOKIE, "");
     gone.set_path("/admin/login");
     gone.make_removal();
@@ -393,8 +426,10 @@ pub async fn reset_submit(
         );
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    // A limit of its own: resets asked from an office's address must not stop the portal
+    // taking requests from it.
     if let Some(ip) = ip
-        && !state.limits.submissions.allow(ip)
+        && !state.password_resets.allow(ip)
     {
         return again(
             Some("Too many requests from your network. Try again in an hour.".into()),
@@ -402,7 +437,10 @@ pub async fn reset_submit(
             StatusCode::TOO_MANY_REQUESTS,
         );
     }
-    let email = form.email.trim().to_lowercase();
+    // Not an address at all: the same answer as an unknown one, without asking the database.
+    let Some(email) = staff::sign_in_address(&form.email) else {
+        return again(None, true, StatusCode::OK);
+    };
     let now = state.clock.now();
     let queued = state
         .db(move |conn, app| {
@@ -459,10 +497,20 @@ pub struct CsrfForm {
     csrf: String,
 }
 
-pub async fn logout(staff: Staff, form: web::Form<CsrfForm>) -> Result<HttpResponse, AdminError> {
+/// Signs this browser out: its session ends on every node, so a copy of the cookie opens
+/// nothing either.
+pub async fn logout(
+    state: State,
+    staff: Staff,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, AdminError> {
     if !staff.csrf_ok(&form.csrf) {
         return Err(AdminError::Forbidden);
     }
+    let (id, now) = (staff.session.id, state.clock.now());
+    state
+        .db(move |conn, _| sessions::end(conn, id, now))
+        .await?;
     let mut res = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, "/admin/login"))
         .finish();
@@ -484,13 +532,13 @@ pub async fn logout_everywhere(
     state
         .db(move |conn, _| {
             write_tx(conn, |conn| {
-                users::bump_epoch(conn, id)?;
+                let ended = sessions::end_everywhere(conn, id, now)?;
                 audit::on_user(
                     conn,
                     id,
                     &format!("staff:{id}"),
                     "logout.everywhere",
-                    &serde_json::json!({}),
+                    &serde_json::json!({ "sessions": ended }),
                     now.naive_utc(),
                 )
             })
@@ -621,5 +669,40 @@ pub async fn password_submit(
 impl AdminError {
     fn error_response_page(&self) -> HttpResponse {
         actix_web::ResponseError::error_response(self)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn only_plain_dashboard_paths_are_followed_after_sign_in() {
+        for good in [
+            "/admin",
+            "/admin/",
+            "/admin/requests/DSAR-2025-000001",
+            "/admin/account?done=Two-factor%20sign-in%20is%20on",
+        ] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "/admin\r\nSet-Cookie: a=b",
+            "/admin/\n",
+            "/admin/\0",
+            "/admin/ x",
+            "/admin/é",
+            "/administrator",
+            "/admin//evil.example",
+            "/admin/\\evil.example",
+            "https://evil.example/admin",
+            "//evil.example/admin",
+            "/admin/x?u=javascript:alert(1)",
+            "/",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/admin");
     }
 }

@@ -1,6 +1,7 @@
-//! The staff dashboard. Sessions live in a signed and encrypted cookie (no server state, so
-//! any web node serves any request), checked on every request against the account: idle and
-//! absolute timeouts, "log out everywhere" (the account's epoch), disabled accounts.
+//! The staff dashboard. A session is a row in the database (see [`crate::staff::sessions`])
+//! that the browser names by a random token in its cookie, so any web node serves any
+//! request and signing out ends the session on all of them; it is checked on every request:
+//! idle and absolute timeouts, signed out, "sign out everywhere", disabled accounts.
 
 pub mod account;
 pub mod audit;
@@ -20,16 +21,15 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
-use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
+use actix_web::cookie::{Cookie, Key, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
-use serde::{Deserialize, Serialize};
 
-use crate::crypto::{eq_secret, random_token};
-use crate::staff::Role;
-use crate::store::users::{self as user_rows, UserRow};
+use crate::crypto::eq_secret;
+use crate::staff::{Role, sessions};
+use crate::store::users::UserRow;
 use crate::web::WebState;
 
 pub const SESSION_COOKIE: &str = "dsar_staff";
@@ -100,14 +100,12 @@ async fn not_found(_staff: Staff) -> Result<HttpResponse, AdminError> {
     Err(AdminError::NotFound)
 }
 
-/// What a session cookie carries (encrypted, so none of it is readable or forgeable).
-#[derive(Debug, Clone, Serialize, Deserialize)]
+/// The session a request came with, as the dashboard needs it.
+#[derive(Debug, Clone)]
 pub struct SessionData {
+    /// The session's row: what signing out ends.
+    pub id: i64,
     pub user: i64,
-    pub epoch: i32,
-    /// Unix seconds of the login and of the last request.
-    pub issued: i64,
-    pub seen: i64,
     /// The CSRF token of every form in this session.
     pub csrf: String,
 }
@@ -126,7 +124,6 @@ pub struct Staff {
     pub user: UserRow,
     pub role: Role,
     pub session: SessionData,
-    state: Arc<WebState>,
 }
 
 impl Staff {
@@ -157,13 +154,9 @@ impl Staff {
         }
     }
 
-    /// A page, with the session's idle clock restarted.
+    /// A page. (The session's idle clock moved on when the session was checked.)
     pub fn page(&self, template: &impl Template) -> HttpResponse {
-        let mut res = render(template, StatusCode::OK);
-        let mut session = self.session.clone();
-        session.seen = self.state.clock.now().timestamp();
-        let _ = res.add_cookie(&session_cookie(&self.state, &session));
-        res
+        render(template, StatusCode::OK)
     }
 }
 
@@ -181,31 +174,14 @@ pub fn render(template: &impl Template, status: StatusCode) -> HttpResponse {
     }
 }
 
-/// Builds the encrypted session cookie.
-pub fn session_cookie(state: &WebState, data: &SessionData) -> Cookie<'static> {
-    let mut jar = CookieJar::new();
-    let value = serde_json::to_string(data).unwrap_or_default();
-    let cookie = Cookie::build(SESSION_COOKIE, value)
+/// The session cookie: the session's token, which only this browser holds.
+pub fn session_cookie(state: &WebState, token: &str) -> Cookie<'static> {
+    Cookie::build(SESSION_COOKIE, token.to_string())
         .path("/")
         .http_only(true)
         .secure(state.settings.base_url().starts_with("https://"))
         .same_site(SameSite::Strict)
-        .finish();
-    jar.private_mut(&state.session_key).add(cookie);
-    jar.get(SESSION_COOKIE)
-        .cloned()
-        .unwrap_or_else(|| Cookie::new(SESSION_COOKIE, ""))
-}
-
-pub fn new_session(state: &WebState, user: &UserRow) -> SessionData {
-    let now = state.clock.now().timestamp();
-    SessionData {
-        user: user.id,
-        epoch: user.session_epoch,
-        issued: now,
-        seen: now,
-        csrf: random_token(),
-    }
+        .finish()
 }
 
 pub fn clear_session(res: &mut HttpResponse) {
@@ -215,12 +191,11 @@ pub fn clear_session(res: &mut HttpResponse) {
     let _ = res.add_cookie(&gone);
 }
 
-fn read_session(req: &HttpRequest, key: &Key) -> Option<SessionData> {
+/// A token has this shape ([`crate::crypto::random_token`]); anything else is not looked up.
+fn session_token(req: &HttpRequest) -> Option<String> {
     let raw = req.cookie(SESSION_COOKIE)?;
-    let mut jar = CookieJar::new();
-    jar.add_original(raw);
-    let plain = jar.private(key).get(SESSION_COOKIE)?;
-    serde_json::from_str(plain.value()).ok()
+    let token = raw.value();
+    (token.len() == 64 && token.bytes().all(|b| b.is_ascii_hexdigit())).then(|| token.to_string())
 }
 
 /// Why an admin page is not shown.
@@ -325,38 +300,31 @@ impl FromRequest for Staff {
         } else {
             form_page(path)
         };
-        let session = state
-            .as_ref()
-            .and_then(|s| read_session(req, &s.session_key));
+        let token = session_token(req);
         Box::pin(async move {
             let state = state.ok_or(AdminError::Internal)?;
             let login = || AdminError::Login(here.clone());
-            let session = session.ok_or_else(login)?;
-            let now = state.clock.now().timestamp();
-            let security = &state.settings.security;
-            let idle = i64::from(security.session_idle_minutes) * 60;
-            let absolute = i64::from(security.session_absolute_hours) * 3600;
-            if now - session.seen > idle || now - session.issued > absolute {
-                return Err(login());
-            }
-            let id = session.user;
-            let user = state
-                .db(move |conn, _| user_rows::find(conn, id))
+            let token = token.ok_or_else(login)?;
+            let now = state.clock.now();
+            let lifetime = sessions::Lifetime::from_settings(&state.settings.security);
+            let csrf = sessions::csrf_token(&token);
+            let found = state
+                .db(move |conn, _| sessions::find(conn, &token, now, lifetime))
                 .await
                 .map_err(|_| AdminError::Internal)?;
-            let user = user.ok_or_else(login)?;
-            if user.disabled_at.is_some() || user.session_epoch != session.epoch {
-                return Err(login());
-            }
+            let (session, user) = found.ok_or_else(login)?;
             let role = user
                 .role
                 .parse::<Role>()
                 .map_err(|_| AdminError::Forbidden)?;
             Ok(Staff {
+                session: SessionData {
+                    id: session.id,
+                    user: user.id,
+                    csrf,
+                },
                 user,
                 role,
-                session,
-                state,
             })
         })
     }

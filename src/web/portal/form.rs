@@ -576,6 +576,7 @@ fn message_key(error: &FieldError) -> &'static str {
             Code::Unknown(_)
             | Code::NotAnInstant { .. }
             | Code::InFuture
+            | Code::TooEarly { .. }
             | Code::UnknownProfile { .. },
         ) => "pages.internal_text",
     }
