@@ -47,9 +47,10 @@ pub struct Problem {
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     challenge: bool,
-    /// The methods a path takes, for the `Allow` header of a 405.
+    /// The methods a path takes, for the `Allow` header of a 405 (boxed: a `Problem` is
+    /// every handler's error, so it stays small).
     #[serde(skip)]
-    allow: Option<String>,
+    allow: Option<Box<str>>,
 }
 
 impl Problem {
@@ -117,7 +118,7 @@ impl Problem {
     /// `allow`: the methods the path takes, comma-separated.
     pub fn method_not_allowed(detail: impl Into<String>, allow: String) -> Self {
         Problem {
-            allow: Some(allow),
+            allow: Some(allow.into_boxed_str()),
             ..Problem::new(
                 StatusCode::METHOD_NOT_ALLOWED,
                 "method-not-allowed",

@@ -332,3 +332,56 @@ async fn values_outside_the_description_are_refused(app: TestApp) {
     assert_eq!(res.body["errors"][0]["field"], "email");
 }
 on_both_backends!(values_outside, values_outside_the_description_are_refused);
+
+// Found by schemathesis on PostgreSQL: a NUL character in a name, a note, a message or its
+// author reached the database, which refused it: a 500. It is a 422 naming the field.
+async fn a_nul_character_is_refused_not_a_server_error(app: TestApp) {
+    let before = app.counts();
+    let res = app
+        .post(
+            "/api/v1/requests",
+            &json!({
+                "kind": "access",
+                "requester": { "name": "Cam\u{0}ille", "email": "camille@example.fr" },
+                "subject": { "name": "Jeanne", "customer_ref": "C\u{0}77" }
+            }),
+        )
+        .await;
+    assert_problem(&res, 422, "NUL");
+    let fields: Vec<&str> = res.body["errors"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["field"].as_str().unwrap())
+        .collect();
+    assert_eq!(fields, ["requester.name", "subject.customer_ref"]);
+    assert_eq!(app.counts(), before);
+
+    let filed = app
+        .file(json!({ "kind": "access", "requester": { "name": "Camille", "email": "camille@example.fr" } }))
+        .await;
+    let id = filed["id"].as_str().unwrap();
+    let before = app.counts();
+    for (path, body, field) in [
+        ("messages", json!({ "body": "a\u{0}b" }), "body"),
+        (
+            "messages",
+            json!({ "body": "ab", "author": "a\u{0}" }),
+            "author",
+        ),
+        ("events", json!({ "type": "hold", "note": "\u{0}" }), "note"),
+        (
+            "extension",
+            json!({ "months": 1, "reason": "x\u{0}" }),
+            "reason",
+        ),
+    ] {
+        let res = app
+            .post(&format!("/api/v1/requests/{id}/{path}"), &body)
+            .await;
+        assert_problem(&res, 422, "NUL");
+        assert_eq!(res.body["errors"][0]["field"], field, "{path}");
+    }
+    assert_eq!(app.counts(), before);
+}
+on_both_backends!(nul_refused, a_nul_character_is_refused_not_a_server_error);

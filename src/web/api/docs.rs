@@ -8,6 +8,7 @@ use askama::Template;
 use serde_json::Value;
 
 use super::openapi::document;
+use super::schema;
 use crate::web::State;
 
 #[derive(Template)]
@@ -347,7 +348,8 @@ fn kind(schema: &Value) -> Kind {
     }
     if let Some(p) = schema["pattern"].as_str() {
         let rule = match p {
-            r"\S" => "not blank".to_string(),
+            schema::NOT_BLANK => "not blank, no NUL character".to_string(),
+            schema::NO_NUL => "no NUL character".to_string(),
             p => format!("matches {p}"),
         };
         rules.push(rule);

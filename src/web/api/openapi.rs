@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use utoipa::OpenApi;
 use utoipa::openapi::{InfoBuilder, OpenApiBuilder};
 
-use super::{BASE, Operations};
+use super::{BASE, Operations, schema};
 use crate::config::Law;
 use crate::web::State;
 use crate::web::error::Problem;
@@ -170,7 +170,7 @@ fn complete(doc: &mut Value) {
     // A subject is found by an address or a customer reference: one of the two is needed.
     components["schemas"]["SubjectBody"]["anyOf"] = json!([
         { "required": ["email"], "properties": { "email": { "type": "string" } } },
-        { "required": ["customer_ref"], "properties": { "customer_ref": { "type": "string", "pattern": r"\S" } } }
+        { "required": ["customer_ref"], "properties": { "customer_ref": { "type": "string", "pattern": schema::NOT_BLANK } } }
     ]);
 
     // An extension adds months, days or both: more than zero in all.

@@ -120,6 +120,13 @@ impl Checks {
         parsed.map_err(|e| self.fail(field, e.to_string())).ok()
     }
 
+    /// PostgreSQL cannot store a NUL character in text: refused here, as the schemas say.
+    fn no_nul(&mut self, field: &str, value: Option<&str>) {
+        if value.is_some_and(|v| v.contains('\0')) {
+            self.fail(field, NUL_MESSAGE);
+        }
+    }
+
     fn finish(self) -> Result<(), Problem> {
         if self.0.is_empty() {
             Ok(())
@@ -128,6 +135,8 @@ impl Checks {
         }
     }
 }
+
+const NUL_MESSAGE: &str = "contains a NUL character (U+0000), which no text may hold";
 
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw.trim())
@@ -157,8 +166,9 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
             customer_ref: s.customer_ref.as_deref().unwrap_or(""),
         }),
     };
+    let own = api_rules(body);
     let mut errors = match workflow::check_filing(&state.law, &draft, Status::Verifying, now) {
-        Ok(filing) if given_blank_email(body).is_none() => return Ok(filing),
+        Ok(filing) if own.is_empty() => return Ok(filing),
         Ok(_) => Vec::new(),
         Err(errors) => errors
             .iter()
@@ -168,22 +178,35 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
             })
             .collect(),
     };
-    if let Some(blank) = given_blank_email(body) {
-        errors.retain(|e| e.field != blank.field);
-        errors.push(blank);
-    }
+    errors.retain(|e| !own.iter().any(|o| o.field == e.field));
+    errors.extend(own);
     Err(Problem::validation(errors))
 }
 
-/// The portal's form sends an empty box for an address not given; a body leaves the member
-/// out or sends null. An empty string is an address given, and not a valid one, as the
-/// description says.
-fn given_blank_email(body: &FileBody) -> Option<FieldError> {
-    let email = body.subject.as_ref()?.email.as_deref()?;
-    email.trim().is_empty().then(|| FieldError {
-        field: "subject.email".to_string(),
-        message: crate::domain::email::InvalidEmail::Empty.to_string(),
-    })
+/// What the API refuses beyond the filing rules the portal shares, as its description says.
+fn api_rules(body: &FileBody) -> Vec<FieldError> {
+    let mut c = Checks::default();
+    let requester = &body.requester;
+    c.no_nul("requester.name", Some(&requester.name));
+    c.no_nul("requester.customer_ref", requester.customer_ref.as_deref());
+    c.no_nul("details", body.details.as_deref());
+    if let Some(subject) = &body.subject {
+        c.no_nul("subject.name", subject.name.as_deref());
+        c.no_nul("subject.customer_ref", subject.customer_ref.as_deref());
+        // The portal's form sends an empty box for an address not given; a body leaves the
+        // member out or sends null. An empty string is an address given, and not a valid one.
+        if subject
+            .email
+            .as_deref()
+            .is_some_and(|e| e.trim().is_empty())
+        {
+            c.fail(
+                "subject.email",
+                crate::domain::email::InvalidEmail::Empty.to_string(),
+            );
+        }
+    }
+    c.0
 }
 
 /// The API groups who the requester is under `requester`, and the person represented under
@@ -491,6 +514,7 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
         .at
         .as_deref()
         .and_then(|raw| c.take("at", parse_instant(raw)));
+    c.no_nul("note", body.note.as_deref());
     if body
         .note
         .as_ref()
@@ -628,6 +652,7 @@ pub async fn extend(
             format!("the reason is longer than {MAX_TEXT} characters"),
         );
     }
+    c.no_nul("reason", Some(&reason));
     c.finish()?;
     let now = state.clock.now();
     let actor = client.actor();
@@ -683,6 +708,10 @@ pub async fn post_message(
     body: web::Json<MessageBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
+    let mut c = Checks::default();
+    c.no_nul("body", Some(&body.body));
+    c.no_nul("author", body.author.as_deref());
+    c.finish()?;
     let text = body.body.trim().to_string();
     if text.is_empty() {
         return Err(Problem::field("body", "the message is empty"));

@@ -10,8 +10,12 @@ use crate::domain::verification::Method;
 
 use super::requests::{EVENT_TYPES, HOLD_REASONS};
 
-/// A text that must hold something other than spaces (the handlers trim it).
-const NOT_BLANK: &str = r"\S";
+/// A text that must hold something other than spaces (the handlers trim it), and no NUL
+/// character (PostgreSQL cannot store one; the handlers refuse it).
+pub const NOT_BLANK: &str = r"^[^\u0000]*[^\s\u0000][^\u0000]*$";
+
+/// Any text, but without a NUL character.
+pub const NO_NUL: &str = r"^[^\u0000]*$";
 
 /// RFC 5321's longest address; `EmailAddress::parse` refuses longer ones.
 pub const MAX_EMAIL: usize = 254;
@@ -79,12 +83,18 @@ pub fn line() -> Object {
 
 /// A one-line text that may be left out, null or empty: a customer reference.
 pub fn line_or_null() -> Object {
-    string(true).max_length(Some(MAX_LINE)).build()
+    string(true)
+        .max_length(Some(MAX_LINE))
+        .pattern(Some(NO_NUL))
+        .build()
 }
 
 /// A free text that may be left out, null or empty: details, a note.
 pub fn text_or_null() -> Object {
-    string(true).max_length(Some(MAX_TEXT)).build()
+    string(true)
+        .max_length(Some(MAX_TEXT))
+        .pattern(Some(NO_NUL))
+        .build()
 }
 
 /// A free text that is needed: a message, a reason.
