@@ -77,7 +77,7 @@ struct Content {
 struct ResponseView {
     status: String,
     description: Text,
-    headers: Vec<(String, String)>,
+    headers: Vec<(String, Text)>,
     content: Option<Content>,
 }
 
@@ -162,7 +162,7 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> OperationView
         })
         .collect();
     let body = op["requestBody"].as_object().map(|b| {
-        let mut content = first_content(&b["content"]);
+        let mut content = first_content(doc, &b["content"]);
         content.description = text(b.get("description").map(str_of).unwrap_or(""));
         content
     });
@@ -179,12 +179,12 @@ fn operation(doc: &Value, path: &str, method: &str, op: &Value) -> OperationView
                     .as_object()
                     .into_iter()
                     .flatten()
-                    .map(|(n, h)| (n.clone(), str_of(&h["description"]).to_string()))
+                    .map(|(n, h)| (n.clone(), text(str_of(&h["description"]))))
                     .collect(),
                 content: r["content"]
                     .as_object()
                     .filter(|c| !c.is_empty())
-                    .map(|_| first_content(&r["content"])),
+                    .map(|_| first_content(doc, &r["content"])),
             }
         })
         .collect();
@@ -225,14 +225,15 @@ fn resolve<'a>(doc: &'a Value, value: &'a Value) -> &'a Value {
 }
 
 /// The first media type of a `content` map (every body here has one).
-fn first_content(content: &Value) -> Content {
+fn first_content(doc: &Value, content: &Value) -> Content {
     let (media_type, media) = match content.as_object().and_then(|c| c.iter().next()) {
         Some((t, m)) => (t.clone(), m),
         None => (String::new(), &Value::Null),
     };
     let schema = &media["schema"];
     let example = match &media["example"] {
-        Value::Null => schema_example(schema),
+        // A body's example is its schema's, which a reference leaves in the components.
+        Value::Null => schema_example(resolve(doc, schema)),
         example => Some(pretty(example)),
     };
     Content {

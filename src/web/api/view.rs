@@ -15,6 +15,46 @@ use super::schema;
 /// A request as the API shows it: who asked for what, where it stands, its deadline and how
 /// that deadline was reached, and its timeline.
 #[derive(Debug, Serialize, ToSchema)]
+#[schema(example = json!({
+    "id": "f1900262-500e-49b9-8364-3d3799e628f8",
+    "reference": "DSAR-2026-000001",
+    "kind": "access",
+    "status": "verifying",
+    "profile": "two-months",
+    "channel": "email",
+    "language": "fr",
+    "requester": { "name": "Camille Martin", "email": "camille@example.fr", "customer_ref": "C-1042" },
+    "subject": null,
+    "details": "All the data you hold about my account.",
+    "received_at": "2026-11-30T05:29:55Z",
+    "received_on": "2026-11-30",
+    "due_on": "2027-02-01",
+    "due_at": "2027-02-01T23:59:59+01:00",
+    "days_left": 63,
+    "clock": "running",
+    "deadline": {
+        "anchor": "2026-11-30",
+        "period": "2 months",
+        "extension": null,
+        "period_end": "2027-01-30",
+        "paused_days": 0,
+        "rolled_to_working_day": true
+    },
+    "closed_at": null,
+    "reject_ground": null,
+    "timeline": [{
+        "type": "received",
+        "at": "2026-11-30T05:29:55Z",
+        "recorded_at": "2026-11-30T05:29:55Z",
+        "actor": "api:crm",
+        "from_status": null,
+        "to_status": "verifying",
+        "note": null,
+        "channel": "email",
+        "due_on": "2027-02-01",
+        "profile": "two-months"
+    }]
+}))]
 pub struct RequestView {
     /// The request's UUID; `{id}` in the paths takes it, or the reference.
     #[schema(format = "uuid")]
