@@ -11,23 +11,46 @@ use crate::domain::lifecycle::StepError;
 use crate::store::StoreError;
 use crate::workflow::WorkflowError;
 
-#[derive(Debug, Clone, Serialize)]
+/// One invalid field of a body or a query.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
 pub struct FieldError {
+    /// The field, as a path in the body: `requester.email`.
     pub field: String,
+    /// What is wrong with it, and what would do.
     pub message: String,
 }
 
-#[derive(Debug, Clone, Serialize)]
+/// An RFC 9457 problem: what went wrong and what to fix, sent as `application/problem+json`.
+#[derive(Debug, Clone, Serialize, utoipa::ToSchema)]
+#[schema(example = json!({
+    "type": "/problems/validation",
+    "title": "The request has invalid fields",
+    "status": 422,
+    "detail": "requester.email: the email address has a domain without a dot",
+    "errors": [{ "field": "requester.email", "message": "the email address has a domain without a dot" }]
+}))]
 pub struct Problem {
+    /// The kind of problem, the same for every answer of that kind: `/problems/validation`,
+    /// `/problems/not-found`, `/problems/unauthorized`, …
     #[serde(rename = "type")]
+    #[schema(format = "uri-reference")]
     pub kind: String,
+    /// The kind of problem in words.
     pub title: String,
+    /// The HTTP status of the answer.
+    #[schema(minimum = 400, maximum = 599)]
     pub status: u16,
+    /// What went wrong this time, and what to fix.
     pub detail: String,
+    /// Each invalid field, for `/problems/validation`; absent otherwise.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub errors: Vec<FieldError>,
     #[serde(skip)]
     challenge: bool,
+    /// The methods a path takes, for the `Allow` header of a 405 (boxed: a `Problem` is
+    /// every handler's error, so it stays small).
+    #[serde(skip)]
+    allow: Option<Box<str>>,
 }
 
 impl Problem {
@@ -39,6 +62,7 @@ impl Problem {
             detail: detail.into(),
             errors: Vec::new(),
             challenge: false,
+            allow: None,
         }
     }
 
@@ -91,6 +115,19 @@ impl Problem {
         }
     }
 
+    /// `allow`: the methods the path takes, comma-separated.
+    pub fn method_not_allowed(detail: impl Into<String>, allow: String) -> Self {
+        Problem {
+            allow: Some(allow.into_boxed_str()),
+            ..Problem::new(
+                StatusCode::METHOD_NOT_ALLOWED,
+                "method-not-allowed",
+                "Method not allowed",
+                detail,
+            )
+        }
+    }
+
     pub fn conflict(slug: &str, title: &str, detail: impl Into<String>) -> Self {
         Problem::new(StatusCode::CONFLICT, slug, title, detail)
     }
@@ -131,6 +168,13 @@ impl ResponseError for Problem {
             header::CONTENT_TYPE,
             HeaderValue::from_static("application/problem+json"),
         ));
+        if let Some(allow) = self
+            .allow
+            .as_deref()
+            .and_then(|a| HeaderValue::from_str(a).ok())
+        {
+            res.insert_header((header::ALLOW, allow));
+        }
         if self.challenge {
             res.insert_header((
                 header::WWW_AUTHENTICATE,

@@ -100,7 +100,7 @@ async fn bad_filings_are_refused_and_change_nothing(app: TestApp) {
         .await;
     assert_problem(&not_ours, 401, "unknown or revoked");
 
-    let huge = json!({ "kind": "access", "requester": { "name": "x", "email": "x@example.org" }, "details": "a".repeat(100_000) });
+    let huge = json!({ "kind": "access", "requester": { "name": "x", "email": "x@example.org" }, "details": "a".repeat(300_000) });
     assert_problem(&app.post("/api/v1/requests", &huge).await, 413, "larger");
 
     assert_eq!(app.counts(), before, "a refused filing changed the store");

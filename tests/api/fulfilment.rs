@@ -937,7 +937,9 @@ async fn objection_and_rectification(backend: Backend) {
         false
     );
     let bad = check("not an address").await;
-    assert_eq!(bad.status.as_u16(), 400, "{:?}", bad.body);
+    // A body member that is wrong: 422 naming it, as every other body member.
+    assert_eq!(bad.status.as_u16(), 422, "{:?}", bad.body);
+    assert_eq!(bad.body["errors"][0]["field"], "email");
     // Without a key, nothing.
     let res = app
         .send(

@@ -19,6 +19,7 @@ mod health;
 mod jobs;
 mod journeys;
 mod mail;
+mod openapi;
 mod portal;
 mod portal_errors;
 mod portal_journeys;

@@ -2,10 +2,11 @@
 
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
-use serde::Deserialize;
-use serde_json::json;
+use serde::{Deserialize, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::auth::ApiClient;
+use super::schema;
 use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
 use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT, SubjectDraft};
@@ -20,44 +21,86 @@ use crate::web::State;
 use crate::web::error::{FieldError, Problem};
 use crate::workflow::{self, Filing, Record};
 
-#[derive(Debug, Deserialize)]
+/// A request to file. It starts in `verifying`; the requester is mailed a link to confirm
+/// their address.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({
+    "kind": "access",
+    "requester": { "name": "Camille Martin", "email": "camille@example.fr", "customer_ref": "C-1042" },
+    "details": "All the data you hold about my account.",
+    "channel": "email",
+    "language": "fr"
+}))]
 pub struct FileBody {
+    #[schema(schema_with = file_body_kind)]
     kind: String,
     requester: RequesterBody,
     /// The person a representative acts for; absent when the requester is the person.
     #[serde(default)]
     subject: Option<SubjectBody>,
     #[serde(default)]
+    #[schema(schema_with = file_body_details)]
     details: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = file_body_received_at)]
     received_at: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = file_body_profile)]
     profile: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = file_body_channel)]
     channel: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = file_body_language)]
     language: Option<String>,
 }
 
-#[derive(Debug, Deserialize)]
+schema::described! {
+    file_body_kind = schema::kind,
+        "The right exercised.";
+    file_body_details = schema::text_or_null,
+        "What is asked, in the requester's words.";
+    file_body_received_at = schema::instant_or_null,
+        "When the request reached the organisation (RFC 3339), not in the future; now when absent. The deadline counts from its date in the organisation's time zone.";
+    file_body_profile = schema::profile_or_null,
+        "A configured deadline profile; the organisation's default when absent.";
+    file_body_channel = schema::channel_or_null,
+        "How the request came; `api` when absent.";
+    file_body_language = schema::language_or_null,
+        "The language of the mails to the requester; `fr` when absent.";
+}
+
+/// Who files: the mails go to this address.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RequesterBody {
+    #[schema(schema_with = schema::line)]
     name: String,
+    #[schema(schema_with = schema::email)]
     email: String,
     #[serde(default)]
+    #[schema(schema_with = requester_body_customer_ref)]
     customer_ref: Option<String>,
 }
 
+schema::described! {
+    requester_body_customer_ref = schema::line_or_null,
+        "The organisation's own reference for the person.";
+}
+
 /// The person represented: a name, and an email or a customer reference (at least one).
-#[derive(Debug, Deserialize)]
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubjectBody {
     #[serde(default)]
+    #[schema(schema_with = schema::line, required = true)]
     name: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = schema::email_or_null)]
     email: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = schema::line_or_null)]
     customer_ref: Option<String>,
 }
 
@@ -77,6 +120,13 @@ impl Checks {
         parsed.map_err(|e| self.fail(field, e.to_string())).ok()
     }
 
+    /// PostgreSQL cannot store a NUL character in text: refused here, as the schemas say.
+    fn no_nul(&mut self, field: &str, value: Option<&str>) {
+        if value.is_some_and(|v| v.contains('\0')) {
+            self.fail(field, NUL_MESSAGE);
+        }
+    }
+
     fn finish(self) -> Result<(), Problem> {
         if self.0.is_empty() {
             Ok(())
@@ -85,6 +135,8 @@ impl Checks {
         }
     }
 }
+
+const NUL_MESSAGE: &str = "contains a NUL character (U+0000), which no text may hold";
 
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
     DateTime::parse_from_rfc3339(raw.trim())
@@ -114,17 +166,47 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
             customer_ref: s.customer_ref.as_deref().unwrap_or(""),
         }),
     };
-    workflow::check_filing(&state.law, &draft, Status::Verifying, now).map_err(|errors| {
-        Problem::validation(
-            errors
-                .iter()
-                .map(|e| FieldError {
-                    field: api_field(e.field),
-                    message: e.to_string(),
-                })
-                .collect(),
-        )
-    })
+    let own = api_rules(body);
+    let mut errors = match workflow::check_filing(&state.law, &draft, Status::Verifying, now) {
+        Ok(filing) if own.is_empty() => return Ok(filing),
+        Ok(_) => Vec::new(),
+        Err(errors) => errors
+            .iter()
+            .map(|e| FieldError {
+                field: api_field(e.field),
+                message: e.to_string(),
+            })
+            .collect(),
+    };
+    errors.retain(|e| !own.iter().any(|o| o.field == e.field));
+    errors.extend(own);
+    Err(Problem::validation(errors))
+}
+
+/// What the API refuses beyond the filing rules the portal shares, as its description says.
+fn api_rules(body: &FileBody) -> Vec<FieldError> {
+    let mut c = Checks::default();
+    let requester = &body.requester;
+    c.no_nul("requester.name", Some(&requester.name));
+    c.no_nul("requester.customer_ref", requester.customer_ref.as_deref());
+    c.no_nul("details", body.details.as_deref());
+    if let Some(subject) = &body.subject {
+        c.no_nul("subject.name", subject.name.as_deref());
+        c.no_nul("subject.customer_ref", subject.customer_ref.as_deref());
+        // The portal's form sends an empty box for an address not given; a body leaves the
+        // member out or sends null. An empty string is an address given, and not a valid one.
+        if subject
+            .email
+            .as_deref()
+            .is_some_and(|e| e.trim().is_empty())
+        {
+            c.fail(
+                "subject.email",
+                crate::domain::email::InvalidEmail::Empty.to_string(),
+            );
+        }
+    }
+    c.0
 }
 
 /// The API groups who the requester is under `requester`, and the person represented under
@@ -139,6 +221,20 @@ fn api_field(field: &str) -> String {
     }
 }
 
+/// File a request
+///
+/// Files a request on behalf of a person, as received by another channel (mail, post, phone)
+/// or another system. It starts in `verifying`, with its deadline computed from `received_at`.
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    request_body(content = FileBody, description = "The request to file"),
+    responses(
+        (status = 201, description = "Filed: the request as it now stands", body = RequestView,
+            headers(("Location" = String, description = "The request's address in this API"))),
+        (status = 422, description = "Invalid fields; `errors` lists each one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/requests")]
 pub async fn create(
     state: State,
@@ -157,6 +253,18 @@ pub async fn create(
         .json(view))
 }
 
+/// Read a request
+///
+/// The request with its deadline and timeline.
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = ID_DOC)),
+    responses(
+        (status = 200, description = "The request", body = RequestView),
+        (status = 404, description = "No request with this id or reference", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/requests/{id}")]
 pub async fn show(
     state: State,
@@ -189,15 +297,63 @@ async fn after(
     Ok(request_view(&state.law, &row, &events, now))
 }
 
-#[derive(Debug, Deserialize)]
+/// What `{id}` in a path takes.
+const ID_DOC: &str = "The request's UUID, or its reference (`DSAR-2026-000123`)";
+
+/// A cursor is a row id as `next_cursor` gave it: digits only (as the schema's pattern says),
+/// so a sign or a space is refused rather than read.
+fn parse_cursor(raw: &str) -> Result<i64, &'static str> {
+    let digits = raw.len() <= 18 && raw.bytes().all(|b| b.is_ascii_digit());
+    digits
+        .then(|| raw.parse().ok())
+        .flatten()
+        .ok_or("the cursor is not one this API gave out; use `next_cursor` from the previous page")
+}
+
+#[derive(Debug, Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 pub struct ListQuery {
+    #[param(schema_with = list_query_status)]
     status: Option<String>,
+    #[param(schema_with = list_query_kind)]
     kind: Option<String>,
+    #[param(schema_with = list_query_cursor)]
     cursor: Option<String>,
+    /// How many requests a page holds, 1 to 200; 50 when absent.
+    #[param(minimum = 1, maximum = 200)]
     limit: Option<i64>,
 }
 
+schema::described! {
+    list_query_status = schema::status_filter,
+        "Only requests in this status (empty: any).";
+    list_query_kind = schema::kind_filter,
+        "Only requests of this kind (empty: any).";
+    list_query_cursor = schema::cursor,
+        "Where the page starts: `next_cursor` from the previous page (empty: the first page).";
+}
+
+/// One page of requests, newest first.
+#[derive(Debug, Serialize, ToSchema)]
+pub struct RequestPage {
+    items: Vec<RequestView>,
+    /// The `cursor` of the next page; null on the last page.
+    next_cursor: Option<String>,
+}
+
+/// List requests
+///
+/// Requests page by page, keyset-paginated: follow `next_cursor` until it is null.
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    params(ListQuery),
+    responses(
+        (status = 200, description = "A page of requests", body = RequestPage),
+        (status = 422, description = "An unknown status or kind, a cursor this API did not give out, or a limit out of range", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[get("/requests")]
 pub async fn list(
     state: State,
@@ -217,7 +373,7 @@ pub async fn list(
     let after_id = q
         .cursor
         .filter(|s| !s.is_empty())
-        .and_then(|s| c.take("cursor", s.parse::<i64>().map_err(|_| "the cursor is not one this API gave out; use `next_cursor` from the previous page")));
+        .and_then(|s| c.take("cursor", parse_cursor(&s)));
     let limit = q.limit.unwrap_or(50);
     if !(1..=200).contains(&limit) {
         c.fail("limit", "limit must be between 1 and 200");
@@ -245,35 +401,66 @@ pub async fn list(
         .iter()
         .map(|r| request_view(&state.law, r, &events, now))
         .collect();
-    Ok(HttpResponse::Ok().json(json!({ "items": items, "next_cursor": next_cursor })))
+    Ok(HttpResponse::Ok().json(RequestPage { items, next_cursor }))
 }
 
-#[derive(Debug, Deserialize)]
+/// A step in the request's life. `reason` goes with `hold` only, `ground` with `reject` only
+/// (and is needed there), `method` with `verify` only.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "type": "verify", "method": "id_document", "note": "Passport seen at the desk" }))]
 pub struct EventBody {
     #[serde(rename = "type")]
+    #[schema(schema_with = event_body_kind)]
     kind: String,
     #[serde(default)]
+    #[schema(schema_with = event_body_at)]
     at: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = event_body_note)]
     note: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = event_body_ground)]
     ground: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = event_body_reason)]
     reason: Option<String>,
     #[serde(default)]
+    #[schema(schema_with = event_body_method)]
     method: Option<String>,
 }
 
-const EVENT_TYPES: &str = "hold, resume, verify, start, fulfil, reject, withdraw";
+schema::described! {
+    event_body_kind = schema::event_type,
+        "The step: `hold` stops the clock until `resume`; `verify` records the identity proof; `start`, then `fulfil` or `reject` answer; `withdraw` closes it for the requester.";
+    event_body_at = schema::instant_or_null,
+        "When it happened (RFC 3339): between the last step and now; now when absent.";
+    event_body_note = schema::text_or_null,
+        "For the timeline and the audit trail.";
+    event_body_ground = schema::ground_or_null,
+        "Why a request is rejected.";
+    event_body_reason = schema::hold_reason_or_null,
+        "Why the clock stops; `clarification` when absent.";
+    event_body_method = schema::method_or_null,
+        "How the identity was verified.";
+}
+
+/// The steps the API records (`fulfill` is taken for `fulfil`); the schema lists the same.
+pub const EVENT_TYPES: [&str; 8] = [
+    "hold", "resume", "verify", "start", "fulfil", "fulfill", "reject", "withdraw",
+];
+
+pub const HOLD_REASONS: [HoldReason; 2] = [HoldReason::Clarification, HoldReason::Identity];
 
 fn parse_record(body: EventBody) -> Result<Record, Problem> {
     let mut c = Checks::default();
     let step = match body.kind.as_str() {
         "hold" => {
             let reason = match body.reason.as_deref() {
-                None | Some("clarification") => Some(HoldReason::Clarification),
-                Some("identity") => Some(HoldReason::Identity),
+                None => Some(HoldReason::default()),
+                Some(given) if let Some(r) = HOLD_REASONS.iter().find(|r| r.as_str() == given) => {
+                    Some(*r)
+                }
                 Some(other) => {
                     c.fail(
                         "reason",
@@ -309,7 +496,10 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
         other => {
             c.fail(
                 "type",
-                format!("unknown event type \"{other}\"; expected one of: {EVENT_TYPES}"),
+                format!(
+                    "unknown event type \"{other}\"; expected one of: {}",
+                    EVENT_TYPES.join(", ")
+                ),
             );
             None
         }
@@ -324,6 +514,7 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
         .at
         .as_deref()
         .and_then(|raw| c.take("at", parse_instant(raw)));
+    c.no_nul("note", body.note.as_deref());
     if body
         .note
         .as_ref()
@@ -335,8 +526,9 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
         );
     }
     // The same codes as the request page's form, so the register reads one vocabulary.
-    let method = match body.method.as_deref().map(str::trim) {
-        None | Some("") => None,
+    // Exactly as the description lists them: a blank or padded code is refused, not ignored.
+    let method = match body.method.as_deref() {
+        None => None,
         Some(_) if body.kind != "verify" => {
             c.fail("method", "a method goes only with a verify event");
             None
@@ -356,6 +548,22 @@ fn parse_record(body: EventBody) -> Result<Record, Problem> {
     })
 }
 
+/// Record a step
+///
+/// Moves the request along its life: hold, resume, verify, start, fulfil, reject, withdraw.
+/// Only the steps its status allows are accepted; the others answer 409.
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = ID_DOC)),
+    request_body(content = EventBody, description = "The step"),
+    responses(
+        (status = 200, description = "Recorded: the request as it now stands", body = RequestView),
+        (status = 404, description = "No request with this id or reference", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request's status does not allow this step now", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields; `errors` lists each one", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/requests/{id}/events")]
 pub async fn record_event(
     state: State,
@@ -375,17 +583,44 @@ pub async fn record_event(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+/// An extension of the deadline, within the profile's cap (GDPR: two more months), taken before
+/// the current due date; the requester is told why.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "months": 2, "reason": "Your request covers ten years of orders held in three systems." }))]
 pub struct ExtensionBody {
+    /// Months added; give `months`, `days` or both (more than zero in all).
     #[serde(default)]
     months: Option<u32>,
+    /// Days added.
     #[serde(default)]
     days: Option<u32>,
     #[serde(default)]
+    #[schema(schema_with = extension_body_reason, required = true)]
     reason: Option<String>,
 }
 
+schema::described! {
+    extension_body_reason = schema::text,
+        "Why: it is sent to the requester.";
+}
+
+/// Extend the deadline
+///
+/// Adds months or days to the deadline, within the profile's cap and before the current due
+/// date; the requester is mailed the reason.
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = ID_DOC)),
+    request_body(content = ExtensionBody, description = "The extension"),
+    responses(
+        (status = 200, description = "Extended: the request as it now stands", body = RequestView),
+        (status = 404, description = "No request with this id or reference", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "Too late: the due date has passed, or the request is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "Invalid fields, or more than the profile allows", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/requests/{id}/extension")]
 pub async fn extend(
     state: State,
@@ -417,6 +652,7 @@ pub async fn extend(
             format!("the reason is longer than {MAX_TEXT} characters"),
         );
     }
+    c.no_nul("reason", Some(&reason));
     c.finish()?;
     let now = state.clock.now();
     let actor = client.actor();
@@ -429,15 +665,41 @@ pub async fn extend(
     Ok(HttpResponse::Ok().json(view))
 }
 
-#[derive(Debug, Deserialize)]
+/// A message from the privacy team to the requester.
+#[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
+#[schema(example = json!({ "body": "Could you tell us which of your two accounts you mean?", "author": "Alice" }))]
 pub struct MessageBody {
+    #[schema(schema_with = message_body_body)]
     body: String,
     #[serde(default)]
+    #[schema(schema_with = message_body_author)]
     author: Option<String>,
 }
 
-/// A message from the privacy team to the requester, who is mailed a link (never the text).
+schema::described! {
+    message_body_body = schema::text,
+        "The text; the requester reads it on their status page, never in a mail.";
+    message_body_author = schema::line_or_null,
+        "Who on the team writes; shown as `api:KEY NAME:AUTHOR`.";
+}
+
+/// Send the requester a message
+///
+/// A message from the privacy team to the requester of an open request, who is mailed a link
+/// to read it (never the text).
+#[utoipa::path(
+    tag = "requests",
+    security(("api_key" = [])),
+    params(("id" = String, Path, description = ID_DOC)),
+    request_body(content = MessageBody, description = "The message"),
+    responses(
+        (status = 201, description = "Sent: the request as it now stands, the message last in its timeline", body = RequestView),
+        (status = 404, description = "No request with this id or reference", body = Problem, content_type = "application/problem+json"),
+        (status = 409, description = "The request is closed", body = Problem, content_type = "application/problem+json"),
+        (status = 422, description = "An empty or too long message or author", body = Problem, content_type = "application/problem+json"),
+    )
+)]
 #[post("/requests/{id}/messages")]
 pub async fn post_message(
     state: State,
@@ -446,6 +708,10 @@ pub async fn post_message(
     body: web::Json<MessageBody>,
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
+    let mut c = Checks::default();
+    c.no_nul("body", Some(&body.body));
+    c.no_nul("author", body.author.as_deref());
+    c.finish()?;
     let text = body.body.trim().to_string();
     if text.is_empty() {
         return Err(Problem::field("body", "the message is empty"));
