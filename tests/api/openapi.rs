@@ -385,3 +385,34 @@ async fn a_nul_character_is_refused_not_a_server_error(app: TestApp) {
     assert_eq!(app.counts(), before);
 }
 on_both_backends!(nul_refused, a_nul_character_is_refused_not_a_server_error);
+
+// Found by schemathesis: a name of 201 characters was filed when one of them was a leading
+// space, as the length was counted after trimming; the description counts what is sent.
+async fn a_length_counts_what_is_sent(app: TestApp) {
+    let before = app.counts();
+    let padded = format!("\u{a0}{}", "n".repeat(200));
+    let res = app
+        .post(
+            "/api/v1/requests",
+            &json!({ "kind": "access", "requester": { "name": padded, "email": "camille@example.fr" } }),
+        )
+        .await;
+    assert_problem(&res, 422, "requester.name is longer than 200 characters");
+    assert_eq!(app.counts(), before);
+    let exact = "n".repeat(200);
+    let filed = app
+        .file(json!({ "kind": "access", "requester": { "name": exact, "email": "camille@example.fr" } }))
+        .await;
+    let messages = format!(
+        "/api/v1/requests/{}/messages",
+        filed["id"].as_str().unwrap()
+    );
+    let res = app
+        .post(
+            &messages,
+            &json!({ "body": format!(" {}", "m".repeat(20_000)) }),
+        )
+        .await;
+    assert_problem(&res, 422, "body is longer than 20000 characters");
+}
+on_both_backends!(length_as_sent, a_length_counts_what_is_sent);

@@ -120,6 +120,14 @@ impl Checks {
         parsed.map_err(|e| self.fail(field, e.to_string())).ok()
     }
 
+    /// A text's length as sent, spaces included, as the schema's `maxLength` counts it: a
+    /// value one character too long is refused even when trimming would make it fit.
+    fn at_most(&mut self, field: &str, value: Option<&str>, max: usize) {
+        if value.is_some_and(|v| v.chars().count() > max) {
+            self.fail(field, format!("{field} is longer than {max} characters"));
+        }
+    }
+
     /// PostgreSQL cannot store a NUL character in text: refused here, as the schemas say.
     fn no_nul(&mut self, field: &str, value: Option<&str>) {
         if value.is_some_and(|v| v.contains('\0')) {
@@ -187,12 +195,40 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
 fn api_rules(body: &FileBody) -> Vec<FieldError> {
     let mut c = Checks::default();
     let requester = &body.requester;
-    c.no_nul("requester.name", Some(&requester.name));
-    c.no_nul("requester.customer_ref", requester.customer_ref.as_deref());
-    c.no_nul("details", body.details.as_deref());
-    if let Some(subject) = &body.subject {
-        c.no_nul("subject.name", subject.name.as_deref());
-        c.no_nul("subject.customer_ref", subject.customer_ref.as_deref());
+    let subject = body.subject.as_ref();
+    for (field, value, max) in [
+        ("requester.name", Some(requester.name.as_str()), MAX_NAME),
+        (
+            "requester.email",
+            Some(requester.email.as_str()),
+            schema::MAX_EMAIL,
+        ),
+        (
+            "requester.customer_ref",
+            requester.customer_ref.as_deref(),
+            MAX_NAME,
+        ),
+        ("details", body.details.as_deref(), MAX_TEXT),
+        (
+            "subject.name",
+            subject.and_then(|s| s.name.as_deref()),
+            MAX_NAME,
+        ),
+        (
+            "subject.email",
+            subject.and_then(|s| s.email.as_deref()),
+            schema::MAX_EMAIL,
+        ),
+        (
+            "subject.customer_ref",
+            subject.and_then(|s| s.customer_ref.as_deref()),
+            MAX_NAME,
+        ),
+    ] {
+        c.at_most(field, value, max);
+        c.no_nul(field, value);
+    }
+    if let Some(subject) = subject {
         // The portal's form sends an empty box for an address not given; a body leaves the
         // member out or sends null. An empty string is an address given, and not a valid one.
         if subject
@@ -709,7 +745,9 @@ pub async fn post_message(
 ) -> Result<HttpResponse, Problem> {
     let body = body.into_inner();
     let mut c = Checks::default();
+    c.at_most("body", Some(&body.body), MAX_TEXT);
     c.no_nul("body", Some(&body.body));
+    c.at_most("author", body.author.as_deref(), MAX_NAME);
     c.no_nul("author", body.author.as_deref());
     c.finish()?;
     let text = body.body.trim().to_string();

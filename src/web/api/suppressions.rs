@@ -58,6 +58,13 @@ pub async fn check(
     body: web::Json<CheckBody>,
 ) -> Result<HttpResponse, Problem> {
     let email = body.into_inner().email;
+    // As sent, as the schema counts it: padding does not make a long address fit.
+    if email.chars().count() > schema::MAX_EMAIL {
+        return Err(Problem::field(
+            "email",
+            format!("email is longer than {} characters", schema::MAX_EMAIL),
+        ));
+    }
     // A field the body has but cannot use: 422 with the reason, as every other body field.
     if let Err(e) = crate::domain::email::EmailAddress::parse(&email) {
         return Err(Problem::field("email", e.to_string()));
