@@ -29,5 +29,6 @@ mod represent;
 mod requests;
 mod smtp_sink;
 mod store;
+mod uploads;
 mod verification;
 mod web;

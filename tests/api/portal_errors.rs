@@ -267,11 +267,13 @@ async fn a_decided_document_is_purged(app: TestApp) {
         .await;
     assert_eq!(up.status.as_u16(), 303);
     let row = dsar::store::requests::get(&mut conn, request.id).expect("row");
+    let checked = tempfile::NamedTempFile::new().expect("temp file");
+    std::fs::write(checked.path(), PDF).expect("written");
     let second = dsar::workflow::requester::upload_identity(
         &mut conn,
         &app.state,
         &row,
-        PDF,
+        checked.path(),
         dsar::store::files::Sniffed::Pdf,
         "again.pdf",
         now,
