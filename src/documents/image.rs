@@ -1,8 +1,9 @@
 //! Images are decoded and encoded again: only pixels cross, so trailing bytes (a PNG header
 //! followed by HTML), comments and metadata (EXIF with its GPS position, text chunks) stay
 //! behind. Memory is bounded whatever the file claims: a PNG goes row by row; a JPEG is
-//! decoded at the IDCT scale that brings its long side under [`JPEG_LONG_SIDE`], and refused
-//! when even that would not fit [`JPEG_BUDGET`].
+//! decoded at the IDCT scale that brings it under [`JPEG_LONG_SIDE`] and [`JPEG_MAX_SAMPLES`],
+//! and refused when even 1/8 would not, or when, progressive, its coefficients would not fit
+//! [`JPEG_PROGRESSIVE_BUDGET`].
 
 use std::io::{BufRead, Seek, Write};
 
@@ -21,9 +22,12 @@ const PNG_INTERLACED_BUDGET: u64 = 16 * 1024 * 1024;
 /// JPEG: the long side of the image stored, at most (a phone photo is halved; an identity
 /// document stays perfectly legible).
 pub const JPEG_LONG_SIDE: u32 = 2400;
-/// JPEG: bytes of decoded samples we accept to hold: the output image, and for a progressive
-/// JPEG the coefficients of the whole image, which the decoder keeps at full size.
-pub const JPEG_BUDGET: u64 = 24 * 1024 * 1024;
+/// JPEG: bytes of decoded samples of the image stored, at most (2400 × 1800 in colour; less
+/// in CMYK, which has four): the decoder holds them twice, as planes and as the image.
+pub const JPEG_MAX_SAMPLES: u64 = 2400 * 1800 * 3;
+/// JPEG: bytes of coefficients a progressive JPEG may need, two per sample of the whole
+/// image, kept at full size whatever the scale: a 1920 × 1080 colour image fits.
+pub const JPEG_PROGRESSIVE_BUDGET: u64 = 12 * 1024 * 1024;
 
 /// Decodes a PNG row by row and writes each row again, 8 bits per sample.
 pub(super) fn png<R: BufRead + Seek, W: Write>(input: R, output: W) -> Result<(), Error> {
@@ -65,8 +69,10 @@ pub(super) fn png<R: BufRead + Seek, W: Write>(input: R, output: W) -> Result<()
         }
         let mut image = vec![0u8; size];
         reader.next_frame(&mut image).map_err(unreadable)?;
-        writer.write_image_data(&image).map_err(encoding)?;
-        writer.finish().map_err(encoding)?;
+        // Compressed as it is written, never into a second buffer.
+        let mut stream = writer.stream_writer().map_err(encoding)?;
+        stream.write_all(&image).map_err(Error::Io)?;
+        stream.finish().map_err(encoding)?;
         return Ok(());
     }
     let mut stream = writer.stream_writer().map_err(encoding)?;
@@ -97,16 +103,20 @@ pub(super) fn jpeg<R: BufRead + Seek, W: Write>(input: R, output: W) -> Result<(
         PixelFormat::CMYK32 => 4,
     };
     if info.coding_process == jpeg_decoder::CodingProcess::DctProgressive
-        && u64::from(full_w) * u64::from(full_h) * samples * 2 > JPEG_BUDGET
+        && u64::from(full_w) * u64::from(full_h) * samples * 2 > JPEG_PROGRESSIVE_BUDGET
     {
         // Two bytes per coefficient, every one of the full image, before any scaling.
         return Err(Refused::TooManyPixels.into());
     }
-    // The largest of the decoder's scales (1, 1/2, 1/4, 1/8) that fits the long side.
+    // The largest of the decoder's scales (1, 1/2, 1/4, 1/8) that fits both bounds.
     let long = full_w.max(full_h);
     let divisor = [1u32, 2, 4, 8]
         .into_iter()
-        .find(|d| long.div_ceil(*d) <= JPEG_LONG_SIDE)
+        .find(|d| {
+            long.div_ceil(*d) <= JPEG_LONG_SIDE
+                && u64::from(full_w.div_ceil(*d)) * u64::from(full_h.div_ceil(*d)) * samples
+                    <= JPEG_MAX_SAMPLES
+        })
         .ok_or(Refused::TooManyPixels)?;
     let (want_w, want_h) = (full_w.div_ceil(divisor), full_h.div_ceil(divisor));
     let (w, h) = if divisor == 1 {
@@ -120,7 +130,7 @@ pub(super) fn jpeg<R: BufRead + Seek, W: Write>(input: R, output: W) -> Result<(
             .map_err(unreadable)?
     };
     let out_bytes = u64::from(w) * u64::from(h) * samples;
-    if out_bytes > JPEG_BUDGET || u32::from(w.max(h)) > JPEG_LONG_SIDE {
+    if out_bytes > JPEG_MAX_SAMPLES || u32::from(w.max(h)) > JPEG_LONG_SIDE {
         return Err(Refused::TooManyPixels.into());
     }
     decoder.set_max_decoding_buffer_size(usize::try_from(out_bytes).unwrap_or(usize::MAX));

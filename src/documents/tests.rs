@@ -158,6 +158,12 @@ fn jpegs_too_large_even_scaled_are_refused_before_decoding() {
         Err(Refused::TooManyPixels)
     );
     assert!(sanitize(&progressive).is_ok());
+    // A square image is brought under the pixel bound, not only the long side.
+    let square = jpeg_image(4800, 4800, false);
+    assert_eq!(
+        jpeg_size(&sanitize(&square).expect("taken").bytes),
+        (1200, 1200)
+    );
 }
 
 #[test]

@@ -3,8 +3,8 @@
 //! than the cap) is answered without reading the body; text stays small in memory; a file goes
 //! to a temporary file on disk as it arrives, removed when dropped; one file per form, one
 //! byte cap for the whole body. Then [`clean`] checks and rewrites the file
-//! ([`crate::documents`]), one at a time in the process, so that neither many posts nor a
-//! decompression bomb can take the server's memory.
+//! ([`crate::documents`]), one at a time on a thread of its own, so that neither many posts
+//! nor a decompression bomb can take the server's memory.
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -312,28 +312,71 @@ pub enum Rejected {
     Io(std::io::Error),
 }
 
-/// Decoding images is the one costly step: one at a time in the process, so memory stays
-/// bounded by one decode whatever number of uploads arrive together.
-static DECODING: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(1);
+/// A file to check, and where to say how it went.
+struct Job {
+    src: std::path::PathBuf,
+    store: FileStore,
+    reply: tokio::sync::oneshot::Sender<Result<(Sniffed, NamedTempFile), Rejected>>,
+}
+
+/// Checking documents (decoding images above all) is the one costly step. It runs on one
+/// thread of its own, one file after another: memory stays bounded by one decode whatever
+/// number of uploads arrive together, and the allocator reuses that one thread's memory
+/// instead of keeping a decode's worth on each thread of the blocking pool.
+static CHECKER: std::sync::OnceLock<std::sync::Mutex<std::sync::mpsc::Sender<Job>>> =
+    std::sync::OnceLock::new();
+
+fn checker() -> std::io::Result<std::sync::mpsc::Sender<Job>> {
+    let sender = CHECKER.get_or_init(|| {
+        let (sender, jobs) = std::sync::mpsc::channel::<Job>();
+        let spawned = std::thread::Builder::new()
+            .name("dsar-documents".into())
+            .spawn(move || {
+                for job in jobs {
+                    let checked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                        sanitize_into_temp(&job.src, &job.store)
+                    }));
+                    let answer = match checked {
+                        Ok(Ok(done)) => Ok(done),
+                        Ok(Err(documents::Error::Refused(r))) => Err(Rejected::Refused(r)),
+                        Ok(Err(documents::Error::Io(e))) => Err(Rejected::Io(e)),
+                        Err(_) => {
+                            // A decoder that panics on a hostile file has still refused it.
+                            tracing::warn!("a document decoder panicked");
+                            Err(Rejected::Refused(Refused::Unreadable("decoder failed")))
+                        }
+                    };
+                    let _ = job.reply.send(answer);
+                }
+            });
+        if let Err(e) = spawned {
+            tracing::error!(error = %e, "cannot start the document checker");
+        }
+        std::sync::Mutex::new(sender)
+    });
+    sender
+        .lock()
+        .map(|s| s.clone())
+        .map_err(|_| std::io::Error::other("document checker poisoned"))
+}
 
 /// Checks `file` and writes what may be stored ([`documents::sanitize_stream`]).
 pub async fn clean(file: &UploadedFile, store: &FileStore) -> Result<CleanFile, Rejected> {
-    let _turn = DECODING
-        .acquire()
-        .await
-        .map_err(|e| Rejected::Io(std::io::Error::other(e.to_string())))?;
-    let (src, store) = (file.path().to_path_buf(), store.clone());
-    let done = web::block(move || sanitize_into_temp(&src, &store)).await;
-    let (kind, temp) = match done {
-        Ok(Ok(done)) => done,
-        Ok(Err(documents::Error::Refused(r))) => return Err(Rejected::Refused(r)),
-        Ok(Err(documents::Error::Io(e))) => return Err(Rejected::Io(e)),
-        Err(panicked) => {
-            // A decoder that panics on a hostile file has still refused it.
-            tracing::warn!(error = %panicked, "a document decoder failed");
-            return Err(Rejected::Refused(Refused::Unreadable("decoder failed")));
-        }
+    let (reply, answer) = tokio::sync::oneshot::channel();
+    let job = Job {
+        src: file.path().to_path_buf(),
+        store: store.clone(),
+        reply,
     };
+    checker()
+        .and_then(|c| {
+            c.send(job)
+                .map_err(|_| std::io::Error::other("document checker gone"))
+        })
+        .map_err(Rejected::Io)?;
+    let (kind, temp) = answer
+        .await
+        .map_err(|_| Rejected::Io(std::io::Error::other("document checker gone")))??;
     Ok(CleanFile {
         kind,
         file_name: with_extension(&file.file_name, kind),
