@@ -201,6 +201,13 @@ async fn malformed_status_page_posts_are_a_400_in_the_persons_language(app: Test
     assert_eq!(res.status.as_u16(), 400, "truncated");
     res.assert_contains(said);
 
+    // Withdrawal is a url-encoded form: a multipart post there is not one we read either.
+    let res = person
+        .post(&format!("{link}/withdraw"), &[Part::Field("csrf", &csrf)])
+        .await;
+    assert_eq!(res.status.as_u16(), 400, "multipart withdrawal");
+    res.assert_contains(said);
+
     // The same in English on the English page.
     let en = link.replacen("/fr/", "/en/", 1);
     let res = person

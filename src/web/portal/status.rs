@@ -811,13 +811,26 @@ pub async fn withdraw(
     state: State,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    form: web::Form<WithdrawForm>,
+    form: Result<web::Form<WithdrawForm>, actix_web::Error>,
 ) -> HttpResponse {
     let (lang, token, loaded) = match open_page(&state, &req, path.into_inner(), false).await {
         Ok(page) => page,
         Err(page) => return page,
     };
     let t = lang.strings();
+    // Not the form the page sends (another encoding, too long): said on the page, a 400.
+    let Ok(form) = form else {
+        let errors = Feedback::on_message(t.t("errors.form_unreadable").to_string(), String::new());
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::BAD_REQUEST,
+        );
+    };
     if !csrf_ok(&req, form.csrf.as_deref()) {
         let errors = Feedback::on_message(t.t("errors.csrf").to_string(), String::new());
         return render(
