@@ -155,7 +155,7 @@ pub fn serve(state: Arc<AppState>, listener: TcpListener) -> anyhow::Result<Serv
                     .add(("Referrer-Policy", "no-referrer"))
                     .add(("X-Frame-Options", "DENY")),
             )
-            .wrap(TracingLogger::default())
+            .wrap(TracingLogger::<crate::telemetry::MaskedRootSpan>::new())
             .configure(|cfg| routes(cfg, http.max_json_bytes))
     })
     .shutdown_timeout(10);

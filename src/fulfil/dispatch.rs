@@ -275,7 +275,7 @@ pub fn complete_task(
     state: &AppState,
     row: &RequestRow,
     run_id: i64,
-    found: Option<(&[u8], &str)>,
+    found: Option<(&std::path::Path, &str)>,
     comment: &str,
     actor: &str,
     now: DateTime<Utc>,
@@ -294,18 +294,21 @@ pub fn complete_task(
         ));
     }
     let staged = match found {
-        Some((bytes, _)) => Some(stage_bytes(state, bytes)?),
+        Some((path, _)) => Some(stage_file(state, path)?),
         None => run.staged.clone(),
     };
     let mut outcome = run.outcome();
     outcome.team_note = Some(comment.to_string());
-    if let Some((bytes, name)) = found {
+    if let Some((path, name)) = found {
         // The name's ending follows what the file is, never what it was called.
         let name = safe_file_name(name);
-        let ext = match crate::store::files::Sniffed::detect(bytes) {
-            Some(crate::store::files::Sniffed::Pdf) => "pdf",
-            Some(crate::store::files::Sniffed::Jpeg) => "jpg",
-            Some(crate::store::files::Sniffed::Png) => "png",
+        let mut head = Vec::with_capacity(8);
+        std::io::Read::read_to_end(
+            &mut std::io::Read::take(std::fs::File::open(path)?, 8),
+            &mut head,
+        )?;
+        let ext = match crate::store::files::Sniffed::detect(&head) {
+            Some(kind) => kind.extension(),
             None => name.rsplit_once('.').map_or("txt", |(_, e)| e),
         };
         let stem = name

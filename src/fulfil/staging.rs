@@ -12,10 +12,13 @@ pub fn staged_path(state: &AppState, name: &str) -> PathBuf {
     PathBuf::from(&state.settings.fulfilment.dir).join(name)
 }
 
-/// Writes bytes encrypted under a new random name in the fulfilment folder.
-pub(super) fn stage_bytes(state: &AppState, bytes: &[u8]) -> std::io::Result<String> {
+/// Copies a file, encrypted, under a new random name in the fulfilment folder; in pieces,
+/// never whole in memory.
+pub(super) fn stage_file(state: &AppState, path: &std::path::Path) -> std::io::Result<String> {
     let (name, mut writer) = create_sealed(state)?;
-    writer.write_all(bytes)?;
+    let mut from = std::fs::File::open(path)?;
+    std::io::copy(&mut from, &mut writer)?;
+    writer.flush()?;
     writer.into_inner().map_err(|e| e.into_error())?.finish()?;
     Ok(name)
 }

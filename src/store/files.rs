@@ -10,35 +10,7 @@ pub struct FileStore {
     dir: PathBuf,
 }
 
-/// What a file is, from its first bytes: a renamed executable stays what it is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Sniffed {
-    Pdf,
-    Jpeg,
-    Png,
-}
-
-impl Sniffed {
-    pub fn detect(bytes: &[u8]) -> Option<Sniffed> {
-        if bytes.starts_with(b"%PDF-") {
-            Some(Sniffed::Pdf)
-        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
-            Some(Sniffed::Jpeg)
-        } else if bytes.starts_with(&[0x89, b'P', b'N', b'G', 0x0D, 0x0A, 0x1A, 0x0A]) {
-            Some(Sniffed::Png)
-        } else {
-            None
-        }
-    }
-
-    pub fn content_type(self) -> &'static str {
-        match self {
-            Sniffed::Pdf => "application/pdf",
-            Sniffed::Jpeg => "image/jpeg",
-            Sniffed::Png => "image/png",
-        }
-    }
-}
+pub use crate::documents::Sniffed;
 
 impl FileStore {
     pub fn new(dir: impl Into<PathBuf>) -> Self {
@@ -61,6 +33,42 @@ impl FileStore {
         file.write_all(bytes)?;
         file.sync_all()?;
         Ok(name)
+    }
+
+    /// Copies the file at `src` (an upload already checked) under a new random name; returns
+    /// the name and the size. The copy goes through the kernel, never through our memory.
+    pub fn put_file(&self, src: &Path) -> std::io::Result<(String, u64)> {
+        std::fs::create_dir_all(&self.dir)?;
+        let name = crate::crypto::random_token();
+        let mut from = std::fs::File::open(src)?;
+        let mut file = std::fs::OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .open(self.dir.join(&name))?;
+        let copied = std::io::copy(&mut from, &mut file).and_then(|size| {
+            file.sync_all()?;
+            Ok(size)
+        });
+        match copied {
+            Ok(size) => Ok((name, size)),
+            Err(e) => {
+                let _ = std::fs::remove_file(self.dir.join(&name));
+                Err(e)
+            }
+        }
+    }
+
+    /// The folder where uploads wait, as temporary files, while they are received and
+    /// checked: on the same disk as the store, never in memory (a tmpfs `/tmp` would be).
+    pub fn incoming_dir(&self) -> std::io::Result<PathBuf> {
+        let dir = self.dir.join("incoming");
+        std::fs::create_dir_all(&dir)?;
+        Ok(dir)
+    }
+
+    /// A stored file opened for reading, to be sent in pieces.
+    pub fn open(&self, name: &str) -> std::io::Result<std::fs::File> {
+        std::fs::File::open(self.path(name)?)
     }
 
     pub fn read(&self, name: &str) -> std::io::Result<Vec<u8>> {
@@ -96,21 +104,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn content_decides_the_type_not_the_name() {
-        assert_eq!(Sniffed::detect(b"%PDF-1.7 ..."), Some(Sniffed::Pdf));
-        assert_eq!(
-            Sniffed::detect(&[0xFF, 0xD8, 0xFF, 0xE0]),
-            Some(Sniffed::Jpeg)
-        );
-        assert_eq!(
-            Sniffed::detect(b"\x89PNG\r\n\x1a\n...."),
-            Some(Sniffed::Png)
-        );
-        assert_eq!(Sniffed::detect(b"MZ\x90\x00 an exe"), None);
-        assert_eq!(Sniffed::detect(b"\x7fELF"), None);
-    }
-
-    #[test]
     fn files_are_written_read_and_deleted_by_their_random_name() {
         let dir = tempfile::tempdir().expect("dir");
         let store = FileStore::new(dir.path().join("files"));
@@ -120,6 +113,12 @@ mod tests {
         store.delete(&name).expect("delete");
         assert!(!store.exists(&name));
         store.delete(&name).expect("deleting twice is fine");
+        let src = dir.path().join("upload");
+        std::fs::write(&src, b"%PDF-1.4 copied").expect("src");
+        let (copy, size) = store.put_file(&src).expect("put_file");
+        assert_eq!(size, 15);
+        assert_eq!(store.read(&copy).expect("read"), b"%PDF-1.4 copied");
+        assert!(store.incoming_dir().expect("incoming").is_dir());
         assert!(store.read("../../etc/passwd").is_err());
     }
 }

@@ -2,6 +2,8 @@
 //! the mailed link, send an identity document, write to the team, withdraw. Each step is one
 //! transaction with its timeline entry, audit entry and mails.
 
+use std::path::Path;
+
 use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 
@@ -107,16 +109,16 @@ pub fn file(
     conn: &mut DbConn,
     state: &AppState,
     filing: &Filing,
-    mandate: Option<(&[u8], Sniffed, &str)>,
+    mandate: Option<(&Path, Sniffed, &str)>,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
     let stored = match mandate {
-        Some((bytes, _, _)) => Some(state.files.put(bytes)?),
+        Some((path, _, _)) => Some(state.files.put_file(path)?),
         None => None,
     };
     let result = write_tx(conn, |conn| {
         let (row, _) = workflow::file(conn, &state.law, filing, ACTOR, now)?;
-        if let (Some(name), Some((bytes, sniffed, original))) = (&stored, mandate) {
+        if let (Some((name, size)), Some((_, sniffed, original))) = (&stored, mandate) {
             portal_rows::insert_document(
                 conn,
                 &NewDocument {
@@ -125,7 +127,7 @@ pub fn file(
                     storage_name: Some(name),
                     original_name: Some(original),
                     content_type: sniffed.content_type(),
-                    size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                    size_bytes: i64::try_from(*size).unwrap_or(i64::MAX),
                     uploaded_at: now.naive_utc(),
                 },
             )?;
@@ -134,7 +136,7 @@ pub fn file(
         Ok::<_, WorkflowError>(row)
     });
     if result.is_err()
-        && let Some(name) = &stored
+        && let Some((name, _)) = &stored
     {
         let _ = state.files.delete(name);
     }
@@ -253,12 +255,12 @@ pub fn upload_identity(
     conn: &mut DbConn,
     state: &AppState,
     row: &RequestRow,
-    bytes: &[u8],
+    file: &Path,
     sniffed: Sniffed,
     original: &str,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
-    let name = state.files.put(bytes)?;
+    let (name, size) = state.files.put_file(file)?;
     let result = write_tx(conn, |conn| {
         let row = rows::lock(conn, row.id)?;
         let doc = portal_rows::insert_document(
@@ -269,7 +271,7 @@ pub fn upload_identity(
                 storage_name: Some(&name),
                 original_name: Some(original),
                 content_type: sniffed.content_type(),
-                size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                size_bytes: i64::try_from(size).unwrap_or(i64::MAX),
                 uploaded_at: now.naive_utc(),
             },
         )?;
@@ -310,17 +312,17 @@ pub fn post_message(
     state: &AppState,
     row: &RequestRow,
     body: &str,
-    attachment: Option<(&[u8], Sniffed, &str)>,
+    attachment: Option<(&Path, Sniffed, &str)>,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
     super::typed("body", body, TextKind::Long)?;
     let stored = match attachment {
-        Some((bytes, _, _)) => Some(state.files.put(bytes)?),
+        Some((path, _, _)) => Some(state.files.put_file(path)?),
         None => None,
     };
     let result = write_tx(conn, |conn| {
         let document_id = match (&stored, attachment) {
-            (Some(name), Some((bytes, sniffed, original))) => Some(
+            (Some((name, size)), Some((_, sniffed, original))) => Some(
                 portal_rows::insert_document(
                     conn,
                     &NewDocument {
@@ -329,7 +331,7 @@ pub fn post_message(
                         storage_name: Some(name),
                         original_name: Some(original),
                         content_type: sniffed.content_type(),
-                        size_bytes: i64::try_from(bytes.len()).unwrap_or(i64::MAX),
+                        size_bytes: i64::try_from(*size).unwrap_or(i64::MAX),
                         uploaded_at: now.naive_utc(),
                     },
                 )?
@@ -348,7 +350,7 @@ pub fn post_message(
         Ok::<_, WorkflowError>(())
     });
     if result.is_err()
-        && let Some(name) = &stored
+        && let Some((name, _)) = &stored
     {
         let _ = state.files.delete(name);
     }

@@ -70,9 +70,10 @@ fn with_file<'a>(
     texts
 }
 
-/// A file staff send with a message or the answer; its type checked by content.
+/// A file staff send with a message or the answer, already checked (and rewritten, for an
+/// image) by `documents`: the path of that checked copy, which the caller keeps until done.
 pub struct Attachment {
-    pub bytes: Vec<u8>,
+    pub path: std::path::PathBuf,
     pub sniffed: Sniffed,
     pub name: String,
 }
@@ -135,9 +136,11 @@ pub fn perform(
     };
     // The file goes to disk first; the transaction only records it, and a failed
     // transaction takes the file away again.
-    let stored = attachment.map(|a| state.files.put(&a.bytes)).transpose()?;
+    let stored = attachment
+        .map(|a| state.files.put_file(&a.path))
+        .transpose()?;
     let attach = |conn: &mut DbConn, request_id: i64| -> diesel::QueryResult<Option<i64>> {
-        let (Some(name), Some(a)) = (&stored, attachment) else {
+        let (Some((name, size)), Some(a)) = (&stored, attachment) else {
             return Ok(None);
         };
         let doc = portal_rows::insert_document(
@@ -148,7 +151,7 @@ pub fn perform(
                 storage_name: Some(name),
                 original_name: Some(&a.name),
                 content_type: a.sniffed.content_type(),
-                size_bytes: i64::try_from(a.bytes.len()).unwrap_or(i64::MAX),
+                size_bytes: i64::try_from(*size).unwrap_or(i64::MAX),
                 uploaded_at: now.naive_utc(),
             },
         )?;
@@ -229,18 +232,25 @@ pub fn perform(
                 accepted,
                 reason,
             } => {
-                let doc = portal_rows::find_document(conn, *document)?;
+                // An id that names no document is the same refusal as one that is not
+                // waiting: a form tampered with, or a page left open too long.
+                let doc = match portal_rows::find_document(conn, *document) {
+                    Err(diesel::result::Error::NotFound) => None,
+                    found => Some(found?),
+                };
                 // Only a proof of identity still waiting for a decision: never a file sent
                 // with a message, never one decided already.
-                let awaiting = doc.request_id == row.id
-                    && doc.decision.is_none()
-                    && doc.storage_name.is_some()
-                    && is_proof(&doc.purpose);
-                if !awaiting {
+                let awaiting = doc.filter(|doc| {
+                    doc.request_id == row.id
+                        && doc.decision.is_none()
+                        && doc.storage_name.is_some()
+                        && is_proof(&doc.purpose)
+                });
+                let Some(doc) = awaiting else {
                     return Err(WorkflowError::Refused(
                         "That document is not a proof of identity waiting for a decision.",
                     ));
-                }
+                };
                 let decision = if *accepted { "accepted" } else { "refused" };
                 portal_rows::decide_document(
                     conn,
@@ -398,7 +408,7 @@ pub fn perform(
         Ok(row)
     });
     if result.is_err()
-        && let Some(name) = &stored
+        && let Some((name, _)) = &stored
     {
         let _ = state.files.delete(name);
     }

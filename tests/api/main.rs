@@ -34,5 +34,6 @@ mod smtp_sink;
 mod staff_sessions;
 mod store;
 mod typed_text;
+mod uploads;
 mod verification;
 mod web;

@@ -153,6 +153,13 @@ impl<'a> Browser<'a> {
         .await
     }
 
+    /// Posts a body as it is, under `content_type`: for forms no browser would send.
+    pub async fn post_raw(&mut self, path: &str, content_type: &str, body: Vec<u8>) -> Page {
+        let url = self.url(path);
+        let req = self.app.client.post(url);
+        self.send(req, Some((content_type.to_string(), body))).await
+    }
+
     fn url(&self, path: &str) -> String {
         if path.starts_with("http") {
             path.to_string()

@@ -7,12 +7,14 @@ use serde::Deserialize;
 
 use super::{AdminError, Staff};
 use crate::config::sources::{Connector, Operation};
+use crate::documents::Refused;
 use crate::domain::fulfilment::{PackageStatus, RunStatus};
 use crate::domain::text::TextKind;
+use crate::i18n::Lang;
 use crate::store::fulfilment::{self as rows, ExportRow, RunRow};
 use crate::store::requests::RequestRow;
 use crate::web::State;
-use crate::web::portal::upload::{self, UploadError};
+use crate::web::portal::upload::{self, Early, Rejected, UploadError};
 use crate::workflow;
 use crate::workflow::WorkflowError;
 
@@ -364,28 +366,32 @@ pub async fn act(
 pub async fn task(
     state: State,
     staff: Staff,
+    req: actix_web::HttpRequest,
     path: web::Path<(String, i64)>,
     multipart: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AdminError> {
     staff.require(staff.role.can_act())?;
     let (key, run) = path.into_inner();
     let max = state.settings.portal.max_upload_bytes;
-    let submission = match upload::read(multipart, max).await {
+    let too_large = || format!("The file is over the limit of {} MiB.", max / (1024 * 1024));
+    // Refused on its headers, the body is never read.
+    match upload::refuse_early(&req, state.settings.base_url(), max) {
+        Some(Early::CrossSite) => return Err(AdminError::Forbidden),
+        Some(Early::TooLarge) => return Ok(back(&key, Err(too_large()))),
+        None => {}
+    }
+    let submission = match upload::read(multipart, &state.files, max).await {
         Ok(s) => s,
-        Err(UploadError::TooLarge) => {
-            return Ok(back(
-                &key,
-                Err(format!(
-                    "The file is over the limit of {} MiB.",
-                    max / (1024 * 1024)
-                )),
-            ));
-        }
+        Err(UploadError::TooLarge) => return Ok(back(&key, Err(too_large()))),
         Err(UploadError::Malformed(_)) => {
             return Ok(back(
                 &key,
                 Err("The form could not be read; send it again.".into()),
             ));
+        }
+        Err(UploadError::Io(e)) => {
+            tracing::error!(error = %e, "cannot receive a task's file");
+            return Err(AdminError::Internal);
         }
     };
     if !staff.csrf_ok(submission.field("csrf")) {
@@ -398,9 +404,7 @@ pub async fn task(
     if let Err(fault) = crate::domain::text::check(&comment, TextKind::Long) {
         return Ok(back(&key, Err(format!("The comment {fault}."))));
     }
-    let file = submission
-        .file("file")
-        .map(|f| (f.bytes.clone(), f.file_name.clone()));
+    let file = submission.file("file");
     if found && file.is_none() {
         return Ok(back(
             &key,
@@ -413,38 +417,64 @@ pub async fn task(
             Err("Say where the team looked (the comment is kept as proof).".into()),
         ));
     }
-    // A scan (PDF, JPEG, PNG, checked by content) or a text export (CSV, JSON, TXT: valid
-    // UTF-8, no control bytes), which portability needs machine-readable.
-    let acceptable = |bytes: &[u8], name: &str| {
+    // A scan (PDF, JPEG, PNG: checked and rewritten as every upload) or a text export (CSV,
+    // JSON, TXT: valid UTF-8, no control bytes), which portability needs machine-readable.
+    let refused = || "Attach a PDF, JPEG or PNG scan, or a CSV, JSON or text export.".to_string();
+    let mut clean = None;
+    let mut staged: Option<(std::path::PathBuf, String)> = None;
+    if let Some(file) = file.filter(|_| found) {
         let text_name = [".csv", ".json", ".txt"]
             .iter()
-            .any(|ext| name.to_ascii_lowercase().ends_with(ext));
-        crate::store::files::Sniffed::detect(bytes).is_some()
-            || (text_name
-                && std::str::from_utf8(bytes)
-                    .is_ok_and(|t| !t.chars().any(|c| c.is_control() && !"\r\n\t".contains(c))))
-    };
-    if let Some((bytes, name)) = &file
-        && !acceptable(bytes, name)
-    {
-        return Ok(back(
-            &key,
-            Err("Attach a PDF, JPEG or PNG scan, or a CSV, JSON or text export.".into()),
-        ));
+            .any(|ext| file.file_name.to_ascii_lowercase().ends_with(ext));
+        if text_name {
+            let path = file.path().to_path_buf();
+            let plain = web::block(move || {
+                crate::documents::is_plain_text(std::io::BufReader::new(std::fs::File::open(path)?))
+            })
+            .await
+            .map_err(|_| AdminError::Internal)?
+            .map_err(|e| {
+                tracing::error!(error = %e, "cannot read a task's file");
+                AdminError::Internal
+            })?;
+            if !plain {
+                return Ok(back(&key, Err(refused())));
+            }
+            staged = Some((file.path().to_path_buf(), file.file_name.clone()));
+        } else {
+            match upload::clean(file, &state.files).await {
+                Ok(checked) => {
+                    staged = Some((checked.path().to_path_buf(), checked.file_name.clone()));
+                    clean = Some(checked);
+                }
+                Err(Rejected::Refused(Refused::NotADocument)) => {
+                    return Ok(back(&key, Err(refused())));
+                }
+                Err(Rejected::Refused(other)) => {
+                    let said = upload::refusal_message(&other, Lang::En.strings());
+                    return Ok(back(&key, Err(said)));
+                }
+                Err(Rejected::Io(e)) => {
+                    tracing::error!(error = %e, "cannot check a task's file");
+                    return Err(AdminError::Internal);
+                }
+            }
+        }
     }
     let (actor, now) = (staff.actor(), state.clock.now());
     let result = state
         .db(move |conn, app| {
-            let found = file
+            let found = staged
                 .as_ref()
-                .filter(|_| found)
-                .map(|(b, n)| (b.as_ref(), n.as_str()));
+                .map(|(path, name)| (path.as_path(), name.as_str()));
             Ok::<_, crate::web::error::Problem>(said(
                 crate::fulfil::complete_task(conn, app, &row, run, found, &comment, &actor, now)
                     .map(|_| "task done"),
             ))
         })
         .await??;
+    // The checked copy lives until the task has its own.
+    drop(clean);
     Ok(back(&key, result))
 }
 

@@ -7,10 +7,12 @@ use askama::Template;
 use serde::Deserialize;
 
 use super::{AdminError, Staff};
+use crate::documents::Refused;
 use crate::domain::deadline::Period;
 use crate::domain::kind::RejectGround;
 use crate::domain::lifecycle::HoldReason;
 use crate::domain::verification::Method;
+use crate::i18n::Lang;
 use crate::store::audit;
 use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
@@ -18,7 +20,7 @@ use crate::store::requests as rows;
 use crate::store::write_tx;
 use crate::web::State;
 use crate::web::api::view::{RequestView, request_view};
-use crate::web::portal::upload::{self, UploadError};
+use crate::web::portal::upload::{self, Early, Rejected, UploadError};
 use crate::workflow;
 use crate::workflow::staff_actions::{self, Action, Attachment};
 
@@ -426,23 +428,22 @@ pub async fn act(
 pub async fn send(
     state: State,
     staff: Staff,
+    req: actix_web::HttpRequest,
     id: web::Path<String>,
     multipart: actix_multipart::Multipart,
 ) -> Result<HttpResponse, AdminError> {
     let max = state.settings.portal.max_upload_bytes;
-    let submission = match upload::read(multipart, max).await {
+    let too_large = || format!("The file is over the limit of {} MiB.", max / (1024 * 1024));
+    // Refused on its headers, the body is never read.
+    match upload::refuse_early(&req, state.settings.base_url(), max) {
+        Some(Early::CrossSite) => return Err(AdminError::Forbidden),
+        Some(Early::TooLarge) => return run(state, staff, id.into_inner(), Err(too_large())).await,
+        None => {}
+    }
+    let submission = match upload::read(multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
-            return run(
-                state,
-                staff,
-                id.into_inner(),
-                Err(format!(
-                    "The file is over the limit of {} MiB.",
-                    max / (1024 * 1024)
-                )),
-            )
-            .await;
+            return run(state, staff, id.into_inner(), Err(too_large())).await;
         }
         Err(UploadError::Malformed(_)) => {
             return run(
@@ -453,22 +454,39 @@ pub async fn send(
             )
             .await;
         }
+        Err(UploadError::Io(e)) => {
+            tracing::error!(error = %e, "cannot receive a staff upload");
+            return Err(AdminError::Internal);
+        }
     };
     if !staff.csrf_ok(submission.field("csrf")) {
         return Err(AdminError::Forbidden);
     }
+    // The checked copy lives until the action is done with it.
+    let mut clean = None;
     let attachment = match submission.file("attachment") {
         None => Ok(None),
-        Some(file) => match Sniffed::detect(&file.bytes) {
-            Some(sniffed) => Ok(Some(Attachment {
-                bytes: file.bytes.clone(),
-                sniffed,
-                name: file.file_name.clone(),
-            })),
-            None => Err(
+        Some(file) => match upload::clean(file, &state.files).await {
+            Ok(file) => {
+                let attachment = Attachment {
+                    path: file.path().to_path_buf(),
+                    sniffed: file.kind,
+                    name: file.file_name.clone(),
+                };
+                clean = Some(file);
+                Ok(Some(attachment))
+            }
+            Err(Rejected::Refused(Refused::NotADocument)) => Err(
                 "Attach a PDF, JPEG or PNG file (checked by its content, not its name)."
                     .to_string(),
             ),
+            Err(Rejected::Refused(refused)) => {
+                Err(upload::refusal_message(&refused, Lang::En.strings()))
+            }
+            Err(Rejected::Io(e)) => {
+                tracing::error!(error = %e, "cannot check a staff upload");
+                return Err(AdminError::Internal);
+            }
         },
     };
     let text = submission.field("text").trim().to_string();
@@ -485,7 +503,9 @@ pub async fn send(
             other => Err(format!("Unknown action \"{other}\".")),
         }
     });
-    run(state, staff, id.into_inner(), action).await
+    let done = run(state, staff, id.into_inner(), action).await;
+    drop(clean);
+    done
 }
 
 async fn run(
@@ -530,7 +550,10 @@ pub(super) fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse 
         .finish()
 }
 
-/// Shows an identity document inline to staff who may see the request; every view is audited.
+/// Shows an identity document to staff who may see the request; every view is audited. What
+/// is sent is typed by its content, never by what was recorded at upload: an image inline (for
+/// review beside the decision) in a sandbox where nothing in it can run, a PDF as a download
+/// for the staff's own viewer, never rendered in the dashboard's origin.
 pub async fn document(
     state: State,
     staff: Staff,
@@ -540,7 +563,10 @@ pub async fn document(
     let (actor, now, me, role) = (staff.actor(), state.clock.now(), staff.user.id, staff.role);
     let found = state
         .db(move |conn, app| {
-            let doc = portal_rows::find_document(conn, id)?;
+            let doc = match portal_rows::find_document(conn, id) {
+                Err(diesel::result::Error::NotFound) => return Ok(None),
+                found => found?,
+            };
             let row = rows::get(conn, doc.request_id)?;
             if !role.can_see(me, row.assignee_id) {
                 return Ok(None);
@@ -548,10 +574,14 @@ pub async fn document(
             let Some(name) = doc.storage_name.clone() else {
                 return Ok(None);
             };
-            let bytes = app
+            let mut file = app
                 .files
-                .read(&name)
+                .open(&name)
                 .map_err(|e| crate::web::error::internal(&e))?;
+            let mut head = [0u8; 8];
+            let got = std::io::Read::read(&mut file, &mut head)
+                .map_err(|e| crate::web::error::internal(&e))?;
+            std::io::Seek::rewind(&mut file).map_err(|e| crate::web::error::internal(&e))?;
             write_tx(conn, |conn| {
                 audit::on_request(
                     conn,
@@ -562,14 +592,34 @@ pub async fn document(
                     now.naive_utc(),
                 )
             })?;
-            Ok::<_, crate::web::error::Problem>(Some((doc.content_type, bytes)))
+            Ok::<_, crate::web::error::Problem>(Some((Sniffed::detect(&head[..got]), doc.id, file)))
         })
         .await?;
-    let (content_type, bytes) = found.ok_or(AdminError::NotFound)?;
+    let (sniffed, doc_id, file) = found.ok_or(AdminError::NotFound)?;
+    let (content_type, disposition) = match sniffed {
+        Some(kind) if kind.is_image() => (kind.content_type(), "inline".to_string()),
+        Some(kind) => (
+            kind.content_type(),
+            format!(
+                "attachment; filename=\"document-{doc_id}.{}\"",
+                kind.extension()
+            ),
+        ),
+        // Stored before uploads were checked, and not a document: bytes to download, no more.
+        None => (
+            "application/octet-stream",
+            format!("attachment; filename=\"document-{doc_id}.bin\""),
+        ),
+    };
     Ok(HttpResponse::Ok()
         .content_type(content_type)
-        .insert_header((header::CONTENT_DISPOSITION, "inline"))
+        .insert_header((header::CONTENT_DISPOSITION, disposition))
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .insert_header((header::CONTENT_SECURITY_POLICY, "default-src 'none'; img-src 'self'; object-src 'self'; plugin-types application/pdf; sandbox"))
-        .body(bytes))
+        .insert_header((header::X_CONTENT_TYPE_OPTIONS, "nosniff"))
+        .insert_header((header::CONTENT_SECURITY_POLICY, DOCUMENT_CSP))
+        .streaming(crate::web::stream_reader(file)))
 }
+
+/// What a document shown to staff may do: nothing (no script, no form, no plugin, no other
+/// origin), but show an image from here.
+pub const DOCUMENT_CSP: &str = "sandbox; default-src 'none'; img-src 'self'";

@@ -12,9 +12,10 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 
 use super::link::ResendBox;
-use super::upload::{self, Submission, UploadError};
+use super::upload::{self, CleanFile, Early, Rejected, Submission, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::crypto;
+use crate::documents::Refused;
 use crate::domain::filing::{
     Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, SUBJECT,
     Shape, SubjectDraft, own_fields,
@@ -22,7 +23,6 @@ use crate::domain::filing::{
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::i18n::{Lang, Strings};
-use crate::store::files::Sniffed;
 use crate::web::State;
 use crate::workflow::{self, Filing};
 
@@ -294,29 +294,39 @@ pub async fn submit(
         return rate_limited(&state, lang);
     }
     let max = state.settings.portal.max_upload_bytes;
-    let submission = match upload::read(multipart, max).await {
-        Ok(s) => s,
-        Err(UploadError::TooLarge) => {
-            return super::message_page(
-                &state,
-                lang,
-                StatusCode::PAYLOAD_TOO_LARGE,
-                "pages.too_large_title",
-                t.fill("pages.too_large_text", &[("max", &human_size(max, lang))]),
-            );
-        }
-        Err(UploadError::Malformed(why)) => {
-            tracing::info!(%why, "unreadable portal form");
-            return super::message_page(
-                &state,
-                lang,
-                StatusCode::BAD_REQUEST,
-                "pages.internal_title",
-                t.t("pages.internal_text").to_string(),
-            );
-        }
-    };
     let csrf = csrf_token(&req);
+    // The form again, empty, saying it expired: for a post refused before its body is read.
+    let expired = || {
+        let top = vec![("csrf".to_string(), t.t("errors.csrf").to_string())];
+        let html = page(
+            &form_page(
+                &state,
+                lang,
+                kind,
+                csrf.clone(),
+                &HashMap::new(),
+                &HashMap::new(),
+                top,
+            ),
+            StatusCode::FORBIDDEN,
+            lang,
+        );
+        with_csrf(html, &state, &csrf)
+    };
+    // Refused on its headers, the body is never read: another site's page, no CSRF cookie
+    // (so no token can match), a declared length over the cap.
+    match upload::refuse_early(&req, state.settings.base_url(), max) {
+        Some(Early::TooLarge) => return too_large(&state, lang, max),
+        Some(Early::CrossSite) => return expired(),
+        None if !super::has_csrf_cookie(&req) => return expired(),
+        None => {}
+    }
+    let submission = match upload::read(multipart, &state.files, max).await {
+        Ok(s) => s,
+        Err(UploadError::TooLarge) => return too_large(&state, lang, max),
+        Err(UploadError::Malformed(why)) => return bad_form(&state, lang, &why),
+        Err(UploadError::Io(e)) => return super::internal_error(&state, lang, &e),
+    };
     // The form again, as it was filled in, with what is wrong.
     let form_again = |errors: &HashMap<&'static str, String>, top, status| {
         let html = page(
@@ -348,10 +358,21 @@ pub async fn submit(
         };
         return to_confirmation(&state, lang, filed);
     }
-    let (filing, mandate) = match validate(&state, lang, kind, &submission) {
-        Ok(ok) => ok,
+    // The mandate is checked and rewritten before the form is judged, so that what is wrong
+    // with it is said beside it with the rest.
+    let mandate = match submission.file("mandate") {
+        None => None,
+        Some(file) => match upload::clean(file, &state.files).await {
+            Ok(clean) => Some(Ok(clean)),
+            Err(Rejected::Refused(refused)) => Some(Err(refused)),
+            Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
+        },
+    };
+    let filing = match validate(&state, lang, kind, &submission, mandate.as_ref()) {
+        Ok(filing) => filing,
         Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
+    let mandate = mandate.and_then(Result::ok);
     if let Some(ip) = ip
         && !state.limits.submissions.allow(ip)
     {
@@ -359,11 +380,14 @@ pub async fn submit(
     }
     let now = state.clock.now();
     let email = filing.email.to_string();
+    let stored = mandate
+        .as_ref()
+        .map(|m| (m.path().to_path_buf(), m.kind, m.file_name.clone()));
     let filed = state
         .db(move |conn, app| {
-            let mandate_ref = mandate
+            let mandate_ref = stored
                 .as_ref()
-                .map(|(bytes, sniffed, name)| (bytes.as_slice(), *sniffed, name.as_str()));
+                .map(|(path, sniffed, name)| (path.as_path(), *sniffed, name.as_str()));
             let row = crate::workflow::requester::file(conn, app, &filing, mandate_ref, now)
                 .map_err(|e| crate::web::error::internal(&e))?;
             let duplicate = match row.duplicate_of {
@@ -385,6 +409,29 @@ pub async fn submit(
         }
         Err(problem) => super::internal_error(&state, lang, &problem),
     }
+}
+
+fn too_large(state: &State, lang: Lang, max: usize) -> HttpResponse {
+    super::message_page(
+        state,
+        lang,
+        StatusCode::PAYLOAD_TOO_LARGE,
+        "pages.too_large_title",
+        lang.strings()
+            .fill("pages.too_large_text", &[("max", &human_size(max, lang))]),
+    )
+}
+
+/// A post that is not a form we read: a 400 that says so, never a 500.
+fn bad_form(state: &State, lang: Lang, why: &str) -> HttpResponse {
+    tracing::info!(%why, "unreadable portal form");
+    super::message_page(
+        state,
+        lang,
+        StatusCode::BAD_REQUEST,
+        "pages.bad_form_title",
+        lang.strings().t("pages.bad_form_text").to_string(),
+    )
 }
 
 fn rate_limited(state: &State, lang: Lang) -> HttpResponse {
@@ -497,18 +544,15 @@ pub async fn submitted(state: State, req: HttpRequest, path: web::Path<String>) 
     with_csrf(html, &state, &csrf)
 }
 
-type Mandate = Option<(Vec<u8>, Sniffed, String)>;
-
-/// Turns the submitted form into a filing, or says what is wrong with each field.
+/// Turns the submitted form into a filing, or says what is wrong with each field. `mandate`
+/// is the file attached, once checked.
 fn validate(
     state: &State,
     lang: Lang,
     kind: RequestKind,
     s: &Submission,
-) -> Result<(Filing, Mandate), HashMap<&'static str, String>> {
-    let mandate = s
-        .file("mandate")
-        .map(|file| (file, Sniffed::detect(&file.bytes)));
+    mandate: Option<&Result<CleanFile, Refused>>,
+) -> Result<Filing, HashMap<&'static str, String>> {
     let draft = Draft {
         kind: kind.as_str(),
         name: s.field("name"),
@@ -524,8 +568,8 @@ fn validate(
             acting: s.field("acting"),
             mandate: match mandate {
                 None => Attachment::Absent,
-                Some((_, None)) => Attachment::NotADocument,
-                Some((_, Some(_))) => Attachment::Document,
+                Some(Err(_)) => Attachment::NotADocument,
+                Some(Ok(_)) => Attachment::Document,
             },
         }),
         answers: Some(&s.fields),
@@ -536,17 +580,16 @@ fn validate(
         }),
     };
     let t = lang.strings();
-    let filing = workflow::check_filing(&state.law, &draft, Status::New, state.clock.now())
-        .map_err(|errors| {
-            errors
-                .iter()
-                .map(|e| (e.field, t.t(message_key(e)).to_string()))
-                .collect::<HashMap<_, _>>()
-        })?;
-    let mandate = mandate.and_then(|(file, sniffed)| {
-        sniffed.map(|sniffed| (file.bytes.clone(), sniffed, file.file_name.clone()))
-    });
-    Ok((filing, mandate))
+    workflow::check_filing(&state.law, &draft, Status::New, state.clock.now()).map_err(|errors| {
+        errors
+            .iter()
+            .map(|e| match (e.field, mandate) {
+                // The law knows only "not a document"; the person is told which problem.
+                ("mandate", Some(Err(refused))) => (e.field, upload::refusal_message(refused, t)),
+                _ => (e.field, t.t(message_key(e)).to_string()),
+            })
+            .collect::<HashMap<_, _>>()
+    })
 }
 
 /// The message (in templates/i18n) that says an error to the person.

@@ -243,6 +243,13 @@ pub fn with_csrf(mut res: HttpResponse, state: &State, token: &str) -> HttpRespo
     res
 }
 
+/// Whether the browser holds a CSRF cookie: without one no token it posts can match, so a
+/// post is refused before its body is read.
+pub fn has_csrf_cookie(req: &HttpRequest) -> bool {
+    req.cookie(CSRF_COOKIE)
+        .is_some_and(|c| c.value().len() == 64)
+}
+
 /// The form's token matches the cookie's.
 pub fn csrf_ok(req: &HttpRequest, submitted: Option<&str>) -> bool {
     match (req.cookie(CSRF_COOKIE), submitted) {
@@ -325,6 +332,9 @@ pub struct Limits {
     pub submissions: RateLimiter,
     /// Every post of the request form, valid or not (see [`POSTS_PER_SUBMISSION`]).
     pub form_posts: RateLimiter,
+    /// Every post of a status page's forms (message, identity document), checked before
+    /// the body is read, with the request form's allowance.
+    pub page_posts: RateLimiter,
     /// Asks for the link again.
     pub link_requests: RateLimiter,
     /// Links mailed again to one address, so that nobody can bury a mailbox in them.
@@ -340,6 +350,7 @@ impl Limits {
         Limits {
             submissions: RateLimiter::new(submissions_per_hour),
             form_posts: RateLimiter::new(submissions_per_hour.saturating_mul(POSTS_PER_SUBMISSION)),
+            page_posts: RateLimiter::new(submissions_per_hour.saturating_mul(POSTS_PER_SUBMISSION)),
             link_requests: RateLimiter::new(submissions_per_hour),
             links_per_address: RateLimiter::new(LINKS_PER_ADDRESS),
         }

@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::{DateTime, Utc};
 use serde::Deserialize;
 
-use super::upload::{self, UploadError};
+use super::upload::{self, Early, Rejected, UploadError};
 use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::domain::deadline;
 use crate::domain::status::Status;
@@ -17,7 +17,6 @@ use crate::domain::text::TextKind;
 use crate::i18n::{Lang, long_date};
 use crate::state::AppState;
 use crate::store::DbConn;
-use crate::store::files::Sniffed;
 use crate::store::portal as portal_rows;
 use crate::store::requests::{self as rows, RequestRow};
 use crate::web::State;
@@ -520,7 +519,6 @@ async fn posted_page(
     let (submission, loaded) = posted(state, req, lang, &token, multipart).await?;
     Ok((lang, token, submission, loaded))
 }
-
 /// Does the requester's action on the request, then back to its page saying `done`; else the
 /// page that says something failed on our side.
 async fn act(
@@ -551,7 +549,9 @@ async fn act(
     }
 }
 
-/// Reads the posted form; on a problem, the page again with the error beside the form.
+/// Reads the posted form; on a problem, the page again with the error beside the form. What
+/// can be refused before the body is read is: a flood from one address, another site's page,
+/// a declared length over the cap, a link that opens nothing, a browser without CSRF cookie.
 async fn posted(
     state: &State,
     req: &HttpRequest,
@@ -561,42 +561,87 @@ async fn posted(
 ) -> Result<(upload::Submission, Loaded), HttpResponse> {
     let t = lang.strings();
     let max = state.settings.portal.max_upload_bytes;
-    let submission = upload::read(multipart, max).await;
+    if let Some(ip) = super::client_ip(req, state.settings.portal.trust_forwarded_for)
+        && !state.limits.page_posts.allow(ip)
+    {
+        return Err(super::message_page(
+            state,
+            lang,
+            StatusCode::TOO_MANY_REQUESTS,
+            "pages.rate_limited_title",
+            t.t("pages.rate_limited_text").to_string(),
+        ));
+    }
+    match upload::refuse_early(req, state.settings.base_url(), max) {
+        Some(Early::TooLarge) => {
+            return Err(super::message_page(
+                state,
+                lang,
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "pages.too_large_title",
+                t.fill("pages.too_large_text", &[("max", &human_size(max, lang))]),
+            ));
+        }
+        Some(Early::CrossSite) => {
+            return Err(super::message_page(
+                state,
+                lang,
+                StatusCode::FORBIDDEN,
+                "pages.bad_form_title",
+                t.t("errors.csrf").to_string(),
+            ));
+        }
+        None => {}
+    }
     let loaded = opened(state, lang, token, false).await?;
     let csrf = csrf_token(req);
-    let submission = match submission {
+    let again = |errors: Feedback, status: StatusCode| {
+        render(state, lang, token, &csrf, &loaded, errors, status)
+    };
+    if !super::has_csrf_cookie(req) {
+        let errors = Feedback::on_both(t.t("errors.csrf").to_string(), String::new());
+        return Err(again(errors, StatusCode::FORBIDDEN));
+    }
+    let submission = match upload::read(multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
             let msg = t.fill("errors.file_too_large", &[("max", &human_size(max, lang))]);
-            let errors = Feedback::on_both(msg, String::new());
-            return Err(render(
-                state,
-                lang,
-                token,
-                &csrf,
-                &loaded,
-                errors,
+            return Err(again(
+                Feedback::on_both(msg, String::new()),
                 StatusCode::PAYLOAD_TOO_LARGE,
             ));
         }
-        Err(UploadError::Malformed(_)) => {
-            return Err(super::internal_error(state, lang, &"unreadable form"));
+        Err(UploadError::Malformed(why)) => {
+            tracing::info!(%why, "unreadable status page form");
+            let msg = t.t("errors.form_unreadable").to_string();
+            return Err(again(
+                Feedback::on_both(msg, String::new()),
+                StatusCode::BAD_REQUEST,
+            ));
         }
+        Err(UploadError::Io(e)) => return Err(super::internal_error(state, lang, &e)),
     };
     if !csrf_ok(req, submission.fields.get("csrf").map(String::as_str)) {
         let msg = t.t("errors.csrf").to_string();
         let errors = Feedback::on_both(msg, submission.field("body").to_string());
-        return Err(render(
-            state,
-            lang,
-            token,
-            &csrf,
-            &loaded,
-            errors,
-            StatusCode::FORBIDDEN,
-        ));
+        return Err(again(errors, StatusCode::FORBIDDEN));
     }
     Ok((submission, loaded))
+}
+
+/// Checks and rewrites an uploaded file; a refusal is said in the person's language.
+async fn checked(
+    state: &State,
+    lang: Lang,
+    file: &upload::UploadedFile,
+) -> Result<Result<upload::CleanFile, String>, HttpResponse> {
+    match upload::clean(file, &state.files).await {
+        Ok(clean) => Ok(Ok(clean)),
+        Err(Rejected::Refused(refused)) => {
+            Ok(Err(upload::refusal_message(&refused, lang.strings())))
+        }
+        Err(Rejected::Io(e)) => Err(super::internal_error(state, lang, &e)),
+    }
 }
 
 pub async fn message(
@@ -612,9 +657,7 @@ pub async fn message(
         };
     let t = lang.strings();
     let body = submission.field("body").trim().to_string();
-    let attachment = submission.file("attachment");
-    let sniffed = attachment.map(|f| Sniffed::detect(&f.bytes));
-    let error = if let Some(closed) = closed(&state, lang, &loaded.row) {
+    let mut error = if let Some(closed) = closed(&state, lang, &loaded.row) {
         Some(closed)
     } else if body.is_empty() {
         Some(t.t("errors.message_empty").to_string())
@@ -622,11 +665,17 @@ pub async fn message(
         Some(t.t("errors.text_too_long").to_string())
     } else if let Err(fault) = crate::domain::text::check(&body, TextKind::Long) {
         Some(t.t(super::text_fault_key(fault)).to_string())
-    } else if matches!(sniffed, Some(None)) {
-        Some(t.t("errors.file_type").to_string())
     } else {
         None
     };
+    let mut clean = None;
+    if let (None, Some(file)) = (&error, submission.file("attachment")) {
+        match checked(&state, lang, file).await {
+            Ok(Ok(file)) => clean = Some(file),
+            Ok(Err(refused)) => error = Some(refused),
+            Err(page) => return page,
+        }
+    }
     if let Some(error) = error {
         let errors = Feedback::on_message(error, body);
         return render(
@@ -639,9 +688,10 @@ pub async fn message(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     }
-    let file = attachment
-        .and_then(|f| Sniffed::detect(&f.bytes).map(|s| (f.bytes.clone(), s, f.file_name.clone())));
-    act(
+    let file = clean
+        .as_ref()
+        .map(|f| (f.path().to_path_buf(), f.kind, f.file_name.clone()));
+    let done = act(
         &state,
         lang,
         &token,
@@ -650,11 +700,14 @@ pub async fn message(
         move |conn, app, row, now| {
             let file_ref = file
                 .as_ref()
-                .map(|(b, s, n)| (b.as_slice(), *s, n.as_str()));
+                .map(|(path, kind, name)| (path.as_path(), *kind, name.as_str()));
             requester::post_message(conn, app, row, &body, file_ref, now)
         },
     )
-    .await
+    .await;
+    // The temporary file lives until the store has its copy.
+    drop(clean);
+    done
 }
 
 pub async fn identity(
@@ -669,19 +722,20 @@ pub async fn identity(
             Err(page) => return page,
         };
     let t = lang.strings();
+    let mut error = closed(&state, lang, &loaded.row);
     let file = submission.file("document");
-    let sniffed = file.and_then(|f| Sniffed::detect(&f.bytes));
-    let error = closed(&state, lang, &loaded.row)
-        .or_else(|| {
-            file.is_none()
-                .then(|| t.t("errors.document_required").to_string())
-        })
-        .or_else(|| {
-            sniffed
-                .is_none()
-                .then(|| t.t("errors.file_type").to_string())
-        });
-    let (Some(file), Some(sniffed), None) = (file, sniffed, &error) else {
+    if error.is_none() && file.is_none() {
+        error = Some(t.t("errors.document_required").to_string());
+    }
+    let mut clean = None;
+    if let (None, Some(file)) = (&error, file) {
+        match checked(&state, lang, file).await {
+            Ok(Ok(file)) => clean = Some(file),
+            Ok(Err(refused)) => error = Some(refused),
+            Err(page) => return page,
+        }
+    }
+    let (Some(clean), None) = (clean, &error) else {
         let errors = Feedback::on_identity(error);
         return render(
             &state,
@@ -693,18 +747,25 @@ pub async fn identity(
             StatusCode::UNPROCESSABLE_ENTITY,
         );
     };
-    let (bytes, name) = (file.bytes.clone(), file.file_name.clone());
-    act(
+    let (path, kind, name) = (
+        clean.path().to_path_buf(),
+        clean.kind,
+        clean.file_name.clone(),
+    );
+    let done = act(
         &state,
         lang,
         &token,
         &loaded.row,
         "identity",
         move |conn, app, row, now| {
-            requester::upload_identity(conn, app, row, &bytes, sniffed, &name, now)
+            requester::upload_identity(conn, app, row, &path, kind, &name, now)
         },
     )
-    .await
+    .await;
+    // The temporary file lives until the store has its copy.
+    drop(clean);
+    done
 }
 
 pub async fn withdraw_confirm(
@@ -753,13 +814,26 @@ pub async fn withdraw(
     state: State,
     req: HttpRequest,
     path: web::Path<(String, String)>,
-    form: web::Form<WithdrawForm>,
+    form: Result<web::Form<WithdrawForm>, actix_web::Error>,
 ) -> HttpResponse {
     let (lang, token, loaded) = match open_page(&state, &req, path.into_inner(), false).await {
         Ok(page) => page,
         Err(page) => return page,
     };
     let t = lang.strings();
+    // Not the form the page sends (another encoding, too long): said on the page, a 400.
+    let Ok(form) = form else {
+        let errors = Feedback::on_message(t.t("errors.form_unreadable").to_string(), String::new());
+        return render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            StatusCode::BAD_REQUEST,
+        );
+    };
     if !csrf_ok(&req, form.csrf.as_deref()) {
         let errors = Feedback::on_message(t.t("errors.csrf").to_string(), String::new());
         return render(
@@ -816,9 +890,10 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
             else {
                 return Ok(None);
             };
-            let bytes = app
+            // Sent in pieces: a download never holds the file in memory.
+            let file = app
                 .files
-                .read(&name)
+                .open(&name)
                 .map_err(|e| crate::web::error::internal(&e))?;
             crate::store::write_tx(conn, |conn| {
                 crate::store::audit::on_request(
@@ -830,11 +905,11 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
                     now.naive_utc(),
                 )
             })?;
-            Ok::<_, crate::web::error::Problem>(Some((doc, bytes)))
+            Ok::<_, crate::web::error::Problem>(Some((doc, file)))
         })
         .await;
     match found {
-        Ok(Some((doc, bytes))) => {
+        Ok(Some((doc, file))) => {
             let name: String = doc
                 .original_name
                 .unwrap_or_else(|| "document".into())
@@ -855,7 +930,7 @@ pub async fn file(state: State, path: web::Path<(String, String, i64)>) -> HttpR
                 ))
                 .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
                 .insert_header(("X-Content-Type-Options", "nosniff"))
-                .body(bytes)
+                .streaming(crate::web::stream_reader(file))
         }
         Ok(None) => super::not_found(&state, lang),
         Err(e) => super::internal_error(&state, lang, &e),
