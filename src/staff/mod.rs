@@ -12,7 +12,7 @@ pub mod totp;
 pub use names::{Names, display_name};
 pub use throttle::{Attempt, Throttle};
 
-use std::sync::OnceLock;
+use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
@@ -99,13 +99,38 @@ fn argon2() -> Argon2<'static> {
     Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
 }
 
+/// How many argon2 hashes run at once. Each holds its 19 MiB for the whole hash, so a burst of
+/// sign-ins (or of guesses) queues here instead of adding 19 MiB per request to the server's
+/// memory; two is the cores the product is sized for, so no throughput is lost.
+const HASHES_AT_ONCE: usize = 2;
+
+static HASHING: (Mutex<usize>, Condvar) = (Mutex::new(0), Condvar::new());
+
+/// Runs `hash` when one of the [`HASHES_AT_ONCE`] places is free (on a blocking thread).
+fn one_of_few<T>(hash: impl FnOnce() -> T) -> T {
+    let (busy, freed) = &HASHING;
+    {
+        let mut running = busy.lock().unwrap_or_else(PoisonError::into_inner);
+        while *running >= HASHES_AT_ONCE {
+            running = freed.wait(running).unwrap_or_else(PoisonError::into_inner);
+        }
+        *running += 1;
+    }
+    let result = hash();
+    *busy.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+    freed.notify_one();
+    result
+}
+
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
     let mut salt_bytes = [0u8; 16];
     rand::fill(&mut salt_bytes);
     let salt = SaltString::encode_b64(&salt_bytes)?;
-    Ok(argon2()
-        .hash_password(password.as_bytes(), &salt)?
-        .to_string())
+    one_of_few(|| {
+        Ok(argon2()
+            .hash_password(password.as_bytes(), &salt)?
+            .to_string())
+    })
 }
 
 /// Checks a password against a stored hash; with no hash (unknown account, or one that never
@@ -121,10 +146,11 @@ pub fn verify_password(stored: Option<&str>, password: &str) -> bool {
     let Ok(parsed) = PasswordHash::new(hash) else {
         return false;
     };
-    argon2()
-        .verify_password(password.as_bytes(), &parsed)
-        .is_ok()
-        && real
+    one_of_few(|| {
+        argon2()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok()
+    }) && real
 }
 
 /// The address an account is looked up by, from what was typed at sign-in or in the reset
