@@ -59,7 +59,13 @@ pub fn refuse_early(req: &HttpRequest, base_url: &str, max_file_bytes: usize) ->
     {
         return Some(Early::CrossSite);
     }
-    if let Some(origin) = headers.get(header::ORIGIN) {
+    // Our pages send `Referrer-Policy: no-referrer`, under which Chromium posts forms with
+    // `Origin: null`: that says nothing of the page, so only a named origin is compared
+    // (Sec-Fetch-Site above and the CSRF token still apply).
+    if let Some(origin) = headers
+        .get(header::ORIGIN)
+        .filter(|o| o.as_bytes() != b"null")
+    {
         let origin = origin.to_str().unwrap_or("null");
         let host = req.connection_info().host().to_string();
         if !same_origin(origin, base_url, &host) {
