@@ -116,10 +116,17 @@ fn one_of_few<T>(hash: impl FnOnce() -> T) -> T {
         }
         *running += 1;
     }
-    let result = hash();
-    *busy.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
-    freed.notify_one();
-    result
+    // Given back on drop, so a hash that panics does not keep its place for ever.
+    struct Place;
+    impl Drop for Place {
+        fn drop(&mut self) {
+            let (busy, freed) = &HASHING;
+            *busy.lock().unwrap_or_else(PoisonError::into_inner) -= 1;
+            freed.notify_one();
+        }
+    }
+    let _place = Place;
+    hash()
 }
 
 pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {

@@ -821,30 +821,25 @@ pub async fn withdraw(
         Err(page) => return page,
     };
     let t = lang.strings();
+    // The page again with `key` said beside the form.
+    let refused = |key: &str, status| {
+        let errors = Feedback::on_message(t.t(key).to_string(), String::new());
+        render(
+            &state,
+            lang,
+            &token,
+            &csrf_token(&req),
+            &loaded,
+            errors,
+            status,
+        )
+    };
     // Not the form the page sends (another encoding, too long): said on the page, a 400.
     let Ok(form) = form else {
-        let errors = Feedback::on_message(t.t("errors.form_unreadable").to_string(), String::new());
-        return render(
-            &state,
-            lang,
-            &token,
-            &csrf_token(&req),
-            &loaded,
-            errors,
-            StatusCode::BAD_REQUEST,
-        );
+        return refused("errors.form_unreadable", StatusCode::BAD_REQUEST);
     };
     if !csrf_ok(&req, form.csrf.as_deref()) {
-        let errors = Feedback::on_message(t.t("errors.csrf").to_string(), String::new());
-        return render(
-            &state,
-            lang,
-            &token,
-            &csrf_token(&req),
-            &loaded,
-            errors,
-            StatusCode::FORBIDDEN,
-        );
+        return refused("errors.csrf", StatusCode::FORBIDDEN);
     }
     if !requester::can_withdraw(&loaded.row) {
         // A second click on a withdrawn request says it is withdrawn; a request closed
