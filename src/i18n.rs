@@ -109,21 +109,42 @@ pub struct Strings {
     map: HashMap<String, String>,
 }
 
-const FR: &str = include_str!("../templates/i18n/fr.toml");
-const EN: &str = include_str!("../templates/i18n/en.toml");
+/// One catalogue per language, read from several files: the portal's, and one per part of
+/// the staff dashboard (`templates/i18n/staff/`), so each part's words live beside each
+/// other. A key is defined in one file only (a test checks it).
+macro_rules! locale_files {
+    ($lang:literal) => {
+        [
+            ("", include_str!(concat!("../templates/i18n/", $lang, ".toml"))),
+            ("staff/labels", include_str!(concat!("../templates/i18n/staff/labels.", $lang, ".toml"))),
+            ("staff/shell", include_str!(concat!("../templates/i18n/staff/shell.", $lang, ".toml"))),
+            ("staff/accounts", include_str!(concat!("../templates/i18n/staff/accounts.", $lang, ".toml"))),
+            ("staff/queue", include_str!(concat!("../templates/i18n/staff/queue.", $lang, ".toml"))),
+            ("staff/reports", include_str!(concat!("../templates/i18n/staff/reports.", $lang, ".toml"))),
+            ("staff/request", include_str!(concat!("../templates/i18n/staff/request.", $lang, ".toml"))),
+        ]
+    };
+}
+
+const FR: [(&str, &str); 7] = locale_files!("fr");
+const EN: [(&str, &str); 7] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();
-    CATALOGUE.get_or_init(|| (Strings::parse(Lang::Fr, FR), Strings::parse(Lang::En, EN)))
+    CATALOGUE.get_or_init(|| (Strings::parse(Lang::Fr, &FR), Strings::parse(Lang::En, &EN)))
 }
 
 impl Strings {
-    fn parse(lang: Lang, text: &str) -> Strings {
+    fn parse(lang: Lang, files: &[(&str, &str)]) -> Strings {
         let mut map = HashMap::new();
-        match text.parse::<toml::Table>() {
-            Ok(table) => flatten("", &toml::Value::Table(table), &mut map),
-            // A broken locale file is caught by the tests; at run time it shows keys.
-            Err(e) => tracing::error!(lang = lang.code(), error = %e, "locale file does not parse"),
+        for (file, text) in files {
+            match text.parse::<toml::Table>() {
+                Ok(table) => flatten("", &toml::Value::Table(table), &mut map),
+                // A broken locale file is caught by the tests; at run time it shows keys.
+                Err(e) => {
+                    tracing::error!(lang = lang.code(), file, error = %e, "locale file does not parse")
+                }
+            }
         }
         Strings { lang, map }
     }
@@ -269,6 +290,25 @@ fn flatten(prefix: &str, value: &toml::Value, out: &mut HashMap<String, String>)
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_locale_file_parses_and_no_key_is_defined_twice() {
+        for (lang, files) in [("fr", FR), ("en", EN)] {
+            let mut seen: HashMap<String, &str> = HashMap::new();
+            for (file, text) in files {
+                let table: toml::Table = text
+                    .parse()
+                    .unwrap_or_else(|e| panic!("{file} ({lang}) does not parse: {e}"));
+                let mut keys = HashMap::new();
+                flatten("", &toml::Value::Table(table), &mut keys);
+                for key in keys.into_keys() {
+                    if let Some(other) = seen.insert(key.clone(), file) {
+                        panic!("{key} ({lang}) is defined in {other} and in {file}");
+                    }
+                }
+            }
+        }
+    }
 
     #[test]
     fn both_languages_have_the_same_keys() {

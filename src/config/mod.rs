@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::domain::calendar::{Country, HolidayCalendar};
+use crate::i18n::Lang;
 use crate::domain::deadline::{Profile, builtin_profiles};
 
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
@@ -221,6 +222,9 @@ pub struct Storage {
 #[serde(deny_unknown_fields)]
 pub struct Organisation {
     pub name: String,
+    /// The dashboard's language for accounts that have not chosen one, and the portal's when
+    /// the browser asks for neither French nor English: `fr` or `en`.
+    pub language: String,
     pub contact_email: String,
     pub dpo_email: String,
     pub postal_address: String,
@@ -375,7 +379,18 @@ impl Settings {
             .try_into()
             .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         settings.law()?;
+        if Lang::from_code(&settings.organisation.language).is_none() {
+            return Err(anyhow!(
+                "organisation.language: \"{}\" is not a language of the product (fr or en)",
+                settings.organisation.language
+            ));
+        }
         Ok(settings)
+    }
+
+    /// The organisation's language ([`Organisation::language`], checked at load).
+    pub fn language(&self) -> Lang {
+        Lang::from_code(&self.organisation.language).unwrap_or(Lang::Fr)
     }
 
     /// Checks what serde cannot (zone names, profile names, dates) and builds the rules.

@@ -325,6 +325,7 @@ mod tests {
             disabled_at,
             created_at: at,
             last_login_at: None,
+            lang: None,
         };
         assert!(can_be_assigned(&user("handler", None)));
         assert!(can_be_assigned(&user("dpo", None)));

@@ -54,6 +54,7 @@ mod tests {
             disabled_at: None,
             created_at: chrono::NaiveDateTime::default(),
             last_login_at: None,
+            lang: None,
         }
     }
 

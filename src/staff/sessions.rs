@@ -132,6 +132,7 @@ mod tests {
             disabled_at: None,
             created_at: at(0).naive_utc(),
             last_login_at: None,
+            lang: None,
         }
     }
 

@@ -188,6 +188,7 @@ diesel::table! {
         disabled_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
+        lang -> Nullable<Text>,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct UserRow {
     pub disabled_at: Option<NaiveDateTime>,
     pub created_at: NaiveDateTime,
     pub last_login_at: Option<NaiveDateTime>,
+    /// `fr` or `en`, as chosen on the account page; `None`: the organisation's language.
+    pub lang: Option<String>,
 }
 
 pub fn insert(
@@ -81,6 +83,15 @@ pub fn set_password(conn: &mut DbConn, id: i64, hash: &str) -> QueryResult<()> {
 pub fn bump_epoch(conn: &mut DbConn, id: i64) -> QueryResult<()> {
     diesel::update(users::table.find(id))
         .set(users::session_epoch.eq(users::session_epoch + 1))
+        .execute(conn)
+        .map(drop)
+}
+
+/// The account's dashboard language: `Some("fr")`, `Some("en")`, or `None` for the
+/// organisation's.
+pub fn set_lang(conn: &mut DbConn, id: i64, lang: Option<&str>) -> QueryResult<()> {
+    diesel::update(users::table.find(id))
+        .set(users::lang.eq(lang))
         .execute(conn)
         .map(drop)
 }

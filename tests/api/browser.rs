@@ -29,6 +29,31 @@ impl Drop for Driver {
     }
 }
 
+/// The rules every page is held to: WCAG 2.0, 2.1 and 2.2 at A and AA, and axe's best practices.
+const AXE_TAGS: &str = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa', 'best-practice']";
+
+/// axe-core's script, as `.ci/run` installs it (`npm install axe-core` in `target/axe`), or
+/// where DSAR_TEST_AXE names it. Without it pages are still checked for width; CI requires it.
+fn axe_source() -> Option<String> {
+    let path = std::env::var("DSAR_TEST_AXE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
+        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("target/axe/node_modules/axe-core/axe.min.js")
+    });
+    match std::fs::read_to_string(&path) {
+        Ok(source) => Some(source),
+        Err(_) if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") => {
+            panic!("{REQUIRE_ENV}=1 but axe-core is not at {}", path.display())
+        }
+        Err(_) => {
+            eprintln!(
+                "skipped: axe-core checks ({} is missing: npm install --prefix target/axe axe-core)",
+                path.display()
+            );
+            None
+        }
+    }
+}
+
 fn find_program(names: &[&str]) -> Option<String> {
     names
         .iter()
@@ -302,6 +327,66 @@ impl Driver {
             )
             .await;
             self.screenshot(&format!("{name}-{width}")).await;
+        }
+        self.session_call(
+            "POST",
+            "/window/rect",
+            Some(json!({ "width": 1280, "height": 1400 })),
+        )
+        .await;
+    }
+
+    /// Checks the page as a person with any device or assistive technology meets it: axe-core
+    /// with the WCAG 2.2 AA and best-practice rules finds nothing, at 1,280 px and at 390 px,
+    /// and nothing scrolls sideways at 390 px; saves both screenshots as `name-1280/390`.
+    /// Panics with every violation (rule, impact, up to five elements) when there is one.
+    pub async fn check_page(&self, name: &str) {
+        let axe = axe_source();
+        for width in [1280, 390] {
+            self.session_call(
+                "POST",
+                "/window/rect",
+                Some(json!({ "width": width, "height": 1400 })),
+            )
+            .await;
+            self.screenshot(&format!("{name}-{width}")).await;
+            let overflow = self
+                .session_call(
+                    "POST",
+                    "/execute/sync",
+                    Some(json!({
+                        "script": "return [document.documentElement.scrollWidth, window.innerWidth];",
+                        "args": []
+                    })),
+                )
+                .await;
+            let (scroll, inner) = (overflow[0].as_i64(), overflow[1].as_i64());
+            assert!(
+                scroll <= inner,
+                "{name} at {width} px: the page is {scroll:?} px wide in a {inner:?} px window"
+            );
+            let Some(axe) = &axe else { continue };
+            let script = format!(
+                "{axe}\n;const done = arguments[arguments.length - 1];\n\
+                 axe.run(document, {{ runOnly: {{ type: 'tag', values: {AXE_TAGS} }} }})\n\
+                 .then(r => done(r.violations.map(v => ({{ id: v.id, impact: v.impact, help: v.help,\n\
+                   nodes: v.nodes.slice(0, 5).map(n => n.target.join(' ') + ' ' + n.html.slice(0, 160)) }}))))\n\
+                 .catch(e => done([{{ id: 'axe-error', help: String(e) }}]));"
+            );
+            let violations = self
+                .session_call(
+                    "POST",
+                    "/execute/async",
+                    Some(json!({ "script": script, "args": [] })),
+                )
+                .await;
+            let list = violations.as_array().cloned().unwrap_or_default();
+            assert!(
+                list.is_empty(),
+                "{name} at {width} px: axe-core found {} violation(s):\n{}",
+                list.len(),
+                serde_json::to_string_pretty(&violations).unwrap_or_default()
+            );
         }
         self.session_call(
             "POST",

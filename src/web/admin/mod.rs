@@ -28,12 +28,19 @@ use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
 
 use crate::crypto::eq_secret;
+use crate::i18n::{Lang, Strings};
 use crate::staff::{Role, sessions};
 use crate::store::users::UserRow;
 use crate::web::WebState;
 
 pub const SESSION_COOKIE: &str = "dsar_staff";
-const STYLESHEET: &str = include_str!("../../../templates/admin/admin.css");
+/// One stylesheet, written in parts: the frame and the forms every page shares, the lists
+/// (queue, reports, audit, register), the request page.
+const STYLESHEET: &str = concat!(
+    include_str!("../../../templates/admin/admin.css"),
+    include_str!("../../../templates/admin/lists.css"),
+    include_str!("../../../templates/admin/request.css"),
+);
 const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-src 'self' data:; object-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -110,8 +117,11 @@ pub struct SessionData {
     pub csrf: String,
 }
 
-/// The header of every dashboard page: who is signed in and the links their role opens.
+/// The header of every dashboard page: who is signed in and the links their role opens, and
+/// the words of the page in the account's language (`nav.t.t("shell.queue")`).
 pub struct Nav {
+    pub lang: Lang,
+    pub t: &'static Strings,
     pub me: String,
     pub csrf: String,
     pub is_admin: bool,
@@ -124,6 +134,7 @@ pub struct Staff {
     pub user: UserRow,
     pub role: Role,
     pub session: SessionData,
+    lang: Lang,
 }
 
 impl Staff {
@@ -143,9 +154,16 @@ impl Staff {
         eq_secret(self.session.csrf.as_bytes(), submitted.as_bytes())
     }
 
+    /// The dashboard's language for this account: its choice, else the organisation's.
+    pub fn lang(&self) -> Lang {
+        self.lang
+    }
+
     /// What the dashboard's header shows this member of staff.
     pub fn nav(&self) -> Nav {
         Nav {
+            lang: self.lang,
+            t: self.lang.strings(),
             me: self.user.name.clone(),
             csrf: self.session.csrf.clone(),
             is_admin: self.role.can_manage_users(),
@@ -317,7 +335,13 @@ impl FromRequest for Staff {
                 .role
                 .parse::<Role>()
                 .map_err(|_| AdminError::Forbidden)?;
+            let lang = user
+                .lang
+                .as_deref()
+                .and_then(Lang::from_code)
+                .unwrap_or_else(|| state.settings.language());
             Ok(Staff {
+                lang,
                 session: SessionData {
                     id: session.id,
                     user: user.id,
