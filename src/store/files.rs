@@ -66,6 +66,34 @@ impl FileStore {
         Ok(dir)
     }
 
+    /// Deletes uploads left in the incoming folder by a server that stopped while receiving
+    /// or checking them (a crash, a `kill -9`): those older than `age`, which no live request
+    /// still reads. Returns how many went.
+    pub fn sweep_incoming(&self, age: std::time::Duration) -> std::io::Result<usize> {
+        let dir = self.dir.join("incoming");
+        let entries = match std::fs::read_dir(&dir) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(0),
+            other => other?,
+        };
+        let now = std::time::SystemTime::now();
+        let mut removed = 0;
+        for entry in entries {
+            let entry = entry?;
+            let stale = entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|at| now.duration_since(at).is_ok_and(|d| d >= age));
+            let ours = entry.file_name().to_string_lossy().starts_with("upload-");
+            if ours && stale {
+                match std::fs::remove_file(entry.path()) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    _ => removed += 1,
+                }
+            }
+        }
+        Ok(removed)
+    }
+
     /// A stored file opened for reading, to be sent in pieces.
     pub fn open(&self, name: &str) -> std::io::Result<std::fs::File> {
         std::fs::File::open(self.path(name)?)
@@ -101,6 +129,8 @@ impl FileStore {
 
 #[cfg(test)]
 mod tests {
+    use std::time::Duration;
+
     use super::*;
 
     #[test]
@@ -120,5 +150,35 @@ mod tests {
         assert_eq!(store.read(&copy).expect("read"), b"%PDF-1.4 copied");
         assert!(store.incoming_dir().expect("incoming").is_dir());
         assert!(store.read("../../etc/passwd").is_err());
+    }
+
+    #[test]
+    fn uploads_left_by_a_stopped_server_are_swept_once_old() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = FileStore::new(dir.path());
+        assert_eq!(
+            store
+                .sweep_incoming(Duration::from_secs(3600))
+                .expect("none yet"),
+            0
+        );
+        let incoming = store.incoming_dir().expect("incoming");
+        let write = |name: &str, age_secs: u64| {
+            let file = std::fs::File::create(incoming.join(name)).expect("create");
+            file.set_modified(std::time::SystemTime::now() - Duration::from_secs(age_secs))
+                .expect("mtime");
+        };
+        write("upload-left", 2 * 3600);
+        write("upload-receiving", 60);
+        write("not-ours", 2 * 3600);
+        assert_eq!(
+            store
+                .sweep_incoming(Duration::from_secs(3600))
+                .expect("sweep"),
+            1
+        );
+        assert!(!incoming.join("upload-left").exists());
+        assert!(incoming.join("upload-receiving").exists());
+        assert!(incoming.join("not-ours").exists());
     }
 }

@@ -25,7 +25,13 @@ pub struct Purged {
     pub packages: usize,
     /// Staff sessions that ended or expired.
     pub sessions: usize,
+    /// Uploads a stopped server left half-received in `storage.dir/incoming`.
+    pub incoming: usize,
 }
+
+/// How old a file in the incoming folder must be to be taken for a leftover: an upload is
+/// received and checked within its request, which never lasts this long.
+const INCOMING_LEFTOVER: std::time::Duration = std::time::Duration::from_secs(3600);
 
 pub fn run(
     conn: &mut DbConn,
@@ -47,12 +53,17 @@ pub fn run(
         now,
         crate::staff::sessions::Lifetime::from_settings(&state.settings.security),
     )?;
+    let incoming = state
+        .files
+        .sweep_incoming(INCOMING_LEFTOVER)
+        .map_err(WorkflowError::Files)?;
     Ok(Purged {
         documents,
         requests_anonymised,
         files,
         packages,
         sessions,
+        incoming,
     })
 }
 
@@ -141,6 +152,7 @@ pub fn purge_job(state: &AppState, _job: &crate::store::jobs::JobRow) -> Result<
         files = purged.files,
         packages = purged.packages,
         sessions = purged.sessions,
+        incoming = purged.incoming,
         "purge done"
     );
     Ok(())
