@@ -380,7 +380,7 @@ pub async fn task(
         Some(Early::TooLarge) => return Ok(back(&key, Err(too_large()))),
         None => {}
     }
-    let submission = match upload::read(multipart, &state.files, max).await {
+    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => return Ok(back(&key, Err(too_large()))),
         Err(UploadError::Malformed(_)) => {

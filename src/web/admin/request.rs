@@ -440,7 +440,7 @@ pub async fn send(
         Some(Early::TooLarge) => return run(state, staff, id.into_inner(), Err(too_large())).await,
         None => {}
     }
-    let submission = match upload::read(multipart, &state.files, max).await {
+    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
             return run(state, staff, id.into_inner(), Err(too_large())).await;

@@ -321,7 +321,7 @@ pub async fn submit(
         None if !super::has_csrf_cookie(&req) => return expired(),
         None => {}
     }
-    let submission = match upload::read(multipart, &state.files, max).await {
+    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => return too_large(&state, lang, max),
         Err(UploadError::Malformed(why)) => return bad_form(&state, lang, &why),

@@ -602,7 +602,7 @@ async fn posted(
         let errors = Feedback::on_both(t.t("errors.csrf").to_string(), String::new());
         return Err(again(errors, StatusCode::FORBIDDEN));
     }
-    let submission = match upload::read(multipart, &state.files, max).await {
+    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
             let msg = t.fill("errors.file_too_large", &[("max", &human_size(max, lang))]);

@@ -11,7 +11,7 @@ use std::io::Write;
 use std::path::Path;
 
 use actix_multipart::Multipart;
-use actix_web::http::header;
+use actix_web::http::header::{self, HeaderMap};
 use actix_web::{HttpRequest, web};
 use futures_util::StreamExt;
 use tempfile::NamedTempFile;
@@ -152,12 +152,41 @@ impl From<actix_web::error::BlockingError> for UploadError {
     }
 }
 
-/// Reads the form; files go to temporary files under the store's incoming folder.
+/// The shortest and longest multipart boundaries taken. Browsers and HTTP libraries write 16
+/// to 70 characters (RFC 2046 allows 1 to 70); actix-multipart 0.7 panics on some bodies whose
+/// boundary is under four characters (a slice `[2..1]` in `skip_until_boundary`, found by
+/// `fuzz/run … multipart`), and a panic ends every request in flight on that worker.
+pub const BOUNDARY_LEN: std::ops::RangeInclusive<usize> = 8..=70;
+
+/// Whether the request's multipart boundary, read as actix-multipart reads it, has a length
+/// in [`BOUNDARY_LEN`]. A missing or unparsable content type passes: the reader refuses it.
+pub fn boundary_ok(headers: &HeaderMap) -> bool {
+    let content_type = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<actix_web::mime::Mime>().ok());
+    match content_type
+        .as_ref()
+        .and_then(|ct| ct.get_param(actix_web::mime::BOUNDARY))
+    {
+        Some(boundary) => BOUNDARY_LEN.contains(&boundary.as_str().len()),
+        None => true,
+    }
+}
+
+/// Reads the form; files go to temporary files under the store's incoming folder. `headers`
+/// are the request's: a boundary the reader cannot take safely is refused before any byte.
 pub async fn read(
+    headers: &HeaderMap,
     mut multipart: Multipart,
     store: &FileStore,
     max_file_bytes: usize,
 ) -> Result<Submission, UploadError> {
+    if !boundary_ok(headers) {
+        return Err(UploadError::Malformed(
+            "multipart boundary of an unusual length".into(),
+        ));
+    }
     let mut out = Submission::default();
     let cap = body_cap(max_file_bytes);
     let (mut parts, mut files, mut body, mut text, mut file_bytes) = (0, 0, 0usize, 0usize, 0usize);
