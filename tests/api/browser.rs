@@ -319,23 +319,22 @@ impl Driver {
         page
     }
 
-    /// Screenshots at desktop (1,280 px) and phone (390 px) width, for people to look at.
-    pub async fn screenshots(&self, name: &str) {
-        for width in [1280, 390] {
-            self.session_call(
-                "POST",
-                "/window/rect",
-                Some(json!({ "width": width, "height": 1400 })),
-            )
-            .await;
-            self.screenshot(&format!("{name}-{width}")).await;
-        }
+    async fn resize(&self, width: u32) {
         self.session_call(
             "POST",
             "/window/rect",
-            Some(json!({ "width": 1280, "height": 1400 })),
+            Some(json!({ "width": width, "height": 1400 })),
         )
         .await;
+    }
+
+    /// Screenshots at desktop (1,280 px) and phone (390 px) width, for people to look at.
+    pub async fn screenshots(&self, name: &str) {
+        for width in [1280, 390] {
+            self.resize(width).await;
+            self.screenshot(&format!("{name}-{width}")).await;
+        }
+        self.resize(1280).await;
     }
 
     /// Checks the page as a person with any device or assistive technology meets it: axe-core
@@ -345,12 +344,7 @@ impl Driver {
     pub async fn check_page(&self, name: &str) {
         let axe = axe_source();
         for width in [1280, 390] {
-            self.session_call(
-                "POST",
-                "/window/rect",
-                Some(json!({ "width": width, "height": 1400 })),
-            )
-            .await;
+            self.resize(width).await;
             self.screenshot(&format!("{name}-{width}")).await;
             let overflow = self
                 .session_call(
@@ -390,12 +384,7 @@ impl Driver {
                 serde_json::to_string_pretty(&violations).unwrap_or_default()
             );
         }
-        self.session_call(
-            "POST",
-            "/window/rect",
-            Some(json!({ "width": 1280, "height": 1400 })),
-        )
-        .await;
+        self.resize(1280).await;
     }
 
     /// Waits for a finished download whose name ends with `suffix`; returns its bytes.
