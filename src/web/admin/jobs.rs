@@ -147,7 +147,11 @@ fn trouble(t: &Strings, lang: Lang, zone: Tz, job: JobRow) -> Trouble {
             })
             .to_string(),
         attempts: t.fill(
-            "shell.work.attempts",
+            if job.attempts == 1 {
+                "shell.work.attempts.one"
+            } else {
+                "shell.work.attempts.other"
+            },
             &[
                 ("n", &job.attempts.to_string()),
                 ("max", &job.max_attempts.to_string()),
