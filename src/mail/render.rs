@@ -589,3 +589,70 @@ fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod staff_mail_tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::mail::DigestItem;
+
+    #[test]
+    fn the_digest_and_the_invitation_speak_the_staffs_language() {
+        let items = [DigestItem {
+            reference: "DSAR-2027-000001".into(),
+            kind: "access".into(),
+            due_on: NaiveDate::from_ymd_opt(2027, 3, 1).expect("date"),
+            days_left: -2,
+            link: "https://privacy.example.org/admin/requests/DSAR-2027-000001".into(),
+            assignee: None,
+            as_dpo: true,
+            extension_notice_due: false,
+        }];
+        let digest = StaffMail::DeadlineDigest {
+            name: "Alice Martin",
+            items: &items,
+            more: 0,
+            dashboard: "https://privacy.example.org/admin",
+        };
+        let (_, fr) = render_staff(&digest, Lang::Fr, "Exemple SAS").expect("fr");
+        assert_eq!(fr.subject, "Exemple SAS – 1 demande en retard");
+        for words in [
+            "Bonjour Alice Martin,",
+            "droit d'accès",
+            "Échéance le 1er mars 2027\u{a0}: en retard de 2 jours.",
+            "Confiée à personne\u{a0}: merci de l'attribuer.",
+        ] {
+            assert!(fr.text.contains(words), "{words}: {}", fr.text);
+        }
+        assert!(fr.html.contains("<html lang=\"fr\">"));
+        let (_, en) = render_staff(&digest, Lang::En, "Exemple SAS").expect("en");
+        assert_eq!(en.subject, "Exemple SAS – 1 request overdue");
+        assert!(en.text.contains("Was due 1 March 2027: 2 days overdue."));
+
+        let invitation = StaffMail::Invitation {
+            name: "Hugo Petit",
+            link: "https://privacy.example.org/admin/password/abc",
+            role: "handler",
+            invited_by: "Ada Lovelace",
+        };
+        let (template, fr) = render_staff(&invitation, Lang::Fr, "Exemple SAS").expect("fr");
+        assert_eq!(template, "staff_invitation");
+        assert!(fr.text.contains("Ada Lovelace vous invite"), "{}", fr.text);
+        assert!(
+            fr.text.contains("Votre rôle\u{a0}: Gestionnaire."),
+            "{}",
+            fr.text
+        );
+        assert!(
+            fr.html
+                .contains("href=\"https://privacy.example.org/admin/password/abc\"")
+        );
+        assert!(!fr.text.contains("dsar") && !fr.subject.contains("dsar"));
+        assert!(
+            fr.text
+                .lines()
+                .all(|l| l.chars().count() <= 72 || !l.contains(' '))
+        );
+    }
+}
