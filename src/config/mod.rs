@@ -4,6 +4,7 @@
 //! setting names are read here too: the record of processing activities ([`processing`]) and
 //! the data sources ([`sources`]).
 
+pub mod identity;
 pub mod processing;
 pub mod sources;
 
@@ -43,6 +44,10 @@ pub struct Settings {
     pub reminders: Reminders,
     pub register: Register,
     pub fulfilment: Fulfilment,
+    /// The accent and the logo, read and checked from `organisation.accent` and
+    /// `organisation.logo` when the settings load.
+    #[serde(skip)]
+    brand: identity::Brand,
 }
 
 /// Data sources, export packages and the suppression list (see [`crate::config::sources`]).
@@ -232,6 +237,11 @@ pub struct Organisation {
     pub time_zone: String,
     pub base_url: String,
     pub default_profile: String,
+    /// An SVG or PNG file shown beside the name on the portal, the dashboard and in mails;
+    /// empty: the name alone.
+    pub logo: String,
+    /// `#rrggbb` for buttons, links and the header; white text on it must read at 4.5:1.
+    pub accent: String,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -375,10 +385,12 @@ impl Settings {
         for (key, raw) in overrides {
             apply_env_override(&mut merged, &key, &raw)?;
         }
-        let settings: Settings = Value::Table(merged)
+        let mut settings: Settings = Value::Table(merged)
             .try_into()
             .map_err(|e| anyhow!("invalid configuration: {e}"))?;
         settings.law()?;
+        settings.brand =
+            identity::Brand::load(&settings.organisation.accent, &settings.organisation.logo)?;
         if Lang::from_code(&settings.organisation.language).is_none() {
             return Err(anyhow!(
                 "organisation.language: \"{}\" is not a language of the product (fr or en)",
@@ -386,6 +398,11 @@ impl Settings {
             ));
         }
         Ok(settings)
+    }
+
+    /// The organisation's accent and logo, checked and read at load.
+    pub fn brand(&self) -> &identity::Brand {
+        &self.brand
     }
 
     /// The organisation's language ([`Organisation::language`], checked at load).

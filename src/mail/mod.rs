@@ -9,7 +9,8 @@ mod transport;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use lettre::Message;
-use lettre::message::{Mailbox, MultiPart};
+use lettre::message::header::ContentType;
+use lettre::message::{Attachment, Mailbox, MultiPart, SinglePart};
 use serde::Deserialize;
 
 use crate::state::AppState;
@@ -132,11 +133,20 @@ pub fn queue(
     )
 }
 
-/// A mail to a member of staff, about their account or their work (in English, like the
-/// dashboard).
+/// A mail to a member of staff, about their account or their work, in their language (the
+/// account's choice, else the organisation's).
 pub enum StaffMail<'a> {
     /// A one-time link to choose a new password.
     PasswordReset { name: &'a str, link: &'a str },
+    /// An invitation to the dashboard: the role given, who gave it, and the one-time link to
+    /// choose a password.
+    Invitation {
+        name: &'a str,
+        link: &'a str,
+        /// The role's code (`handler`…), written out in words in the mail.
+        role: &'a str,
+        invited_by: &'a str,
+    },
     /// The requests of one member of staff whose deadline reached a reminder threshold or
     /// passed, in one mail however many there are. Names no requester: the reference and a
     /// link to the dashboard are enough to act.
@@ -155,7 +165,7 @@ pub enum StaffMail<'a> {
 pub struct DigestItem {
     /// e.g. DSAR-2026-000123.
     pub reference: String,
-    /// The right exercised, in English.
+    /// The right exercised, as its code (`access`…): the mail writes it in its language.
     pub kind: String,
     pub due_on: NaiveDate,
     /// Negative once overdue.
@@ -176,13 +186,14 @@ pub fn queue_staff(
     conn: &mut DbConn,
     mail: &StaffMail<'_>,
     to: &str,
+    lang: crate::i18n::Lang,
     organisation: &str,
     now: NaiveDateTime,
 ) -> Result<i64, MailError> {
     to.parse::<lettre::Address>()
         .map_err(|_| MailError::Recipient)?;
-    let (template, rendered) = render::render_staff(mail, organisation)?;
-    store(conn, template, "en", to, &rendered, None, now)
+    let (template, rendered) = render::render_staff(mail, lang, organisation)?;
+    store(conn, template, lang.code(), to, &rendered, None, now)
 }
 
 fn store(
@@ -257,7 +268,12 @@ pub fn send_job(state: &AppState, mailer: &Transport, job: &JobRow) -> Result<()
         row.message_id = full;
     }
     let now = state.clock.now();
-    let message = build_message(&state.settings.mail.from, &row, now.into());
+    let message = build_message(
+        &state.settings.mail.from,
+        &row,
+        now.into(),
+        state.settings.brand(),
+    );
     // No pooled connection is held while the SMTP server takes its time.
     drop(conn);
     let sent = message
@@ -290,10 +306,36 @@ pub fn send_job(state: &AppState, mailer: &Transport, job: &JobRow) -> Result<()
     }
 }
 
+/// The colour the mail templates draw buttons, links and the header's rule in: the
+/// organisation's accent takes its place when the mail leaves.
+const TEMPLATE_ACCENT: &str = "#1d4ed8";
+/// Where the templates' header wants the logo; the logo itself travels inside the mail.
+const LOGO_MARK: &str = "<!--logo-->";
+const LOGO_CID: &str = "logo";
+
+/// The HTML part as it leaves: in the organisation's accent, with its logo (when it has one)
+/// as an image carried in the mail itself, never one loaded from elsewhere. Applied when the
+/// mail is sent, so the outbox keeps one small copy of each mail and a new logo or colour
+/// reaches the mails still waiting.
+fn branded_html(html: &str, brand: &crate::config::identity::Brand) -> String {
+    let html = html.replace(TEMPLATE_ACCENT, &brand.accent.hex());
+    match brand.logo {
+        Some(_) => html.replacen(
+            LOGO_MARK,
+            &format!(
+                "<img src=\"cid:{LOGO_CID}\" alt=\"\" height=\"40\" style=\"display:block;height:40px;width:auto;margin:0 0 8px;border:0;\">"
+            ),
+            1,
+        ),
+        None => html,
+    }
+}
+
 fn build_message(
     from: &str,
     row: &OutboxRow,
     date: std::time::SystemTime,
+    brand: &crate::config::identity::Brand,
 ) -> Result<Message, String> {
     let from: Mailbox = from
         .parse()
@@ -308,11 +350,32 @@ fn build_message(
         .subject(row.subject.as_str())
         .message_id(Some(format!("<{}>", row.message_id)))
         .date(date)
-        .multipart(MultiPart::alternative_plain_html(
-            row.body_text.clone(),
-            row.body_html.clone(),
-        ))
+        .multipart(body(row, brand)?)
         .map_err(|e| format!("cannot build the message: {e}"))
+}
+
+/// Text and HTML as alternatives; with a logo, the HTML and the logo it shows are one
+/// `multipart/related` part.
+fn body(row: &OutboxRow, brand: &crate::config::identity::Brand) -> Result<MultiPart, String> {
+    let html = branded_html(&row.body_html, brand);
+    let logo = brand.logo.as_ref().filter(|_| html.contains("cid:logo"));
+    let Some(logo) = logo else {
+        return Ok(MultiPart::alternative_plain_html(
+            row.body_text.clone(),
+            html,
+        ));
+    };
+    let content_type = ContentType::parse(logo.content_type)
+        .map_err(|e| format!("the logo's content type: {e}"))?;
+    let image =
+        Attachment::new_inline(LOGO_CID.to_string()).body(logo.bytes.to_vec(), content_type);
+    Ok(MultiPart::alternative()
+        .singlepart(SinglePart::plain(row.body_text.clone()))
+        .multipart(
+            MultiPart::related()
+                .singlepart(SinglePart::html(html))
+                .singlepart(image),
+        ))
 }
 
 /// The right-hand side of our Message-IDs: the host people reach us at,

@@ -5,7 +5,7 @@
 use askama::Template;
 
 use super::{MailError, MailFacts, MailKind, StaffMail};
-use crate::i18n::{Lang, long_date};
+use crate::i18n::{Lang, Strings, long_date};
 
 /// The language a mail is written in (the portal's two), from its code exactly as
 /// [`Lang::code`] writes it.
@@ -164,38 +164,58 @@ mail_templates! {
     LinkAgain => "email/link_again/subject.txt", "email/link_again/body.txt", "email/link_again/body.html";
 }
 
-/// What the password-reset mail says.
-struct PasswordReset<'a> {
+/// A mail to a member of staff about their account (an invitation, a new password): a
+/// greeting, the paragraphs, one button with its address spelled out, and what to do if it
+/// was not for them; in their language.
+struct StaffMessage<'a> {
+    lang: &'static str,
     organisation: &'a str,
-    name: &'a str,
+    greeting: String,
+    before: Vec<String>,
     link: &'a str,
+    action: String,
+    fallback: &'static str,
+    after: Vec<String>,
+    signature: String,
+    footer: String,
 }
 
 #[derive(Template)]
-#[template(path = "email/staff/password_reset.txt")]
-struct PasswordResetText<'v, 'a>(&'v PasswordReset<'a>);
+#[template(path = "email/staff/message.txt")]
+struct StaffMessageText<'v, 'a>(&'v StaffMessage<'a>);
 
 #[derive(Template)]
-#[template(path = "email/staff/password_reset.html")]
-struct PasswordResetHtml<'v, 'a>(&'v PasswordReset<'a>);
+#[template(path = "email/staff/message.html")]
+struct StaffMessageHtml<'v, 'a>(&'v StaffMessage<'a>);
 
-deref_to!(PasswordReset: PasswordResetText, PasswordResetHtml);
+deref_to!(StaffMessage: StaffMessageText, StaffMessageHtml);
 
-/// A request as a digest lists it, dates in words.
+/// A request as a digest lists it, in words.
 struct DigestLine<'a> {
     item: &'a super::DigestItem,
-    due: String,
-    left: String,
+    /// The right exercised, in the mail's language.
+    kind: String,
+    /// "Due 3 May 2026: 3 days left." / "Was due …: 2 days overdue."
+    when: String,
+    /// Whose it is, when the reader gets it as DPO.
+    whose: Option<String>,
+    /// The extension notice still owed before the first due date.
+    extension: Option<String>,
 }
 
 /// What the deadline digest says.
 struct DeadlineDigest<'a> {
+    lang: &'static str,
+    t: &'static Strings,
     organisation: &'a str,
-    name: &'a str,
+    greeting: String,
+    intro: String,
     overdue: Vec<DigestLine<'a>>,
     coming: Vec<DigestLine<'a>>,
-    more: usize,
+    more: Option<String>,
     dashboard: &'a str,
+    signature: String,
+    footer: String,
 }
 
 #[derive(Template)]
@@ -208,94 +228,174 @@ struct DeadlineDigestHtml<'v, 'a>(&'v DeadlineDigest<'a>);
 
 deref_to!(DeadlineDigest: DeadlineDigestText, DeadlineDigestHtml);
 
-/// "3 days left", "due today", "2 days overdue".
-fn days_left_words(days_left: i64) -> String {
+/// "3 days left", "due today", "2 days overdue" / "3 jours restants"…
+fn days_left_words(t: &Strings, days_left: i64) -> String {
     match days_left {
-        0 => "due today".into(),
-        1 => "1 day left".into(),
-        -1 => "1 day overdue".into(),
-        n if n > 0 => format!("{n} days left"),
-        n => format!("{} days overdue", -n),
+        0 => t.t("shell.digest.due_today").to_string(),
+        n if n > 0 => t.count("shell.digest.left", n),
+        n => t.count("shell.digest.late", -n),
     }
 }
 
 fn deadline_digest(
+    lang: Lang,
     organisation: &str,
     name: &str,
     items: &[super::DigestItem],
     more: usize,
     dashboard: &str,
 ) -> Result<Rendered, MailError> {
+    let t = lang.strings();
     let lines = |overdue: bool| -> Vec<DigestLine<'_>> {
         items
             .iter()
             .filter(|i| (i.days_left < 0) == overdue)
-            .map(|item| DigestLine {
-                item,
-                due: long_date(item.due_on, Lang::En),
-                left: days_left_words(item.days_left),
+            .map(|item| {
+                let due = long_date(item.due_on, lang);
+                let left = days_left_words(t, item.days_left);
+                let key = format!("kinds.{}.name", item.kind);
+                DigestLine {
+                    item,
+                    kind: if t.has(&key) {
+                        t.t(&key).to_string()
+                    } else {
+                        item.kind.clone()
+                    },
+                    when: t.fill(
+                        if overdue {
+                            "shell.digest.was_due"
+                        } else {
+                            "shell.digest.due"
+                        },
+                        &[("date", &due), ("left", &left)],
+                    ),
+                    whose: item.as_dpo.then(|| match &item.assignee {
+                        Some(who) => t.fill("shell.digest.assigned", &[("name", who)]),
+                        None => t.t("shell.digest.unassigned").to_string(),
+                    }),
+                    extension: item
+                        .extension_notice_due
+                        .then(|| t.fill("shell.digest.extension", &[("date", &due)])),
+                }
             })
             .collect()
     };
     let (overdue, coming) = (lines(true), lines(false));
-    let subject = match (overdue.len(), coming.len() + more) {
-        (0, n) => format!("{organisation} – {n} request{} coming due", plural(n)),
-        (o, 0) => format!("{organisation} – {o} request{} overdue", plural(o)),
+    let n = i64::try_from(coming.len() + more).unwrap_or(i64::MAX);
+    let o = i64::try_from(overdue.len()).unwrap_or(i64::MAX);
+    let subject = match (o, n) {
+        (0, n) => t.count("shell.digest.subject_coming", n),
+        (o, 0) => t.count("shell.digest.subject_overdue", o),
         (o, n) => format!(
-            "{organisation} – {o} request{} overdue, {n} coming due",
-            plural(o)
+            "{}, {}",
+            t.count("shell.digest.subject_overdue", o),
+            t.count("shell.digest.subject_and_coming", n)
         ),
     };
     let digest = DeadlineDigest {
+        lang: lang.code(),
+        t,
         organisation,
-        name,
+        greeting: t.fill("shell.mail.greeting", &[("name", name)]),
+        intro: t.fill("shell.digest.intro", &[("organisation", organisation)]),
         overdue,
         coming,
-        more,
+        more: (more > 0)
+            .then(|| t.count("shell.digest.more", i64::try_from(more).unwrap_or(i64::MAX))),
         dashboard,
+        signature: t.t("shell.mail.signature").to_string(),
+        footer: t.fill("shell.mail.footer", &[("organisation", organisation)]),
     };
     text_and_html(
         "staff_deadline_digest",
-        subject,
+        format!("{organisation} – {subject}"),
         &DeadlineDigestText(&digest),
         &DeadlineDigestHtml(&digest),
     )
 }
 
-fn plural(n: usize) -> &'static str {
-    if n == 1 { "" } else { "s" }
-}
-
-/// A staff mail: its template name and what it says.
+/// A staff mail, in `lang`: its template name and what it says.
 pub(super) fn render_staff(
     mail: &StaffMail<'_>,
+    lang: Lang,
     organisation: &str,
 ) -> Result<(&'static str, Rendered), MailError> {
-    match *mail {
-        StaffMail::PasswordReset { name, link } => {
-            let reset = PasswordReset {
-                organisation,
+    let t = lang.strings();
+    let message = |name: &str, link, key: &str, values: &[(&str, &str)]| {
+        let paragraphs = |part: &str| -> Vec<String> {
+            (1..=3)
+                .map(|i| format!("{key}.{part}{i}"))
+                .filter(|k| t.has(k))
+                .map(|k| t.fill(&k, values))
+                .collect()
+        };
+        StaffMessage {
+            lang: lang.code(),
+            organisation,
+            greeting: t.fill("shell.mail.greeting", &[("name", name)]),
+            before: paragraphs("before"),
+            link,
+            action: t.t(&format!("{key}.action")).to_string(),
+            fallback: t.t("shell.mail.fallback"),
+            after: paragraphs("after"),
+            signature: t.t("shell.mail.signature").to_string(),
+            footer: t.fill("shell.mail.footer", &[("organisation", organisation)]),
+        }
+    };
+    let (template, subject, view) = match *mail {
+        StaffMail::PasswordReset { name, link } => (
+            "staff_password_reset",
+            t.t("accounts.mail.reset.subject"),
+            message(
                 name,
                 link,
-            };
-            let rendered = text_and_html(
-                "staff_password_reset",
-                format!("{organisation} – choose a new dsar password"),
-                &PasswordResetText(&reset),
-                &PasswordResetHtml(&reset),
-            )?;
-            Ok(("staff_password_reset", rendered))
+                "accounts.mail.reset",
+                &[("organisation", organisation)],
+            ),
+        ),
+        StaffMail::Invitation {
+            name,
+            link,
+            role,
+            invited_by,
+        } => {
+            let role_words = t.t(&format!("accounts.role.{role}.name")).to_string();
+            let role_does = t.t(&format!("accounts.role.{role}.does")).to_string();
+            (
+                "staff_invitation",
+                t.t("accounts.mail.invite.subject"),
+                message(
+                    name,
+                    link,
+                    "accounts.mail.invite",
+                    &[
+                        ("organisation", organisation),
+                        ("role", &role_words),
+                        ("does", &role_does),
+                        ("by", invited_by),
+                    ],
+                ),
+            )
         }
         StaffMail::DeadlineDigest {
             name,
             items,
             more,
             dashboard,
-        } => Ok((
-            "staff_deadline_digest",
-            deadline_digest(organisation, name, items, more, dashboard)?,
-        )),
-    }
+        } => {
+            return Ok((
+                "staff_deadline_digest",
+                deadline_digest(lang, organisation, name, items, more, dashboard)?,
+            ));
+        }
+    };
+    let rendered = text_and_html(
+        template,
+        format!("{organisation} – {subject}"),
+        &StaffMessageText(&view),
+        &StaffMessageHtml(&view),
+    )?;
+    Ok((template, rendered))
 }
 
 /// A subject is one header line whatever the template's layout.
@@ -489,3 +589,70 @@ fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
 
 #[cfg(test)]
 mod tests;
+
+#[cfg(test)]
+mod staff_mail_tests {
+    use chrono::NaiveDate;
+
+    use super::*;
+    use crate::mail::DigestItem;
+
+    #[test]
+    fn the_digest_and_the_invitation_speak_the_staffs_language() {
+        let items = [DigestItem {
+            reference: "DSAR-2027-000001".into(),
+            kind: "access".into(),
+            due_on: NaiveDate::from_ymd_opt(2027, 3, 1).expect("date"),
+            days_left: -2,
+            link: "https://privacy.example.org/admin/requests/DSAR-2027-000001".into(),
+            assignee: None,
+            as_dpo: true,
+            extension_notice_due: false,
+        }];
+        let digest = StaffMail::DeadlineDigest {
+            name: "Alice Martin",
+            items: &items,
+            more: 0,
+            dashboard: "https://privacy.example.org/admin",
+        };
+        let (_, fr) = render_staff(&digest, Lang::Fr, "Exemple SAS").expect("fr");
+        assert_eq!(fr.subject, "Exemple SAS – 1 demande en retard");
+        for words in [
+            "Bonjour Alice Martin,",
+            "droit d'accès",
+            "Échéance le 1er mars 2027\u{a0}: en retard de 2 jours.",
+            "Confiée à personne\u{a0}: merci de l'attribuer.",
+        ] {
+            assert!(fr.text.contains(words), "{words}: {}", fr.text);
+        }
+        assert!(fr.html.contains("<html lang=\"fr\">"));
+        let (_, en) = render_staff(&digest, Lang::En, "Exemple SAS").expect("en");
+        assert_eq!(en.subject, "Exemple SAS – 1 request overdue");
+        assert!(en.text.contains("Was due 1 March 2027: 2 days overdue."));
+
+        let invitation = StaffMail::Invitation {
+            name: "Hugo Petit",
+            link: "https://privacy.example.org/admin/password/abc",
+            role: "handler",
+            invited_by: "Ada Lovelace",
+        };
+        let (template, fr) = render_staff(&invitation, Lang::Fr, "Exemple SAS").expect("fr");
+        assert_eq!(template, "staff_invitation");
+        assert!(fr.text.contains("Ada Lovelace vous invite"), "{}", fr.text);
+        assert!(
+            fr.text.contains("Votre rôle\u{a0}: Gestionnaire."),
+            "{}",
+            fr.text
+        );
+        assert!(
+            fr.html
+                .contains("href=\"https://privacy.example.org/admin/password/abc\"")
+        );
+        assert!(!fr.text.contains("dsar") && !fr.subject.contains("dsar"));
+        assert!(
+            fr.text
+                .lines()
+                .all(|l| l.chars().count() <= 72 || !l.contains(' '))
+        );
+    }
+}

@@ -196,7 +196,11 @@ pub fn password_link(
 #[derive(Debug, thiserror::Error)]
 pub enum AddUserError {
     #[error("{0}")]
-    Invalid(String),
+    InvalidEmail(String),
+    #[error("the name {0}")]
+    InvalidName(String),
+    #[error("{0}")]
+    Mail(String),
     #[error("an account with this address exists already")]
     Exists,
     #[error(transparent)]
@@ -213,11 +217,11 @@ pub fn add_user(
     now: DateTime<Utc>,
 ) -> Result<(UserRow, String), AddUserError> {
     let email = crate::domain::email::EmailAddress::parse(email)
-        .map_err(|e| AddUserError::Invalid(e.to_string()))?;
+        .map_err(|e| AddUserError::InvalidEmail(e.to_string()))?;
     let email = email.as_str().to_lowercase();
     if !name.trim().is_empty() {
         crate::domain::text::check(name.trim(), crate::domain::text::TextKind::Name)
-            .map_err(|fault| AddUserError::Invalid(format!("the name {fault}")))?;
+            .map_err(|fault| AddUserError::InvalidName(fault.to_string()))?;
     }
     write_tx(conn, |conn| {
         if users::find_by_email(conn, &email)?.is_some() {
@@ -239,6 +243,61 @@ pub fn add_user(
             now.naive_utc(),
         )?;
         Ok((user, link))
+    })
+}
+
+/// What an invitation mail needs from the settings.
+pub struct Inviting<'a> {
+    /// The organisation's name, as the mail shows it.
+    pub organisation: &'a str,
+    /// `organisation.base_url`, without its trailing slash: the link is absolute.
+    pub base_url: &'a str,
+    /// The language of the mail and of the account: the one chosen for them, else the
+    /// organisation's.
+    pub lang: crate::i18n::Lang,
+    /// Whether that language was chosen for them (it is then the account's own choice).
+    pub chosen: bool,
+    /// Who invites, by name.
+    pub invited_by: &'a str,
+}
+
+/// Invites a member of staff and mails them the invitation, in one transaction: the account
+/// (with the language chosen for it), the link to set a password, the audit entry and the
+/// mail in the outbox. Returns the account and the link's path (shown to the administrator
+/// too, should the mail not arrive).
+pub fn invite(
+    conn: &mut DbConn,
+    email: &str,
+    name: &str,
+    role: Role,
+    by: &str,
+    inviting: &Inviting<'_>,
+    now: DateTime<Utc>,
+) -> Result<(UserRow, String), AddUserError> {
+    write_tx(conn, |conn| {
+        let (user, path) = add_user(conn, email, name, role, by, now)?;
+        if inviting.chosen {
+            users::set_lang(conn, user.id, Some(inviting.lang.code()))?;
+        }
+        let link = format!("{}{path}", inviting.base_url);
+        crate::mail::queue_staff(
+            conn,
+            &crate::mail::StaffMail::Invitation {
+                name: &display_name(&user),
+                link: &link,
+                role: role.as_str(),
+                invited_by: inviting.invited_by,
+            },
+            &user.email,
+            inviting.lang,
+            inviting.organisation,
+            now.naive_utc(),
+        )
+        .map_err(|e| match e {
+            crate::mail::MailError::Store(e) => AddUserError::Store(e),
+            other => AddUserError::Mail(other.to_string()),
+        })?;
+        Ok((user, path))
     })
 }
 

@@ -187,6 +187,11 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
             let more = items.len().saturating_sub(LISTED_PER_MAIL);
             items.truncate(LISTED_PER_MAIL);
             let name = crate::staff::display_name(user);
+            let lang = user
+                .lang
+                .as_deref()
+                .and_then(crate::i18n::Lang::from_code)
+                .unwrap_or_else(|| state.settings.language());
             mail::queue_staff(
                 conn,
                 &StaffMail::DeadlineDigest {
@@ -196,6 +201,7 @@ pub fn sweep(state: &AppState, today: NaiveDate) -> Result<SweepCounts, SweepErr
                     dashboard: &dashboard,
                 },
                 &user.email,
+                lang,
                 &state.settings.organisation.name,
                 now,
             )?;
@@ -229,10 +235,7 @@ fn digest_item(
     DigestItem {
         link: format!("{}/admin/requests/{reference}", state.settings.base_url()),
         reference,
-        kind: crate::i18n::Lang::En
-            .strings()
-            .t(&format!("kinds.{}.name", row.kind))
-            .to_string(),
+        kind: row.kind.to_string(),
         due_on,
         days_left,
         assignee: None,

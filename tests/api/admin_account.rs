@@ -195,7 +195,7 @@ async fn password_reset_by_mail(app: TestApp) {
     let mails = mails_to(&app, "hugo@example.fr");
     assert_eq!(mails.len(), 1);
     assert!(
-        mails[0].subject.contains("new dsar password"),
+        mails[0].subject.contains("choose a new password"),
         "{}",
         mails[0].subject
     );
@@ -242,7 +242,7 @@ async fn administrators_change_accounts(app: TestApp) {
             &[("csrf", &csrf), ("action", "role"), ("role", "viewer")],
         )
         .await;
-    res.assert_contains("hana@example.fr is now viewer");
+    res.assert_contains("hana@example.fr now has the role Viewer.");
     assert_eq!(
         hana.get("/admin").await.status.as_u16(),
         303,

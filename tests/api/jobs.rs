@@ -177,7 +177,7 @@ async fn a_panicking_job_ends_dead_and_can_be_revived(app: TestApp) {
     );
     let mut ada = staff(&app, "ada@example.fr", dsar::staff::Role::Admin).await;
     let page = ada.get("/admin/jobs").await;
-    page.assert_contains("1 dead");
+    page.assert_contains("1 stopped");
     page.assert_contains("the job panicked: the handler hit a bug");
     let id = {
         let mut conn = app.state.pool.get().expect("conn");

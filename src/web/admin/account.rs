@@ -1,13 +1,16 @@
-//! A member of staff's own account: who they are, and their second factor (TOTP), which
-//! they turn on by proving their app shows the right code and turn off the same way.
+//! A member of staff's own account: who they are, the language the dashboard speaks to them
+//! (theirs, or the organisation's), and their second factor (TOTP), which they turn on by
+//! proving their app shows the right code and turn off the same way.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
 use super::login::TOTP_PURPOSE;
-use super::{AdminError, Nav, Staff};
+use super::qr::{self, QrSvg};
+use super::{AdminError, FormError, Nav, Staff};
 use crate::crypto;
+use crate::i18n::{Lang, Strings};
 use crate::staff::{Throttle, sessions, totp};
 use crate::store::audit;
 use crate::store::{users, write_tx};
@@ -20,29 +23,81 @@ const SETUP_PURPOSE: &str = "totp-setup";
 #[template(path = "admin/account.html")]
 pub struct AccountPage {
     pub nav: Nav,
+    pub t: &'static Strings,
+    pub name: String,
     pub email: String,
+    /// The role in words, and what it may do.
     pub role: String,
+    pub role_does: String,
+    /// The account's own choice (`fr`, `en`), or `""` for the organisation's.
+    pub lang_choice: String,
+    /// "the organisation's language (French)".
+    pub org_lang: String,
     pub totp_on: bool,
     /// While setting up: (secret as typed into an app, otpauth URI, the sealed secret).
     pub setup: Option<(String, String, String)>,
+    /// The otpauth URI drawn as a QR code.
+    pub qr: Option<QrSvg>,
+    /// How to enter the key by hand, for this account.
+    pub key_hint: String,
     pub notice: Option<String>,
-    pub error: Option<String>,
+    pub error: Option<FormError>,
 }
 
+/// The account page; `notice` and `error` are keys of the catalogue.
 fn page(
     staff: &Staff,
     setup: Option<(String, String, String)>,
     notice: Option<&str>,
     error: Option<&str>,
 ) -> HttpResponse {
+    let t = staff.lang().strings();
+    render_page(
+        staff,
+        setup,
+        notice.map(|key| t.t(key).to_string()),
+        error.map(|key| t.t(key).to_string()),
+    )
+}
+
+fn render_page(
+    staff: &Staff,
+    setup: Option<(String, String, String)>,
+    notice: Option<String>,
+    error: Option<String>,
+) -> HttpResponse {
+    let t = staff.lang().strings();
+    let org_default = staff.org_lang();
+    let has_code_field = setup.is_some() || staff.user.totp_secret.is_some();
     staff.page(&AccountPage {
         nav: staff.nav(),
+        t,
+        name: staff.user.name.clone(),
         email: staff.user.email.clone(),
-        role: staff.role.as_str().to_string(),
+        role: t
+            .t(&format!("accounts.role.{}.name", staff.role.as_str()))
+            .to_string(),
+        role_does: t
+            .t(&format!("accounts.role.{}.does", staff.role.as_str()))
+            .to_string(),
+        lang_choice: staff.user.lang.clone().unwrap_or_default(),
+        org_lang: t.fill(
+            "accounts.account.lang_org",
+            &[(
+                "lang",
+                t.t(&format!("accounts.lang_name.{}", org_default.code())),
+            )],
+        ),
         totp_on: staff.user.totp_secret.is_some(),
+        qr: setup.as_ref().and_then(|(_, uri, _)| qr::draw(uri)),
+        key_hint: t.fill("accounts.totp.key_hint", &[("email", &staff.user.email)]),
         setup,
-        notice: notice.map(str::to_string),
-        error: error.map(str::to_string),
+        notice,
+        // The summary links to the code's field where the page has one.
+        error: error.map(|text| {
+            let field = if has_code_field { "code" } else { "totp-title" };
+            FormError::new(field, text)
+        }),
     })
 }
 
@@ -90,21 +145,16 @@ pub async fn totp_action(
     match form.action.as_str() {
         "start" => Ok(page(&staff, Some(new_setup(&state, &staff)), None, None)),
         // Replacing a second factor goes through turning the current one off, with its code.
-        "enable" if staff.user.totp_secret.is_some() => Ok(page(
-            &staff,
-            None,
-            None,
-            Some(
-                "Two-factor sign-in is already on. Turn it off first (with a current code) to move it to another app.",
-            ),
-        )),
+        "enable" if staff.user.totp_secret.is_some() => {
+            Ok(page(&staff, None, None, Some("accounts.totp.already_on")))
+        }
         "enable" => {
             let Some(secret) = crypto::open(&state.session_key, SETUP_PURPOSE, &form.sealed) else {
                 return Ok(page(
                     &staff,
                     Some(new_setup(&state, &staff)),
                     None,
-                    Some("The set-up expired; add this new key to your app."),
+                    Some("accounts.totp.setup_expired"),
                 ));
             };
             let Some(step) = totp::verify(&secret, &form.code, now.timestamp(), None) else {
@@ -117,23 +167,12 @@ pub async fn totp_action(
                     ),
                     form.sealed.clone(),
                 );
-                return Ok(page(
-                    &staff,
-                    Some(again),
-                    None,
-                    Some(
-                        "That code is not right. Enter the six digits your app shows now for this account.",
-                    ),
-                ));
+                return Ok(page(&staff, Some(again), None, Some("accounts.totp.wrong")));
             };
             state.login_throttle.spend_totp_step(staff.user.id, step);
             let sealed = crypto::seal(&state.session_key, TOTP_PURPOSE, &secret);
             let token = record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
-            Ok(redirect(
-                &state,
-                &token,
-                "Two-factor sign-in is on: from now on you sign in with your password and a code from your app. Your other sessions have ended.",
-            ))
+            Ok(redirect(&state, &token, "totp_on"))
         }
         "disable" => {
             let secret = staff
@@ -142,26 +181,19 @@ pub async fn totp_action(
                 .as_deref()
                 .and_then(|s| crypto::open(&state.session_key, TOTP_PURPOSE, s));
             let Some(secret) = secret else {
-                return Ok(page(
-                    &staff,
-                    None,
-                    None,
-                    Some("Two-factor sign-in is not on."),
-                ));
+                return Ok(page(&staff, None, None, Some("accounts.totp.not_on")));
             };
             let key = Throttle::totp_key(staff.user.id);
             let attempt = match state.login_throttle.reserve(&key, None) {
                 Ok(attempt) => attempt,
                 Err(wait) => {
-                    return Ok(page(
-                        &staff,
-                        None,
-                        None,
-                        Some(&format!(
-                            "Too many wrong codes. Wait {} seconds, then try again.",
-                            wait.as_secs().max(1)
-                        )),
-                    ));
+                    let t = staff.lang().strings();
+                    let seconds = i64::try_from(wait.as_secs().max(1)).unwrap_or(i64::MAX);
+                    let text = t.fill(
+                        "accounts.code.throttled",
+                        &[("wait", &t.count("accounts.seconds", seconds))],
+                    );
+                    return Ok(render_page(&staff, None, None, Some(text)));
                 }
             };
             let step = totp::verify(
@@ -176,16 +208,12 @@ pub async fn totp_action(
                     &staff,
                     None,
                     None,
-                    Some("That code is not right; two-factor sign-in stays on."),
+                    Some("accounts.totp.wrong_stays_on"),
                 ));
             }
             state.login_throttle.succeeded(attempt);
             let token = record(&state, &staff, None, "user.totp_disabled").await?;
-            Ok(redirect(
-                &state,
-                &token,
-                "Two-factor sign-in is off. Your other sessions have ended.",
-            ))
+            Ok(redirect(&state, &token, "totp_off"))
         }
         _ => Ok(page(&staff, None, None, None)),
     }
@@ -224,11 +252,11 @@ async fn record(
 }
 
 /// Back to the account page, in a new session of this browser (the others ended).
-fn redirect(state: &State, token: &str, notice: &str) -> HttpResponse {
+fn redirect(state: &State, token: &str, done: &str) -> HttpResponse {
     let mut res = HttpResponse::SeeOther()
         .insert_header((
             actix_web::http::header::LOCATION,
-            format!("/admin/account?done={}", super::url_escape(notice)),
+            format!("/admin/account?done={done}"),
         ))
         .finish();
     let _ = res.add_cookie(&super::session_cookie(state, token));
@@ -240,6 +268,50 @@ pub struct Done {
     done: Option<String>,
 }
 
+/// What was done, as the address after a change says it (`?done=lang`): only these words
+/// reach the page, never text from the address.
+fn done_notice(done: Option<&str>) -> Option<&'static str> {
+    match done? {
+        "totp_on" => Some("accounts.totp.on_done"),
+        "totp_off" => Some("accounts.totp.off_done"),
+        "lang" => Some("accounts.account.lang_done"),
+        _ => None,
+    }
+}
+
 pub async fn show(staff: Staff, query: web::Query<Done>) -> HttpResponse {
-    page(&staff, None, query.done.as_deref(), None)
+    page(&staff, None, done_notice(query.done.as_deref()), None)
+}
+
+#[derive(Deserialize)]
+pub struct LangForm {
+    csrf: String,
+    #[serde(default)]
+    lang: String,
+}
+
+/// Saves the language the dashboard and staff mails speak to this account: `fr`, `en`, or
+/// empty for the organisation's.
+pub async fn set_lang(
+    state: State,
+    staff: Staff,
+    form: web::Form<LangForm>,
+) -> Result<HttpResponse, AdminError> {
+    if !staff.csrf_ok(&form.csrf) {
+        return Err(AdminError::Forbidden);
+    }
+    let chosen = match form.lang.as_str() {
+        "" => None,
+        code => Some(Lang::from_code(code).ok_or(AdminError::NotFound)?),
+    };
+    let id = staff.user.id;
+    state
+        .db(move |conn, _| users::set_lang(conn, id, chosen.map(Lang::code)))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header((
+            actix_web::http::header::LOCATION,
+            "/admin/account?done=lang",
+        ))
+        .finish())
 }

@@ -7,8 +7,12 @@ use askama::Template;
 use serde::{Deserialize, Serialize};
 use serde_json::json;
 
-use super::{AdminError, Staff, clear_session, render, session_cookie};
+use super::{
+    AdminError, FormError, Frame, Staff, clear_session, guest_lang, remember_lang, render,
+    session_cookie,
+};
 use crate::crypto::{self, sha256_hex};
+use crate::i18n::{Lang, Strings};
 use crate::staff::{self, MIN_PASSWORD, Throttle, sessions};
 use crate::store::audit::{self, Entry};
 use crate::store::{users, write_tx};
@@ -18,10 +22,12 @@ use crate::web::portal::{csrf_ok, csrf_token, with_csrf};
 #[derive(Template)]
 #[template(path = "admin/login.html")]
 struct LoginPage {
+    frame: Frame,
+    t: &'static Strings,
     csrf: String,
     next: String,
     email: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 #[derive(Deserialize)]
@@ -50,13 +56,29 @@ fn safe_next(next: Option<&str>) -> String {
 
 pub async fn form(state: State, req: HttpRequest, query: web::Query<Next>) -> HttpResponse {
     let csrf = csrf_token(&req);
+    let lang = guest_lang(&state, &req);
+    let next = safe_next(query.next.as_deref());
+    // The other language keeps where to go after signing in.
+    let here = match next.as_str() {
+        "/admin" => "/admin/login".to_string(),
+        next => format!("/admin/login?next={}&", super::url_escape(next)),
+    };
+    let mut frame = Frame::new(&state, lang, None);
+    frame.switch_url = Some(match here.strip_suffix('&') {
+        Some(with_next) => format!("{with_next}&lang={}", lang.other().code()),
+        None => format!("{here}?lang={}", lang.other().code()),
+    });
     let page = LoginPage {
+        frame,
+        t: lang.strings(),
         csrf: csrf.clone(),
-        next: safe_next(query.next.as_deref()),
+        next,
         email: String::new(),
         error: None,
     };
-    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+    let mut res = with_csrf(render(&page, StatusCode::OK), &state, &csrf);
+    remember_lang(&mut res, &req, lang);
+    res
 }
 
 #[derive(Deserialize)]
@@ -71,18 +93,22 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
     let form = form.into_inner();
     let csrf = csrf_token(&req);
     let next = safe_next(form.next.as_deref());
-    let again = |error: &str, status: StatusCode| {
+    let lang = guest_lang(&state, &req);
+    let t = lang.strings();
+    let again = |error: String, status: StatusCode| {
         let page = LoginPage {
+            frame: Frame::new(&state, lang, Some("/admin/login")),
+            t,
             csrf: csrf.clone(),
             next: next.clone(),
             email: form.email.clone(),
-            error: Some(error.to_string()),
+            error: Some(FormError::new("email", error)),
         };
         with_csrf(render(&page, status), &state, &csrf)
     };
     if !csrf_ok(&req, form.csrf.as_deref()) {
         return again(
-            "The form expired. Please sign in again.",
+            t.t("accounts.login.expired").to_string(),
             StatusCode::FORBIDDEN,
         );
     }
@@ -95,10 +121,7 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
         Ok(attempt) => attempt,
         Err(wait) => {
             return again(
-                &format!(
-                    "Too many failed attempts. Wait {} seconds, then try again.",
-                    wait.as_secs().max(1)
-                ),
+                wait_words(t, "accounts.login.throttled", wait),
                 StatusCode::TOO_MANY_REQUESTS,
             );
         }
@@ -176,9 +199,12 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
             res
         }
         // The attempt stays counted: a failure.
-        Ok(None) => again("Wrong email or password.", StatusCode::UNAUTHORIZED),
+        Ok(None) => again(
+            t.t("accounts.login.wrong").to_string(),
+            StatusCode::UNAUTHORIZED,
+        ),
         Err(_) => again(
-            "Something went wrong; try again.",
+            t.t("accounts.failed").to_string(),
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
     }
@@ -223,8 +249,10 @@ fn read_pending(state: &State, req: &HttpRequest) -> Option<PendingLogin> {
 #[derive(Template)]
 #[template(path = "admin/login_code.html")]
 struct CodePage {
+    frame: Frame,
+    t: &'static Strings,
     csrf: String,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 pub async fn code_form(state: State, req: HttpRequest) -> HttpResponse {
@@ -232,11 +260,22 @@ pub async fn code_form(state: State, req: HttpRequest) -> HttpResponse {
         return to_login();
     }
     let csrf = csrf_token(&req);
+    let lang = guest_lang(&state, &req);
     let page = CodePage {
+        frame: Frame::new(&state, lang, Some("/admin/login/code")),
+        t: lang.strings(),
         csrf: csrf.clone(),
         error: None,
     };
-    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+    let mut res = with_csrf(render(&page, StatusCode::OK), &state, &csrf);
+    remember_lang(&mut res, &req, lang);
+    res
+}
+
+/// "Wait 4 seconds, then try again", in the page's language.
+fn wait_words(t: &Strings, key: &str, wait: std::time::Duration) -> String {
+    let seconds = i64::try_from(wait.as_secs().max(1)).unwrap_or(i64::MAX);
+    t.fill(key, &[("wait", &t.count("accounts.seconds", seconds))])
 }
 
 fn to_login() -> HttpResponse {
@@ -261,16 +300,20 @@ pub async fn code_submit(
         return to_login();
     };
     let csrf = csrf_token(&req);
+    let lang = guest_lang(&state, &req);
+    let t = lang.strings();
     let again = |error: String, status: StatusCode| {
         let page = CodePage {
+            frame: Frame::new(&state, lang, Some("/admin/login/code")),
+            t,
             csrf: csrf.clone(),
-            error: Some(error),
+            error: Some(FormError::new("code", error)),
         };
         with_csrf(render(&page, status), &state, &csrf)
     };
     if !csrf_ok(&req, form.csrf.as_deref()) {
         return again(
-            "The form expired. Please enter the code again.".into(),
+            t.t("accounts.code.expired").to_string(),
             StatusCode::FORBIDDEN,
         );
     }
@@ -283,10 +326,7 @@ pub async fn code_submit(
         Ok(attempt) => attempt,
         Err(wait) => {
             return again(
-                format!(
-                    "Too many wrong codes. Wait {} seconds, then try again.",
-                    wait.as_secs().max(1)
-                ),
+                wait_words(t, "accounts.code.throttled", wait),
                 StatusCode::TOO_MANY_REQUESTS,
             );
         }
@@ -344,14 +384,14 @@ pub async fn code_submit(
     let token = match recorded {
         Err(_) => {
             return again(
-                "Something went wrong; try again.".into(),
+                t.t("accounts.failed").to_string(),
                 StatusCode::INTERNAL_SERVER_ERROR,
             );
         }
         // The attempt stays counted: a failure.
         Ok(None) => {
             return again(
-                "That code is not right. Enter the six digits your app shows now.".into(),
+                t.t("accounts.code.wrong").to_string(),
                 StatusCode::UNAUTHORIZED,
             );
         }
@@ -378,21 +418,28 @@ pub const TOTP_PURPOSE: &str = "totp";
 #[derive(Template)]
 #[template(path = "admin/reset.html")]
 struct ResetPage {
+    frame: Frame,
+    t: &'static Strings,
     csrf: String,
     email: String,
     sent: bool,
-    error: Option<String>,
+    error: Option<FormError>,
 }
 
 pub async fn reset_form(state: State, req: HttpRequest) -> HttpResponse {
     let csrf = csrf_token(&req);
+    let lang = guest_lang(&state, &req);
     let page = ResetPage {
+        frame: Frame::new(&state, lang, Some("/admin/password-reset")),
+        t: lang.strings(),
         csrf: csrf.clone(),
         email: String::new(),
         sent: false,
         error: None,
     };
-    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+    let mut res = with_csrf(render(&page, StatusCode::OK), &state, &csrf);
+    remember_lang(&mut res, &req, lang);
+    res
 }
 
 #[derive(Deserialize)]
@@ -409,21 +456,21 @@ pub async fn reset_submit(
     form: web::Form<ResetForm>,
 ) -> HttpResponse {
     let csrf = csrf_token(&req);
-    let again = |error: Option<String>, sent: bool, status: StatusCode| {
+    let lang = guest_lang(&state, &req);
+    let t = lang.strings();
+    let again = |error: Option<&str>, sent: bool, status: StatusCode| {
         let page = ResetPage {
+            frame: Frame::new(&state, lang, Some("/admin/password-reset")),
+            t,
             csrf: csrf.clone(),
             email: form.email.clone(),
             sent,
-            error,
+            error: error.map(|key| FormError::new("email", t.t(key).to_string())),
         };
         with_csrf(render(&page, status), &state, &csrf)
     };
     if !csrf_ok(&req, form.csrf.as_deref()) {
-        return again(
-            Some("The form expired. Please enter your email again.".into()),
-            false,
-            StatusCode::FORBIDDEN,
-        );
+        return again(Some("accounts.reset.expired"), false, StatusCode::FORBIDDEN);
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
     // A limit of its own: resets asked from an office's address must not stop the portal
@@ -432,7 +479,7 @@ pub async fn reset_submit(
         && !state.password_resets.allow(ip)
     {
         return again(
-            Some("Too many requests from your network. Try again in an hour.".into()),
+            Some("accounts.reset.throttled"),
             false,
             StatusCode::TOO_MANY_REQUESTS,
         );
@@ -459,13 +506,19 @@ pub async fn reset_submit(
             write_tx(conn, |conn| {
                 let path = staff::password_link(conn, user.id, "reset", now)?;
                 let link = format!("{}{path}", app.settings.base_url());
+                let lang = user
+                    .lang
+                    .as_deref()
+                    .and_then(Lang::from_code)
+                    .unwrap_or_else(|| app.settings.language());
                 crate::mail::queue_staff(
                     conn,
                     &crate::mail::StaffMail::PasswordReset {
-                        name: &user.name,
+                        name: &crate::staff::display_name(&user),
                         link: &link,
                     },
                     &user.email,
+                    lang,
                     &app.settings.organisation.name,
                     now.naive_utc(),
                 )
@@ -485,7 +538,7 @@ pub async fn reset_submit(
     match queued {
         Ok(()) => again(None, true, StatusCode::OK),
         Err(_) => again(
-            Some("Something went wrong; try again.".into()),
+            Some("accounts.failed"),
             false,
             StatusCode::INTERNAL_SERVER_ERROR,
         ),
@@ -554,10 +607,24 @@ pub async fn logout_everywhere(
 #[derive(Template)]
 #[template(path = "admin/password.html")]
 struct PasswordPage {
+    frame: Frame,
+    t: &'static Strings,
     csrf: String,
     action: String,
-    email: String,
-    error: Option<String>,
+    intro: String,
+    error: Option<FormError>,
+}
+
+/// The password page: in the account's language when it chose one (an invitation says
+/// which), else the browser's.
+fn password_lang(state: &State, req: &HttpRequest, user: &users::UserRow) -> Lang {
+    let asked = web::Query::<super::LangQuery>::from_query(req.query_string())
+        .ok()
+        .is_some_and(|q| q.lang.is_some());
+    match user.lang.as_deref().and_then(Lang::from_code) {
+        Some(chosen) if !asked => chosen,
+        _ => guest_lang(state, req),
+    }
 }
 
 async fn token_user(state: &State, token: &str) -> Option<(i64, users::UserRow)> {
@@ -584,13 +651,20 @@ pub async fn password_form(
         return AdminError::NotFound.error_response_page();
     };
     let csrf = csrf_token(&req);
+    let lang = password_lang(&state, &req, &user);
+    let t = lang.strings();
+    let action = format!("/admin/password/{token}");
     let page = PasswordPage {
+        frame: Frame::new(&state, lang, Some(&action)),
+        t,
         csrf: csrf.clone(),
-        action: format!("/admin/password/{token}"),
-        email: user.email,
+        intro: t.fill("accounts.password.intro", &[("email", &user.email)]),
+        action,
         error: None,
     };
-    with_csrf(render(&page, StatusCode::OK), &state, &csrf)
+    let mut res = with_csrf(render(&page, StatusCode::OK), &state, &csrf);
+    remember_lang(&mut res, &req, lang);
+    res
 }
 
 #[derive(Deserialize)]
@@ -610,12 +684,17 @@ pub async fn password_submit(
         return AdminError::NotFound.error_response_page();
     };
     let csrf = csrf_token(&req);
-    let again = |error: String| {
+    let lang = password_lang(&state, &req, &user);
+    let t = lang.strings();
+    let again = |field: &'static str, error: String| {
+        let action = format!("/admin/password/{token}");
         let page = PasswordPage {
+            frame: Frame::new(&state, lang, Some(&action)),
+            t,
             csrf: csrf.clone(),
-            action: format!("/admin/password/{token}"),
-            email: user.email.clone(),
-            error: Some(error),
+            intro: t.fill("accounts.password.intro", &[("email", &user.email)]),
+            action,
+            error: Some(FormError::new(field, error)),
         };
         with_csrf(
             render(&page, StatusCode::UNPROCESSABLE_ENTITY),
@@ -624,15 +703,19 @@ pub async fn password_submit(
         )
     };
     if !csrf_ok(&req, form.csrf.as_deref()) {
-        return again("The form expired. Please enter your new password again.".into());
+        return again("password", t.t("accounts.password.expired").to_string());
     }
     if form.password.chars().count() < MIN_PASSWORD {
-        return again(format!(
-            "Choose a password of at least {MIN_PASSWORD} characters."
-        ));
+        return again(
+            "password",
+            t.fill(
+                "accounts.password.too_short",
+                &[("n", &MIN_PASSWORD.to_string())],
+            ),
+        );
     }
     if form.password != form.confirm {
-        return again("The two passwords differ.".into());
+        return again("confirm", t.t("accounts.password.differ").to_string());
     }
     let password = form.password.clone();
     let now = state.clock.now();
@@ -662,7 +745,7 @@ pub async fn password_submit(
         Ok(()) => HttpResponse::SeeOther()
             .insert_header((header::LOCATION, "/admin/login"))
             .finish(),
-        Err(_) => again("Something went wrong; try again.".into()),
+        Err(_) => again("password", t.t("accounts.failed").to_string()),
     }
 }
 

@@ -10,6 +10,7 @@ pub mod fulfilment;
 pub mod jobs;
 pub mod login;
 pub mod processing;
+pub mod qr;
 pub mod queue;
 pub mod reports;
 pub mod request;
@@ -21,11 +22,13 @@ use std::future::Future;
 use std::pin::Pin;
 use std::sync::Arc;
 
+use actix_web::HttpMessage;
 use actix_web::cookie::{Cookie, Key, SameSite};
 use actix_web::dev::Payload;
 use actix_web::http::{StatusCode, header};
 use actix_web::{FromRequest, HttpRequest, HttpResponse, ResponseError, web};
 use askama::Template;
+use serde::Deserialize;
 
 use crate::crypto::eq_secret;
 use crate::i18n::{Lang, Strings};
@@ -45,8 +48,15 @@ const CSP: &str = "default-src 'self'; script-src 'none'; style-src 'self'; img-
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/admin.css", web::get().to(stylesheet))
+        .route("/static/brand.css", web::get().to(brand_stylesheet))
+        .route("/static/logo", web::get().to(logo))
         .service(
             web::scope("/admin")
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let answer = srv.call(req);
+                    async move { Ok(error_page_in_language(answer.await?)) }
+                })
                 .route("/login", web::get().to(login::form))
                 .route("/login", web::post().to(login::submit))
                 .route("/login/code", web::get().to(login::code_form))
@@ -92,6 +102,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/audit/verify", web::post().to(audit::verify))
                 .route("/account", web::get().to(account::show))
                 .route("/account/totp", web::post().to(account::totp_action))
+                .route("/account/language", web::post().to(account::set_lang))
                 .default_service(web::to(not_found)),
         );
 }
@@ -100,6 +111,129 @@ async fn stylesheet() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/css; charset=utf-8")
         .body(STYLESHEET)
+}
+
+/// The organisation's accent, over the stylesheets' default: linked after `admin.css` on the
+/// dashboard and after `portal.css` on the portal.
+async fn brand_stylesheet(state: crate::web::State) -> HttpResponse {
+    let accent = state.settings.brand().accent.hex();
+    HttpResponse::Ok()
+        .content_type("text/css; charset=utf-8")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=3600"))
+        .body(format!(":root {{ --accent: {accent}; }}\n"))
+}
+
+/// The organisation's logo (`organisation.logo`, read at start), for the portal's and the
+/// dashboard's headers. An SVG opened on its own runs nothing: its own CSP forbids scripts.
+async fn logo(state: crate::web::State) -> HttpResponse {
+    match &state.settings.brand().logo {
+        Some(logo) => HttpResponse::Ok()
+            .content_type(logo.content_type)
+            .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+            .insert_header((
+                header::CONTENT_SECURITY_POLICY,
+                "default-src 'none'; style-src 'unsafe-inline'; sandbox",
+            ))
+            .body(logo.bytes.to_vec()),
+        None => HttpResponse::NotFound()
+            .content_type("text/plain; charset=utf-8")
+            .body("no logo"),
+    }
+}
+
+/// What a page shows around its content before anyone signs in (and on error pages): the
+/// organisation, the language, and the same page in the other language.
+pub struct Frame {
+    pub lang: Lang,
+    pub t: &'static Strings,
+    pub org: String,
+    pub logo: bool,
+    /// The same page in the other language (`?lang=en`); `None` where a page has no address
+    /// of its own to switch (an error).
+    pub switch_url: Option<String>,
+}
+
+impl Frame {
+    pub fn new(state: &WebState, lang: Lang, path: Option<&str>) -> Frame {
+        Frame {
+            lang,
+            t: lang.strings(),
+            org: state.settings.organisation.name.clone(),
+            logo: state.settings.brand().logo.is_some(),
+            switch_url: path.map(|p| format!("{p}?lang={}", lang.other().code())),
+        }
+    }
+}
+
+/// The cookie that keeps a language chosen before sign-in (`?lang=`) for the next pages.
+const GUEST_LANG_COOKIE: &str = "dsar_staff_lang";
+
+/// Why a form came back, for its error summary: the text, and the field it links to (the
+/// `id` of the input to correct).
+#[derive(Debug, Clone)]
+pub struct FormError {
+    pub field: &'static str,
+    pub text: String,
+}
+
+impl FormError {
+    pub fn new(field: &'static str, text: impl Into<String>) -> FormError {
+        FormError {
+            field,
+            text: text.into(),
+        }
+    }
+}
+
+/// The language of a page before sign-in: `?lang=` when the person chose, else the one
+/// this browser chose before on these pages, else the first of French and English its
+/// `Accept-Language` names, else the organisation's.
+pub fn guest_lang(state: &WebState, req: &HttpRequest) -> Lang {
+    let query = web::Query::<LangQuery>::from_query(req.query_string())
+        .ok()
+        .and_then(|q| q.lang.as_deref().and_then(Lang::from_code));
+    let cookie = req
+        .cookie(GUEST_LANG_COOKIE)
+        .and_then(|c| Lang::from_code(c.value()));
+    query
+        .or(cookie)
+        .or_else(|| accepted(req))
+        .unwrap_or_else(|| state.settings.language())
+}
+
+/// French or English when the browser's `Accept-Language` names one of them.
+fn accepted(req: &HttpRequest) -> Option<Lang> {
+    let header = req
+        .headers()
+        .get(header::ACCEPT_LANGUAGE)
+        .and_then(|v| v.to_str().ok())?;
+    let names_one = header.split(',').any(|part| {
+        let tag = part.split(';').next().unwrap_or("").trim();
+        Lang::from_code(tag.split('-').next().unwrap_or("")).is_some()
+    });
+    names_one.then(|| Lang::negotiate(Some(header)))
+}
+
+#[derive(Deserialize)]
+pub struct LangQuery {
+    lang: Option<String>,
+}
+
+/// Remembers a language chosen with `?lang=` for the next pages of this browser before
+/// sign-in (signed in, the account's choice rules).
+pub fn remember_lang(res: &mut HttpResponse, req: &HttpRequest, lang: Lang) {
+    let chosen = web::Query::<LangQuery>::from_query(req.query_string())
+        .ok()
+        .is_some_and(|q| q.lang.is_some());
+    if chosen {
+        let cookie = Cookie::build(GUEST_LANG_COOKIE, lang.code())
+            .path("/admin")
+            .http_only(true)
+            .same_site(SameSite::Lax)
+            .max_age(actix_web::cookie::time::Duration::days(365))
+            .finish();
+        let _ = res.add_cookie(&cookie);
+    }
 }
 
 /// Unknown dashboard paths: the login page for strangers, a 404 for staff.
@@ -121,6 +255,9 @@ pub struct SessionData {
 /// the words of the page in the account's language (`nav.t.t("shell.queue")`).
 pub struct Nav {
     pub lang: Lang,
+    /// The organisation's name, and whether it has a logo (`/static/logo`).
+    pub org: String,
+    pub logo: bool,
     pub t: &'static Strings,
     pub me: String,
     pub csrf: String,
@@ -135,6 +272,9 @@ pub struct Staff {
     pub role: Role,
     pub session: SessionData,
     lang: Lang,
+    org_lang: Lang,
+    org: String,
+    logo: bool,
 }
 
 impl Staff {
@@ -159,10 +299,17 @@ impl Staff {
         self.lang
     }
 
+    /// The organisation's language: what "the organisation's language" means for this account.
+    pub fn org_lang(&self) -> Lang {
+        self.org_lang
+    }
+
     /// What the dashboard's header shows this member of staff.
     pub fn nav(&self) -> Nav {
         Nav {
             lang: self.lang,
+            org: self.org.clone(),
+            logo: self.logo,
             t: self.lang.strings(),
             me: self.user.name.clone(),
             csrf: self.session.csrf.clone(),
@@ -235,8 +382,46 @@ impl std::fmt::Display for AdminError {
 #[derive(Template)]
 #[template(path = "admin/error.html")]
 struct ErrorPage {
-    title: &'static str,
-    text: &'static str,
+    frame: Frame,
+    title: String,
+    text: String,
+    signed_in: bool,
+}
+
+/// Which error page a response is, so the dashboard's wrapper can write it in the reader's
+/// language (the error itself knows nothing of the request).
+#[derive(Debug, Clone, Copy)]
+struct ErrorKind(&'static str);
+
+/// The language the signed-in member of staff reads, left on the request by [`Staff`].
+#[derive(Debug, Clone, Copy)]
+struct StaffLang(Lang);
+
+/// Rewrites an error page of the dashboard in the language of whoever reads it: the
+/// account's when signed in, else the browser's.
+fn error_page_in_language(res: actix_web::dev::ServiceResponse) -> actix_web::dev::ServiceResponse {
+    let Some(ErrorKind(key)) = res.response().extensions().get::<ErrorKind>().copied() else {
+        return res;
+    };
+    let req = res.request().clone();
+    let Some(state) = req
+        .app_data::<web::Data<Arc<WebState>>>()
+        .map(|s| Arc::clone(s.get_ref()))
+    else {
+        return res;
+    };
+    let signed_in = req.extensions().get::<StaffLang>().copied();
+    let lang = signed_in.map_or_else(|| guest_lang(&state, &req), |StaffLang(l)| l);
+    let status = res.status();
+    let t = lang.strings();
+    let page = ErrorPage {
+        frame: Frame::new(&state, lang, None),
+        // `shell.error.forbidden`, `…not_found`, `…internal`.
+        title: t.t(&format!("{key}.title")).to_string(),
+        text: t.t(&format!("{key}.text")).to_string(),
+        signed_in: signed_in.is_some(),
+    };
+    res.into_response(render(&page, status))
 }
 
 impl ResponseError for AdminError {
@@ -250,7 +435,7 @@ impl ResponseError for AdminError {
     }
 
     fn error_response(&self) -> HttpResponse {
-        let (title, text) = match self {
+        let key = match self {
             AdminError::Login(next) => {
                 let target = format!("/admin/login?next={}", url_escape(next));
                 let mut res = HttpResponse::SeeOther()
@@ -259,20 +444,18 @@ impl ResponseError for AdminError {
                 clear_session(&mut res);
                 return res;
             }
-            AdminError::Forbidden => (
-                "Not allowed",
-                "Your role does not allow this page or action. Ask an administrator if you need it.",
-            ),
-            AdminError::NotFound => (
-                "Not found",
-                "There is nothing here, or it is not yours to see.",
-            ),
-            AdminError::Internal => (
-                "Something went wrong",
-                "The error is logged; nothing was changed. Try again in a moment.",
-            ),
+            AdminError::Forbidden => "shell.error.forbidden",
+            AdminError::NotFound => "shell.error.not_found",
+            AdminError::Internal => "shell.error.internal",
         };
-        render(&ErrorPage { title, text }, self.status_code())
+        // Written in the organisation's default here; the dashboard's wrapper writes it again
+        // in the reader's language (see `error_page_in_language`).
+        let mut res = HttpResponse::build(self.status_code())
+            .content_type("text/plain; charset=utf-8")
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .body(self.status_code().canonical_reason().unwrap_or("error"));
+        res.extensions_mut().insert(ErrorKind(key));
+        res
     }
 }
 
@@ -319,6 +502,7 @@ impl FromRequest for Staff {
             form_page(path)
         };
         let token = session_token(req);
+        let req = req.clone();
         Box::pin(async move {
             let state = state.ok_or(AdminError::Internal)?;
             let login = || AdminError::Login(here.clone());
@@ -340,8 +524,12 @@ impl FromRequest for Staff {
                 .as_deref()
                 .and_then(Lang::from_code)
                 .unwrap_or_else(|| state.settings.language());
+            req.extensions_mut().insert(StaffLang(lang));
             Ok(Staff {
                 lang,
+                org_lang: state.settings.language(),
+                org: state.settings.organisation.name.clone(),
+                logo: state.settings.brand().logo.is_some(),
                 session: SessionData {
                     id: session.id,
                     user: user.id,

@@ -1,57 +1,169 @@
-//! Staff accounts, for administrators: who has access with which role, and invitations.
+//! Staff accounts, for administrators: who has access with which role (and what each role
+//! may do), invitations mailed to the person, and changes to an account.
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::{AdminError, Staff};
+use super::{AdminError, FormError, Staff};
+use crate::i18n::{Lang, Strings, local_time};
 use crate::staff::accounts::{self, AccountError, ChangedBy};
-use crate::staff::{self, AddUserError, Role};
+use crate::staff::{self, AddUserError, Inviting, Role};
 use crate::store::users::{self, UserRow};
 use crate::web::State;
+
+/// One account as the table shows it, in words.
+pub struct Member {
+    pub id: i64,
+    pub name: String,
+    pub email: String,
+    pub role: &'static str,
+    pub role_words: String,
+    pub disabled: bool,
+    pub state: String,
+    pub totp: String,
+    pub has_totp: bool,
+    pub last_sign_in: String,
+    pub me: bool,
+}
+
+/// A role, its name and what it may do.
+pub struct RoleWords {
+    pub code: &'static str,
+    pub name: String,
+    pub does: String,
+}
+
+/// What the invitation form holds: blank, or as typed when it comes back.
+#[derive(Default)]
+pub struct InviteTyped {
+    pub email: String,
+    pub name: String,
+    pub role: String,
+    pub lang: String,
+}
 
 #[derive(Template)]
 #[template(path = "admin/users.html")]
 pub struct UsersPage {
     pub nav: super::Nav,
+    pub t: &'static Strings,
     pub csrf: String,
-    pub users: Vec<UserRow>,
-    pub roles: Vec<&'static str>,
-    pub error: Option<String>,
-    pub invited: Option<(String, String)>,
+    pub members: Vec<Member>,
+    pub roles: Vec<RoleWords>,
+    /// "the organisation's language (French)".
+    pub org_lang: String,
+    pub typed: InviteTyped,
+    pub error: Option<FormError>,
+    /// A one-time link shown to the administrator: (for whom, the link, mailed or not).
+    pub link: Option<(String, String, bool)>,
     pub notice: Option<String>,
-    pub my_id: i64,
 }
 
+fn role_words(t: &Strings, role: &str) -> (String, String) {
+    (
+        t.t(&format!("accounts.role.{role}.name")).to_string(),
+        t.t(&format!("accounts.role.{role}.does")).to_string(),
+    )
+}
+
+fn member(state: &State, t: &Strings, lang: Lang, me: i64, user: UserRow) -> Member {
+    let role = Role::ALL
+        .into_iter()
+        .find(|r| r.as_str() == user.role)
+        .map_or("viewer", Role::as_str);
+    let state_key = if user.disabled_at.is_some() {
+        "accounts.users.state_disabled"
+    } else if user.password_hash.is_none() {
+        "accounts.users.state_invited"
+    } else {
+        "accounts.users.state_active"
+    };
+    let zone = state.law.time_zone;
+    Member {
+        id: user.id,
+        role,
+        role_words: role_words(t, role).0,
+        disabled: user.disabled_at.is_some(),
+        state: t.t(state_key).to_string(),
+        has_totp: user.totp_secret.is_some(),
+        totp: t
+            .t(if user.totp_secret.is_some() {
+                "accounts.totp.state_on"
+            } else {
+                "accounts.totp.state_off"
+            })
+            .to_string(),
+        last_sign_in: match user.last_login_at {
+            Some(at) => local_time(at.and_utc(), zone, lang),
+            None => t.t("accounts.users.never").to_string(),
+        },
+        me: user.id == me,
+        name: user.name,
+        email: user.email,
+    }
+}
+
+/// The page, with what the last action said.
 async fn page(
     state: &State,
     staff: &Staff,
-    error: Option<String>,
-    invited: Option<(String, String)>,
+    typed: InviteTyped,
+    error: Option<FormError>,
+    link: Option<(String, String, bool)>,
+    notice: Option<String>,
 ) -> Result<HttpResponse, AdminError> {
     let all = state.db(|conn, _| users::list(conn)).await?;
+    let lang = staff.lang();
+    let t = lang.strings();
+    let members = all
+        .into_iter()
+        .map(|u| member(state, t, lang, staff.user.id, u))
+        .collect();
+    let roles = Role::ALL
+        .into_iter()
+        .map(|r| {
+            let (name, does) = role_words(t, r.as_str());
+            RoleWords {
+                code: r.as_str(),
+                name,
+                does,
+            }
+        })
+        .collect();
     Ok(staff.page(&UsersPage {
         nav: staff.nav(),
+        t,
         csrf: staff.session.csrf.clone(),
-        users: all,
-        roles: Role::NAMES.to_vec(),
+        members,
+        roles,
+        org_lang: t.fill(
+            "accounts.account.lang_org",
+            &[(
+                "lang",
+                t.t(&format!("accounts.lang_name.{}", staff.org_lang().code())),
+            )],
+        ),
+        typed,
         error,
-        invited,
-        notice: None,
-        my_id: staff.user.id,
+        link,
+        notice,
     }))
 }
 
 pub async fn list(state: State, staff: Staff) -> Result<HttpResponse, AdminError> {
     staff.require(staff.role.can_manage_users())?;
-    page(&state, &staff, None, None).await
+    page(&state, &staff, InviteTyped::default(), None, None, None).await
 }
 
 #[derive(Deserialize)]
 pub struct InviteForm {
     email: String,
+    #[serde(default)]
     name: String,
     role: String,
+    #[serde(default)]
+    lang: String,
     csrf: String,
 }
 
@@ -64,35 +176,54 @@ pub async fn invite(
     if !staff.csrf_ok(&form.csrf) {
         return Err(AdminError::Forbidden);
     }
-    let Ok(role) = form.role.parse::<Role>() else {
-        return page(
-            &state,
-            &staff,
-            Some(format!("Unknown role \"{}\".", form.role)),
-            None,
-        )
-        .await;
+    let form = form.into_inner();
+    let t = staff.lang().strings();
+    let typed = InviteTyped {
+        email: form.email.clone(),
+        name: form.name.clone(),
+        role: form.role.clone(),
+        lang: form.lang.clone(),
     };
+    let Ok(role) = form.role.parse::<Role>() else {
+        let error = FormError::new("invite-role", t.t("accounts.users.bad_role"));
+        return page(&state, &staff, typed, Some(error), None, None).await;
+    };
+    let chosen = Lang::from_code(&form.lang);
     let (email, name, by, now) = (
         form.email.clone(),
         form.name.clone(),
         staff.actor(),
         state.clock.now(),
     );
+    let invited_by = staff::display_name(&staff.user);
+    let lang = chosen.unwrap_or_else(|| staff.org_lang());
     let added = state
-        .db(move |conn, _| {
-            Ok::<_, crate::web::error::Problem>(staff::add_user(
-                conn, &email, &name, role, &by, now,
+        .db(move |conn, app| {
+            let inviting = Inviting {
+                organisation: &app.settings.organisation.name,
+                base_url: app.settings.base_url(),
+                lang,
+                chosen: chosen.is_some(),
+                invited_by: &invited_by,
+            };
+            Ok::<_, crate::web::error::Problem>(staff::invite(
+                conn, &email, &name, role, &by, &inviting, now,
             ))
         })
         .await?;
+    let refused = |field: &'static str, key: &str| Some(FormError::new(field, t.t(key)));
     match added {
-        Ok((user, link)) => {
+        Ok((user, path)) => {
+            let link = format!("{}{path}", state.settings.base_url());
+            let notice = t.fill("accounts.users.invited", &[("email", &user.email)]);
+            let shown = Some((user.email, link, true));
             page(
                 &state,
                 &staff,
+                InviteTyped::default(),
                 None,
-                Some((user.email, format!("{}{link}", state.settings.base_url()))),
+                shown,
+                Some(notice),
             )
             .await
         }
@@ -100,7 +231,22 @@ pub async fn invite(
             tracing::error!(error = %e, "cannot add a user");
             Err(AdminError::Internal)
         }
-        Err(e) => page(&state, &staff, Some(e.to_string()), None).await,
+        Err(AddUserError::Exists) => {
+            let error = refused("invite-email", "accounts.users.exists");
+            page(&state, &staff, typed, error, None, None).await
+        }
+        Err(AddUserError::InvalidEmail(_)) => {
+            let error = refused("invite-email", "accounts.users.bad_email");
+            page(&state, &staff, typed, error, None, None).await
+        }
+        Err(AddUserError::InvalidName(_)) => {
+            let error = refused("invite-name", "accounts.users.bad_name");
+            page(&state, &staff, typed, error, None, None).await
+        }
+        Err(AddUserError::Mail(e)) => {
+            tracing::error!(error = %e, "cannot write the invitation");
+            Err(AdminError::Internal)
+        }
     }
 }
 
@@ -125,19 +271,28 @@ enum Requested {
     PasswordLink,
 }
 
-fn parse_change(form: &ChangeForm) -> Result<Requested, String> {
-    Ok(match form.action.as_str() {
-        "role" => Requested::Role(
-            form.role
-                .parse::<Role>()
-                .map_err(|_| format!("Unknown role \"{}\".", form.role))?,
-        ),
+fn parse_change(form: &ChangeForm) -> Option<Requested> {
+    Some(match form.action.as_str() {
+        "role" => Requested::Role(form.role.parse::<Role>().ok()?),
         "disable" => Requested::Disable,
         "enable" => Requested::Enable,
         "reset_2fa" => Requested::ResetSecondFactor,
         "link" => Requested::PasswordLink,
-        other => return Err(format!("Unknown change \"{other}\".")),
+        _ => return None,
     })
+}
+
+/// A refusal in the administrator's words.
+fn refusal(t: &Strings, error: &AccountError) -> String {
+    let key = match error {
+        AccountError::NoSuchAccount => "accounts.users.no_such_account",
+        AccountError::OwnRole => "accounts.users.own_role",
+        AccountError::OwnAccountDisabled => "accounts.users.own_disable",
+        AccountError::LastAdministratorDemoted => "accounts.users.last_admin_demoted",
+        AccountError::LastAdministratorDisabled => "accounts.users.last_admin_disabled",
+        AccountError::Store(_) => "accounts.failed",
+    };
+    t.t(key).to_string()
 }
 
 /// Changes one account: its role, disabled or not, its second factor reset, or a new link
@@ -153,69 +308,93 @@ pub async fn change(
         return Err(AdminError::Forbidden);
     }
     let id = id.into_inner();
-    let requested = match parse_change(&form) {
-        Ok(r) => r,
-        Err(error) => return page(&state, &staff, Some(error), None).await,
+    let t = staff.lang().strings();
+    let Some(requested) = parse_change(&form) else {
+        let error = FormError::new("members", t.t("accounts.users.bad_change"));
+        return page(
+            &state,
+            &staff,
+            InviteTyped::default(),
+            Some(error),
+            None,
+            None,
+        )
+        .await;
     };
     let (actor, me, now) = (staff.actor(), staff.user.id, state.clock.now());
     let outcome = state
-        .db(move |conn, _| -> Result<Change, crate::web::error::Problem> {
-            let by = ChangedBy {
-                user_id: me,
-                actor: &actor,
-            };
-            let done = match requested {
-                Requested::Role(role) => accounts::change_role(conn, id, role, by, now)
-                    .map(|u| (format!("{} is now {}.", u.email, role.as_str()), None)),
-                Requested::Disable => accounts::set_active(conn, id, false, by, now).map(|u| {
-                    (
-                        format!("{} is disabled and signed out everywhere.", u.email),
-                        None,
-                    )
-                }),
-                Requested::Enable => accounts::set_active(conn, id, true, by, now)
-                    .map(|u| (format!("{} can sign in again.", u.email), None)),
-                Requested::ResetSecondFactor => accounts::reset_second_factor(conn, id, by, now)
-                    .map(|u| {
-                        (
-                            format!(
-                                "Two-factor sign-in of {} is reset: they sign in with their password and can set it up again.",
-                                u.email
-                            ),
-                            None,
-                        )
+        .db(
+            move |conn, _| -> Result<Change, crate::web::error::Problem> {
+                let by = ChangedBy {
+                    user_id: me,
+                    actor: &actor,
+                };
+                let done = match requested {
+                    Requested::Role(role) => {
+                        accounts::change_role(conn, id, role, by, now).map(|u| {
+                            let (words, _) = role_words(t, role.as_str());
+                            let done = t.fill(
+                                "accounts.users.role_done",
+                                &[("email", &u.email), ("role", &words)],
+                            );
+                            (done, None)
+                        })
+                    }
+                    Requested::Disable => accounts::set_active(conn, id, false, by, now).map(|u| {
+                        let done = t.fill("accounts.users.disabled_done", &[("email", &u.email)]);
+                        (done, None)
                     }),
-                Requested::PasswordLink => {
-                    accounts::new_password_link(conn, id, by, now).map(|(u, path)| {
-                        (
-                            format!("A new one-time link for {} is below.", u.email),
-                            Some((u.email, path)),
-                        )
-                    })
+                    Requested::Enable => accounts::set_active(conn, id, true, by, now).map(|u| {
+                        let done = t.fill("accounts.users.enabled_done", &[("email", &u.email)]);
+                        (done, None)
+                    }),
+                    Requested::ResetSecondFactor => {
+                        accounts::reset_second_factor(conn, id, by, now).map(|u| {
+                            let done =
+                                t.fill("accounts.users.totp_reset_done", &[("email", &u.email)]);
+                            (done, None)
+                        })
+                    }
+                    Requested::PasswordLink => {
+                        accounts::new_password_link(conn, id, by, now).map(|(u, path)| {
+                            let done = t.fill("accounts.users.link_done", &[("email", &u.email)]);
+                            (done, Some((u.email, path)))
+                        })
+                    }
+                };
+                match done {
+                    Ok(done) => Ok(Ok(done)),
+                    Err(AccountError::Store(e)) => Err(e.into()),
+                    Err(refused) => Ok(Err(refusal(t, &refused))),
                 }
-            };
-            match done {
-                Ok(done) => Ok(Ok(done)),
-                Err(AccountError::Store(e)) => Err(e.into()),
-                Err(refused) => Ok(Err(refused.to_string())),
-            }
-        })
+            },
+        )
         .await?;
     match outcome {
         Ok((done, link)) => {
-            let all = state.db(|conn, _| users::list(conn)).await?;
             let base = state.settings.base_url().to_string();
-            Ok(staff.page(&UsersPage {
-                nav: staff.nav(),
-                csrf: staff.session.csrf.clone(),
-                users: all,
-                roles: Role::NAMES.to_vec(),
-                error: None,
-                invited: link.map(|(email, path)| (email, format!("{base}{path}"))),
-                notice: Some(done),
-                my_id: staff.user.id,
-            }))
+            let link = link.map(|(email, path)| (email, format!("{base}{path}"), false));
+            page(
+                &state,
+                &staff,
+                InviteTyped::default(),
+                None,
+                link,
+                Some(done),
+            )
+            .await
         }
-        Err(error) => page(&state, &staff, Some(error), None).await,
+        Err(error) => {
+            let error = FormError::new("members", error);
+            page(
+                &state,
+                &staff,
+                InviteTyped::default(),
+                Some(error),
+                None,
+                None,
+            )
+            .await
+        }
     }
 }

@@ -72,6 +72,8 @@ pub struct Chrome {
     pub switch_url: String,
     pub home_url: String,
     pub organisation: String,
+    /// Whether the organisation has a logo to show beside its name (`/static/logo`).
+    pub logo: bool,
     pub footer_controller: String,
     pub footer_dpo: String,
 }
@@ -91,6 +93,7 @@ impl Chrome {
             ),
             home_url: format!("/{}/", lang.code()),
             organisation: org.name.clone(),
+            logo: state.settings.brand().logo.is_some(),
             footer_controller: t.fill(
                 "site.footer_controller",
                 &[
