@@ -278,8 +278,10 @@ async fn sources_are_searched_for_the_person_represented(backend: Backend) {
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     // The page shows who asked and whom the sources are searched for.
     let page = dpo.get(&format!("/admin/requests/{paul}")).await;
-    page.assert_contains("Representative <small>who asked; mails and the answer go here</small>");
-    page.assert_contains("Person represented <small>whom the sources are searched for</small>");
+    page.assert_contains("Who asks: a representative");
+    page.assert_contains("The representative receives the mails and the answer.");
+    page.assert_contains("The person represented");
+    page.assert_contains("This is the person searched for in the data sources.");
     page.assert_contains("<dd>Paul.Durand@example.fr</dd>");
     sources_action(&mut dpo, &paul, &[("action", "dispatch")]).await;
     app.run_worker().await;
