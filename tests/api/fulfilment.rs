@@ -356,7 +356,7 @@ pub(crate) async fn sources_action(
 }
 
 /// The archives team answers its task: nothing found, or the scanned document.
-async fn archives_task(dpo: &mut Browser<'_>, reference: &str, found: bool) {
+pub(crate) async fn archives_task(dpo: &mut Browser<'_>, reference: &str, found: bool) {
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
     page.assert_contains("Task for Service client — archives");
     let marker = format!("/admin/requests/{reference}/tasks/");

@@ -102,7 +102,7 @@ fn set_lang(app: &TestApp, email: &str, lang: &str) {
 }
 
 async fn each_state_offers_only_what_it_allows(app: TestApp) {
-    let mut dpo = staff(&app, "dpo@example.org", dsar::staff::Role::Dpo).await;
+    let mut dpo = staff(&app, "dana@example.org", dsar::staff::Role::Dpo).await;
     let new = unconfirmed(&app, "hugo@example.fr").await;
     let (verifying, _) = filed(&app, "a@example.fr").await;
     let (in_progress, _) = filed(&app, "b@example.fr").await;
@@ -150,9 +150,9 @@ async fn each_state_offers_only_what_it_allows(app: TestApp) {
 
     // The next step comes first, in words.
     let page = dpo.get(&format!("/admin/requests/{verifying}")).await;
-    page.assert_contains("Verify the requester's identity, or ask them for a proof.");
+    page.assert_contains("Verify the requester&#39;s identity, or ask them for a proof.");
     let page = dpo.get(&format!("/admin/requests/{on_hold}")).await;
-    page.assert_contains("Wait for the requester's answer, then resume the request.");
+    page.assert_contains("Wait for the requester&#39;s answer, then resume the request.");
     page.assert_contains("Clock stopped");
 
     // A viewer reads the page and is offered nothing.
@@ -225,7 +225,7 @@ async fn a_refused_action_keeps_what_was_typed_and_says_why(app: TestApp) {
     // A move the state does not allow (a request in progress cannot be resumed): in words,
     // never the transition table.
     for (browser, said) in [
-        (&mut fr, "La demande n'est pas en attente"),
+        (&mut fr, "La demande n&#39;est pas en attente"),
         (&mut en, "The request is not on hold: there is nothing to resume."),
     ] {
         let csrf = browser.get(&url).await.csrf();
@@ -298,7 +298,7 @@ async fn a_refusal_goes_through_its_confirmation(app: TestApp) {
     assert_eq!(confirm.status.as_u16(), 200);
     confirm.assert_contains("Ce qui va se passer");
     confirm.assert_contains("Demande manifestement infondée (art. 12.5 du RGPD)");
-    confirm.assert_contains("Exception à l'effacement (art. 17.3 du RGPD)");
+    confirm.assert_contains("Exception à l&#39;effacement (art. 17.3 du RGPD)");
     confirm.assert_contains("name=\"action\" value=\"reject\"");
 
     // No explanation: the page comes back with the ground chosen and the reason.
@@ -315,7 +315,7 @@ async fn a_refusal_goes_through_its_confirmation(app: TestApp) {
         .await;
     assert_eq!(res.status.as_u16(), 422);
     res.assert_contains("<title>Erreur\u{a0}: Refuser la demande");
-    res.assert_contains("Écrivez l'explication du refus");
+    res.assert_contains("Écrivez l&#39;explication du refus");
     res.assert_contains("value=\"excessive\" checked");
 
     let res = fr
