@@ -115,13 +115,34 @@ pub struct Strings {
 macro_rules! locale_files {
     ($lang:literal) => {
         [
-            ("", include_str!(concat!("../templates/i18n/", $lang, ".toml"))),
-            ("staff/labels", include_str!(concat!("../templates/i18n/staff/labels.", $lang, ".toml"))),
-            ("staff/shell", include_str!(concat!("../templates/i18n/staff/shell.", $lang, ".toml"))),
-            ("staff/accounts", include_str!(concat!("../templates/i18n/staff/accounts.", $lang, ".toml"))),
-            ("staff/queue", include_str!(concat!("../templates/i18n/staff/queue.", $lang, ".toml"))),
-            ("staff/reports", include_str!(concat!("../templates/i18n/staff/reports.", $lang, ".toml"))),
-            ("staff/request", include_str!(concat!("../templates/i18n/staff/request.", $lang, ".toml"))),
+            (
+                "",
+                include_str!(concat!("../templates/i18n/", $lang, ".toml")),
+            ),
+            (
+                "staff/labels",
+                include_str!(concat!("../templates/i18n/staff/labels.", $lang, ".toml")),
+            ),
+            (
+                "staff/shell",
+                include_str!(concat!("../templates/i18n/staff/shell.", $lang, ".toml")),
+            ),
+            (
+                "staff/accounts",
+                include_str!(concat!("../templates/i18n/staff/accounts.", $lang, ".toml")),
+            ),
+            (
+                "staff/queue",
+                include_str!(concat!("../templates/i18n/staff/queue.", $lang, ".toml")),
+            ),
+            (
+                "staff/reports",
+                include_str!(concat!("../templates/i18n/staff/reports.", $lang, ".toml")),
+            ),
+            (
+                "staff/request",
+                include_str!(concat!("../templates/i18n/staff/request.", $lang, ".toml")),
+            ),
         ]
     };
 }

@@ -100,7 +100,8 @@ pub fn offers(s: &Situation) -> Vec<Offer> {
     offer(open && s.documents_waiting > 0, Offer::DecideDocument);
     offer(
         open && s.verified
-            && (s.gathering == Gathering::NotSent || (s.corrects && s.gathering == Gathering::Ready)),
+            && (s.gathering == Gathering::NotSent
+                || (s.corrects && s.gathering == Gathering::Ready)),
         Offer::SendToSources,
     );
     offer(

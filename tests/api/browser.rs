@@ -35,10 +35,12 @@ const AXE_TAGS: &str = "['wcag2a', 'wcag2aa', 'wcag21a', 'wcag21aa', 'wcag22aa',
 /// axe-core's script, as `.ci/run` installs it (`npm install axe-core` in `target/axe`), or
 /// where DSAR_TEST_AXE names it. Without it pages are still checked for width; CI requires it.
 fn axe_source() -> Option<String> {
-    let path = std::env::var("DSAR_TEST_AXE").map(std::path::PathBuf::from).unwrap_or_else(|_| {
-        std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("target/axe/node_modules/axe-core/axe.min.js")
-    });
+    let path = std::env::var("DSAR_TEST_AXE")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|_| {
+            std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+                .join("target/axe/node_modules/axe-core/axe.min.js")
+        });
     match std::fs::read_to_string(&path) {
         Ok(source) => Some(source),
         Err(_) if std::env::var(REQUIRE_ENV).is_ok_and(|v| v == "1") => {

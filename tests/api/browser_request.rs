@@ -13,8 +13,41 @@ use crate::web::{Browser, Part, mails_to};
 const DPO_EMAIL: &str = "dpo.request@example.org";
 const PASSWORD: &str = "correct horse battery staple";
 
-/// A small PNG, as a person photographs an identity document.
-const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==";
+/// A drawing of an identity card (a photo, lines of text), as a person photographs one: big
+/// enough to be seen beside the decision in the screenshots.
+fn id_card_png() -> Vec<u8> {
+    let (w, h) = (480u32, 300u32);
+    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
+    for y in 0..h {
+        for x in 0..w {
+            let photo = (24..160).contains(&x) && (60..240).contains(&y);
+            let line = (190..440).contains(&x)
+                && [80, 110, 140, 170, 200]
+                    .iter()
+                    .any(|l| (*l..l + 10).contains(&y));
+            let band = y < 40;
+            let rgb = if band {
+                [0x1f, 0x4e, 0x8c]
+            } else if photo {
+                [0x9a, 0xa5, 0xb1]
+            } else if line {
+                [0x3c, 0x40, 0x43]
+            } else {
+                [0xe8, 0xf0, 0xfe]
+            };
+            pixels.extend_from_slice(&rgb);
+        }
+    }
+    let mut out = Vec::new();
+    {
+        let mut encoder = png::Encoder::new(&mut out, w, h);
+        encoder.set_color(png::ColorType::Rgb);
+        encoder.set_depth(png::BitDepth::Eight);
+        let mut writer = encoder.write_header().expect("png header");
+        writer.write_image_data(&pixels).expect("png data");
+    }
+    out
+}
 
 struct Walk<'a> {
     d: &'a Driver,
@@ -90,7 +123,10 @@ async fn the_request_page_at_each_stage_in_both_languages() {
                 Part::Field("country", "FR"),
                 Part::Field("acting", "self"),
                 Part::Field("erasure_scope", "part"),
-                Part::Field("erasure_part", "Mon historique de commandes et mon adresse de livraison."),
+                Part::Field(
+                    "erasure_part",
+                    "Mon historique de commandes et mon adresse de livraison.",
+                ),
                 Part::Field("details", "Je n'utilise plus le site depuis deux ans."),
             ],
         )
@@ -102,14 +138,19 @@ async fn the_request_page_at_each_stage_in_both_languages() {
     let url = w.url(&reference);
 
     // New: the address is not confirmed yet.
-    w.check_both(&url, "new", "Attendre que le demandeur confirme", "Wait for the requester to confirm")
-        .await;
+    w.check_both(
+        &url,
+        "new",
+        "Attendre que le demandeur confirme",
+        "Wait for the requester to confirm",
+    )
+    .await;
 
     // Confirmed, and an identity document sent: to verify, the image beside the decision.
     app.run_worker().await;
     let link = mails_to(&app, email)[0].link().expect("link");
     let status = person.get(&link).await;
-    let png = crate::eml::decode_base64(PNG);
+    let png = id_card_png();
     let up = person
         .post(
             &format!("{link}/identity"),
@@ -120,20 +161,39 @@ async fn the_request_page_at_each_stage_in_both_languages() {
         )
         .await;
     assert_eq!(up.status.as_u16(), 303, "{}", up.html);
-    w.check_both(&url, "verifying", "Examiner le justificatif", "Review the document sent")
-        .await;
+    w.check_both(
+        &url,
+        "verifying",
+        "Examiner le justificatif",
+        "Review the document sent",
+    )
+    .await;
 
     // Accepted: in progress, the answer to write (no data source here).
     d.goto(&url).await;
     d.click_text("Accepter").await;
-    d.expect("Votre décision sur le justificatif est enregistrée").await;
-    w.check_both(&url, "in-progress", "Rédiger et envoyer la réponse", "Write and send the answer")
+    d.expect("Votre décision sur le justificatif est enregistrée")
         .await;
+    w.check_both(
+        &url,
+        "in-progress",
+        "Rédiger et envoyer la réponse",
+        "Write and send the answer",
+    )
+    .await;
 
     // A form that comes back: the reason at the top, focused, what was typed kept.
     for (lang, button, said) in [
-        ("fr", "Mettre en attente et envoyer", "Écrivez ce que vous demandez"),
-        ("en", "Put on hold and send", "Write what you ask of the requester"),
+        (
+            "fr",
+            "Mettre en attente et envoyer",
+            "Écrivez ce que vous demandez",
+        ),
+        (
+            "en",
+            "Put on hold and send",
+            "Write what you ask of the requester",
+        ),
     ] {
         w.set_lang(lang);
         d.goto(&url).await;
@@ -153,11 +213,15 @@ async fn the_request_page_at_each_stage_in_both_languages() {
 
     // On hold: the clock stopped, waiting for the requester.
     d.goto(&url).await;
-    d.type_into("#hold-text", "Pouvez-vous préciser l'adresse de livraison concernée ?")
-        .await;
+    d.type_into(
+        "#hold-text",
+        "Pouvez-vous préciser l'adresse de livraison concernée ?",
+    )
+    .await;
     d.click_text("Mettre en attente et envoyer").await;
     d.expect("La demande est en attente").await;
-    w.check_both(&url, "on-hold", "Délai suspendu", "Clock stopped").await;
+    w.check_both(&url, "on-hold", "Délai suspendu", "Clock stopped")
+        .await;
 
     // Resumed and answered: closed, the thread tells the story.
     d.goto(&url).await;
@@ -166,8 +230,13 @@ async fn the_request_page_at_each_stage_in_both_languages() {
     d.click_text("Envoyer la réponse").await;
     d.expect("La réponse est envoyée").await;
     app.run_worker().await;
-    w.check_both(&url, "answered", "Cette demande est close", "This request is closed")
-        .await;
+    w.check_both(
+        &url,
+        "answered",
+        "Cette demande est close",
+        "This request is closed",
+    )
+    .await;
 
     // Another request refused: the confirmation, then the refused request.
     let other = app
@@ -187,10 +256,14 @@ async fn the_request_page_at_each_stage_in_both_languages() {
     .await;
     d.goto(&format!("{other_url}?confirm=reject")).await;
     d.click("#ground-0").await;
-    d.type_into("#reject-text", "Vous avez déposé cette demande quarante fois ce mois-ci.")
-        .await;
+    d.type_into(
+        "#reject-text",
+        "Vous avez déposé cette demande quarante fois ce mois-ci.",
+    )
+    .await;
     d.click("button.danger").await;
     d.expect("La demande est refusée").await;
-    w.check_both(&other_url, "rejected", "Refusée", "Refused").await;
+    w.check_both(&other_url, "rejected", "Refusée", "Refused")
+        .await;
     d.quit().await;
 }

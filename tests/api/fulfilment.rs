@@ -1186,7 +1186,11 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     sources_action(&mut dpo, &jeanne, &[("action", "rerun"), ("run", &run)]).await;
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
-    for words in ["customers: 1 record", "invoices: 2 records", "orders: 2 records"] {
+    for words in [
+        "customers: 1 record",
+        "invoices: 2 records",
+        "orders: 2 records",
+    ] {
         page.assert_contains(words);
     }
     assert!(!page.html.contains("rq-tag-failed"), "{}", page.html);

@@ -103,7 +103,10 @@ pub fn test_settings(
     ];
     // The dashboard speaks the organisation's language (French by default); the tests that
     // read staff pages were written in English, and the French ones ask for it.
-    if !extra.iter().any(|(k, _)| *k == "DSAR_ORGANISATION__LANGUAGE") {
+    if !extra
+        .iter()
+        .any(|(k, _)| *k == "DSAR_ORGANISATION__LANGUAGE")
+    {
         env.push(("DSAR_ORGANISATION__LANGUAGE".to_string(), "en".to_string()));
     }
     env.extend(extra.iter().map(|(k, v)| (k.to_string(), v.to_string())));

@@ -44,7 +44,9 @@ fn visible(page: &Page) -> String {
             _ => {}
         }
     }
-    text.replace("&#39;", "'").replace("&#x27;", "'").replace("&quot;", "\"")
+    text.replace("&#39;", "'")
+        .replace("&#x27;", "'")
+        .replace("&quot;", "\"")
 }
 
 async fn step(app: &TestApp, reference: &str, body: Value) {
@@ -106,12 +108,32 @@ async fn each_state_offers_only_what_it_allows(app: TestApp) {
     let new = unconfirmed(&app, "hugo@example.fr").await;
     let (verifying, _) = filed(&app, "a@example.fr").await;
     let (in_progress, _) = filed(&app, "b@example.fr").await;
-    step(&app, &in_progress, json!({ "type": "verify", "method": "id_document" })).await;
+    step(
+        &app,
+        &in_progress,
+        json!({ "type": "verify", "method": "id_document" }),
+    )
+    .await;
     let (on_hold, _) = filed(&app, "c@example.fr").await;
-    step(&app, &on_hold, json!({ "type": "verify", "method": "id_document" })).await;
-    step(&app, &on_hold, json!({ "type": "hold", "note": "Quel compte ?" })).await;
+    step(
+        &app,
+        &on_hold,
+        json!({ "type": "verify", "method": "id_document" }),
+    )
+    .await;
+    step(
+        &app,
+        &on_hold,
+        json!({ "type": "hold", "note": "Quel compte ?" }),
+    )
+    .await;
     let (fulfilled, _) = filed(&app, "d@example.fr").await;
-    step(&app, &fulfilled, json!({ "type": "verify", "method": "id_document" })).await;
+    step(
+        &app,
+        &fulfilled,
+        json!({ "type": "verify", "method": "id_document" }),
+    )
+    .await;
     step(&app, &fulfilled, json!({ "type": "fulfil" })).await;
     let (rejected, _) = filed(&app, "e@example.fr").await;
     step(
@@ -128,11 +150,15 @@ async fn each_state_offers_only_what_it_allows(app: TestApp) {
         (&new, &["assign", "verify", "extend", "reply", "note"]),
         (
             &verifying,
-            &["assign", "verify", "hold", "extend", "reply", "note", "reject"],
+            &[
+                "assign", "verify", "hold", "extend", "reply", "note", "reject",
+            ],
         ),
         (
             &in_progress,
-            &["assign", "hold", "extend", "fulfil", "reply", "note", "reject"],
+            &[
+                "assign", "hold", "extend", "fulfil", "reply", "note", "reject",
+            ],
         ),
         (
             &on_hold,
@@ -167,7 +193,12 @@ async fn a_refused_action_keeps_what_was_typed_and_says_why(app: TestApp) {
     let mut fr = staff(&app, "fr@example.org", dsar::staff::Role::Dpo).await;
     set_lang(&app, "fr@example.org", "fr");
     let (reference, _) = filed(&app, "camille@example.fr").await;
-    step(&app, &reference, json!({ "type": "verify", "method": "id_document" })).await;
+    step(
+        &app,
+        &reference,
+        json!({ "type": "verify", "method": "id_document" }),
+    )
+    .await;
     let url = format!("/admin/requests/{reference}");
     let before = app.counts();
 
@@ -226,7 +257,10 @@ async fn a_refused_action_keeps_what_was_typed_and_says_why(app: TestApp) {
     // never the transition table.
     for (browser, said) in [
         (&mut fr, "La demande n&#39;est pas en attente"),
-        (&mut en, "The request is not on hold: there is nothing to resume."),
+        (
+            &mut en,
+            "The request is not on hold: there is nothing to resume.",
+        ),
     ] {
         let csrf = browser.get(&url).await.csrf();
         let page = browser
@@ -257,7 +291,9 @@ async fn a_refused_action_keeps_what_was_typed_and_says_why(app: TestApp) {
         )
         .await;
     assert_eq!(page.status.as_u16(), 422);
-    page.assert_contains("Seule une demande en cours de vérification ou de traitement peut être mise en attente");
+    page.assert_contains(
+        "Seule une demande en cours de vérification ou de traitement peut être mise en attente",
+    );
     page.assert_contains("Nouvelle");
     assert!(!page.html.contains("cannot become"), "{}", page.html);
 
@@ -349,12 +385,25 @@ async fn no_code_or_identifier_reaches_the_page(app: TestApp) {
     let mut fr = staff(&app, "fr@example.org", dsar::staff::Role::Dpo).await;
     set_lang(&app, "fr@example.org", "fr");
     let (reference, uuid) = filed(&app, "camille@example.fr").await;
-    step(&app, &reference, json!({ "type": "verify", "method": "id_document" })).await;
-    step(&app, &reference, json!({ "type": "hold", "note": "Quel compte ?" })).await;
+    step(
+        &app,
+        &reference,
+        json!({ "type": "verify", "method": "id_document" }),
+    )
+    .await;
+    step(
+        &app,
+        &reference,
+        json!({ "type": "hold", "note": "Quel compte ?" }),
+    )
+    .await;
     step(&app, &reference, json!({ "type": "resume" })).await;
     let url = format!("/admin/requests/{reference}");
     let csrf = csrf_of(&mut fr, &url).await;
-    for (action, text) in [("note", "Appel au magasin."), ("reply", "Bonjour, c'est en cours.")] {
+    for (action, text) in [
+        ("note", "Appel au magasin."),
+        ("reply", "Bonjour, c'est en cours."),
+    ] {
         let res = if action == "reply" {
             fr.post(
                 &format!("{url}/send"),
@@ -389,8 +438,24 @@ async fn no_code_or_identifier_reaches_the_page(app: TestApp) {
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
     app.run_worker().await;
     for (browser, words) in [
-        (&mut fr, ["Identité vérifiée (pièce d'identité vue)", "Message de l'équipe", "Note interne", "Courriel"]),
-        (&mut en, ["Identity verified (identity document seen)", "Message from the team", "Internal note", "Mail"]),
+        (
+            &mut fr,
+            [
+                "Identité vérifiée (pièce d'identité vue)",
+                "Message de l'équipe",
+                "Note interne",
+                "Courriel",
+            ],
+        ),
+        (
+            &mut en,
+            [
+                "Identity verified (identity document seen)",
+                "Message from the team",
+                "Internal note",
+                "Mail",
+            ],
+        ),
     ] {
         let page = browser.get(&url).await;
         let text = visible(&page);
@@ -422,5 +487,8 @@ on_both_backends!(
     staff_request_refusals,
     a_refused_action_keeps_what_was_typed_and_says_why
 );
-on_both_backends!(staff_request_reject, a_refusal_goes_through_its_confirmation);
+on_both_backends!(
+    staff_request_reject,
+    a_refusal_goes_through_its_confirmation
+);
 on_both_backends!(staff_request_words, no_code_or_identifier_reaches_the_page);

@@ -139,7 +139,7 @@ async fn a_confirmed_address_verifies_an_access_request_that_then_goes_to_the_so
     // The request page: verified, in words and local time; nothing left to verify.
     let mut alice = dpo(&app, "Alice Dupont", "alice@example.org").await;
     let page = alice.get(&format!("/admin/requests/{reference}")).await;
-    page.assert_contains("verified on 14 March 2026, 10:42 (Paris time) (email link)");
+    page.assert_contains("verified (email link) on 14 March 2026, 10:42 (Paris time)");
     page.assert_contains("Identity verified (email link)");
     assert!(!page.html.contains("id=\"verify\""), "no verify form");
 
@@ -230,7 +230,7 @@ async fn staff_verify_by_hand_from_the_request_page(app: TestApp) {
     .await;
     assert!(!page.html.contains(ALERT), "{}", page.html);
     page.assert_contains("In progress");
-    page.assert_contains("verified on 14 March 2026, 11:05 (Paris time) (in person)");
+    page.assert_contains("verified (in person) on 14 March 2026, 11:05 (Paris time)");
     page.assert_contains("Identity verified (in person)");
     page.assert_contains("Seen at the Lyon shop");
     assert!(!page.html.contains("id=\"verify\""), "verified: no form");
@@ -262,7 +262,7 @@ async fn staff_verify_by_hand_from_the_request_page(app: TestApp) {
     .await;
     assert!(!page.html.contains(ALERT), "{}", page.html);
     page.assert_contains("Accepted by Alice Dupont on 14 March 2026, 11:05 (Paris time)");
-    page.assert_contains("verified on 14 March 2026, 11:05 (Paris time) (in person)");
+    page.assert_contains("verified (in person) on 14 March 2026, 11:05 (Paris time)");
 
     let read = app.get(&format!("/api/v1/requests/{reference}")).await;
     assert_eq!(read.body["verified"]["method"], "in_person");

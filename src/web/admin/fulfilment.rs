@@ -85,7 +85,9 @@ pub fn panel(
     let reference = workflow::reference(row);
     Panel {
         configured: !state.sources.list.is_empty(),
-        operation: t.t(&format!("request.operation.{}", op.as_str())).to_string(),
+        operation: t
+            .t(&format!("request.operation.{}", op.as_str()))
+            .to_string(),
         asks_changes: op == Operation::Rectify,
         runs: runs
             .iter()
@@ -126,7 +128,11 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
         ));
     }
     for k in &outcome.kept {
-        let rule = if k.rule.is_empty() { &k.activity } else { &k.rule };
+        let rule = if k.rule.is_empty() {
+            &k.activity
+        } else {
+            &k.rule
+        };
         let until = k
             .until
             .map(|u| crate::i18n::long_date(u, lang))
@@ -148,7 +154,11 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
     for c in &outcome.changed {
         summary.push(t.fill(
             "request.source.changed",
-            &[("what", &c.what), ("rows", &rows(c.rows)), ("fields", &c.how)],
+            &[
+                ("what", &c.what),
+                ("rows", &rows(c.rows)),
+                ("fields", &c.how),
+            ],
         ));
     }
     for m in &outcome.manual {
@@ -211,7 +221,8 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
         status: if orphaned {
             t.t("request.run.orphaned").to_string()
         } else {
-            t.t(&format!("request.run.{}", r.status.as_str())).to_string()
+            t.t(&format!("request.run.{}", r.status.as_str()))
+                .to_string()
         },
         status_class,
         summary,
@@ -326,7 +337,11 @@ fn package_view(
             .map(|r| {
                 let sentence = t.fill(
                     "request.package.withheld_item",
-                    &[("item", &r.item), ("reason", &r.reason), ("who", &names.of(&r.by))],
+                    &[
+                        ("item", &r.item),
+                        ("reason", &r.reason),
+                        ("who", &names.of(&r.by)),
+                    ],
                 );
                 (r.item, sentence)
             })
@@ -341,7 +356,10 @@ fn package_view(
                 "request.package.released",
                 &[
                     ("date", &local(at)),
-                    ("who", &names.of(e.released_by.as_deref().unwrap_or_default())),
+                    (
+                        "who",
+                        &names.of(e.released_by.as_deref().unwrap_or_default()),
+                    ),
                     ("downloads", &e.downloads.to_string()),
                     ("max", &e.max_downloads.to_string()),
                     ("until", &e.expires_at.map(local).unwrap_or_default()),
@@ -564,7 +582,8 @@ pub async fn task(
     let found = submission.field("outcome") == "found";
     let comment = submission.field("comment").trim().to_string();
     let kept = task_kept(submission.field("comment"));
-    let refuse = |said: Said| super::request::refused(&state, &staff, key.clone(), kept.clone(), said);
+    let refuse =
+        |said: Said| super::request::refused(&state, &staff, key.clone(), kept.clone(), said);
     if crate::domain::text::check(&comment, TextKind::Long).is_err() {
         return refuse(Said::new(t, "text_control", Some(&field))).await;
     }

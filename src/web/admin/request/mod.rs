@@ -35,7 +35,15 @@ pub async fn show(
     id: web::Path<String>,
     flash: web::Query<Flash>,
 ) -> Result<HttpResponse, AdminError> {
-    page::render(&state, &staff, id.into_inner(), &flash, Kept::default(), None).await
+    page::render(
+        &state,
+        &staff,
+        id.into_inner(),
+        &flash,
+        Kept::default(),
+        None,
+    )
+    .await
 }
 
 /// The page again, with what was typed and why it was refused, in the staff's words.
@@ -127,7 +135,8 @@ fn parse_action(form: &ActionForm, staff: &Staff) -> Result<Action, Said> {
         },
         "resume" => Action::Resume,
         "verify" => Action::Verify {
-            method: Method::by_hand(&form.method).map_err(|_| said("verify_method", "verify-method"))?,
+            method: Method::by_hand(&form.method)
+                .map_err(|_| said("verify_method", "verify-method"))?,
             note: Some(text.clone()).filter(|t| !t.is_empty()),
         },
         "identity" => {
@@ -246,7 +255,11 @@ pub async fn send(
         text: submission.field("text").to_string(),
         ..Kept::default()
     };
-    let file_field = if which == "reply" { "reply-file" } else { "fulfil-file" };
+    let file_field = if which == "reply" {
+        "reply-file"
+    } else {
+        "fulfil-file"
+    };
     // The checked copy lives until the action is done with it.
     let mut clean = None;
     let attachment = match submission.file("attachment") {

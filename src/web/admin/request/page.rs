@@ -215,6 +215,8 @@ pub struct RejectPage {
     pub action_url: String,
     pub page_url: String,
     pub requester: String,
+    /// The requester's language, in words: the explanation goes to them as typed.
+    pub requester_lang: String,
 }
 
 impl RejectPage {
@@ -226,6 +228,13 @@ impl RejectPage {
         self.nav
             .t
             .fill("request.reject.title", &[("reference", &self.h.reference)])
+    }
+
+    pub fn explanation_hint(&self) -> String {
+        self.nav.t.fill(
+            "request.reject.explanation_hint",
+            &[("language", &self.requester_lang)],
+        )
     }
 
     pub fn mail_line(&self) -> String {
@@ -341,7 +350,12 @@ fn gathering(
 }
 
 /// "Camille Martin (demandeur)", "Dana", "Traitement automatique", "Application crm (API)".
-pub fn actor_name(t: &Strings, names: &crate::staff::Names, row: &RequestRow, actor: &str) -> String {
+pub fn actor_name(
+    t: &Strings,
+    names: &crate::staff::Names,
+    row: &RequestRow,
+    actor: &str,
+) -> String {
     match actor {
         "requester" => t.fill("request.actor.requester", &[("name", &row.requester_name)]),
         "system" | "" => t.t("request.actor.system").to_string(),
@@ -395,9 +409,7 @@ fn event_sentence(t: &Strings, lang: Lang, e: &EventRow) -> String {
             _ => s("resume"),
         },
         "verify" => {
-            let method = data["method"]
-                .as_str()
-                .unwrap_or(workflow::UNSTATED_METHOD);
+            let method = data["method"].as_str().unwrap_or(workflow::UNSTATED_METHOD);
             t.fill(
                 "request.event.verify",
                 &[("method", &crate::i18n::verification_method(method, lang))],
@@ -438,13 +450,26 @@ fn event_sentence(t: &Strings, lang: Lang, e: &EventRow) -> String {
     }
 }
 
-/// The kind's own answers as the person gave them, each with the question's name in the
-/// staff's words; a choice by its words too.
-fn answers(t: &Strings, form: &str) -> Vec<(String, String)> {
+/// The kind's own answers as the person gave them, in the order the form asks them, each
+/// with the question's name in the staff's words; a choice by its words too.
+fn answers(
+    t: &Strings,
+    kind: crate::domain::kind::RequestKind,
+    form: &str,
+) -> Vec<(String, String)> {
     let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(form) else {
         return Vec::new();
     };
-    map.into_iter()
+    let order = crate::domain::filing::own_fields(kind);
+    let mut fields: Vec<(&String, &serde_json::Value)> = map.iter().collect();
+    fields.sort_by_key(|(field, _)| {
+        order
+            .iter()
+            .position(|f| f.name == field.as_str())
+            .unwrap_or(usize::MAX)
+    });
+    fields
+        .into_iter()
         .filter_map(|(field, value)| {
             let label_key = format!("request.asked.field.{field}");
             let label = if t.has(&label_key) {
@@ -452,7 +477,7 @@ fn answers(t: &Strings, form: &str) -> Vec<(String, String)> {
             } else {
                 t.t("request.asked.field.other").to_string()
             };
-            let words = match &value {
+            let words = match value {
                 serde_json::Value::Bool(true) => t.t("request.yes").to_string(),
                 serde_json::Value::Bool(false) => return None,
                 serde_json::Value::String(s) => {
@@ -511,7 +536,8 @@ fn header(
         row.profile.clone()
     };
     let extension = workflow::deadline_extension(row);
-    let line = |key: &str, value: String| (t.t(&format!("request.deadline.{key}")).to_string(), value);
+    let line =
+        |key: &str, value: String| (t.t(&format!("request.deadline.{key}")).to_string(), value);
     let mut computation = vec![
         line(
             "received",
@@ -562,7 +588,9 @@ fn header(
     };
     Header {
         reference: workflow::reference(row).to_string(),
-        kind: t.t(&format!("label.kind.{}", row.kind.as_str())).to_string(),
+        kind: t
+            .t(&format!("label.kind.{}", row.kind.as_str()))
+            .to_string(),
         status: super::words::status_label(t, status),
         status_class,
         deadline,
@@ -663,6 +691,9 @@ pub async fn render(
                 action_url,
                 page_url,
                 requester: row.requester_name.clone(),
+                requester_lang: t
+                    .t(&format!("request.language.{}", row.language.code()))
+                    .to_string(),
                 h,
                 nav,
             },
@@ -724,7 +755,11 @@ pub async fn render(
         let key = format!("countries.{c}");
         who.push(line(
             "country",
-            if t.has(&key) { t.t(&key).to_string() } else { c.clone() },
+            if t.has(&key) {
+                t.t(&key).to_string()
+            } else {
+                c.clone()
+            },
         ));
     }
     who.push(line(
@@ -847,10 +882,7 @@ pub async fn render(
             sort: (mail.created_at, 3, mail.id),
             class: "mail",
             label: t.t("request.thread.mail").to_string(),
-            title: t.fill(
-                key,
-                &[("to", &mail.to_addr), ("subject", &mail.subject)],
-            ),
+            title: t.fill(key, &[("to", &mail.to_addr), ("subject", &mail.subject)]),
             who: t.t("request.actor.system").to_string(),
             at: stamp(mail.sent_at.unwrap_or(mail.created_at)),
             body: None,
@@ -878,7 +910,10 @@ pub async fn render(
                         "request.document.refused"
                     },
                     &[
-                        ("who", &names.of(d.decided_by.as_deref().unwrap_or_default())),
+                        (
+                            "who",
+                            &names.of(d.decided_by.as_deref().unwrap_or_default()),
+                        ),
                         ("date", &d.decided_at.map(stamp).unwrap_or_default()),
                     ],
                 )),
@@ -914,6 +949,7 @@ pub async fn render(
     }
     let letter_blocked = (row.status.is_open() && !offers.contains(&Offer::Answer)).then(|| {
         t.t(match situation.gathering {
+            _ if row.status == Status::OnHold => "request.answer.blocked_on_hold",
             _ if row.status != Status::InProgress => "request.answer.blocked_status",
             Gathering::Review => "request.answer.blocked_review",
             Gathering::NotSent => "request.answer.blocked_not_sent",
@@ -990,7 +1026,7 @@ pub async fn render(
         fulfilment,
         who,
         represented,
-        asked: answers(t, &row.form),
+        asked: answers(t, row.kind, &row.form),
         details: row.details.clone(),
         thread,
         notice,

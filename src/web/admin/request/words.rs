@@ -25,12 +25,7 @@ impl Said {
         }
     }
 
-    pub fn filled(
-        t: &Strings,
-        key: &str,
-        values: &[(&str, &str)],
-        field: Option<&str>,
-    ) -> Said {
+    pub fn filled(t: &Strings, key: &str, values: &[(&str, &str)], field: Option<&str>) -> Said {
         Said {
             message: t.fill(&format!("request.refusal.{key}"), values),
             field: field.map(str::to_string),
@@ -40,7 +35,8 @@ impl Said {
 
 /// "Identité à vérifier": a status as the dashboard names it.
 pub fn status_label(t: &Strings, status: Status) -> String {
-    t.t(&format!("label.status.{}", status.as_str())).to_string()
+    t.t(&format!("label.status.{}", status.as_str()))
+        .to_string()
 }
 
 /// "2 mois et 5 jours", "1 month".
@@ -239,11 +235,7 @@ mod tests {
             assert!(!said.message.contains("rejected"), "{}", said.message);
             assert!(!said.message.contains("[missing"), "{}", said.message);
         }
-        assert!(
-            refusal(&e, "reject", Lang::Fr)
-                .message
-                .contains("Nouvelle")
-        );
+        assert!(refusal(&e, "reject", Lang::Fr).message.contains("Nouvelle"));
     }
 
     #[test]
@@ -279,7 +271,11 @@ mod tests {
                 let words = refused(t, said).message;
                 assert!(!words.contains("[missing"), "{said} in {lang}");
                 // Each known refusal has its own sentence; only an unknown one is general.
-                assert_eq!(words == general, said == "Something new", "{said} in {lang}");
+                assert_eq!(
+                    words == general,
+                    said == "Something new",
+                    "{said} in {lang}"
+                );
             }
         }
     }
