@@ -8,13 +8,17 @@ use actix_web::http::StatusCode;
 use askama::Template;
 use chrono::NaiveDateTime;
 
+mod header;
+mod record;
+mod thread;
+
 use super::words::{Said, period_words};
 use crate::domain::desk::{self, Gathering, NextStep, Offer, Situation};
 use crate::domain::fulfilment::{PackageStatus, RunStatus};
 use crate::domain::kind::RejectGround;
 use crate::domain::status::Status;
 use crate::domain::verification::Method;
-use crate::i18n::{Lang, Strings, local_time, long_date};
+use crate::i18n::{local_time, long_date};
 use crate::store::fulfilment::{ExportRow, RunRow};
 use crate::store::outbox::OutboxRow;
 use crate::store::portal::{DocumentRow, MessageRow};
@@ -47,35 +51,8 @@ pub struct Kept {
 /// requester's language; their names in the staff's).
 pub const REPLIES: [&str; 3] = ["received", "customer_ref", "scope"];
 
-pub struct Header {
-    pub reference: String,
-    pub kind: String,
-    pub status: String,
-    /// `open`, `hold` or `closed`: the tag's colour (the words say it too).
-    pub status_class: &'static str,
-    /// "Dans 5 jours", "En retard de 2 jours", "Délai suspendu", "Close".
-    pub deadline: String,
-    pub deadline_class: &'static str,
-    /// "Échéance : 5 mai 2025".
-    pub due: String,
-    /// How the due date was reached, line by line.
-    pub computation: Vec<(String, String)>,
-    pub assignee: String,
-}
-
-pub struct ThreadItem {
-    sort: (NaiveDateTime, u8, i64),
-    /// `event`, `in`, `out`, `mail` or `note`.
-    pub class: &'static str,
-    /// "Message du demandeur", "Courriel envoyé", "Note interne", "Étape".
-    pub label: String,
-    pub title: String,
-    pub who: String,
-    pub at: String,
-    pub body: Option<String>,
-    /// (url, words) of a file that came with a message.
-    pub attachment: Option<(String, String)>,
-}
+pub use header::Header;
+pub use thread::{ThreadItem, actor_name};
 
 pub struct DocView {
     pub id: i64,
@@ -349,281 +326,6 @@ fn gathering(
     }
 }
 
-/// "Camille Martin (demandeur)", "Dana", "Traitement automatique", "Application crm (API)".
-pub fn actor_name(
-    t: &Strings,
-    names: &crate::staff::Names,
-    row: &RequestRow,
-    actor: &str,
-) -> String {
-    match actor {
-        "requester" => t.fill("request.actor.requester", &[("name", &row.requester_name)]),
-        "system" | "" => t.t("request.actor.system").to_string(),
-        _ => match actor.strip_prefix("api:") {
-            Some(key) => t.fill("request.actor.api", &[("name", key)]),
-            None => names.of(actor),
-        },
-    }
-}
-
-/// What a document is for, in words.
-fn purpose_words(t: &Strings, purpose: &str) -> String {
-    let key = format!("request.document.purpose.{purpose}");
-    if t.has(&key) {
-        t.t(&key).to_string()
-    } else {
-        t.t("request.document.purpose.other").to_string()
-    }
-}
-
-/// An event of the timeline as a sentence.
-fn event_sentence(t: &Strings, lang: Lang, e: &EventRow) -> String {
-    let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
-    let s = |key: &str| t.t(&format!("request.event.{key}")).to_string();
-    match e.kind.as_str() {
-        "received" => {
-            let channel = data["channel"]
-                .as_str()
-                .map(|c| t.t(&format!("label.channel.{c}")).to_string());
-            match channel {
-                Some(c) => t.fill("request.event.received_by", &[("channel", &c)]),
-                None => s("received"),
-            }
-        }
-        "hold" => {
-            let mut words = if data["reason"] == "identity" {
-                s("hold_identity")
-            } else {
-                s("hold_clarification")
-            };
-            if data["clock"] == "stopped" {
-                words.push_str(t.t("request.event.clock_stopped"));
-            }
-            words
-        }
-        "resume" => match data["paused_days"].as_i64() {
-            Some(n) if n > 0 => t.fill(
-                "request.event.resume_days",
-                &[("days", &t.count("units.days", n))],
-            ),
-            _ => s("resume"),
-        },
-        "verify" => {
-            let method = data["method"].as_str().unwrap_or(workflow::UNSTATED_METHOD);
-            t.fill(
-                "request.event.verify",
-                &[("method", &crate::i18n::verification_method(method, lang))],
-            )
-        }
-        "extend" => {
-            let by = crate::domain::deadline::Period {
-                months: data["months"].as_u64().unwrap_or(0) as u32,
-                days: data["days"].as_u64().unwrap_or(0) as u32,
-            };
-            let due = data["due_on"]
-                .as_str()
-                .and_then(|d| d.parse::<chrono::NaiveDate>().ok())
-                .map(|d| long_date(d, lang))
-                .unwrap_or_default();
-            t.fill(
-                "request.event.extend",
-                &[("by", &period_words(t, by)), ("due", &due)],
-            )
-        }
-        "reject" => {
-            let ground = data["ground"].as_str().unwrap_or("other");
-            t.fill(
-                "request.event.reject",
-                &[("ground", t.t(&format!("label.ground.{ground}")))],
-            )
-        }
-        "document" => {
-            let purpose = data["purpose"].as_str().unwrap_or("identity");
-            t.fill(
-                "request.event.document",
-                &[("what", &purpose_words(t, purpose))],
-            )
-        }
-        kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
-        | "message") => s(kind),
-        _ => s("other"),
-    }
-}
-
-/// The kind's own answers as the person gave them, in the order the form asks them, each
-/// with the question's name in the staff's words; a choice by its words too.
-fn answers(
-    t: &Strings,
-    kind: crate::domain::kind::RequestKind,
-    form: &str,
-) -> Vec<(String, String)> {
-    let Ok(serde_json::Value::Object(map)) = serde_json::from_str::<serde_json::Value>(form) else {
-        return Vec::new();
-    };
-    let order = crate::domain::filing::own_fields(kind);
-    let mut fields: Vec<(&String, &serde_json::Value)> = map.iter().collect();
-    fields.sort_by_key(|(field, _)| {
-        order
-            .iter()
-            .position(|f| f.name == field.as_str())
-            .unwrap_or(usize::MAX)
-    });
-    fields
-        .into_iter()
-        .filter_map(|(field, value)| {
-            let label_key = format!("request.asked.field.{field}");
-            let label = if t.has(&label_key) {
-                t.t(&label_key).to_string()
-            } else {
-                t.t("request.asked.field.other").to_string()
-            };
-            let words = match value {
-                serde_json::Value::Bool(true) => t.t("request.yes").to_string(),
-                serde_json::Value::Bool(false) => return None,
-                serde_json::Value::String(s) => {
-                    let choice = format!("request.asked.field.{field}_{s}");
-                    if t.has(&choice) {
-                        t.t(&choice).to_string()
-                    } else {
-                        s.clone()
-                    }
-                }
-                other => other.to_string(),
-            };
-            (!words.trim().is_empty()).then_some((label, words))
-        })
-        .collect()
-}
-
-/// The deadline's signal and its computation.
-fn header(
-    state: &crate::state::AppState,
-    t: &Strings,
-    lang: Lang,
-    row: &RequestRow,
-    names: &crate::staff::Names,
-) -> Header {
-    let law = &state.law;
-    let now = state.clock.now();
-    let today = law.today(now);
-    let d = workflow::deadline_of(law, row, today);
-    let days_left = crate::domain::deadline::days_left(d.due_on, today);
-    let (deadline, deadline_class) = if let Some(closed) = row.closed_at {
-        (
-            t.fill(
-                "request.deadline.closed",
-                &[("date", &long_date(closed.date(), lang))],
-            ),
-            "closed",
-        )
-    } else if d.clock_stopped {
-        (t.t("request.deadline.stopped").to_string(), "stopped")
-    } else if days_left < 0 {
-        (t.count("request.deadline.late", -days_left), "overdue")
-    } else if days_left == 0 {
-        (t.t("request.deadline.today").to_string(), "soon")
-    } else {
-        (
-            t.count("request.deadline.in", days_left),
-            if days_left <= 7 { "soon" } else { "ok" },
-        )
-    };
-    let profile = workflow::profile_of(law, row);
-    let profile_key = format!("request.profile.{}", row.profile);
-    let profile_words = if t.has(&profile_key) {
-        t.t(&profile_key).to_string()
-    } else {
-        row.profile.clone()
-    };
-    let extension = workflow::deadline_extension(row);
-    let line =
-        |key: &str, value: String| (t.t(&format!("request.deadline.{key}")).to_string(), value);
-    let mut computation = vec![
-        line(
-            "received",
-            local_time(row.received_at.and_utc(), law.time_zone, lang),
-        ),
-        line("profile", profile_words),
-        line(
-            "period",
-            t.fill(
-                "request.deadline.period_from",
-                &[
-                    ("period", &period_words(t, profile.base)),
-                    ("date", &long_date(row.received_on, lang)),
-                ],
-            ),
-        ),
-        line("extension", period_words(t, extension)),
-        line("period_end", long_date(d.period_end, lang)),
-    ];
-    let paused = if d.paused_days == 0 {
-        t.t("request.deadline.none").to_string()
-    } else {
-        t.count("units.days", d.paused_days)
-    };
-    let paused = match row.paused_since {
-        Some(since) => t.fill(
-            "request.deadline.paused_since",
-            &[("days", &paused), ("date", &long_date(since, lang))],
-        ),
-        None => paused,
-    };
-    computation.push(line("paused", paused));
-    let rolled = d.due_on != d.period_end + chrono::Duration::days(d.paused_days);
-    computation.push(line(
-        "working_day",
-        t.t(if rolled {
-            "request.deadline.rolled"
-        } else {
-            "request.deadline.not_rolled"
-        })
-        .to_string(),
-    ));
-    computation.push(line("due_on", long_date(d.due_on, lang)));
-    let (status_class, status) = match row.status {
-        Status::OnHold => ("hold", row.status),
-        s if s.is_terminal() => ("closed", s),
-        s => ("open", s),
-    };
-    Header {
-        reference: workflow::reference(row).to_string(),
-        kind: t
-            .t(&format!("label.kind.{}", row.kind.as_str()))
-            .to_string(),
-        status: super::words::status_label(t, status),
-        status_class,
-        deadline,
-        deadline_class,
-        due: t.fill(
-            "request.deadline.due",
-            &[("date", &long_date(d.due_on, lang))],
-        ),
-        computation,
-        assignee: row
-            .assignee_id
-            .map(|id| names.of(&format!("staff:{id}")))
-            .unwrap_or_else(|| t.t("request.nobody").to_string()),
-    }
-}
-
-/// Whether the profile leaves an extension to take today.
-fn can_extend(state: &crate::state::AppState, row: &RequestRow) -> bool {
-    let law = &state.law;
-    let today = law.today(state.clock.now());
-    crate::domain::deadline::check_extension(
-        workflow::profile_of(law, row),
-        &row.profile,
-        &law.calendar,
-        row.received_on,
-        workflow::deadline_extension(row),
-        crate::domain::deadline::Period { months: 0, days: 1 },
-        &workflow::pauses_of(row),
-        today,
-    )
-    .is_ok()
-}
-
 /// The query of the page: a notice after an action, a standard reply to start from.
 #[derive(Debug, Default, serde::Deserialize)]
 pub struct Flash {
@@ -657,7 +359,7 @@ pub async fn render(
     } else {
         StatusCode::OK
     };
-    let h = header(state, t, lang, row, &names);
+    let h = header::header(state, t, lang, row, &names);
     let nav = staff.nav();
     let action_url = format!("{page_url}/action");
 
@@ -714,7 +416,7 @@ pub async fn render(
         verified: row.verified_at.is_some(),
         documents_waiting: waiting.len(),
         gathering: gathering(configured, &l.runs, &l.live, l.export.as_ref()),
-        can_extend: can_extend(state, row),
+        can_extend: header::can_extend(state, row),
         corrects: crate::config::sources::Operation::for_kind(row.kind)
             == crate::config::sources::Operation::Rectify,
     };
@@ -742,154 +444,23 @@ pub async fn render(
         None => "",
     };
 
-    // Who asked.
-    let line = |key: &str, value: String| (t.t(&format!("request.who.{key}")).to_string(), value);
-    let mut who = vec![
-        line("name", row.requester_name.clone()),
-        line("email", row.requester_email.clone()),
-    ];
-    if let Some(c) = &row.customer_ref {
-        who.push(line("customer_ref", c.clone()));
-    }
-    if let Some(c) = &row.country {
-        let key = format!("countries.{c}");
-        who.push(line(
-            "country",
-            if t.has(&key) {
-                t.t(&key).to_string()
-            } else {
-                c.clone()
-            },
-        ));
-    }
-    who.push(line(
-        "language",
-        t.t(&format!("request.language.{}", row.language.code()))
-            .to_string(),
-    ));
-    who.push(line(
-        "channel",
-        t.t(&format!("label.channel.{}", row.channel.as_str()))
-            .to_string(),
-    ));
     let method_words = |code: &str| crate::i18n::verification_method(code, lang);
-    let verified = row.verified_at.map(|at| {
-        t.fill(
-            "request.who.verified_on",
-            &[
-                ("date", &stamp(at)),
-                (
-                    "method",
-                    &method_words(
-                        row.verified_method
-                            .as_deref()
-                            .unwrap_or(workflow::UNSTATED_METHOD),
-                    ),
-                ),
-            ],
-        )
-    });
-    who.push(line(
-        "identity",
-        verified
-            .clone()
-            .unwrap_or_else(|| t.t("request.who.not_verified").to_string()),
-    ));
-    let represented = row.subject_name.as_ref().map(|name| {
-        let mut lines = vec![line("name", name.clone())];
-        if let Some(e) = &row.subject_email {
-            lines.push(line("email", e.clone()));
-        }
-        if let Some(c) = &row.subject_customer_ref {
-            lines.push(line("customer_ref", c.clone()));
-        }
-        lines
-    });
-
-    // One thread, in time order.
-    let who_is = |actor: &str| actor_name(t, &names, row, actor);
-    let mut thread: Vec<ThreadItem> = Vec::new();
-    for e in l.events.iter().filter(|e| e.request_id == row.id) {
-        // A message and a hold's question are in the thread as messages already.
-        if e.kind == "message" {
-            continue;
-        }
-        let body = match e.kind.as_str() {
-            "hold" | "fulfil" => None,
-            _ => e.note.clone().filter(|n| !n.trim().is_empty()),
-        };
-        thread.push(ThreadItem {
-            sort: (e.at, 0, e.id),
-            class: "event",
-            label: t.t("request.thread.event").to_string(),
-            title: event_sentence(t, lang, e),
-            who: who_is(&e.actor),
-            at: stamp(e.at),
-            body,
-            attachment: None,
-        });
-    }
-    for m in &l.messages {
-        let from_requester = m.author == "requester";
-        let attachment = m.document_id.and_then(|id| {
-            let doc = l.documents.iter().find(|d| d.id == id)?;
-            let name = doc
-                .original_name
-                .clone()
-                .unwrap_or_else(|| t.t("request.thread.file").to_string());
-            Some(if doc.storage_name.is_some() {
-                (format!("/admin/documents/{id}"), name)
-            } else {
-                (String::new(), name)
-            })
-        });
-        thread.push(ThreadItem {
-            sort: (m.created_at, 1, m.id),
-            class: if from_requester { "in" } else { "out" },
-            label: t
-                .t(if from_requester {
-                    "request.thread.from_requester"
-                } else {
-                    "request.thread.from_team"
-                })
-                .to_string(),
-            title: String::new(),
-            who: who_is(&m.author),
-            at: stamp(m.created_at),
-            body: Some(m.body.clone()),
-            attachment,
-        });
-    }
-    for (i, (author, at, body)) in l.notes.iter().enumerate() {
-        thread.push(ThreadItem {
-            sort: (*at, 2, i as i64),
-            class: "note",
-            label: t.t("request.thread.note").to_string(),
-            title: String::new(),
-            who: author.clone(),
-            at: stamp(*at),
-            body: Some(body.clone()),
-            attachment: None,
-        });
-    }
-    for mail in &l.mails {
-        let key = if mail.sent_at.is_some() {
-            "request.thread.mail_sent"
-        } else {
-            "request.thread.mail_waiting"
-        };
-        thread.push(ThreadItem {
-            sort: (mail.created_at, 3, mail.id),
-            class: "mail",
-            label: t.t("request.thread.mail").to_string(),
-            title: t.fill(key, &[("to", &mail.to_addr), ("subject", &mail.subject)]),
-            who: t.t("request.actor.system").to_string(),
-            at: stamp(mail.sent_at.unwrap_or(mail.created_at)),
-            body: None,
-            attachment: None,
-        });
-    }
-    thread.sort_by(|a, b| a.sort.cmp(&b.sort));
+    let (who, verified) = record::who(t, lang, zone, row);
+    let represented = record::represented(t, row);
+    let thread = thread::thread(
+        t,
+        lang,
+        zone,
+        &names,
+        row,
+        &thread::Sources {
+            events: &l.events,
+            messages: &l.messages,
+            documents: &l.documents,
+            notes: &l.notes,
+            mails: &l.mails,
+        },
+    );
 
     // The identity documents, waiting ones first, each beside its decision.
     let documents: Vec<DocView> = l
@@ -898,7 +469,7 @@ pub async fn render(
         .filter(|d| staff_actions::is_proof(&d.purpose))
         .map(|d| DocView {
             id: d.id,
-            label: purpose_words(t, &d.purpose),
+            label: thread::purpose_words(t, &d.purpose),
             uploaded: stamp(d.uploaded_at),
             url: format!("/admin/documents/{}", d.id),
             image: d.content_type.starts_with("image/"),
@@ -1026,7 +597,7 @@ pub async fn render(
         fulfilment,
         who,
         represented,
-        asked: answers(t, row.kind, &row.form),
+        asked: record::answers(t, row.kind, &row.form),
         details: row.details.clone(),
         thread,
         notice,
