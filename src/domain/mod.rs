@@ -10,6 +10,7 @@
 
 pub mod calendar;
 pub mod deadline;
+pub mod desk;
 pub mod email;
 pub mod filing;
 pub mod fulfilment;

@@ -118,3 +118,12 @@ pub fn delete_for_requests(conn: &mut DbConn, request_ids: &[i64]) -> QueryResul
     diesel::delete(mail_outbox::table.filter(mail_outbox::request_id.eq_any(request_ids)))
         .execute(conn)
 }
+
+/// The mails about one request, oldest first: what the request page's thread shows.
+pub fn for_request(conn: &mut DbConn, request_id: i64) -> QueryResult<Vec<OutboxRow>> {
+    mail_outbox::table
+        .filter(mail_outbox::request_id.eq(request_id))
+        .order((mail_outbox::created_at.asc(), mail_outbox::id.asc()))
+        .select(OutboxRow::as_select())
+        .load(conn)
+}

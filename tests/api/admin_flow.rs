@@ -79,7 +79,7 @@ async fn from_portal_to_answer(app: TestApp) {
     assert_eq!(signed.status.as_u16(), 303);
     let page_url = format!("/admin/requests/{reference}");
     let page = dpo.get(&page_url).await;
-    page.assert_contains("identity document uploaded");
+    page.assert_contains("Review the document sent and accept or refuse it.");
     let csrf = page.input("csrf").expect("csrf");
     let doc = page.input("document").expect("a pending document");
     let act = format!("{page_url}/action");
@@ -96,11 +96,11 @@ async fn from_portal_to_answer(app: TestApp) {
         .await;
     assert_eq!(res.status.as_u16(), 303);
     let page = dpo.follow(res).await;
-    page.assert_contains("in_progress");
+    page.assert_contains("In progress");
     // By name, not by account number.
-    page.assert_contains("accepted by Dana on ");
+    page.assert_contains("Accepted by Dana on ");
     // Received Monday 3 March: two months → Saturday 3 May → Monday 5 May.
-    page.assert_contains("2025-05-05");
+    page.assert_contains("due on 5 May 2025");
 
     // A standard reply, in the requester's language, fills the message box.
     let canned = dpo.get(&format!("{page_url}?reply=received")).await;
@@ -120,7 +120,7 @@ async fn from_portal_to_answer(app: TestApp) {
         )
         .await;
     assert_eq!(res.status.as_u16(), 303);
-    dpo.follow(res).await.assert_contains("clock stopped");
+    dpo.follow(res).await.assert_contains("Clock stopped");
     app.run_worker().await;
     let asked = mails_to(&app, email).last().cloned().expect("hold mail");
     assert!(
@@ -147,7 +147,7 @@ async fn from_portal_to_answer(app: TestApp) {
         .await;
     let page = dpo.follow(res).await;
     // 3 May + 5 days = Thursday 8 May, a public holiday → Friday 9 May.
-    page.assert_contains("2025-05-09");
+    page.assert_contains("due on 9 May 2025");
 
     // Extended by a month, with the reason sent: counted from receipt, 3 June + 5 = Sunday
     // 8 June → Whit Monday 9 June → Tuesday 10 June.
@@ -164,7 +164,7 @@ async fn from_portal_to_answer(app: TestApp) {
         )
         .await;
     let page = dpo.follow(res).await;
-    page.assert_contains("2025-06-10");
+    page.assert_contains("due on 10 June 2025");
     app.run_worker().await;
     let notice = mails_to(&app, email)
         .last()

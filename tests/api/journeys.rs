@@ -182,7 +182,7 @@ impl Journey<'_> {
                 "Done"
             })
             .await;
-            d.expect("Done:").await;
+            d.expect("The task is done.").await;
             self.app.run_worker().await;
             d.goto(&page_url).await;
             page = d.expect(reference).await;
@@ -243,8 +243,8 @@ impl Journey<'_> {
         d.expect("released").await;
         let page = self.work(&reference).await;
         self.shot("admin-request-released").await;
-        assert!(page.contains("Fulfil and send the letter"), "{page}");
-        d.click_text("Fulfil and send the letter").await;
+        assert!(page.contains("Send the answer"), "{page}");
+        d.click_text("Send the answer").await;
         d.expect("fulfilled").await;
 
         let ready = self.last_mail(camille.email).await;
@@ -294,7 +294,7 @@ impl Journey<'_> {
         let page = self.work(&reference).await;
         self.shot("admin-request-erasure").await;
         assert!(page.contains("L123-22"), "{page}");
-        d.click_text("Fulfil and send the letter").await;
+        d.click_text("Send the answer").await;
         d.expect("fulfilled").await;
 
         let letter = self.last_mail(camille.email).await;
@@ -342,7 +342,7 @@ impl Journey<'_> {
         d.fill("changes", "last_name = Lefebvre-Dubois").await;
         d.click_text("Send to the sources").await;
         self.work(&reference).await;
-        d.click_text("Fulfil and send the letter").await;
+        d.click_text("Send the answer").await;
         d.expect("fulfilled").await;
         assert_eq!(
             self.shop_count(&format!(
@@ -373,7 +373,7 @@ impl Journey<'_> {
         self.open(&reference).await;
         d.click_text("Send to the sources").await;
         self.work(&reference).await;
-        d.click_text("Fulfil and send the letter").await;
+        d.click_text("Send the answer").await;
         d.expect("fulfilled").await;
         assert_eq!(
             self.shop_count(&format!(
@@ -420,7 +420,7 @@ impl Journey<'_> {
         d.click_text("Release to the requester").await;
         d.expect("released").await;
         self.work(&reference).await;
-        d.click_text("Fulfil and send the letter").await;
+        d.click_text("Send the answer").await;
         d.expect("fulfilled").await;
         self.last_mail(lawyer.1).await;
         d.goto(&format!("{}{link}", self.app.address)).await;

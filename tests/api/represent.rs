@@ -6,7 +6,7 @@
 use serde_json::{Value, json};
 
 use crate::admin::staff;
-use crate::fulfilment::{sources_action, world};
+use crate::fulfilment::{archives_task, sources_action, world};
 use crate::helpers::{Backend, TestApp, assert_problem};
 use crate::on_both_backends;
 use crate::web::{Browser, Part, mails_to};
@@ -278,8 +278,10 @@ async fn sources_are_searched_for_the_person_represented(backend: Backend) {
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     // The page shows who asked and whom the sources are searched for.
     let page = dpo.get(&format!("/admin/requests/{paul}")).await;
-    page.assert_contains("Representative <small>who asked; mails and the answer go here</small>");
-    page.assert_contains("Person represented <small>whom the sources are searched for</small>");
+    page.assert_contains("Who asks: a representative");
+    page.assert_contains("The representative receives the mails and the answer.");
+    page.assert_contains("The person represented");
+    page.assert_contains("This is the person searched for in the data sources.");
     page.assert_contains("<dd>Paul.Durand@example.fr</dd>");
     sources_action(&mut dpo, &paul, &[("action", "dispatch")]).await;
     app.run_worker().await;
@@ -312,7 +314,9 @@ async fn sources_are_searched_for_the_person_represented(backend: Backend) {
     assert_eq!(body["subject"]["name"], "Paul Durand");
 
     // The letter, written to the lawyer (the mail greets her), opens by saying on whose
-    // behalf she asked.
+    // behalf she asked; it is offered once the archives team has answered too.
+    archives_task(&mut dpo, &paul, false).await;
+    app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{paul}")).await;
     page.assert_contains(
         "Vous avez présenté cette demande au nom de Paul Durand, que vous représentez",

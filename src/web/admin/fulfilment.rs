@@ -18,13 +18,20 @@ use crate::web::portal::upload::{self, Early, Rejected, UploadError};
 use crate::workflow;
 use crate::workflow::WorkflowError;
 
+use super::request::Kept;
+use super::request::words::Said;
+
 pub struct RunView {
     pub id: i64,
     pub source: String,
-    pub kind: &'static str,
+    /// "base de données", "service interne", "équipe".
+    pub kind: String,
     pub operation: String,
     pub status: String,
-    pub summary: String,
+    /// `done`, `failed`, `task`, `running`: the tag's colour (the words say it too).
+    pub status_class: &'static str,
+    /// What the source did, one line each.
+    pub summary: Vec<String>,
     pub error: Option<String>,
     pub can_rerun: bool,
     pub can_skip: bool,
@@ -35,12 +42,15 @@ pub struct RunView {
 
 pub struct PackageView {
     pub status: String,
-    pub records: i64,
-    pub size: String,
+    pub empty: bool,
+    /// "12 enregistrements, 3,4 Kio chiffrés".
+    pub contents: String,
+    /// (name, size in words, SHA-256).
     pub files: Vec<(String, String, String)>,
     /// (item id, label) that can be removed.
     pub items: Vec<(String, String)>,
-    pub removed: Vec<(String, String, String)>,
+    /// (item id, sentence).
+    pub removed: Vec<(String, String)>,
     pub reviewing: bool,
     pub can_release: bool,
     pub can_rebuild: bool,
@@ -50,14 +60,16 @@ pub struct PackageView {
 
 pub struct Panel {
     pub configured: bool,
-    pub operation: &'static str,
+    /// "Rechercher et exporter les données", in words.
+    pub operation: String,
     pub asks_changes: bool,
     pub runs: Vec<RunView>,
     pub package: Option<PackageView>,
     pub url: String,
 }
 
-/// What staff see of the sources for this request.
+/// What staff see of the sources for this request, in their language.
+#[allow(clippy::too_many_arguments)]
 pub fn panel(
     state: &crate::state::AppState,
     row: &RequestRow,
@@ -66,98 +78,159 @@ pub fn panel(
     build_live: bool,
     export: Option<&ExportRow>,
     names: &crate::staff::Names,
+    lang: Lang,
 ) -> Panel {
+    let t = lang.strings();
     let op = Operation::for_kind(row.kind);
     let reference = workflow::reference(row);
     Panel {
         configured: !state.sources.list.is_empty(),
-        operation: op.as_str(),
+        operation: t
+            .t(&format!("request.operation.{}", op.as_str()))
+            .to_string(),
         asks_changes: op == Operation::Rectify,
-        runs: runs.iter().map(|r| run_view(state, r, live_jobs)).collect(),
-        package: export.map(|e| package_view(state, runs, e, build_live, names)),
+        runs: runs
+            .iter()
+            .map(|r| run_view(state, r, live_jobs, lang))
+            .collect(),
+        package: export.map(|e| package_view(state, runs, e, build_live, names, lang)),
         url: format!("/admin/requests/{reference}"),
     }
 }
 
-fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> RunView {
+fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang: Lang) -> RunView {
+    let t = lang.strings();
     let source = state.sources.find(&r.source);
     let outcome = r.outcome();
+    let rows = |n: u64| t.count("request.source.rows", i64::try_from(n).unwrap_or(i64::MAX));
     let mut summary = Vec::new();
     if r.operation == Operation::Access && r.status == RunStatus::Done {
-        summary.push(if outcome.records() == 0 {
-            "nothing found".to_string()
+        if outcome.records() == 0 {
+            summary.push(t.t("request.source.nothing_found").to_string());
         } else {
-            outcome
-                .tables
-                .iter()
-                .map(|(t, n)| format!("{t}: {n}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        });
+            for (table, n) in &outcome.tables {
+                summary.push(t.fill(
+                    "request.source.found",
+                    &[("table", table), ("rows", &rows(*n))],
+                ));
+            }
+        }
     }
     for c in &outcome.erased {
-        summary.push(format!("{} {} row(s) {}", c.what, c.rows, c.how));
+        let key = match c.how.as_str() {
+            "deleted" => "request.source.deleted",
+            "anonymised" => "request.source.anonymised",
+            _ => "request.source.erased",
+        };
+        summary.push(t.fill(
+            key,
+            &[("what", &c.what), ("rows", &rows(c.rows)), ("how", &c.how)],
+        ));
     }
     for k in &outcome.kept {
-        summary.push(format!(
-            "{} {} row(s) kept under {}{}",
-            k.what,
-            k.rows,
-            if k.rule.is_empty() {
-                &k.activity
+        let rule = if k.rule.is_empty() {
+            &k.activity
+        } else {
+            &k.rule
+        };
+        let until = k
+            .until
+            .map(|u| crate::i18n::long_date(u, lang))
+            .unwrap_or_default();
+        summary.push(t.fill(
+            if k.until.is_some() {
+                "request.source.kept_until"
             } else {
-                &k.rule
+                "request.source.kept"
             },
-            k.until.map(|u| format!(" until {u}")).unwrap_or_default()
+            &[
+                ("what", &k.what),
+                ("rows", &rows(k.rows)),
+                ("rule", rule),
+                ("until", &until),
+            ],
         ));
     }
     for c in &outcome.changed {
-        summary.push(format!("{} {} row(s) changed ({})", c.what, c.rows, c.how));
+        summary.push(t.fill(
+            "request.source.changed",
+            &[
+                ("what", &c.what),
+                ("rows", &rows(c.rows)),
+                ("fields", &c.how),
+            ],
+        ));
     }
     for m in &outcome.manual {
-        summary.push(format!("to do by hand: {m}"));
+        summary.push(t.fill("request.source.by_hand", &[("what", m)]));
     }
     if let Some(note) = &outcome.team_note {
-        summary.push(format!("team: {note}"));
+        summary.push(t.fill("request.source.team_note", &[("note", note)]));
     }
     if let Some(why) = &outcome.skipped {
-        summary.push(format!("skipped: {why}"));
+        summary.push(t.fill("request.source.skipped", &[("why", why)]));
     }
     if let Some(note) = &outcome.note {
-        summary.push(format!("service says: {note}"));
+        summary.push(t.fill("request.source.service_note", &[("note", note)]));
     }
     if let Some(recipient) = &r.recipient {
-        summary.push(format!("recipient notified: {recipient}"));
+        summary.push(t.fill("request.source.recipient", &[("recipient", recipient)]));
     }
     if r.status == RunStatus::Done && summary.is_empty() {
-        summary.push("nothing to do".into());
+        summary.push(t.t("request.source.nothing_to_do").to_string());
     }
     let manual = source.is_none_or(|s| matches!(s.connector, Connector::Manual(_)));
     // The run says a job has it, but the job is gone: staff take it up again.
     let orphaned = r.status.is_live() && r.job_id.is_none_or(|j| !live_jobs.contains(&j));
     let task = match (source.map(|s| &s.connector), r.status == RunStatus::Task) {
         (_, false) => None,
-        (Some(Connector::Manual(m)), true) => Some(format!(
-            "{}{}",
-            m.team,
-            if m.instructions.is_empty() {
-                String::new()
-            } else {
-                format!(": {}", m.instructions)
-            }
+        (Some(Connector::Manual(m)), true) => Some(if m.instructions.is_empty() {
+            t.fill("request.source.task_for", &[("team", &m.team)])
+        } else {
+            t.fill(
+                "request.source.task_for_with",
+                &[("team", &m.team), ("instructions", &m.instructions)],
+            )
+        }),
+        (_, true) => Some(t.fill(
+            "request.source.task_by_hand",
+            &[("what", &outcome.manual.join(" ; "))],
         )),
-        (_, true) => Some(format!("the team: {}", outcome.manual.join("; "))),
+    };
+    let status_class = match r.status {
+        RunStatus::Done => "done",
+        RunStatus::Failed => "failed",
+        RunStatus::Task => "task",
+        _ if orphaned => "failed",
+        _ => "running",
     };
     RunView {
         id: r.id,
         source: source
             .map(|s| s.name.clone())
             .unwrap_or_else(|| r.source.clone()),
-        kind: source.map(|s| s.kind()).unwrap_or("?"),
-        operation: r.operation.to_string(),
-        status: r.status.to_string(),
-        summary: summary.join("; "),
-        error: r.error.clone().filter(|e| !e.is_empty()),
+        kind: t
+            .t(&format!(
+                "request.source.kind.{}",
+                source.map(|s| s.kind()).unwrap_or("manual")
+            ))
+            .to_string(),
+        operation: t
+            .t(&format!("request.operation.{}", r.operation.as_str()))
+            .to_string(),
+        status: if orphaned {
+            t.t("request.run.orphaned").to_string()
+        } else {
+            t.t(&format!("request.run.{}", r.status.as_str()))
+                .to_string()
+        },
+        status_class,
+        summary,
+        error: r
+            .error
+            .clone()
+            .filter(|e| !e.is_empty())
+            .map(|e| t.fill("request.source.error", &[("error", &e)])),
         can_rerun: r.status.can_rerun(orphaned, manual),
         can_skip: r.status.can_skip(orphaned),
         manual_search: r.operation == Operation::Access
@@ -166,15 +239,32 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64]) -> Ru
     }
 }
 
+/// "3,4 Kio" / "3.4 KiB".
+fn size_words(bytes: i64, lang: Lang) -> String {
+    let kib = bytes as f64 / 1024.0;
+    let (number, unit) = if kib >= 1024.0 {
+        (format!("{:.1}", kib / 1024.0), "request.package.mib")
+    } else {
+        (format!("{kib:.1}"), "request.package.kib")
+    };
+    let number = match lang {
+        Lang::Fr => number.replace('.', ","),
+        Lang::En => number,
+    };
+    lang.strings().fill(unit, &[("n", &number)])
+}
+
 fn package_view(
     state: &crate::state::AppState,
     runs: &[RunRow],
     e: &ExportRow,
     build_live: bool,
     names: &crate::staff::Names,
+    lang: Lang,
 ) -> PackageView {
+    let t = lang.strings();
     let local = |at: chrono::NaiveDateTime| {
-        crate::i18n::local_time(at.and_utc(), state.law.time_zone, crate::i18n::Lang::En)
+        crate::i18n::local_time(at.and_utc(), state.law.time_zone, lang)
     };
     let files: Vec<crate::fulfil::package::ManifestFile> =
         serde_json::from_str(&e.manifest).unwrap_or_default();
@@ -189,31 +279,72 @@ fn package_view(
         if outcome.records() == 0 || removed.iter().any(|x| x.item == r.source) {
             continue;
         }
-        items.push((r.source.clone(), format!("all of {}", r.source)));
+        let name = state
+            .sources
+            .find(&r.source)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| r.source.clone());
+        items.push((
+            r.source.clone(),
+            t.fill("request.package.all_of", &[("source", &name)]),
+        ));
         if outcome.file_name.is_none() {
-            for (t, n) in &outcome.tables {
-                let id = format!("{}:{t}", r.source);
+            for (table, n) in &outcome.tables {
+                let id = format!("{}:{table}", r.source);
                 if !removed.iter().any(|x| x.item == id) {
-                    items.push((id.clone(), format!("{id} ({n} records)")));
+                    items.push((
+                        id,
+                        t.fill(
+                            "request.package.table",
+                            &[
+                                ("source", &name),
+                                ("table", table),
+                                ("rows", &t.count("request.source.rows", *n as i64)),
+                            ],
+                        ),
+                    ));
                 }
             }
         }
     }
     PackageView {
-        status: e.status.to_string(),
-        records: e.records,
-        size: e
+        status: t
+            .t(&format!("request.package.status.{}", e.status.as_str()))
+            .to_string(),
+        empty: e.status == PackageStatus::Empty,
+        contents: e
             .size
-            .map(|s| format!("{:.1} KiB", s as f64 / 1024.0))
+            .map(|s| {
+                t.fill(
+                    "request.package.contents",
+                    &[
+                        ("records", &t.count("request.source.rows", e.records)),
+                        ("size", &size_words(s, lang)),
+                    ],
+                )
+            })
             .unwrap_or_default(),
         files: files
             .into_iter()
-            .map(|f| (f.name, f.size.to_string(), f.sha256))
+            .map(|f| {
+                let size = size_words(i64::try_from(f.size).unwrap_or(i64::MAX), lang);
+                (f.name, size, f.sha256)
+            })
             .collect(),
         items,
         removed: removed
             .into_iter()
-            .map(|r| (r.item, r.reason, names.of(&r.by)))
+            .map(|r| {
+                let sentence = t.fill(
+                    "request.package.withheld_item",
+                    &[
+                        ("item", &r.item),
+                        ("reason", &r.reason),
+                        ("who", &names.of(&r.by)),
+                    ],
+                );
+                (r.item, sentence)
+            })
             .collect(),
         reviewing: e.status == PackageStatus::Review,
         can_rebuild: e.status == PackageStatus::Failed
@@ -221,16 +352,24 @@ fn package_view(
         can_release: e.status == PackageStatus::Review
             || (e.status == PackageStatus::Empty && e.released_at.is_none()),
         released: e.released_at.map(|at| {
-            format!(
-                "released {} by {}; downloaded {} of {} times; until {}",
-                local(at),
-                names.of(e.released_by.as_deref().unwrap_or_default()),
-                e.downloads,
-                e.max_downloads,
-                e.expires_at.map(local).unwrap_or_default()
+            t.fill(
+                "request.package.released",
+                &[
+                    ("date", &local(at)),
+                    (
+                        "who",
+                        &names.of(e.released_by.as_deref().unwrap_or_default()),
+                    ),
+                    ("downloads", &e.downloads.to_string()),
+                    ("max", &e.max_downloads.to_string()),
+                    ("until", &e.expires_at.map(local).unwrap_or_default()),
+                ],
             )
         }),
-        error: e.error.clone(),
+        error: e
+            .error
+            .clone()
+            .map(|err| t.fill("request.source.error", &[("error", &err)])),
     }
 }
 
@@ -248,12 +387,8 @@ pub struct SourcesForm {
     reason: String,
 }
 
-fn back(key: &str, done: Result<&str, String>) -> HttpResponse {
-    let page = format!("/admin/requests/{key}");
-    match done {
-        Ok(d) => super::request::redirect_with(&page, "done", d),
-        Err(e) => super::request::redirect_with(&page, "error", &e),
-    }
+fn done(key: &str, what: &str) -> HttpResponse {
+    super::request::redirect_with(&format!("/admin/requests/{key}"), "done", what)
 }
 
 async fn request_for(state: &State, staff: &Staff, key: String) -> Result<RequestRow, AdminError> {
@@ -265,12 +400,16 @@ async fn request_for(state: &State, staff: &Staff, key: String) -> Result<Reques
     Ok(row)
 }
 
+/// Done (with what, for the notice), refused (said in the staff's words), or an error for the
+/// logs and the error page.
 fn said(
     result: Result<&'static str, WorkflowError>,
-) -> Result<Result<&'static str, String>, AdminError> {
+    action: &str,
+    lang: Lang,
+) -> Result<Result<&'static str, Said>, AdminError> {
     match result {
         Ok(d) => Ok(Ok(d)),
-        Err(e) if e.is_said() => Ok(Err(e.to_string())),
+        Err(e) if e.is_said() => Ok(Err(super::request::words::refusal(&e, action, lang))),
         Err(e) => {
             tracing::error!(error = %e, "fulfilment action failed");
             Err(AdminError::Internal)
@@ -290,54 +429,76 @@ pub async fn act(
     }
     let row = request_for(&state, &staff, id.into_inner()).await?;
     let key = workflow::reference(&row).to_string();
-    let (actor, now) = (staff.actor(), state.clock.now());
+    let (actor, now, lang) = (staff.actor(), state.clock.now(), staff.lang());
+    let t = lang.strings();
     let form = form.into_inner();
+    let kept = Kept {
+        action: form.action.clone(),
+        changes: form.changes.clone(),
+        reason: form.reason.clone(),
+        item: form.item.clone(),
+        run: form.run.clone(),
+        ..Kept::default()
+    };
+    // The field a refusal is about, by the form it came from.
+    let field = match form.action.as_str() {
+        "dispatch" => "changes".to_string(),
+        "skip" => format!("skip-{}", form.run),
+        "remove" => "remove-reason".to_string(),
+        _ => String::new(),
+    };
     let typed = [
-        ("changes", form.changes.as_str(), TextKind::Long),
-        ("reason", form.reason.as_str(), TextKind::Long),
-        ("item", form.item.as_str(), TextKind::Line),
+        (form.changes.as_str(), TextKind::Long),
+        (form.reason.as_str(), TextKind::Long),
+        (form.item.as_str(), TextKind::Line),
     ];
-    for (field, value, kind) in typed {
+    for (value, kind) in typed {
         if let Err(fault) = crate::domain::text::check(value, kind) {
-            return Ok(back(&key, Err(format!("The {field} {fault}."))));
+            let key_of = match fault {
+                crate::domain::text::TextFault::BidiOverride => "text_direction",
+                _ => "text_control",
+            };
+            let said = Said::new(t, key_of, Some(&field));
+            return super::request::refused(&state, &staff, key, kept, said).await;
         }
     }
+    let action = form.action.clone();
     let result = state
         .db(move |conn, app| {
             let done = match form.action.as_str() {
                 "dispatch" => match crate::fulfil::parse_changes(&form.changes) {
                     Ok(changes) => crate::fulfil::dispatch(conn, app, &row, &changes, &actor, now)
-                        .map(|_| "sent to the sources"),
-                    Err(e) => return Ok(Ok(Err(e))),
+                        .map(|_| "dispatch"),
+                    Err(_) => {
+                        return Ok(Ok(Err(super::request::words::changes_refusal(
+                            t,
+                            &form.changes,
+                        ))));
+                    }
                 },
                 "rerun" => match form.run.parse() {
-                    Ok(run) => crate::fulfil::rerun(conn, app, &row, run, &actor, now)
-                        .map(|_| "queued again"),
+                    Ok(run) => {
+                        crate::fulfil::rerun(conn, app, &row, run, &actor, now).map(|_| "rerun")
+                    }
                     Err(_) => Err(WorkflowError::Refused("No such source run.")),
                 },
                 "restore" => {
                     crate::fulfil::withhold(conn, &row, form.item.trim(), None, &actor, now)
-                        .map(|_| "item put back; the package is being rebuilt")
+                        .map(|_| "restore")
                 }
                 "skip" => match form.run.parse() {
                     Ok(run) if !form.reason.trim().is_empty() => {
                         crate::fulfil::skip(conn, &row, run, form.reason.trim(), &actor, now)
-                            .map(|_| "source skipped")
+                            .map(|_| "skip")
                     }
                     Ok(_) => {
-                        return Ok(Ok(Err(
-                            "Say why the answer goes without this source (the requester reads it)."
-                                .to_string(),
-                        )));
+                        return Ok(Ok(Err(Said::new(t, "write.skip", Some(&field)))));
                     }
                     Err(_) => Err(WorkflowError::Refused("No such source run.")),
                 },
                 "remove" => {
                     if form.reason.trim().is_empty() {
-                        return Ok(Ok(Err(
-                            "Give the reason for withholding the item (the requester reads it)."
-                                .to_string(),
-                        )));
+                        return Ok(Ok(Err(Said::new(t, "write.remove", Some(&field)))));
                     }
                     crate::fulfil::withhold(
                         conn,
@@ -347,19 +508,26 @@ pub async fn act(
                         &actor,
                         now,
                     )
-                    .map(|_| "item removed; the package is being rebuilt")
+                    .map(|_| "remove")
                 }
-                "rebuild" => crate::fulfil::rebuild(conn, &row, &actor, now)
-                    .map(|_| "the package is being built again"),
+                "rebuild" => crate::fulfil::rebuild(conn, &row, &actor, now).map(|_| "rebuild"),
                 "release" => {
-                    crate::fulfil::release(conn, app, &row, &actor, now).map(|_| "package released")
+                    crate::fulfil::release(conn, app, &row, &actor, now).map(|_| "release")
                 }
                 _ => Err(WorkflowError::Refused("Unknown action.")),
             };
-            Ok::<_, crate::web::error::Problem>(said(done))
+            Ok::<_, crate::web::error::Problem>(said(done, &form.action, lang))
         })
         .await??;
-    Ok(back(&key, result))
+    match result {
+        Ok(what) => Ok(done(&key, what)),
+        Err(mut refusal) => {
+            if refusal.field.is_none() && action == "dispatch" {
+                refusal.field = Some("changes".into());
+            }
+            super::request::refused(&state, &staff, key, kept, refusal).await
+        }
+    }
 }
 
 /// A team's answer to its task, with the file it found (multipart).
@@ -372,22 +540,34 @@ pub async fn task(
 ) -> Result<HttpResponse, AdminError> {
     staff.require(staff.role.can_act())?;
     let (key, run) = path.into_inner();
+    let t = staff.lang().strings();
+    let field = format!("task-comment-{run}");
+    let file_field = format!("task-file-{run}");
     let max = state.settings.portal.max_upload_bytes;
-    let too_large = || format!("The file is over the limit of {} MiB.", max / (1024 * 1024));
+    let mib = format!("{}", max / (1024 * 1024));
+    let too_large = || Said::filled(t, "file_too_large", &[("max", &mib)], Some(&file_field));
+    let task_kept = |comment: &str| Kept {
+        action: "task".into(),
+        run: run.to_string(),
+        comment: comment.to_string(),
+        ..Kept::default()
+    };
     // Refused on its headers, the body is never read.
     match upload::refuse_early(&req, state.settings.base_url(), max) {
         Some(Early::CrossSite) => return Err(AdminError::Forbidden),
-        Some(Early::TooLarge) => return Ok(back(&key, Err(too_large()))),
+        Some(Early::TooLarge) => {
+            return super::request::refused(&state, &staff, key, task_kept(""), too_large()).await;
+        }
         None => {}
     }
     let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
         Ok(s) => s,
-        Err(UploadError::TooLarge) => return Ok(back(&key, Err(too_large()))),
+        Err(UploadError::TooLarge) => {
+            return super::request::refused(&state, &staff, key, task_kept(""), too_large()).await;
+        }
         Err(UploadError::Malformed(_)) => {
-            return Ok(back(
-                &key,
-                Err("The form could not be read; send it again.".into()),
-            ));
+            let said = Said::new(t, "unreadable", None);
+            return super::request::refused(&state, &staff, key, task_kept(""), said).await;
         }
         Err(UploadError::Io(e)) => {
             tracing::error!(error = %e, "cannot receive a task's file");
@@ -401,25 +581,22 @@ pub async fn task(
     let key = workflow::reference(&row).to_string();
     let found = submission.field("outcome") == "found";
     let comment = submission.field("comment").trim().to_string();
-    if let Err(fault) = crate::domain::text::check(&comment, TextKind::Long) {
-        return Ok(back(&key, Err(format!("The comment {fault}."))));
+    let kept = task_kept(submission.field("comment"));
+    let refuse =
+        |said: Said| super::request::refused(&state, &staff, key.clone(), kept.clone(), said);
+    if crate::domain::text::check(&comment, TextKind::Long).is_err() {
+        return refuse(Said::new(t, "text_control", Some(&field))).await;
     }
     let file = submission.file("file");
     if found && file.is_none() {
-        return Ok(back(
-            &key,
-            Err("Attach what was found, or mark the task as nothing found.".into()),
-        ));
+        return refuse(Said::new(t, "task_file_missing", Some(&file_field))).await;
     }
     if !found && comment.is_empty() {
-        return Ok(back(
-            &key,
-            Err("Say where the team looked (the comment is kept as proof).".into()),
-        ));
+        return refuse(Said::new(t, "write.task", Some(&field))).await;
     }
     // A scan (PDF, JPEG, PNG: checked and rewritten as every upload) or a text export (CSV,
     // JSON, TXT: valid UTF-8, no control bytes), which portability needs machine-readable.
-    let refused = || "Attach a PDF, JPEG or PNG scan, or a CSV, JSON or text export.".to_string();
+    let not_a_file = || Said::new(t, "task_file_kind", Some(&file_field));
     let mut clean = None;
     let mut staged: Option<(std::path::PathBuf, String)> = None;
     if let Some(file) = file.filter(|_| found) {
@@ -438,7 +615,7 @@ pub async fn task(
                 AdminError::Internal
             })?;
             if !plain {
-                return Ok(back(&key, Err(refused())));
+                return refuse(not_a_file()).await;
             }
             staged = Some((file.path().to_path_buf(), file.file_name.clone()));
         } else {
@@ -448,11 +625,14 @@ pub async fn task(
                     clean = Some(checked);
                 }
                 Err(Rejected::Refused(Refused::NotADocument)) => {
-                    return Ok(back(&key, Err(refused())));
+                    return refuse(not_a_file()).await;
                 }
                 Err(Rejected::Refused(other)) => {
-                    let said = upload::refusal_message(&other, Lang::En.strings());
-                    return Ok(back(&key, Err(said)));
+                    let said = Said {
+                        message: upload::refusal_message(&other, t),
+                        field: Some(file_field.clone()),
+                    };
+                    return refuse(said).await;
                 }
                 Err(Rejected::Io(e)) => {
                     tracing::error!(error = %e, "cannot check a task's file");
@@ -461,7 +641,7 @@ pub async fn task(
             }
         }
     }
-    let (actor, now) = (staff.actor(), state.clock.now());
+    let (actor, now, lang) = (staff.actor(), state.clock.now(), staff.lang());
     let result = state
         .db(move |conn, app| {
             let found = staged
@@ -469,13 +649,18 @@ pub async fn task(
                 .map(|(path, name)| (path.as_path(), name.as_str()));
             Ok::<_, crate::web::error::Problem>(said(
                 crate::fulfil::complete_task(conn, app, &row, run, found, &comment, &actor, now)
-                    .map(|_| "task done"),
+                    .map(|_| "task"),
+                "task",
+                lang,
             ))
         })
         .await??;
     // The checked copy lives until the task has its own.
     drop(clean);
-    Ok(back(&key, result))
+    match result {
+        Ok(what) => Ok(done(&key, what)),
+        Err(said) => refuse(said).await,
+    }
 }
 
 /// The package as the requester will get it, for review; each look is audited.
