@@ -17,8 +17,8 @@ use serde::{Deserialize, Serialize};
 use toml::{Table, Value};
 
 use crate::domain::calendar::{Country, HolidayCalendar};
-use crate::i18n::Lang;
 use crate::domain::deadline::{Profile, builtin_profiles};
+use crate::i18n::Lang;
 
 pub const DEFAULT_TOML: &str = include_str!("../../config/default.toml");
 const ENV_PREFIX: &str = "DSAR_";
