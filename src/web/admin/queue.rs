@@ -84,15 +84,16 @@ impl View {
         }
     }
 
-    /// The tabs, in the order work flows; the unconfirmed requests come apart, after.
+    /// The tabs: all, then the stages in the order work flows, the overdue ones; the
+    /// unconfirmed requests come apart, last.
     const TABS: [View; 8] = [
+        View::All,
         View::Stage(Stage::ToVerify),
         View::Stage(Stage::ToSend),
         View::Stage(Stage::Gathering),
         View::Stage(Stage::ToAnswer),
         View::Stage(Stage::Waiting),
         View::Overdue,
-        View::All,
         View::Stage(Stage::Unconfirmed),
     ];
 }
