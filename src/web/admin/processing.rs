@@ -149,7 +149,7 @@ impl ActivityView {
                 Source::ThirdParty(x) => pick(x, lang),
             },
             automated_decisions: match &a.automated_decisions {
-                AutomatedDecisions::None => t.t("reports.processing.none").to_string(),
+                AutomatedDecisions::None => t.t("reports.processing.no_decision").to_string(),
                 AutomatedDecisions::Logic(x) => pick(x, lang),
             },
         }
