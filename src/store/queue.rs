@@ -56,14 +56,16 @@ impl Served {
         RequestKind::ALL.iter().all(|k| self.0.contains(k))
     }
 
-    /// `kind IN (...)` (or its negation) over fixed enum texts, never user input.
+    /// `kind IN (...)` over fixed enum texts, never user input. Written `kind || ''` so that
+    /// SQLite reads the kind from requests_open_stage (which covers it) instead of walking
+    /// the kind's index through every open request of that kind.
     fn kinds_sql(&self, served: bool) -> String {
         let list: Vec<String> = RequestKind::ALL
             .iter()
             .filter(|k| self.0.contains(k) == served)
             .map(|k| format!("'{}'", k.as_str()))
             .collect();
-        format!("kind IN ({})", list.join(", "))
+        format!("(kind || '') IN ({})", list.join(", "))
     }
 }
 

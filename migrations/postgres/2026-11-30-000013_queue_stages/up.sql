@@ -35,4 +35,6 @@ CREATE TRIGGER source_runs_state AFTER INSERT OR DELETE OR UPDATE OF status ON s
 
 -- The queue's stage tabs: each stage is a (status, sources_state) range of open requests,
 -- listed in due order and counted from the index alone.
-CREATE INDEX requests_open_stage ON requests (status, sources_state, due_on, id) WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold');
+CREATE INDEX requests_open_stage ON requests (status, sources_state, due_on, id, kind) WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold');
+-- The queue sorted by receipt, latest first: open requests only, in order.
+CREATE INDEX requests_open_received ON requests (received_on, id) WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold');

@@ -1,3 +1,4 @@
+DROP INDEX requests_open_received;
 DROP INDEX requests_open_stage;
 DROP TRIGGER source_runs_state_delete;
 DROP TRIGGER source_runs_state_update;
