@@ -1,7 +1,8 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! The staff queue page with a million requests: loads them (80 % closed, 20 % open, spread
 //! over two years of due dates), signs a DPO in, and times `GET /admin` pages — the first
-//! page, a later keyset page, and filtered views — printing p50/p99 for each.
+//! page, a later keyset page, stage tabs and filtered views — printing p50/p99 for each.
+//! Every page counts the stage tabs too.
 //!
 //!   cargo bench --bench queue                      # SQLite
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench queue
@@ -163,15 +164,18 @@ fn main() {
             .expect("body");
         let first = String::from_utf8_lossy(&first).into_owned();
         let later = first
-            .split("href=\"/admin?")
+            .split("rel=\"next\" href=\"")
             .nth(1)
             .and_then(|r| r.split('"').next())
-            .map(|q| format!("/admin?{}", q.replace("&amp;", "&")))
+            .map(|q| q.replace("&amp;", "&"))
             .unwrap_or_else(|| "/admin".into());
         for (label, path) in [
             ("first page", "/admin".to_string()),
             ("next page (keyset)", later),
             ("overdue only", "/admin?overdue=1".to_string()),
+            ("stage: to verify", "/admin?stage=to_verify".to_string()),
+            ("stage: to answer", "/admin?stage=to_answer".to_string()),
+            ("latest received", "/admin?sort=received".to_string()),
             ("kind=erasure", "/admin?kind=erasure".to_string()),
             ("unassigned", "/admin?assignee=unassigned".to_string()),
             (

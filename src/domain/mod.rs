@@ -19,6 +19,7 @@ pub mod lifecycle;
 pub mod outcome;
 pub mod reference;
 pub mod reminder;
+pub mod stage;
 pub mod status;
 pub mod text;
 pub mod verification;

@@ -11,6 +11,7 @@ pub mod metrics;
 pub mod outbox;
 pub mod portal;
 pub mod queue;
+pub mod references;
 pub mod reminders;
 pub mod reports;
 pub mod requests;

@@ -38,6 +38,7 @@ diesel::table! {
         subject_name -> Nullable<Text>,
         subject_email -> Nullable<Text>,
         subject_customer_ref -> Nullable<Text>,
+        sources_state -> Nullable<Text>,
     }
 }
 

@@ -317,7 +317,7 @@ async fn settings_and_audit_pages(app: TestApp) {
     settings.assert_contains("***");
 
     let audit = ada.get("/admin/audit").await;
-    audit.assert_contains("login");
+    audit.assert_contains("Signed in (");
     let verified = ada
         .post_urlencoded("/admin/audit/verify", &[("csrf", &audit.csrf())])
         .await;

@@ -295,20 +295,29 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
     // Received: access, rectification, erasure, restriction, portability, objection,
     // consent_withdrawal, total.
     let kinds = |m| row(&page, "received-table", m);
-    assert_eq!(kinds("2025-01"), ["1", "0", "1", "0", "0", "0", "0", "2"]);
-    assert_eq!(kinds("2025-02"), ["0", "0", "0", "0", "0", "1", "0", "1"]);
-    assert_eq!(kinds("2025-04"), ["0", "0", "0", "0", "0", "0", "0", "0"]);
-    assert_eq!(kinds("2025-06"), ["1", "0", "0", "0", "1", "0", "0", "2"]);
+    assert_eq!(
+        kinds("January 2025"),
+        ["1", "0", "1", "0", "0", "0", "0", "2"]
+    );
+    assert_eq!(
+        kinds("February 2025"),
+        ["0", "0", "0", "0", "0", "1", "0", "1"]
+    );
+    assert_eq!(
+        kinds("April 2025"),
+        ["0", "0", "0", "0", "0", "0", "0", "0"]
+    );
+    assert_eq!(kinds("June 2025"), ["1", "0", "0", "0", "1", "0", "0", "2"]);
     assert_eq!(kinds("Total"), ["3", "1", "1", "0", "1", "1", "0", "7"]);
     // Closed: fulfilled, rejected, withdrawn, expired, total.
     let outcomes = |m| row(&page, "closed-table", m);
-    assert_eq!(outcomes("2025-01"), ["1", "0", "0", "0", "1"]);
-    assert_eq!(outcomes("2025-02"), ["1", "1", "0", "0", "2"]);
+    assert_eq!(outcomes("January 2025"), ["1", "0", "0", "0", "1"]);
+    assert_eq!(outcomes("February 2025"), ["1", "1", "0", "0", "2"]);
     assert_eq!(outcomes("Total"), ["2", "1", "0", "0", "3"]);
     // The charts carry the same figures, and say what they show.
-    page.assert_contains("<title id=\"received-title\">Requests received per month by kind, 2025-01 to 2025-06</title>");
-    page.assert_contains("<desc id=\"closed-desc\">3 in all from 2025-01 to 2025-06: fulfilled 2, rejected 1, withdrawn 0, expired 0.");
-    page.assert_contains("<title>2025-02, rejected: 1</title>");
+    page.assert_contains("<title id=\"received-title\">Requests received per month by right, from January 2025 to June 2025</title>");
+    page.assert_contains("<desc id=\"closed-desc\">3 in all from January 2025 to June 2025: Answered 2, Refused 1, Withdrawn 0, Expired 0.");
+    page.assert_contains("<title>February 2025, Refused: 1</title>");
     assert!(
         !page.html.contains("<script") && !page.html.contains("style=\""),
         "the CSP allows neither script nor style attributes"
@@ -327,7 +336,7 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
     ));
     let start = page.html.find(&filed.extended).expect("listed");
     let line = &page.html[start..start + page.html[start..].find("</tr>").expect("row end")];
-    for cell in ["access", "2025-06-03", ">13<", "Dana DPO"] {
+    for cell in ["Access (art. 15)", "3 June 2025", "13 days", "Dana DPO"] {
         assert!(line.contains(cell), "{cell} missing from {line}");
     }
     for other in [&filed.soon, &filed.late] {

@@ -21,20 +21,26 @@ pub struct CountTable {
 }
 
 impl CountTable {
-    pub fn build(months: &[String], series: Vec<String>, counts: &[MonthCount]) -> CountTable {
+    /// `months` and `series` as (code, words): the codes find the counts, the words are
+    /// what the table and the chart show.
+    pub fn build(
+        months: &[(String, String)],
+        series: &[(String, String)],
+        counts: &[MonthCount],
+    ) -> CountTable {
         let cell: HashMap<(&str, &str), i64> = counts
             .iter()
             .map(|c| ((c.month.as_str(), c.key.as_str()), c.count))
             .collect();
         let rows: Vec<(String, Vec<i64>, i64)> = months
             .iter()
-            .map(|m| {
+            .map(|(m, label)| {
                 let values: Vec<i64> = series
                     .iter()
-                    .map(|s| cell.get(&(m.as_str(), s.as_str())).copied().unwrap_or(0))
+                    .map(|(s, _)| cell.get(&(m.as_str(), s.as_str())).copied().unwrap_or(0))
                     .collect();
                 let sum = values.iter().sum();
-                (m.clone(), values, sum)
+                (label.clone(), values, sum)
             })
             .collect();
         let totals = (0..series.len())
@@ -42,7 +48,7 @@ impl CountTable {
             .collect();
         let total = rows.iter().map(|(_, _, t)| t).sum();
         CountTable {
-            series,
+            series: series.iter().map(|(_, w)| w.clone()).collect(),
             rows,
             totals,
             total,
@@ -82,7 +88,16 @@ const LEFT: i64 = 40;
 const SLOT: i64 = 52;
 
 impl Chart {
-    pub fn stacked(id: &'static str, title: String, table: &CountTable) -> Chart {
+    /// The chart of `table`: `short` names each month under its bar; `bar` words each bar's
+    /// tooltip (month, series, value); `desc` says what the chart shows, for screen readers.
+    pub fn stacked(
+        id: &'static str,
+        title: String,
+        desc: String,
+        table: &CountTable,
+        short: &[String],
+        bar: impl Fn(&str, &str, i64) -> String,
+    ) -> Chart {
         let max = table
             .rows
             .iter()
@@ -105,24 +120,12 @@ impl Chart {
                     width: SLOT - 16,
                     height,
                     fill: PALETTE[j % PALETTE.len()],
-                    label: format!("{month}, {}: {value}", table.series[j]),
+                    label: bar(month, &table.series[j], *value),
                 });
             }
-            labels.push((x + (SLOT - 16) / 2, month.clone()));
+            let text = short.get(i).cloned().unwrap_or_else(|| month.clone());
+            labels.push((x + (SLOT - 16) / 2, text));
         }
-        let per_series: Vec<String> = table
-            .series
-            .iter()
-            .zip(&table.totals)
-            .map(|(s, n)| format!("{s} {n}"))
-            .collect();
-        let desc = format!(
-            "{} in all from {} to {}: {}. The table below gives every figure.",
-            table.total,
-            table.rows.first().map(|r| r.0.as_str()).unwrap_or(""),
-            table.rows.last().map(|r| r.0.as_str()).unwrap_or(""),
-            per_series.join(", ")
-        );
         Chart {
             id,
             title,

@@ -72,6 +72,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 )
                 .route("", web::get().to(queue::show))
                 .route("/", web::get().to(queue::show))
+                .route("/assign", web::post().to(queue::assign))
                 .route("/requests/{id}", web::get().to(request::show))
                 .route("/requests/{id}/action", web::post().to(request::act))
                 .route("/requests/{id}/send", web::post().to(request::send))
@@ -480,7 +481,7 @@ fn form_page(path: &str) -> String {
     let parts: Vec<&str> = path.trim_matches('/').split('/').collect();
     match parts.as_slice() {
         ["admin", "requests", id, ..] => format!("/admin/requests/{id}"),
-        ["admin", "logout"] => "/admin".into(),
+        ["admin", "logout" | "assign"] => "/admin".into(),
         ["admin", page, ..] => format!("/admin/{page}"),
         _ => "/admin".into(),
     }
@@ -571,5 +572,6 @@ mod tests {
         assert_eq!(form_page("/admin/users/4"), "/admin/users");
         assert_eq!(form_page("/admin/users"), "/admin/users");
         assert_eq!(form_page("/admin/logout"), "/admin");
+        assert_eq!(form_page("/admin/assign"), "/admin");
     }
 }

@@ -1,11 +1,15 @@
 //! The record of processing activities, for the DPO and administrators: every activity with
-//! what an access answer states about it (Art. 15(1)(a)–(h) and 15(2)), in English.
+//! what an access answer states about it (Art. 15(1)(a)–(h) and 15(2)), in the staff's
+//! language, each legal basis, recipient role and safeguard by its words and article.
 
 use actix_web::HttpResponse;
 use askama::Template;
 
 use super::{AdminError, Nav, Staff};
-use crate::config::processing::{Activity, AutomatedDecisions, LegalBasis, Source};
+use crate::config::processing::{
+    Activity, AutomatedDecisions, PeriodUnit, RecipientRole, Safeguard, Source, Text,
+};
+use crate::i18n::{Lang, Strings};
 use crate::web::State;
 
 #[derive(Template)]
@@ -25,64 +29,128 @@ pub struct ActivityView {
     /// (label, category id, provided by the person)
     pub categories: Vec<(String, String, bool)>,
     /// (who, role)
-    pub recipients: Vec<(String, &'static str)>,
-    /// (country, recipient, safeguard)
-    pub transfers: Vec<(String, String, &'static str)>,
+    pub recipients: Vec<(String, String)>,
+    /// ("US : le prestataire", safeguard)
+    pub transfers: Vec<(String, String)>,
     pub retention: String,
+    /// "Imposée par …", when a law imposes the period.
     pub legal_reference: Option<String>,
     pub source: String,
     pub automated_decisions: String,
 }
 
+/// The text in `lang`, or in the other language when the register left it empty.
+fn pick(text: &Text, lang: Lang) -> String {
+    let (first, second) = match lang {
+        Lang::Fr => (&text.fr, &text.en),
+        Lang::En => (&text.en, &text.fr),
+    };
+    if first.trim().is_empty() {
+        second.clone()
+    } else {
+        first.clone()
+    }
+}
+
+fn role_key(role: RecipientRole) -> &'static str {
+    match role {
+        RecipientRole::Processor => "processor",
+        RecipientRole::Controller => "controller",
+        RecipientRole::Internal => "internal",
+    }
+}
+
+fn safeguard_key(safeguard: Safeguard) -> &'static str {
+    match safeguard {
+        Safeguard::Adequacy => "adequacy",
+        Safeguard::Scc => "scc",
+        Safeguard::Bcr => "bcr",
+        Safeguard::Derogation => "derogation",
+    }
+}
+
 impl ActivityView {
-    fn of(a: &Activity) -> Self {
-        let legal_basis = match (&a.legal_basis, &a.legitimate_interest) {
-            (LegalBasis::LegitimateInterests, Some(interest)) => {
-                format!("{}: {}", a.legal_basis.describe_en(), interest.en)
-            }
-            (basis, _) => basis.describe_en().to_string(),
+    fn of(a: &Activity, t: &Strings) -> Self {
+        let lang = t.lang();
+        let basis = t
+            .t(&format!(
+                "reports.processing.basis.{}",
+                a.legal_basis.as_str()
+            ))
+            .to_string();
+        let legal_basis = match &a.legitimate_interest {
+            Some(interest) => t.fill(
+                "reports.processing.interest",
+                &[("basis", &basis), ("interest", &pick(interest, lang))],
+            ),
+            None => basis,
         };
-        let retention = match (&a.retention.duration, &a.retention.criterion) {
-            (Some(d), Some(c)) => format!("{d}. {}", c.en),
-            (Some(d), None) => d.to_string(),
-            (None, Some(c)) => c.en.clone(),
+        let duration = a.retention.duration.map(|d| {
+            let key = match d.unit {
+                PeriodUnit::Days => "units.days",
+                PeriodUnit::Months => "units.months",
+                PeriodUnit::Years => "units.years",
+            };
+            t.count(key, i64::from(d.amount))
+        });
+        let criterion = a.retention.criterion.as_ref().map(|c| pick(c, lang));
+        let retention = match (duration, criterion) {
+            (Some(d), Some(c)) => format!("{d}. {c}"),
+            (Some(d), None) => d,
+            (None, Some(c)) => c,
             (None, None) => String::new(),
         };
         ActivityView {
             id: a.id.clone(),
-            name: a.name.en.clone(),
-            purposes: a.purposes.iter().map(|p| p.en.clone()).collect(),
+            name: pick(&a.name, lang),
+            purposes: a.purposes.iter().map(|p| pick(p, lang)).collect(),
             legal_basis,
             categories: a
                 .categories
                 .iter()
-                .map(|c| (c.en.clone(), c.id.clone(), c.provided_by_person))
+                .map(|c| (pick(&c.label(), lang), c.id.clone(), c.provided_by_person))
                 .collect(),
             recipients: a
                 .recipients
                 .iter()
-                .map(|r| (r.name.en.clone(), r.role.describe_en()))
+                .map(|r| {
+                    (
+                        pick(&r.name, lang),
+                        t.t(&format!("reports.processing.role.{}", role_key(r.role)))
+                            .to_string(),
+                    )
+                })
                 .collect(),
             transfers: a
                 .transfers
                 .iter()
-                .map(|t| {
+                .map(|x| {
                     (
-                        t.country.clone(),
-                        t.recipient.en.clone(),
-                        t.safeguard.describe_en(),
+                        t.fill(
+                            "reports.processing.transfer",
+                            &[("country", &x.country), ("who", &pick(&x.recipient, lang))],
+                        ),
+                        t.t(&format!(
+                            "reports.processing.safeguard.{}",
+                            safeguard_key(x.safeguard)
+                        ))
+                        .to_string(),
                     )
                 })
                 .collect(),
             retention,
-            legal_reference: a.retention.legal_reference.clone(),
+            legal_reference: a
+                .retention
+                .legal_reference
+                .as_ref()
+                .map(|law| t.fill("reports.processing.required_by", &[("law", law)])),
             source: match &a.source {
-                Source::Person => "The person themselves".to_string(),
-                Source::ThirdParty(t) => t.en.clone(),
+                Source::Person => t.t("reports.processing.source_person").to_string(),
+                Source::ThirdParty(x) => pick(x, lang),
             },
             automated_decisions: match &a.automated_decisions {
-                AutomatedDecisions::None => "None".to_string(),
-                AutomatedDecisions::Logic(t) => t.en.clone(),
+                AutomatedDecisions::None => t.t("reports.processing.no_decision").to_string(),
+                AutomatedDecisions::Logic(x) => pick(x, lang),
             },
         }
     }
@@ -90,11 +158,14 @@ impl ActivityView {
 
 pub async fn show(state: State, staff: Staff) -> Result<HttpResponse, AdminError> {
     staff.require(staff.role.can_read_audit())?;
+    let t = staff.lang().strings();
     Ok(staff.page(&ProcessingPage {
         nav: staff.nav(),
-        activities: state
-            .register
-            .as_ref()
-            .map(|r| r.activities.iter().map(ActivityView::of).collect()),
+        activities: state.register.as_ref().map(|r| {
+            r.activities
+                .iter()
+                .map(|a| ActivityView::of(a, t))
+                .collect()
+        }),
     }))
 }

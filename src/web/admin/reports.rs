@@ -7,6 +7,8 @@ use std::collections::HashMap;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
+
+use crate::i18n::{Lang, Strings, long_date};
 use serde::Deserialize;
 
 use super::chart::{Chart, CountTable};
@@ -99,33 +101,62 @@ pub struct Timeliness {
 }
 
 impl Timeliness {
-    pub fn on_time_text(&self) -> String {
+    pub fn on_time_text(&self, t: &Strings) -> String {
         if self.closed == 0 {
-            return "no request answered in this period".into();
+            return t.t("reports.timeliness.none").into();
         }
         let pct = self.on_time as f64 * 100.0 / self.closed as f64;
-        format!(
-            "{} of {} ({} %)",
-            self.on_time,
-            self.closed,
-            one_decimal(pct)
+        t.fill(
+            "reports.timeliness.on_time_value",
+            &[
+                ("on", &self.on_time.to_string()),
+                ("total", &self.closed.to_string()),
+                ("pct", &one_decimal(pct, t.lang())),
+            ],
         )
     }
 
-    pub fn median_text(&self) -> String {
-        self.median_days
-            .map_or_else(|| "—".into(), |d| format!("{} days", one_decimal(d)))
+    pub fn median_text(&self, t: &Strings) -> String {
+        self.median_days.map_or_else(
+            || "—".into(),
+            |d| {
+                if d.fract() == 0.0 {
+                    t.count("reports.days", d as i64)
+                } else {
+                    t.fill("reports.days.other", &[("n", &one_decimal(d, t.lang()))])
+                }
+            },
+        )
     }
 
-    pub fn p90_text(&self) -> String {
+    pub fn p90_text(&self, t: &Strings) -> String {
         self.p90_days
-            .map_or_else(|| "—".into(), |d| format!("{d} days"))
+            .map_or_else(|| "—".into(), |d| t.count("reports.days", d))
     }
 }
 
-fn one_decimal(v: f64) -> String {
+/// One decimal at most, with the language's decimal mark: "66,7" / "66.7".
+fn one_decimal(v: f64, lang: Lang) -> String {
     let text = format!("{v:.1}");
-    text.strip_suffix(".0").map(str::to_string).unwrap_or(text)
+    let text = text.strip_suffix(".0").map(str::to_string).unwrap_or(text);
+    match lang {
+        Lang::Fr => text.replace('.', ","),
+        Lang::En => text,
+    }
+}
+
+/// "janvier 2026" / "January 2026", and the short form under a chart's bar.
+fn month_words(t: &Strings, month: NaiveDate) -> (String, String) {
+    let date = long_date(month, t.lang());
+    let long = date
+        .split_once(' ')
+        .map(|(_, rest)| rest.to_string())
+        .unwrap_or(date);
+    let short = t.fill(
+        &format!("reports.month_short.m{}", month.month()),
+        &[("yy", &format!("{:02}", month.year() % 100))],
+    );
+    (long, short)
 }
 
 /// Closed on or before the due date, by the deadline law the request page uses: the
@@ -189,8 +220,10 @@ pub fn nearest_rank(sorted: &[i64], p: usize) -> Option<i64> {
 }
 
 pub struct Section {
-    pub heading: &'static str,
-    pub series_name: &'static str,
+    pub heading: String,
+    pub series_name: String,
+    /// The label of the box the table scrolls in on a narrow screen.
+    pub region: String,
     pub chart: Chart,
     pub table: CountTable,
 }
@@ -199,8 +232,8 @@ pub struct OverdueLine {
     pub reference: String,
     pub url: String,
     pub kind: String,
-    pub due: NaiveDate,
-    pub days_overdue: i64,
+    pub due: String,
+    pub late: String,
     pub assignee: String,
 }
 
@@ -210,7 +243,14 @@ pub struct ReportsPage {
     pub nav: super::Nav,
     pub from: String,
     pub to: String,
-    pub today: NaiveDate,
+    /// "de janvier 2026 à juin 2026", as of today.
+    pub period: String,
+    pub as_of: String,
+    pub on_time: String,
+    pub median: String,
+    pub p90: String,
+    pub more_overdue_text: String,
+    pub register_text: String,
     /// Received by kind, closed by outcome: each a chart and the table of its figures.
     pub sections: Vec<Section>,
     pub timeliness: Timeliness,
@@ -237,20 +277,39 @@ pub async fn show(
             let open = report_rows::open_by_days_left(conn, today)?;
             let overdue = report_rows::overdue(conn, today, OVERDUE_SHOWN)?;
             let people: HashMap<i64, String> = users::list(conn)?
-                .into_iter()
-                .map(|u| (u.id, u.name))
+                .iter()
+                .map(|u| (u.id, crate::staff::display_name(u)))
                 .collect();
             Ok::<_, diesel::result::Error>((received, closed, facts, open, overdue, people))
         })
         .await?;
-    let months = range.months();
-    let kinds = RequestKind::NAMES.iter().map(|s| s.to_string()).collect();
-    let received = CountTable::build(&months, kinds, &received);
-    let outcomes = OUTCOMES.iter().map(|s| s.to_string()).collect();
-    let closed = CountTable::build(&months, outcomes, &closed);
-    let period = format!("{} to {}", range.from_label(), range.to_label());
+    let t = staff.lang().strings();
+    let lang = staff.lang();
+    let codes = range.months();
+    let mut months = Vec::with_capacity(codes.len());
+    let mut short = Vec::with_capacity(codes.len());
+    let mut m = range.first;
+    for code in &codes {
+        let (long, s) = month_words(t, m);
+        months.push((code.clone(), long));
+        short.push(s);
+        m = m + Months::new(1);
+    }
+    let kinds: Vec<(String, String)> = RequestKind::NAMES
+        .iter()
+        .map(|k| (k.to_string(), t.t(&format!("label.kind.{k}")).to_string()))
+        .collect();
+    let received = CountTable::build(&months, &kinds, &received);
+    let outcomes: Vec<(String, String)> = OUTCOMES
+        .iter()
+        .map(|o| (o.to_string(), t.t(&format!("label.status.{o}")).to_string()))
+        .collect();
+    let closed = CountTable::build(&months, &outcomes, &closed);
+    let (first, last) = (month_words(t, range.first).0, month_words(t, range.last).0);
+    let period = t.fill("reports.period", &[("from", &first), ("to", &last)]);
+    let inline = t.fill("reports.period_inline", &[("from", &first), ("to", &last)]);
     let more_overdue = overdue.len() as i64 == OVERDUE_SHOWN && open.overdue > OVERDUE_SHOWN;
-    let overdue = overdue
+    let overdue: Vec<OverdueLine> = overdue
         .into_iter()
         .map(|r| {
             let reference = Reference {
@@ -261,45 +320,94 @@ pub async fn show(
             OverdueLine {
                 url: format!("/admin/requests/{reference}"),
                 reference,
-                kind: r.kind,
-                due: r.due_on,
-                days_overdue: (today - r.due_on).num_days(),
+                kind: t.t(&format!("label.kind.{}", r.kind)).to_string(),
+                due: long_date(r.due_on, lang),
+                late: t.count("reports.overdue.late", (today - r.due_on).num_days()),
                 assignee: r
                     .assignee_id
                     .and_then(|id| people.get(&id).cloned())
-                    .unwrap_or_else(|| "—".into()),
+                    .unwrap_or_else(|| t.t("reports.overdue.nobody").to_string()),
             }
         })
         .collect();
+    let bar = |month: &str, series: &str, n: i64| {
+        t.fill(
+            "reports.chart.bar",
+            &[("month", month), ("series", series), ("n", &n.to_string())],
+        )
+    };
+    let desc = |table: &CountTable| {
+        let per_series: Vec<String> = table
+            .series
+            .iter()
+            .zip(&table.totals)
+            .map(|(s, n)| {
+                t.fill(
+                    "reports.chart.series",
+                    &[("series", s), ("n", &n.to_string())],
+                )
+            })
+            .collect();
+        t.fill(
+            "reports.chart.desc",
+            &[
+                ("total", &table.total.to_string()),
+                ("from", &first),
+                ("to", &last),
+                ("series", &per_series.join(", ")),
+            ],
+        )
+    };
+    let timeliness = timeliness(&state.law, &facts);
     Ok(staff.page(&ReportsPage {
         nav: staff.nav(),
         download_query: format!("from={}&to={}", range.from_label(), range.to_label()),
         from: range.from_label(),
         to: range.to_label(),
-        today,
+        as_of: t.fill("reports.as_of", &[("date", &long_date(today, lang))]),
         sections: vec![
             Section {
-                heading: "Received per month, by kind",
-                series_name: "Kind",
+                heading: t.t("reports.received.heading").into(),
+                series_name: t.t("reports.received.series").into(),
+                region: t.t("reports.received.region").into(),
                 chart: Chart::stacked(
                     "received",
-                    format!("Requests received per month by kind, {period}"),
+                    t.fill("reports.received.chart", &[("period", &inline)]),
+                    desc(&received),
                     &received,
+                    &short,
+                    bar,
                 ),
                 table: received,
             },
             Section {
-                heading: "Closed per month, by outcome",
-                series_name: "Outcome",
+                heading: t.t("reports.closed.heading").into(),
+                series_name: t.t("reports.closed.series").into(),
+                region: t.t("reports.closed.region").into(),
                 chart: Chart::stacked(
                     "closed",
-                    format!("Requests closed per month by outcome, {period}"),
+                    t.fill("reports.closed.chart", &[("period", &inline)]),
+                    desc(&closed),
                     &closed,
+                    &short,
+                    bar,
                 ),
                 table: closed,
             },
         ],
-        timeliness: timeliness(&state.law, &facts),
+        register_text: t.fill("reports.register.text", &[("period", &inline)]),
+        period,
+        on_time: timeliness.on_time_text(t),
+        median: timeliness.median_text(t),
+        p90: timeliness.p90_text(t),
+        more_overdue_text: t.fill(
+            "reports.overdue.more",
+            &[
+                ("shown", &overdue.len().to_string()),
+                ("total", &open.overdue.to_string()),
+            ],
+        ),
+        timeliness,
         open,
         overdue,
         more_overdue,
