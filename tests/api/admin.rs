@@ -6,17 +6,11 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::web::{Browser, Page};
 
-pub(crate) const PASSWORD: &str = "correct horse battery staple";
+pub(crate) const PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 /// Creates an account with a password, as an invitation would.
 pub(crate) fn account(app: &TestApp, email: &str, role: dsar::staff::Role) -> i64 {
-    let mut conn = app.state.pool.get().expect("conn");
-    let (user, _) =
-        dsar::staff::add_user(&mut conn, email, "", role, "test", app.state.clock.now())
-            .expect("user");
-    let hash = dsar::staff::hash_password(PASSWORD).expect("hash");
-    dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-    user.id
+    app.staff_account(email, "", role).0
 }
 
 pub(crate) async fn sign_in<'a>(
@@ -46,7 +40,22 @@ pub(crate) async fn staff<'a>(
     email: &str,
     role: dsar::staff::Role,
 ) -> Browser<'a> {
-    account(app, email, role);
+    staff_named(app, email, "", role).await
+}
+
+/// A member of staff with a name, signed in.
+pub(crate) async fn staff_named<'a>(
+    app: &'a TestApp,
+    email: &str,
+    name: &str,
+    role: dsar::staff::Role,
+) -> Browser<'a> {
+    app.staff_account(email, name, role);
+    signed_in(app, email).await
+}
+
+/// Signs an existing account in with [`PASSWORD`]; the sign-in must succeed.
+pub(crate) async fn signed_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
     let (b, res) = sign_in(app, email, PASSWORD).await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
     b

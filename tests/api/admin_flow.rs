@@ -6,7 +6,6 @@ use crate::on_both_backends;
 use crate::web::{Browser, Part, mails_to};
 
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
-const PASSWORD: &str = "correct horse battery staple";
 
 async fn from_portal_to_answer(app: TestApp) {
     app.set_now("2025-03-03T10:00:00Z");
@@ -46,37 +45,8 @@ async fn from_portal_to_answer(app: TestApp) {
     assert_eq!(up.status.as_u16(), 303);
 
     // The DPO checks the document: accepted, deleted, the request verified.
-    {
-        let mut conn = app.state.pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
-            "dana@example.org",
-            "Dana",
-            dsar::staff::Role::Dpo,
-            "test",
-            app.state.clock.now(),
-        )
-        .expect("user");
-        dsar::store::users::set_password(
-            &mut conn,
-            user.id,
-            &dsar::staff::hash_password(PASSWORD).expect("hash"),
-        )
-        .expect("password");
-    }
-    let mut dpo = Browser::new(&app);
-    let login = dpo.get("/admin/login").await;
-    let signed = dpo
-        .post_urlencoded(
-            "/admin/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("email", "dana@example.org"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(signed.status.as_u16(), 303);
+    let mut dpo =
+        crate::admin::staff_named(&app, "dana@example.org", "Dana", dsar::staff::Role::Dpo).await;
     let page_url = format!("/admin/requests/{reference}");
     let page = dpo.get(&page_url).await;
     page.assert_contains("Review the document sent and accept or refuse it.");
@@ -271,20 +241,7 @@ async fn from_portal_to_answer(app: TestApp) {
     }
 }
 async fn sign_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut staff = Browser::new(app);
-    let login = staff.get("/admin/login").await;
-    let signed = staff
-        .post_urlencoded(
-            "/admin/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(signed.status.as_u16(), 303, "{}", signed.html);
-    staff
+    crate::admin::signed_in(app, email).await
 }
 
 on_both_backends!(admin_flow, from_portal_to_answer);

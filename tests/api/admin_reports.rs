@@ -7,35 +7,15 @@ use crate::helpers::TestApp;
 use crate::on_both_backends;
 use crate::web::{Browser, Page};
 
-const PASSWORD: &str = "correct horse battery staple";
 const RANGE: &str = "from=2025-01&to=2025-06";
 const EXTENSION_REASON: &str = "Records kept in \"three\" archives, one on paper";
 
 fn account(app: &TestApp, email: &str, name: &str, role: dsar::staff::Role) -> i64 {
-    let mut conn = app.state.pool.get().expect("conn");
-    let (user, _) =
-        dsar::staff::add_user(&mut conn, email, name, role, "test", app.state.clock.now())
-            .expect("user");
-    let hash = dsar::staff::hash_password(PASSWORD).expect("hash");
-    dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-    user.id
+    app.staff_account(email, name, role).0
 }
 
 async fn sign_in<'a>(app: &'a TestApp, email: &str) -> Browser<'a> {
-    let mut b = Browser::new(app);
-    let form = b.get("/admin/login").await;
-    let res = b
-        .post_urlencoded(
-            "/admin/login",
-            &[
-                ("csrf", &form.csrf()),
-                ("email", email),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
-    b
+    crate::admin::signed_in(app, email).await
 }
 
 /// Files a request now (per the test clock) and returns its reference.

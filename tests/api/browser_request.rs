@@ -11,7 +11,7 @@ use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Browser, Part, mails_to};
 
 const DPO_EMAIL: &str = "dpo.request@example.org";
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 /// A drawing of an identity card (a photo, lines of text), as a person photographs one: big
 /// enough to be seen beside the decision in the screenshots.
@@ -87,20 +87,7 @@ async fn the_request_page_at_each_stage_in_both_languages() {
     let Some(d) = Driver::start().await else {
         return;
     };
-    {
-        let mut conn = app.state.pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
-            DPO_EMAIL,
-            "Dominique Lefèvre",
-            dsar::staff::Role::Dpo,
-            "test",
-            app.state.clock.now(),
-        )
-        .expect("user");
-        let hash = dsar::staff::hash_password(PASSWORD).expect("hash");
-        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-    }
+    app.staff_account(DPO_EMAIL, "Dominique Lefèvre", dsar::staff::Role::Dpo);
     let w = Walk { d: &d, app: &app };
     w.set_lang("fr");
     d.goto(&format!("{}/admin", app.address)).await;

@@ -7,16 +7,10 @@ use crate::helpers::{Backend, TestApp, try_spawn};
 
 const ADMIN: &str = "ada.admin@example.org";
 const TOTP_USER: &str = "theo.totp@example.org";
-const PASSWORD: &str = "correct horse battery staple";
+const PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 fn add(app: &TestApp, email: &str, name: &str, role: dsar::staff::Role) -> (i64, String) {
-    let mut conn = app.state.pool.get().expect("conn");
-    let (user, link) =
-        dsar::staff::add_user(&mut conn, email, name, role, "test", app.state.clock.now())
-            .expect("user");
-    let hash = dsar::staff::hash_password(PASSWORD).expect("hash");
-    dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-    (user.id, link)
+    app.staff_account(email, name, role)
 }
 
 fn set_lang(app: &TestApp, id: i64, lang: &str) {

@@ -201,7 +201,22 @@ pub struct Answer {
     pub body: Value,
 }
 
+/// The password of every staff account the tests make.
+pub const STAFF_PASSWORD: &str = "correct horse battery staple";
+
 impl TestApp {
+    /// A staff account with a name and [`STAFF_PASSWORD`], as an accepted invitation leaves
+    /// it; returns its id and the one-time link `add_user` made.
+    pub fn staff_account(&self, email: &str, name: &str, role: dsar::staff::Role) -> (i64, String) {
+        let mut conn = self.state.pool.get().expect("conn");
+        let (user, link) =
+            dsar::staff::add_user(&mut conn, email, name, role, "test", self.state.clock.now())
+                .expect("user");
+        let hash = dsar::staff::hash_password(STAFF_PASSWORD).expect("hash");
+        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
+        (user.id, link)
+    }
+
     /// Where the file transport writes the mails of this test's server.
     pub fn outbox_dir(&self) -> std::path::PathBuf {
         self._dir.path().join("outbox")

@@ -15,7 +15,7 @@ use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Mail, mails_to};
 
 const DPO_EMAIL: &str = "dpo.journeys@example.org";
-const DPO_PASSWORD: &str = "correct horse battery staple";
+const DPO_PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 struct Journey<'a> {
     driver: &'a Driver,
@@ -64,18 +64,7 @@ async fn journeys(backend: Backend) {
 }
 
 fn add_dpo(app: &TestApp) {
-    let mut conn = app.state.pool.get().expect("conn");
-    let (user, _) = dsar::staff::add_user(
-        &mut conn,
-        DPO_EMAIL,
-        "Dominique Lefèvre",
-        dsar::staff::Role::Dpo,
-        "test",
-        app.state.clock.now(),
-    )
-    .expect("user");
-    let hash = dsar::staff::hash_password(DPO_PASSWORD).expect("hash");
-    dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
+    app.staff_account(DPO_EMAIL, "Dominique Lefèvre", dsar::staff::Role::Dpo);
 }
 
 /// A small PNG: what a person photographs as their identity document.

@@ -9,8 +9,6 @@ use crate::helpers::{TestApp, assert_problem};
 use crate::on_both_backends;
 use crate::web::{Browser, Part};
 
-const PASSWORD: &str = "correct horse battery staple";
-
 fn filing(name: &str, details: &str, customer_ref: &str) -> serde_json::Value {
     json!({
         "kind": "access",
@@ -103,37 +101,8 @@ async fn the_portal_says_it_in_the_persons_language(app: TestApp) {
 async fn staff_get_the_page_again_not_an_error(app: TestApp) {
     app.set_now("2025-03-03T10:00:00Z");
     let reference = app.file_verified(filing("Camille Martin", "", "")).await;
-    {
-        let mut conn = app.state.pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
-            "dana@example.org",
-            "Dana",
-            dsar::staff::Role::Dpo,
-            "test",
-            app.state.clock.now(),
-        )
-        .expect("user");
-        dsar::store::users::set_password(
-            &mut conn,
-            user.id,
-            &dsar::staff::hash_password(PASSWORD).expect("hash"),
-        )
-        .expect("password");
-    }
-    let mut dpo = Browser::new(&app);
-    let login = dpo.get("/admin/login").await;
-    let signed = dpo
-        .post_urlencoded(
-            "/admin/login",
-            &[
-                ("csrf", &login.csrf()),
-                ("email", "dana@example.org"),
-                ("password", PASSWORD),
-            ],
-        )
-        .await;
-    assert_eq!(signed.status.as_u16(), 303, "{}", signed.html);
+    let mut dpo =
+        crate::admin::staff_named(&app, "dana@example.org", "Dana", dsar::staff::Role::Dpo).await;
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
     let csrf = page.csrf();
     for (action, value, says) in [

@@ -6,7 +6,6 @@
 
 use serde_json::json;
 
-use crate::admin::PASSWORD;
 use crate::helpers::{Backend, TestApp, assert_problem, try_spawn};
 use crate::on_both_backends;
 use crate::web::{Browser, Page, Part, mails_to};
@@ -69,23 +68,7 @@ async fn file_and_confirm(
 
 /// A DPO with a name, signed in.
 async fn dpo<'a>(app: &'a TestApp, name: &str, email: &str) -> Browser<'a> {
-    {
-        let mut conn = app.state.pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
-            email,
-            name,
-            dsar::staff::Role::Dpo,
-            "test",
-            app.state.clock.now(),
-        )
-        .expect("user");
-        let hash = dsar::staff::hash_password(PASSWORD).expect("hash");
-        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-    }
-    let (b, res) = crate::admin::sign_in(app, email, PASSWORD).await;
-    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
-    b
+    crate::admin::staff_named(app, email, name, dsar::staff::Role::Dpo).await
 }
 
 /// Posts one of the request page's forms; returns the page it leads back to.
