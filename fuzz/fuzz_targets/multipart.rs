@@ -14,6 +14,9 @@ use dsar::store::files::FileStore;
 use dsar::web::portal::upload::{self, MAX_FIELD_BYTES, MAX_FILES, MAX_PARTS, MAX_TEXT_BYTES};
 use libfuzzer_sys::fuzz_target;
 
+/// A body that is all there: anything still pending after this waits for nothing.
+const IDLE: std::time::Duration = std::time::Duration::from_millis(200);
+
 /// Small, so the fuzzer reaches the caps; the body cap follows from it.
 const MAX_FILE: usize = 64 * 1024;
 
@@ -48,7 +51,7 @@ fuzz_target!(|input: &[u8]| {
     let stream = futures_util::stream::iter(chunks);
     let multipart = actix_multipart::Multipart::new(&headers, stream);
     let outcome = actix_rt::System::new()
-        .block_on(async { upload::read(&headers, multipart, store(), MAX_FILE).await });
+        .block_on(async { upload::read_within(&headers, multipart, store(), MAX_FILE, IDLE).await });
     let Ok(submission) = outcome else { return };
     assert!(submission.fields.len() + submission.files.len() <= MAX_PARTS);
     assert!(submission.files.len() <= MAX_FILES);
