@@ -182,10 +182,15 @@ fn first_admin_link(state: &AppState) -> anyhow::Result<()> {
         return Ok(());
     }
     let email = &state.settings.organisation.dpo_email;
+    // Its name, in the language of the dashboard it will open.
+    let name = match state.settings.language() {
+        crate::i18n::Lang::Fr => "Administrateur",
+        crate::i18n::Lang::En => "Administrator",
+    };
     let (_, link) = crate::staff::add_user(
         &mut conn,
         email,
-        "Administrator",
+        name,
         crate::staff::Role::Admin,
         "system",
         state.clock.now(),
