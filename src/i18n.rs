@@ -199,9 +199,14 @@ impl Strings {
         self.map.keys().map(String::as_str)
     }
 
-    /// "3 days" / "1 jour": `{key}.one` or `{key}.other` with `{n}` filled.
+    /// "3 days" / "1 jour": `{key}.one` or `{key}.other` with `{n}` filled. French counts 0
+    /// and 1 in the singular ("0 jour"), English only 1 ("0 days").
     pub fn count(&self, key: &str, n: i64) -> String {
-        let form = if n.abs() == 1 { "one" } else { "other" };
+        let singular = match self.lang {
+            Lang::Fr => n.abs() < 2,
+            Lang::En => n.abs() == 1,
+        };
+        let form = if singular { "one" } else { "other" };
         self.fill(&format!("{key}.{form}"), &[("n", &n.to_string())])
     }
 }
@@ -432,6 +437,9 @@ mod tests {
     #[test]
     fn counts_choose_singular_or_plural() {
         assert_eq!(Lang::Fr.strings().count("units.days", 1), "1 jour");
+        assert_eq!(Lang::Fr.strings().count("units.days", 0), "0 jour");
+        assert_eq!(Lang::Fr.strings().count("units.days", 2), "2 jours");
         assert_eq!(Lang::En.strings().count("units.days", 3), "3 days");
+        assert_eq!(Lang::En.strings().count("units.days", 0), "0 days");
     }
 }
