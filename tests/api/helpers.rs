@@ -382,3 +382,24 @@ fn database_name_replaces_the_one_in_the_url() {
         "postgres://postgres@127.0.0.1/x?sslmode=disable"
     );
 }
+
+/// A sources file in `dir` with one source, a team that searches its paper archives by hand
+/// (every kind of request goes to it); returns its path.
+pub fn archives_only(dir: &std::path::Path) -> String {
+    let path = dir.join("sources.toml");
+    std::fs::write(
+        &path,
+        r#"
+[[source]]
+id = "archives"
+name = "Archives papier"
+kind = "manual"
+team = "Service client — archives"
+instructions = "Chercher les bons de commande au nom de la personne."
+activity = "orders"
+categories = ["identity", "orders"]
+"#,
+    )
+    .expect("sources file");
+    path.display().to_string()
+}

@@ -10,26 +10,6 @@ use serde_json::json;
 use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Browser, Page, Part};
 
-/// A team that searches paper archives by hand: every kind of request goes to it.
-fn archives_only(dir: &std::path::Path) -> String {
-    let path = dir.join("sources.toml");
-    std::fs::write(
-        &path,
-        r#"
-[[source]]
-id = "archives"
-name = "Archives papier"
-kind = "manual"
-team = "Service client — archives"
-instructions = "Chercher les bons de commande au nom de la personne."
-activity = "orders"
-categories = ["identity", "orders"]
-"#,
-    )
-    .expect("sources file");
-    path.display().to_string()
-}
-
 pub(crate) struct Lists {
     pub(crate) app: TestApp,
     _dir: tempfile::TempDir,
@@ -38,7 +18,7 @@ pub(crate) struct Lists {
 /// A server with the example register and the archives team as its only source.
 pub(crate) async fn lists_app(backend: Backend, extra: &[(&str, &str)]) -> Option<Lists> {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sources = archives_only(dir.path());
+    let sources = crate::helpers::archives_only(dir.path());
     let mut env = vec![
         ("DSAR_REGISTER__FILE", "config/register.example.toml"),
         ("DSAR_FULFILMENT__SOURCES_FILE", sources.as_str()),

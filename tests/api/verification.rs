@@ -12,26 +12,6 @@ use crate::web::{Browser, Page, Part, mails_to};
 
 const PDF: &[u8] = b"%PDF-1.4\n%%EOF\n";
 
-/// A sources file with one source, a team that searches its paper archives by hand.
-fn archives_only(dir: &std::path::Path) -> String {
-    let path = dir.join("sources.toml");
-    std::fs::write(
-        &path,
-        r#"
-[[source]]
-id = "archives"
-name = "Archives papier"
-kind = "manual"
-team = "Service client — archives"
-instructions = "Chercher les bons de commande au nom de la personne."
-activity = "orders"
-categories = ["identity", "orders"]
-"#,
-    )
-    .expect("sources file");
-    path.display().to_string()
-}
-
 /// Files a request on the French portal and opens the link of the mail that follows;
 /// returns the reference.
 async fn file_and_confirm(
@@ -89,7 +69,7 @@ async fn a_confirmed_address_verifies_an_access_request_that_then_goes_to_the_so
     backend: Backend,
 ) {
     let dir = tempfile::tempdir().expect("temp dir");
-    let sources = archives_only(dir.path());
+    let sources = crate::helpers::archives_only(dir.path());
     let Some(app) = try_spawn(
         backend,
         &[
