@@ -282,57 +282,13 @@ fn user_add_prints_a_one_time_link() {
 
 /// A PostgreSQL database of its own for one test, dropped at the end; `None` (with the reason
 /// printed) when PostgreSQL is not configured and CI did not ask for it.
-struct PgDatabase {
-    admin_url: String,
-    name: String,
-    url: String,
-}
-
-impl PgDatabase {
-    fn create() -> Option<Self> {
-        use crate::helpers::{POSTGRES_ENV, REQUIRE_POSTGRES_ENV};
-        let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-            if std::env::var(REQUIRE_POSTGRES_ENV).is_ok_and(|v| v == "1") {
-                panic!("{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set");
-            }
-            eprintln!("skipped: PostgreSQL test (set {POSTGRES_ENV}=postgres://… to run it)");
-            return None;
-        };
-        let name = format!("dsar_cli_{}", &dsar::crypto::random_token()[..16]);
-        let mut conn = diesel::pg::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-            panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached: {e}")
-        });
-        diesel::sql_query(format!("CREATE DATABASE {name}"))
-            .execute(&mut conn)
-            .expect("create test database");
-        let url = crate::helpers::with_database(&admin_url, &name);
-        Some(PgDatabase {
-            admin_url,
-            name,
-            url,
-        })
-    }
-}
-
-impl Drop for PgDatabase {
-    fn drop(&mut self) {
-        if let Ok(mut conn) = diesel::pg::PgConnection::establish(&self.admin_url) {
-            let _ = diesel::sql_query(format!(
-                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
-                self.name
-            ))
-            .execute(&mut conn);
-        }
-    }
-}
-
 /// Every command against PostgreSQL exits with its own status, after its work. A command
 /// once left a pool thread opening a connection (libpq, OpenSSL) while the process exited,
 /// and about one run in fifteen died of SIGSEGV; 200 runs in a row show it no longer does.
 #[test]
 fn two_hundred_commands_against_postgresql_all_exit_cleanly() {
     use std::os::unix::process::ExitStatusExt;
-    let Some(db) = PgDatabase::create() else {
+    let Some(db) = crate::helpers::PgDatabase::create("dsar_cli") else {
         return;
     };
     let dir = tempfile::tempdir().expect("dir");

@@ -33,9 +33,38 @@ pub struct TestApp {
 }
 
 /// A database of its own for one test, dropped when the test ends.
-struct PgDatabase {
+/// A new PostgreSQL database for one test, dropped with it.
+pub struct PgDatabase {
     admin_url: String,
     name: String,
+    pub url: String,
+}
+
+impl PgDatabase {
+    /// `None` (with the reason printed) when PostgreSQL is not configured and CI did not ask
+    /// for it; `prefix` names the database after what uses it.
+    pub fn create(prefix: &str) -> Option<Self> {
+        let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
+            if std::env::var(REQUIRE_POSTGRES_ENV).is_ok_and(|v| v == "1") {
+                panic!("{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set");
+            }
+            eprintln!("skipped: PostgreSQL test (set {POSTGRES_ENV}=postgres://… to run it)");
+            return None;
+        };
+        let name = format!("{prefix}_{}", &dsar::crypto::random_token()[..16]);
+        let mut conn = diesel::pg::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
+            panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached: {e}")
+        });
+        diesel::sql_query(format!("CREATE DATABASE {name}"))
+            .execute(&mut conn)
+            .expect("create test database");
+        let url = with_database(&admin_url, &name);
+        Some(PgDatabase {
+            admin_url,
+            name,
+            url,
+        })
+    }
 }
 
 impl Drop for PgDatabase {
@@ -123,22 +152,8 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
             None,
         ),
         Backend::Postgres => {
-            let Ok(admin_url) = std::env::var(POSTGRES_ENV) else {
-                if std::env::var(REQUIRE_POSTGRES_ENV).is_ok_and(|v| v == "1") {
-                    panic!("{REQUIRE_POSTGRES_ENV}=1 but {POSTGRES_ENV} is not set");
-                }
-                eprintln!("skipped: PostgreSQL test (set {POSTGRES_ENV}=postgres://… to run it)");
-                return None;
-            };
-            let name = format!("dsar_test_{}", &dsar::crypto::random_token()[..16]);
-            let mut conn = diesel::pg::PgConnection::establish(&admin_url).unwrap_or_else(|e| {
-                panic!("{POSTGRES_ENV} is set but PostgreSQL cannot be reached: {e}")
-            });
-            diesel::sql_query(format!("CREATE DATABASE {name}"))
-                .execute(&mut conn)
-                .expect("create test database");
-            let url = with_database(&admin_url, &name);
-            (url, Some(PgDatabase { admin_url, name }))
+            let pg = PgDatabase::create("dsar_test")?;
+            (pg.url.clone(), Some(pg))
         }
     };
     let settings = test_settings(&url, dir.path(), extra);
