@@ -153,22 +153,29 @@ fn main() {
             .next()
             .unwrap_or("")
             .to_string();
-        let first = client
-            .get(format!("{base}/admin"))
-            .insert_header(("Cookie", session.clone()))
-            .send()
-            .await
-            .expect("queue")
-            .body()
-            .await
-            .expect("body");
-        let first = String::from_utf8_lossy(&first).into_owned();
-        let later = first
-            .split("rel=\"next\" href=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .map(|q| q.replace("&amp;", "&"))
-            .unwrap_or_else(|| "/admin".into());
+        // The link to the second page of a view, as the first page gives it.
+        let next_of = |path: &'static str| {
+            let (client, base, session) = (client.clone(), base.clone(), session.clone());
+            async move {
+                let body = client
+                    .get(format!("{base}{path}"))
+                    .insert_header(("Cookie", session))
+                    .send()
+                    .await
+                    .expect("queue")
+                    .body()
+                    .await
+                    .expect("body");
+                String::from_utf8_lossy(&body)
+                    .split("rel=\"next\" href=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .map(|q| q.replace("&#38;", "&").replace("&amp;", "&"))
+                    .unwrap_or_else(|| path.into())
+            }
+        };
+        let later = next_of("/admin").await;
+        let later_received = next_of("/admin?sort=received").await;
         for (label, path) in [
             ("first page", "/admin".to_string()),
             ("next page (keyset)", later),
@@ -176,6 +183,16 @@ fn main() {
             ("stage: to verify", "/admin?stage=to_verify".to_string()),
             ("stage: to answer", "/admin?stage=to_answer".to_string()),
             ("latest received", "/admin?sort=received".to_string()),
+            ("received, next page", later_received),
+            // Half way down a day of 200,000 open requests received on the same day.
+            (
+                "received, deep page",
+                "/admin?sort=received&after=2026-01-01_500000".to_string(),
+            ),
+            (
+                "received, to verify",
+                "/admin?sort=received&stage=to_verify".to_string(),
+            ),
             ("kind=erasure", "/admin?kind=erasure".to_string()),
             ("unassigned", "/admin?assignee=unassigned".to_string()),
             (

@@ -5,6 +5,8 @@
 
 use std::collections::BTreeMap;
 
+use chrono::Datelike;
+
 use serde_json::json;
 
 use crate::helpers::{Backend, TestApp, try_spawn};
@@ -353,6 +355,125 @@ async fn every_stage_has_its_tab_and_count_on_sqlite() {
 #[actix_web::test]
 async fn every_stage_has_its_tab_and_count_on_postgres() {
     every_stage_has_its_tab_and_count(Backend::Postgres).await;
+}
+
+/// Requests written straight into the table, as a year of filings leaves them: `days` days of
+/// receipt, `per_day` requests each (every third one closed), due dates all over the place.
+fn load_requests(app: &TestApp, days: u32, per_day: u32) {
+    use diesel::connection::SimpleConnection;
+    let mut sql = String::new();
+    for day in 0..days {
+        for i in 0..per_day {
+            let n = day * per_day + i;
+            let status = [
+                "verifying",
+                "in_progress",
+                "fulfilled",
+                "on_hold",
+                "in_progress",
+                "rejected",
+            ][(n % 6) as usize];
+            let due = 1 + (n * 7) % 28;
+            sql.push_str(&format!(
+                "INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, \
+                 requester_name, requester_email, details, received_at, received_on, due_on, \
+                 created_by, created_at, form) VALUES ('loaded-{n}', 2026, 'access', '{status}', \
+                 'two-months', 'web', 'fr', 'Personne {n}', 'p{n}@example.org', '', \
+                 '2026-10-{d:02} 10:00:00', '2026-10-{d:02}', '2026-12-{due:02}', 'test', \
+                 '2026-10-{d:02} 10:00:00', '{{}}');\n",
+                d = day + 1
+            ));
+        }
+    }
+    let mut conn = app.state.pool.get().expect("conn");
+    conn.batch_execute(&sql).expect("load requests");
+}
+
+/// Follows the queue's "next page" links from `first` to the end; every reference listed.
+async fn walk_pages(browser: &mut Browser<'_>, first: &str) -> Vec<String> {
+    let mut seen = Vec::new();
+    let mut next = Some(first.to_string());
+    let mut pages = 0;
+    while let Some(href) = next {
+        pages += 1;
+        assert!(
+            pages < 100,
+            "{first}: a hundred pages and still a next one ({href})"
+        );
+        let page = browser.get(&href).await;
+        assert_eq!(page.status.as_u16(), 200, "{href}: {}", page.html);
+        let listed = listed(&page);
+        assert!(
+            !listed.is_empty() || seen.is_empty(),
+            "{href} is an empty page"
+        );
+        seen.extend(listed);
+        next = page
+            .html
+            .split("rel=\"next\" href=\"")
+            .nth(1)
+            .and_then(|r| r.split('"').next())
+            .map(|h| h.replace("&#38;", "&").replace("&amp;", "&"));
+    }
+    seen
+}
+
+/// The pages of the queue, in both orders, list every open request once and in order,
+/// whether a page ends in the middle of a day of receipt or between two.
+async fn pages_list_every_request_once_in_order(backend: Backend) {
+    let Some(lists) = lists_app(backend, &[]).await else {
+        return;
+    };
+    let app = &lists.app;
+    // 3 days of 70: pages of 50 end inside a day and at its end.
+    load_requests(app, 3, 70);
+    person(
+        app,
+        "Alice Dupont",
+        "alice@example.org",
+        dsar::staff::Role::Dpo,
+    );
+    let mut alice = crate::admin::signed_in(app, "alice@example.org").await;
+    let open = 3 * 70 * 4 / 6;
+    for (first, key) in [
+        ("/admin?sort=received", "received"),
+        ("/admin", "due"),
+        ("/admin?sort=received&stage=to_verify", "received"),
+    ] {
+        let seen = walk_pages(&mut alice, first).await;
+        let rows: Vec<_> = seen.iter().map(|r| row_of(app, r)).collect();
+        let mut unique = seen.clone();
+        unique.sort();
+        unique.dedup();
+        assert_eq!(unique.len(), seen.len(), "{first} lists a request twice");
+        let wanted = if first.contains("to_verify") {
+            open / 4
+        } else {
+            open
+        };
+        assert_eq!(seen.len(), wanted, "{first} lists every open request");
+        // Both orders as one ascending key: (-receipt, -id) or (due, id).
+        let keys: Vec<(i32, i64)> = rows
+            .iter()
+            .map(|r| match key {
+                "received" => (-r.received_on.num_days_from_ce(), -r.id),
+                _ => (r.due_on.num_days_from_ce(), r.id),
+            })
+            .collect();
+        let mut sorted = keys.clone();
+        sorted.sort();
+        assert_eq!(keys, sorted, "{first} keeps its order across pages");
+    }
+}
+
+#[actix_web::test]
+async fn pages_list_every_request_once_in_order_on_sqlite() {
+    pages_list_every_request_once_in_order(Backend::Sqlite).await;
+}
+
+#[actix_web::test]
+async fn pages_list_every_request_once_in_order_on_postgres() {
+    pages_list_every_request_once_in_order(Backend::Postgres).await;
 }
 
 async fn ticked_requests_are_assigned_in_one_go(backend: Backend) {
