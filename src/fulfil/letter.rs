@@ -23,6 +23,60 @@ pub fn say_on_whose_behalf(letter: &mut String, row: &RequestRow, lang: crate::i
     letter.insert_str(0, &format!("{paragraph}\n\n"));
 }
 
+/// A source's table as the register describes what it holds, in `lang`: its categories of
+/// data by their short names ("Commandes, coordonnées"), for the staff and the requester
+/// alike; the table's name in the database only when the register says nothing of it (a
+/// service's own words, a table the sources file no longer lists).
+pub fn table_words(state: &AppState, source: &str, table: &str, lang: crate::i18n::Lang) -> String {
+    let described = || -> Option<String> {
+        let crate::config::sources::Connector::Sql(sql) = &state.sources.find(source)?.connector
+        else {
+            return None;
+        };
+        let t = sql.tables.iter().find(|t| t.name == table)?;
+        let activity = state
+            .register
+            .as_ref()?
+            .activities
+            .iter()
+            .find(|a| a.id == t.activity)?;
+        let words: Vec<String> = t
+            .categories
+            .iter()
+            .filter_map(|id| activity.categories.iter().find(|c| &c.id == id))
+            .map(|c| {
+                let (first, other) = match lang {
+                    crate::i18n::Lang::Fr => (&c.fr, &c.en),
+                    crate::i18n::Lang::En => (&c.en, &c.fr),
+                };
+                let label = if first.trim().is_empty() {
+                    other
+                } else {
+                    first
+                };
+                // "Identité (nom, prénom)": the name without its examples.
+                label.split(" (").next().unwrap_or(label).trim().to_string()
+            })
+            .filter(|w| !w.is_empty())
+            .enumerate()
+            .map(|(i, w)| if i == 0 { w } else { sentence_case_tail(&w) })
+            .collect();
+        (!words.is_empty()).then(|| words.join(", "))
+    };
+    described().unwrap_or_else(|| table.to_string())
+}
+
+/// A label continuing a list: its capital dropped, unless it starts an acronym ("IP").
+fn sentence_case_tail(word: &str) -> String {
+    let mut chars = word.chars();
+    match (chars.next(), chars.next()) {
+        (Some(first), Some(second)) if first.is_uppercase() && second.is_lowercase() => {
+            first.to_lowercase().chain(word.chars().skip(1)).collect()
+        }
+        _ => word.to_string(),
+    }
+}
+
 /// What the sources did, in the requester's language, for the answer letter: what was
 /// erased, what was kept under which rule and until when, what was changed, and which
 /// recipients were told (Art. 19). Empty when no source ran anything but access.
@@ -107,10 +161,10 @@ fn summary_text(state: &AppState, runs: &[&RunRow], lang: crate::i18n::Lang) -> 
         }
     };
     // An erased or changed table: what it was, how many rows, and how.
-    let change_line = |source: &str, c: &crate::domain::outcome::Changed| {
+    let change_line = |run: &RunRow, source: &str, c: &crate::domain::outcome::Changed| {
         format!(
             "- {source}: {} ({}{})",
-            c.what,
+            table_words(state, &run.source, &c.what, lang),
             rows_word(c.rows),
             how(&c.how)
         )
@@ -148,7 +202,7 @@ fn summary_text(state: &AppState, runs: &[&RunRow], lang: crate::i18n::Lang) -> 
         let source = name(&run.source);
         sections[0]
             .1
-            .extend(o.erased.iter().map(|c| change_line(&source, c)));
+            .extend(o.erased.iter().map(|c| change_line(run, &source, c)));
         for k in &o.kept {
             let until = k
                 .until
@@ -164,14 +218,14 @@ fn summary_text(state: &AppState, runs: &[&RunRow], lang: crate::i18n::Lang) -> 
                 .unwrap_or_default();
             sections[1].1.push(format!(
                 "- {source}: {} ({}) — {}{until}",
-                k.what,
+                table_words(state, &run.source, &k.what, lang),
                 rows_word(k.rows),
                 rule(k)
             ));
         }
         sections[2]
             .1
-            .extend(o.changed.iter().map(|c| change_line(&source, c)));
+            .extend(o.changed.iter().map(|c| change_line(run, &source, c)));
         if let Some(r) = &run.recipient {
             sections[3].1.push(format!("- {r}"));
         }
@@ -232,6 +286,14 @@ mod tests {
     fn letter(key: &str, lang: Lang) -> String {
         assert!(lang.strings().has(key), "{key} missing in {}", lang.code());
         lang.strings().t(key).to_string()
+    }
+
+    #[test]
+    fn the_labels_after_the_first_read_as_one_phrase() {
+        assert_eq!(sentence_case_tail("Coordonnées"), "coordonnées");
+        assert_eq!(sentence_case_tail("Adresse e-mail"), "adresse e-mail");
+        assert_eq!(sentence_case_tail("IP addresses"), "IP addresses");
+        assert_eq!(sentence_case_tail("É"), "É");
     }
 
     #[test]

@@ -253,7 +253,9 @@ fn deadline_digest(
             .map(|item| {
                 let due = long_date(item.due_on, lang);
                 let left = days_left_words(t, item.days_left);
-                let key = format!("kinds.{}.name", item.kind);
+                // The staff's word for the right ("Effacement (art. 17)"), as the queue
+                // names it, not the portal's sentence for requesters.
+                let key = format!("label.kind.{}", item.kind);
                 DigestLine {
                     item,
                     kind: if t.has(&key) {
@@ -619,7 +621,7 @@ mod staff_mail_tests {
         assert_eq!(fr.subject, "Exemple SAS – 1 demande en retard");
         for words in [
             "Bonjour Alice Martin,",
-            "droit d'accès",
+            "DSAR-2027-000001 – Accès (art. 15)",
             "Échéance le 1er mars 2027\u{a0}: en retard de 2 jours.",
             "Confiée à personne\u{a0}: merci de l'attribuer.",
         ] {
@@ -629,6 +631,11 @@ mod staff_mail_tests {
         let (_, en) = render_staff(&digest, Lang::En, "Exemple SAS").expect("en");
         assert_eq!(en.subject, "Exemple SAS – 1 request overdue");
         assert!(en.text.contains("Was due 1 March 2027: 2 days overdue."));
+        assert!(
+            en.text.contains("DSAR-2027-000001 – Access (art. 15)"),
+            "{}",
+            en.text
+        );
 
         let invitation = StaffMail::Invitation {
             name: "Hugo Petit",

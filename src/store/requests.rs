@@ -276,9 +276,16 @@ pub fn anonymise(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
         .execute(conn)
 }
 
+/// The timeline event of an assignment: the team's own business, shown in the staff thread,
+/// never on the requester's page, and no step of the request's life (it does not hold back a
+/// step recorded afterwards with an earlier date).
+pub const ASSIGN_EVENT: &str = "assign";
+
+/// When the last step of the request's life happened (assignments are not steps).
 pub fn last_event_at(conn: &mut DbConn, request_id: i64) -> QueryResult<Option<NaiveDateTime>> {
     request_events::table
         .filter(request_events::request_id.eq(request_id))
+        .filter(request_events::kind.ne(ASSIGN_EVENT))
         .select(diesel::dsl::max(request_events::at))
         .first(conn)
 }

@@ -180,6 +180,22 @@ pub fn perform(
                         ..Default::default()
                     },
                 )?;
+                // In the request's own thread too, so whoever opens it reads who has it and
+                // who gave it to them, whether from its page or from the queue's selection.
+                rows::insert_event(
+                    conn,
+                    &rows::NewEvent {
+                        request_id: row.id,
+                        kind: rows::ASSIGN_EVENT,
+                        at: now.naive_utc(),
+                        recorded_at: now.naive_utc(),
+                        actor,
+                        from_status: None,
+                        to_status: None,
+                        note: None,
+                        data: &json!({ "assignee": user }).to_string(),
+                    },
+                )?;
                 audit_entry(
                     conn,
                     &row,

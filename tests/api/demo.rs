@@ -244,10 +244,10 @@ async fn camille_gets_her_orders_and_invoices_and_nobody_elses(backend: Backend)
     let mut dpo = staff(&app, "dana@example.org", dsar::staff::Role::Dpo).await;
     let page = through_the_sources(&app, &mut dpo, &camille).await;
     for words in [
-        "customers: 1 record",
-        "invoices: 3 records",
-        "newsletter_subscribers: 1 record",
-        "orders: 3 records",
+        "Identity, contact details, preferences: 1 record",
+        "Identity, billing address, invoices: 3 records",
+        "Email address, chosen interests and consent history: 1 record",
+        "Orders, contact details: 3 records",
     ] {
         page.assert_contains(words);
     }
@@ -341,10 +341,10 @@ async fn camilles_erasure_deletes_orders_and_keeps_invoices_ten_years(backend: B
 
     // The prefilled letter says what went and what stays, under which law, until when.
     for words in [
-        "orders (3 enregistrements, supprimé)",
-        "customers (1 enregistrement, anonymisé",
-        "newsletter_subscribers (1 enregistrement, supprimé)",
-        "invoices (3 enregistrements) — Code de commerce, art. L123-22, jusqu&#39;au 16 janvier 2036",
+        "Commandes, coordonnées (3 enregistrements, supprimé)",
+        "Identité, coordonnées, préférences (1 enregistrement, anonymisé",
+        "Adresse e-mail, centres d&#39;intérêt choisis et historique du consentement (1 enregistrement, supprimé)",
+        "Identité, adresse de facturation, factures (3 enregistrements) — Code de commerce, art. L123-22, jusqu&#39;au 16 janvier 2036",
     ] {
         page.assert_contains(words);
     }
@@ -369,7 +369,7 @@ async fn camilles_erasure_deletes_orders_and_keeps_invoices_ten_years(backend: B
     app.run_worker().await;
     let answer = mails_to(&app, CAMILLE.email).pop().expect("the answer");
     for words in [
-        "orders (3 enregistrements, supprimé)",
+        "Commandes, coordonnées (3 enregistrements, supprimé)",
         "Code de commerce, art. L123-22, jusqu'au 16 janvier 2036",
     ] {
         // The text part wraps at 72 columns: compare the words, not the line breaks.

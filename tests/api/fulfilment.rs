@@ -504,10 +504,10 @@ async fn access(backend: Backend) {
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
     for words in [
-        "customers: 1 record",
-        "invoices: 2 records",
-        "newsletter_subscribers: 1 record",
-        "orders: 2 records",
+        "Identity, contact details, preferences: 1 record",
+        "Identity, billing address, invoices: 2 records",
+        "Email address, chosen interests and consent history: 1 record",
+        "Orders, contact details: 2 records",
         "subscriptions: 2 records",
     ] {
         page.assert_contains(words);
@@ -869,11 +869,11 @@ async fn erasure(backend: Backend) {
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
     for words in [
         "Effacé :",
-        "customers (1 enregistrement, supprimé)",
-        "orders (2 enregistrements, anonymisé)",
-        "newsletter_subscribers (1 enregistrement, supprimé)",
+        "Identité, coordonnées, préférences (1 enregistrement, supprimé)",
+        "Commandes, coordonnées (2 enregistrements, anonymisé)",
+        "Adresse e-mail, centres d&#39;intérêt choisis et historique du consentement (1 enregistrement, supprimé)",
         "Conservé, parce que la loi ou une règle de conservation l&#39;impose :",
-        "invoices (2 enregistrements) — Code de commerce, art. L123-22, jusqu&#39;au 10 février 2035",
+        "Identité, adresse de facturation, factures (2 enregistrements) — Code de commerce, art. L123-22, jusqu&#39;au 10 février 2035",
         "bounce log (1 enregistrement) — anti-spam evidence, jusqu&#39;au 3 mars 2026",
         "Destinataires informés de la modification (article 19 du RGPD) :",
         "- Prestataire d&#39;envoi d&#39;e-mails",
@@ -1011,7 +1011,7 @@ async fn objection_and_rectification(backend: Backend) {
         ["+33 7 00 00 00 01", "+33 6 99 88 77 66"]
     );
     let page = dpo.get(&format!("/admin/requests/{fix}")).await;
-    page.assert_contains("customers: 1 record changed (phone)");
+    page.assert_contains("Identity, contact details, preferences: 1 record changed (phone)");
     page.assert_contains("field loyalty_tier: no table of this source lets it be corrected");
     let calls = w.calls.lock().expect("lock").clone();
     let rectify = calls
@@ -1155,7 +1155,7 @@ async fn restriction(backend: Backend) {
         ["Jeanne.Martin@Example.fr:1", "paul.durand@example.fr:0"]
     );
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
-    page.assert_contains("customers: 1 record changed (restricted)");
+    page.assert_contains("Identity, contact details, preferences: 1 record changed (restricted)");
     page.assert_contains("table orders: no restriction column; mark the rows restricted by hand");
     page.assert_contains("Task for the team:");
     fulfil(&mut dpo, &reference, "Vos données sont limitées.")
@@ -1187,9 +1187,9 @@ async fn a_failing_source_can_be_run_again(backend: Backend) {
     app.run_worker().await;
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
     for words in [
-        "customers: 1 record",
-        "invoices: 2 records",
-        "orders: 2 records",
+        "Identity, contact details, preferences: 1 record",
+        "Identity, billing address, invoices: 2 records",
+        "Orders, contact details: 2 records",
     ] {
         page.assert_contains(words);
     }

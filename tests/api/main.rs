@@ -8,6 +8,7 @@ mod admin_account;
 mod admin_flow;
 mod admin_reports;
 mod browser;
+mod browser_day;
 mod browser_lists;
 mod browser_request;
 mod browser_shell;

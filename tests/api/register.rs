@@ -39,13 +39,15 @@ async fn the_dpo_reads_every_article_15_item_of_the_example_register() {
         "(separate controller)",
         "US: The payment provider",
         "standard contractual clauses (Art. 46(2)(c))",
-        // Categories (with the ids sources map to), source, automated decisions.
-        "<code>billing_address</code>, provided by the person",
+        // Categories in the register's words (never the ids sources map to), source,
+        // automated decisions.
+        "Billing address <small>(provided by the person)</small>",
         "You, or a recruitment agency or job board",
         "fraud risk score",
     ] {
         page.assert_contains(text);
     }
+    assert!(!page.html.contains("billing_address"), "{}", page.html);
     // The link in the header for those who may read it.
     page.assert_contains("href=\"/admin/register\"");
 }

@@ -146,7 +146,7 @@ async fn the_morning_sweep_sends_one_digest_per_person(app: TestApp) {
     );
     assert!(mail.text.contains("Hello Alice Handler"), "{}", mail.text);
     let first = entry(mail, &fourteen);
-    assert!(first.contains("right of access"), "{first}");
+    assert!(first.contains("Access (art. 15)"), "{first}");
     assert!(
         first.contains("Due 15 March 2027: 14 days left."),
         "{first}"

@@ -237,7 +237,7 @@ pub(crate) fn visible_text(html: &str) -> String {
 }
 
 /// 8-4-4-4-12 hexadecimal digits anywhere in `text`.
-fn has_uuid(text: &str) -> bool {
+pub(crate) fn has_uuid(text: &str) -> bool {
     let b = text.as_bytes();
     (0..b.len().saturating_sub(35)).any(|i| {
         b[i..i + 36].iter().enumerate().all(|(j, c)| match j {
@@ -537,7 +537,20 @@ async fn ticked_requests_are_assigned_in_one_go(backend: Backend) {
             .await;
         reads(&trail, "Request assigned to Hugo Martin by Alice Dupont");
         assert_eq!(row_of(app, reference).assignee_id, Some(hugo));
+        // And in the request's own thread, as a step among the others.
+        let page = alice.get(&format!("/admin/requests/{reference}")).await;
+        reads(&page, "Assigned to Hugo Martin by Alice Dupont");
     }
+    // One timeline event per request assigned, no more.
+    let to_send = row_of(app, &s.to_send);
+    let mut conn = app.state.pool.get().expect("conn");
+    let events = dsar::store::requests::events_for(&mut conn, &[to_send.id]).expect("events");
+    assert_eq!(
+        events.iter().filter(|e| e.kind == "assign").count(),
+        1,
+        "one event per assignment: {events:?}"
+    );
+    drop(conn);
     assert_eq!(
         row_of(app, &s.rejected).assignee_id,
         None,

@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 
 use super::{AdminError, Nav, Staff};
+use crate::config::sources::Sources;
 use crate::domain::reference::Reference;
 use crate::i18n::{Lang, Strings, local_time, long_date};
 use crate::staff::Names;
@@ -99,10 +100,23 @@ fn number(details: &Value, key: &str) -> Option<i64> {
 }
 
 /// The words after the main clause: how identity was checked, to whom, until when, why.
-fn detail(t: &Strings, lang: Lang, names: &Names, action: &str, d: &Value) -> String {
+fn detail(
+    t: &Strings,
+    lang: Lang,
+    names: &Names,
+    sources: &Sources,
+    action: &str,
+    d: &Value,
+) -> String {
     let fill =
         |key: &str, values: &[(&str, &str)]| t.fill(&format!("reports.audit.detail.{key}"), values);
-    let source = || text(d, "source").map(|s| fill("source", &[("source", s)]));
+    // A source by the name the sources file gives it; its id only once it is gone from there.
+    let source = || {
+        text(d, "source").map(|id| {
+            let name = sources.find(id).map_or(id, |s| s.name.as_str());
+            fill("source", &[("source", name)])
+        })
+    };
     let role = |r: &str| {
         let key = format!("reports.audit.role.{r}");
         if t.has(&key) {
@@ -187,7 +201,13 @@ fn sentence_key(action: &str, details: &Value) -> String {
 }
 
 /// The entry as a sentence in `lang`.
-pub fn sentence(t: &Strings, lang: Lang, names: &Names, row: &AuditRow) -> String {
+pub fn sentence(
+    t: &Strings,
+    lang: Lang,
+    names: &Names,
+    sources: &Sources,
+    row: &AuditRow,
+) -> String {
     let details: Value = serde_json::from_str(&row.details).unwrap_or(Value::Null);
     let key = sentence_key(&row.action, &details);
     let target = match (row.target_type.as_str(), row.target_id.as_deref()) {
@@ -197,7 +217,10 @@ pub fn sentence(t: &Strings, lang: Lang, names: &Names, row: &AuditRow) -> Strin
     let values = [
         ("who", who(t, names, &row.actor)),
         ("target", target),
-        ("detail", detail(t, lang, names, &row.action, &details)),
+        (
+            "detail",
+            detail(t, lang, names, sources, &row.action, &details),
+        ),
     ];
     let values: Vec<(&str, &str)> = values.iter().map(|(k, v)| (*k, v.as_str())).collect();
     if t.has(&key) {
@@ -295,7 +318,7 @@ async fn render_page(
             };
             AuditLine {
                 when: local_time(row.at.and_utc(), zone, lang),
-                sentence: sentence(t, lang, &names, row),
+                sentence: sentence(t, lang, &names, &state.sources, row),
                 reference,
                 sealed: match row.seq {
                     Some(n) => t.fill("reports.audit.sealed", &[("n", &n.to_string())]),
@@ -584,6 +607,7 @@ mod tests {
             lang: None,
         };
         let names = Names::new(&[alice]);
+        let sources = Sources { list: Vec::new() };
         let fr = Lang::Fr.strings();
         let en = Lang::En.strings();
         let verify = row(
@@ -593,11 +617,11 @@ mod tests {
             json!({ "from": "verifying", "to": "in_progress", "method": "id_document" }),
         );
         assert_eq!(
-            sentence(fr, Lang::Fr, &names, &verify),
+            sentence(fr, Lang::Fr, &names, &sources, &verify),
             "Identité vérifiée par Alice Dupont (pièce d'identité vue)"
         );
         assert_eq!(
-            sentence(en, Lang::En, &names, &verify),
+            sentence(en, Lang::En, &names, &sources, &verify),
             "Identity verified by Alice Dupont (identity document seen)"
         );
         let assign = row(
@@ -607,7 +631,7 @@ mod tests {
             json!({ "assignee": 7 }),
         );
         assert_eq!(
-            sentence(fr, Lang::Fr, &names, &assign),
+            sentence(fr, Lang::Fr, &names, &sources, &assign),
             "Demande attribuée à Alice Dupont par Alice Dupont"
         );
         let unassign = row(
@@ -617,7 +641,7 @@ mod tests {
             json!({ "assignee": null }),
         );
         assert_eq!(
-            sentence(en, Lang::En, &names, &unassign),
+            sentence(en, Lang::En, &names, &sources, &unassign),
             "Request unassigned by the former account no. 9"
         );
         let reject = row(
@@ -626,7 +650,7 @@ mod tests {
             ("request", Some("u")),
             json!({ "ground": "manifestly_unfounded" }),
         );
-        let text = sentence(fr, Lang::Fr, &names, &reject);
+        let text = sentence(fr, Lang::Fr, &names, &sources, &reject);
         assert!(text.contains("manifestement infondée"), "{text}");
         assert!(!text.contains("manifestly_unfounded"), "{text}");
         let failed = row(
@@ -636,7 +660,7 @@ mod tests {
             json!({ "ip": "127.0.0.1" }),
         );
         assert_eq!(
-            sentence(en, Lang::En, &names, &failed),
+            sentence(en, Lang::En, &names, &sources, &failed),
             "Failed sign-in (an unidentified person)"
         );
         let source = row(
@@ -645,6 +669,27 @@ mod tests {
             ("request", Some("u")),
             json!({ "source": "crm" }),
         );
-        assert!(sentence(fr, Lang::Fr, &names, &source).contains("«\u{a0}crm\u{a0}»"));
+        assert!(sentence(fr, Lang::Fr, &names, &sources, &source).contains("«\u{a0}crm\u{a0}»"));
+        // A source the sources file still lists, by its name.
+        let named = Sources {
+            list: vec![crate::config::sources::Source {
+                id: "crm".into(),
+                name: "Logiciel de relation client".into(),
+                activity: "account".into(),
+                categories: Vec::new(),
+                recipient: None,
+                connector: crate::config::sources::Connector::Manual(
+                    crate::config::sources::ManualSource {
+                        team: "Service client".into(),
+                        instructions: String::new(),
+                    },
+                ),
+            }],
+        };
+        let text = sentence(fr, Lang::Fr, &names, &named, &source);
+        assert!(
+            text.contains("«\u{a0}Logiciel de relation client\u{a0}»"),
+            "{text}"
+        );
     }
 }

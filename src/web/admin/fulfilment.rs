@@ -103,6 +103,7 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
     let source = state.sources.find(&r.source);
     let outcome = r.outcome();
     let rows = |n: u64| t.count("request.source.rows", i64::try_from(n).unwrap_or(i64::MAX));
+    let words = |table: &str| crate::fulfil::table_words(state, &r.source, table, lang);
     let mut summary = Vec::new();
     if r.operation == Operation::Access && r.status == RunStatus::Done {
         if outcome.records() == 0 {
@@ -111,28 +112,31 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
             for (table, n) in &outcome.tables {
                 summary.push(t.fill(
                     "request.source.found",
-                    &[("table", table), ("rows", &rows(*n))],
+                    &[("table", &words(table)), ("rows", &rows(*n))],
                 ));
             }
         }
     }
     for c in &outcome.erased {
+        // A table anonymised says which columns ("anonymised (email, phone)"): the columns
+        // are the database's names, the fact is what staff read.
         let key = match c.how.as_str() {
             "deleted" => "request.source.deleted",
-            "anonymised" => "request.source.anonymised",
+            how if how.starts_with("anonymised") => "request.source.anonymised",
             _ => "request.source.erased",
         };
         summary.push(t.fill(
             key,
-            &[("what", &c.what), ("rows", &rows(c.rows)), ("how", &c.how)],
+            &[
+                ("what", &words(&c.what)),
+                ("rows", &rows(c.rows)),
+                ("how", &c.how),
+            ],
         ));
     }
     for k in &outcome.kept {
-        let rule = if k.rule.is_empty() {
-            &k.activity
-        } else {
-            &k.rule
-        };
+        let rule = kept_under(state, k, lang);
+        let rule = &rule;
         let until = k
             .until
             .map(|u| crate::i18n::long_date(u, lang))
@@ -144,7 +148,7 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
                 "request.source.kept"
             },
             &[
-                ("what", &k.what),
+                ("what", &words(&k.what)),
                 ("rows", &rows(k.rows)),
                 ("rule", rule),
                 ("until", &until),
@@ -155,7 +159,7 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
         summary.push(t.fill(
             "request.source.changed",
             &[
-                ("what", &c.what),
+                ("what", &words(&c.what)),
                 ("rows", &rows(c.rows)),
                 ("fields", &c.how),
             ],
@@ -239,6 +243,31 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
     }
 }
 
+/// The rule a source kept data under, in the staff's words, as the answer letter states it:
+/// the law the register names for that activity, else its criterion in this language (a
+/// source records the English one), else what the source said; never the activity's id.
+fn kept_under(
+    state: &crate::state::AppState,
+    k: &crate::domain::outcome::Kept,
+    lang: Lang,
+) -> String {
+    let activity = state
+        .register
+        .as_ref()
+        .and_then(|r| r.activities.iter().find(|a| a.id == k.activity));
+    match activity {
+        Some(a) => a.retention.legal_reference.clone().unwrap_or_else(|| {
+            let (name, criterion) = match lang {
+                Lang::Fr => (&a.name.fr, a.retention.criterion.as_ref().map(|c| &c.fr)),
+                Lang::En => (&a.name.en, a.retention.criterion.as_ref().map(|c| &c.en)),
+            };
+            criterion.unwrap_or(name).clone()
+        }),
+        None if !k.rule.trim().is_empty() => k.rule.clone(),
+        None => k.activity.replace('_', " "),
+    }
+}
+
 /// "3,4 Kio" / "3.4 KiB".
 fn size_words(bytes: i64, lang: Lang) -> String {
     let kib = bytes as f64 / 1024.0;
@@ -298,7 +327,10 @@ fn package_view(
                             "request.package.table",
                             &[
                                 ("source", &name),
-                                ("table", table),
+                                (
+                                    "table",
+                                    &crate::fulfil::table_words(state, &r.source, table, lang),
+                                ),
                                 ("rows", &t.count("request.source.rows", *n as i64)),
                             ],
                         ),

@@ -26,8 +26,8 @@ pub struct ActivityView {
     pub name: String,
     pub purposes: Vec<String>,
     pub legal_basis: String,
-    /// (label, category id, provided by the person)
-    pub categories: Vec<(String, String, bool)>,
+    /// (label, provided by the person): the register's own words, never its ids.
+    pub categories: Vec<(String, bool)>,
     /// (who, role)
     pub recipients: Vec<(String, String)>,
     /// ("US : le prestataire", safeguard)
@@ -50,6 +50,21 @@ fn pick(text: &Text, lang: Lang) -> String {
     } else {
         first.clone()
     }
+}
+
+/// A category as the register names it in `lang`; its id made readable ("billing_address"
+/// becomes "Billing address") only if the register gave it no words at all.
+fn category_label(c: &crate::config::processing::DataCategory, lang: Lang) -> String {
+    let label = pick(&c.label(), lang);
+    if !label.trim().is_empty() {
+        return label;
+    }
+    let words = c.id.replace(['_', '-'], " ");
+    let mut chars = words.chars();
+    chars
+        .next()
+        .map(|first| first.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
 }
 
 fn role_key(role: RecipientRole) -> &'static str {
@@ -108,7 +123,7 @@ impl ActivityView {
             categories: a
                 .categories
                 .iter()
-                .map(|c| (pick(&c.label(), lang), c.id.clone(), c.provided_by_person))
+                .map(|c| (category_label(c, lang), c.provided_by_person))
                 .collect(),
             recipients: a
                 .recipients

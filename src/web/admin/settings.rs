@@ -142,14 +142,24 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
                 .iter()
                 .map(|d| crate::i18n::long_date(*d, lang))
                 .collect();
+            // A profile by its words ("Deux mois, prolongeables d'un mois"); one the
+            // organisation defined itself, by the name it gave it.
+            let profile = |id: &str| {
+                let key = format!("request.profile.{id}");
+                if t.has(&key) {
+                    t.t(&key).to_string()
+                } else {
+                    id.to_string()
+                }
+            };
             let countries: Vec<String> = s
                 .deadlines
                 .countries
                 .iter()
-                .map(|(country, profile)| format!("{country} → {profile}"))
+                .map(|(country, id)| format!("{country} → {}", profile(id)))
                 .collect();
             let days_left: Vec<String> = s.reminders.days_left.iter().map(u32::to_string).collect();
-            r.add("organisation.default_profile", &o.default_profile)
+            r.add("organisation.default_profile", profile(&o.default_profile))
                 .add("organisation.country", &o.country)
                 .add("organisation.time_zone", &o.time_zone)
                 .add("deadlines.extra_holidays", or_none(&holidays.join(", ")))
@@ -162,6 +172,11 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
         group("portal", &|r| {
             let p = &s.portal;
             let id = &s.identity;
+            // "10,0 Mo" in French, "10.0 MB" in English.
+            let decimal = |n: f64| match lang {
+                Lang::Fr => format!("{n:.1}").replace('.', ","),
+                Lang::En => format!("{n:.1}"),
+            };
             r.add("portal.link_ttl_days", days(p.link_ttl_days))
                 .add(
                     "portal.submissions_per_hour",
@@ -171,10 +186,7 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
                     "portal.max_upload_bytes",
                     t.fill(
                         "shell.conf.megabytes",
-                        &[(
-                            "n",
-                            &format!("{:.1}", p.max_upload_bytes as f64 / 1_048_576.0),
-                        )],
+                        &[("n", &decimal(p.max_upload_bytes as f64 / 1_048_576.0))],
                     ),
                 )
                 .add("portal.remind_after_days", days(p.remind_after_days))

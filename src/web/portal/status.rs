@@ -270,6 +270,8 @@ fn render(
     let timeline = loaded
         .events
         .iter()
+        // Who in the team has the request is the team's business.
+        .filter(|e| e.kind != rows::ASSIGN_EVENT)
         .map(|e| TimelineEntry {
             date: local_date(e.at),
             label: if t.has(&format!("events.{}", e.kind)) {

@@ -52,11 +52,21 @@ pub fn purpose_words(t: &Strings, purpose: &str) -> String {
     }
 }
 
-/// An event of the timeline as a sentence.
-fn event_sentence(t: &Strings, lang: Lang, e: &EventRow) -> String {
+/// An event of the timeline as a sentence; `who` names people by their actor.
+fn event_sentence(t: &Strings, lang: Lang, e: &EventRow, who: &dyn Fn(&str) -> String) -> String {
     let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
     let s = |key: &str| t.t(&format!("request.event.{key}")).to_string();
     match e.kind.as_str() {
+        crate::store::requests::ASSIGN_EVENT => match data["assignee"].as_i64() {
+            Some(id) => t.fill(
+                "request.event.assign",
+                &[
+                    ("name", &who(&format!("staff:{id}"))),
+                    ("by", &who(&e.actor)),
+                ],
+            ),
+            None => t.fill("request.event.unassign", &[("by", &who(&e.actor))]),
+        },
         "received" => {
             let channel = data["channel"]
                 .as_str()
@@ -115,10 +125,16 @@ fn event_sentence(t: &Strings, lang: Lang, e: &EventRow) -> String {
         }
         "document" => {
             let purpose = data["purpose"].as_str().unwrap_or("identity");
-            t.fill(
-                "request.event.document",
-                &[("what", &purpose_words(t, purpose))],
-            )
+            // "… : pièce d'identité": the document's name continues the sentence.
+            let what = purpose_words(t, purpose);
+            let mut chars = what.chars();
+            let what = match (chars.next(), chars.next()) {
+                (Some(first), Some(second)) if second.is_lowercase() => {
+                    first.to_lowercase().chain(what.chars().skip(1)).collect()
+                }
+                _ => what,
+            };
+            t.fill("request.event.document", &[("what", &what)])
         }
         kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
         | "message") => s(kind),
@@ -159,7 +175,7 @@ pub fn thread(
             sort: (e.at, 0, e.id),
             class: "event",
             label: t.t("request.thread.event").to_string(),
-            title: event_sentence(t, lang, e),
+            title: event_sentence(t, lang, e, &who_is),
             who: who_is(&e.actor),
             at: stamp(e.at),
             body,
