@@ -369,7 +369,7 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
         .expect("the fee mail");
     let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
-        words.contains("Montant : 12,50\u{a0}€.")
+        mail.text.contains("Montant : 12,50\u{a0}€.")
             && words.contains("copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)")
             && words.contains("frais d'impression")
             && words.contains("le délai de réponse à votre demande continue de courir"),
