@@ -219,7 +219,11 @@ pub mod follow {
     /// while the request is being handled, and announced before the work it pays for (the
     /// CNIL: the person must be told beforehand); one at a time, so a fee still unpaid is
     /// settled first. Further copies are copies of the data: access and portability only.
-    pub fn fee_bases(status: Status, kind: RequestKind, pending: Option<FeeState>) -> Vec<FeeBasis> {
+    pub fn fee_bases(
+        status: Status,
+        kind: RequestKind,
+        pending: Option<FeeState>,
+    ) -> Vec<FeeBasis> {
         let handling = matches!(
             status,
             Status::Verifying | Status::InProgress | Status::OnHold
@@ -393,7 +397,12 @@ mod tests {
             2
         );
         assert!(fee_bases(Status::InProgress, K::Access, Some(FeeState::Asked)).is_empty());
-        for closed in [Status::New, Status::Fulfilled, Status::Rejected, Status::Withdrawn] {
+        for closed in [
+            Status::New,
+            Status::Fulfilled,
+            Status::Rejected,
+            Status::Withdrawn,
+        ] {
             assert!(fee_bases(closed, K::Access, None).is_empty(), "{closed:?}");
         }
         assert!(follow::can_settle_fee(FeeState::Asked));

@@ -61,8 +61,11 @@ text_enum! {
 use HoldState as HS;
 
 /// Every allowed move of a hold, `(from, to)`.
-pub const HOLD_TRANSITIONS: &[(HoldState, HoldState)] =
-    &[(HS::Held, HS::Ended), (HS::Held, HS::Task), (HS::Task, HS::Ended)];
+pub const HOLD_TRANSITIONS: &[(HoldState, HoldState)] = &[
+    (HS::Held, HS::Ended),
+    (HS::Held, HS::Task),
+    (HS::Task, HS::Ended),
+];
 
 impl HoldState {
     pub fn can_become(self, to: HoldState) -> bool {
@@ -91,7 +94,11 @@ pub fn check_lift_date(
     notice_days: u32,
 ) -> Result<(), NaiveDate> {
     let earliest = earliest_lift(today, notice_days);
-    if date < earliest { Err(earliest) } else { Ok(()) }
+    if date < earliest {
+        Err(earliest)
+    } else {
+        Ok(())
+    }
 }
 
 text_enum! {
@@ -170,7 +177,12 @@ pub fn parse_euros(text: &str) -> Result<i64, AmountError> {
     let euros: i64 = whole.parse().map_err(|_| AmountError::Unreadable)?;
     let cents: i64 = match fraction.len() {
         0 => 0,
-        1 => fraction.parse::<i64>().map_err(|_| AmountError::Unreadable)? * 10,
+        1 => {
+            fraction
+                .parse::<i64>()
+                .map_err(|_| AmountError::Unreadable)?
+                * 10
+        }
         _ => fraction.parse().map_err(|_| AmountError::Unreadable)?,
     };
     let total = euros * 100 + cents;
@@ -263,7 +275,10 @@ mod tests {
         assert_eq!(parse_euros("10000,01"), Err(AmountError::TooHigh));
         assert_eq!(parse_euros("99999999999"), Err(AmountError::TooHigh));
         // 0.1 + 0.2 in floats is not 0.3; in cents it is.
-        assert_eq!(parse_euros("0,1").unwrap() + parse_euros("0,2").unwrap(), 30);
+        assert_eq!(
+            parse_euros("0,1").unwrap() + parse_euros("0,2").unwrap(),
+            30
+        );
     }
 
     #[test]

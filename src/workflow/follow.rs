@@ -269,11 +269,9 @@ pub fn schedule_lift(
 ) -> Result<Result<RestrictionRow, TooSoon>, WorkflowError> {
     workflow::typed("reason", reason, TextKind::Long)?;
     let today = state.law.today(now);
-    if let Err(earliest) = crate::domain::follow::check_lift_date(
-        on,
-        today,
-        state.settings.retention.lift_notice_days,
-    ) {
+    if let Err(earliest) =
+        crate::domain::follow::check_lift_date(on, today, state.settings.retention.lift_notice_days)
+    {
         return Ok(Err(TooSoon(earliest)));
     }
     let at = now.naive_utc();
@@ -529,9 +527,18 @@ pub fn ask_fee(
             },
         )?;
         let details = json!({ "fee": id, "basis": basis.as_str(), "amount_cents": amount_cents });
-        event(conn, &row, "fee_asked", actor, Some(reason), details.clone(), now)?;
+        event(
+            conn,
+            &row,
+            "fee_asked",
+            actor,
+            Some(reason),
+            details.clone(),
+            now,
+        )?;
         audit::on_request(conn, &row.uuid, actor, "fee.asked", &details, at)?;
-        let amount = crate::domain::follow::euros(amount_cents, row.language == crate::i18n::Lang::Fr);
+        let amount =
+            crate::domain::follow::euros(amount_cents, row.language == crate::i18n::Lang::Fr);
         mail_about(
             conn,
             state,

@@ -387,7 +387,18 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
     let d = by_ref(&filed.extended);
     assert_eq!(
         &d[6..],
-        ["2025-06-03", EXTENSION_REASON, "2025-06-03", "", "", "", "", "", "", ""]
+        [
+            "2025-06-03",
+            EXTENSION_REASON,
+            "2025-06-03",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            ""
+        ]
     );
     let e = by_ref(&filed.soon);
     assert_eq!(e[4], "'@phone, callback", "a formula-like value stays text");

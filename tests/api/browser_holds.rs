@@ -23,10 +23,14 @@ async fn what_follows_the_answers_passes_axe_at_both_widths_in_both_languages() 
         return;
     };
     app.set_now("2026-01-12T10:00:00Z");
-    let (dpo_id, _) =
-        app.staff_account(DPO_EMAIL, "Dominique Lefèvre", dsar::staff::Role::Dpo);
+    let (dpo_id, _) = app.staff_account(DPO_EMAIL, "Dominique Lefèvre", dsar::staff::Role::Dpo);
     let mut dpo = signed_in(app, DPO_EMAIL).await;
-    let restriction = verified(app, "restriction", json!({ "restriction_ground": "objection_pending" })).await;
+    let restriction = verified(
+        app,
+        "restriction",
+        json!({ "restriction_ground": "objection_pending" }),
+    )
+    .await;
     answered(&w, &mut dpo, &restriction).await;
     let erasure = verified(app, "erasure", json!({ "erasure_scope": "all" })).await;
     answered(&w, &mut dpo, &erasure).await;
@@ -89,12 +93,21 @@ async fn what_follows_the_answers_passes_axe_at_both_widths_in_both_languages() 
         d.goto(&format!("{}/admin/requests/{erasure}", app.address))
             .await;
         d.check_page(&format!("holds-request-erasure-{lang}")).await;
+        d.goto(&format!("{}/admin/requests/{erasure}#follow", app.address))
+            .await;
+        d.check_page(&format!("holds-request-erasure-block-{lang}"))
+            .await;
         d.goto(&format!("{}/admin/requests/{restriction}", app.address))
             .await;
-        d.check_page(&format!("holds-request-restriction-{lang}")).await;
+        d.check_page(&format!("holds-request-restriction-{lang}"))
+            .await;
         d.goto(&format!("{}/admin/requests/{access}", app.address))
             .await;
         d.check_page(&format!("holds-request-fee-{lang}")).await;
+        d.goto(&format!("{}/admin/requests/{access}#follow", app.address))
+            .await;
+        d.check_page(&format!("holds-request-fee-block-{lang}"))
+            .await;
     }
     // A request with no fee yet: the fee's form, then refused (an amount that is no amount).
     let second = app
@@ -110,8 +123,11 @@ async fn what_follows_the_answers_passes_axe_at_both_widths_in_both_languages() 
             .await;
         d.check_page(&format!("holds-fee-{lang}")).await;
         d.fill("amount", "douze euros").await;
-        d.fill("reason", "Demande répétée pour la quatrième fois ce mois-ci.")
-            .await;
+        d.fill(
+            "reason",
+            "Demande répétée pour la quatrième fois ce mois-ci.",
+        )
+        .await;
         d.click("form.stack button[type=submit]").await;
         d.expect(if lang == "fr" {
             "Il y a un problème"

@@ -80,7 +80,10 @@ pub(crate) async fn answered(w: &World, dpo: &mut Browser<'_>, reference: &str) 
 
 /// The number in the first link to `prefix<id>` on the page.
 fn id_after(page: &Page, prefix: &str) -> String {
-    let start = page.html.find(prefix).unwrap_or_else(|| panic!("{prefix} in {}", page.html))
+    let start = page
+        .html
+        .find(prefix)
+        .unwrap_or_else(|| panic!("{prefix} in {}", page.html))
         + prefix.len();
     page.html[start..]
         .chars()
@@ -99,7 +102,12 @@ async fn a_restriction_is_lifted_on_the_day_its_notice_gave(backend: Backend) {
     };
     let app = &w.app;
     app.set_now("2025-03-03T10:00:00Z");
-    let jeanne = verified(app, "restriction", json!({ "restriction_ground": "accuracy" })).await;
+    let jeanne = verified(
+        app,
+        "restriction",
+        json!({ "restriction_ground": "accuracy" }),
+    )
+    .await;
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     answered(&w, &mut dpo, &jeanne).await;
     assert_eq!(
@@ -132,7 +140,11 @@ async fn a_restriction_is_lifted_on_the_day_its_notice_gave(backend: Backend) {
     let res = dpo
         .post_urlencoded(
             &lift_url,
-            &[("csrf", &form.csrf()), ("on", "2025-03-05"), ("reason", reason)],
+            &[
+                ("csrf", &form.csrf()),
+                ("on", "2025-03-05"),
+                ("reason", reason),
+            ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 422, "{}", res.html);
@@ -142,7 +154,11 @@ async fn a_restriction_is_lifted_on_the_day_its_notice_gave(backend: Backend) {
     let res = dpo
         .post_urlencoded(
             &lift_url,
-            &[("csrf", &form.csrf()), ("on", "2025-03-17"), ("reason", "  ")],
+            &[
+                ("csrf", &form.csrf()),
+                ("on", "2025-03-17"),
+                ("reason", "  "),
+            ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 422);
@@ -153,7 +169,11 @@ async fn a_restriction_is_lifted_on_the_day_its_notice_gave(backend: Backend) {
     let res = dpo
         .post_urlencoded(
             &lift_url,
-            &[("csrf", &form.csrf()), ("on", "2025-03-17"), ("reason", reason)],
+            &[
+                ("csrf", &form.csrf()),
+                ("on", "2025-03-17"),
+                ("reason", reason),
+            ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
@@ -197,7 +217,10 @@ async fn a_restriction_is_lifted_on_the_day_its_notice_gave(backend: Backend) {
     let res = dpo
         .post_urlencoded(
             &format!("/admin/restrictions/{id}/done"),
-            &[("csrf", &list.csrf()), ("note", "Levée faite dans l'outil d'envoi et aux archives.")],
+            &[
+                ("csrf", &list.csrf()),
+                ("note", "Levée faite dans l'outil d'envoi et aux archives."),
+            ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
@@ -241,7 +264,10 @@ async fn kept_rows_are_erased_when_their_retention_ends(backend: Backend) {
     let jeanne = verified(app, "erasure", json!({ "erasure_scope": "all" })).await;
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
     answered(&w, &mut dpo, &jeanne).await;
-    let invoices = || w.shop.texts("SELECT number AS v FROM invoices ORDER BY number");
+    let invoices = || {
+        w.shop
+            .texts("SELECT number AS v FROM invoices ORDER BY number")
+    };
     assert_eq!(invoices(), ["F-2024-0001", "F-2024-0107", "F-2025-0042"]);
     assert_eq!(audit_count(app, "hold.recorded"), 1);
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
@@ -276,7 +302,10 @@ async fn kept_rows_are_erased_when_their_retention_ends(backend: Backend) {
     let res = dpo
         .post_urlencoded(
             &format!("/admin/holds/{hold}/done"),
-            &[("csrf", &list.csrf()), ("note", "Journal purgé par le prestataire.")],
+            &[
+                ("csrf", &list.csrf()),
+                ("note", "Journal purgé par le prestataire."),
+            ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
@@ -324,7 +353,8 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
     let form = dpo.get(&fee_url).await;
     form.assert_contains("Further copies of the data — Art. 15(3) GDPR");
     form.assert_contains("The deadline keeps running while the fee is unpaid.");
-    let reason = "Troisième copie de vos données demandée ce mois-ci : frais d'impression et d'envoi.";
+    let reason =
+        "Troisième copie de vos données demandée ce mois-ci : frais d'impression et d'envoi.";
     let res = dpo
         .post_urlencoded(
             &fee_url,
@@ -370,7 +400,9 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
     let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(
         mail.text.contains("Montant : 12,50\u{a0}€.")
-            && words.contains("copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)")
+            && words.contains(
+                "copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)"
+            )
             && words.contains("frais d'impression")
             && words.contains("le délai de réponse à votre demande continue de courir"),
         "{}",
@@ -394,7 +426,11 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
         .into_iter()
         .find(|m| m.subject.contains("frais abandonnés"))
         .expect("the waiver mail");
-    assert!(waived.text.contains("vous n'avez rien à payer"), "{}", waived.text);
+    assert!(
+        waived.text.contains("vous n'avez rien à payer"),
+        "{}",
+        waived.text
+    );
     // Settled once.
     let again = dpo
         .post_urlencoded(
@@ -412,7 +448,10 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
         .await;
     assert_eq!(csv.status.as_u16(), 200);
     let header = csv.html.lines().next().expect("header");
-    assert!(header.ends_with("fee_basis,fee_cents,fee_status"), "{header}");
+    assert!(
+        header.ends_with("fee_basis,fee_cents,fee_status"),
+        "{header}"
+    );
     let line = csv
         .html
         .lines()

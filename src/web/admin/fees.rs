@@ -130,17 +130,7 @@ pub async fn panel(
             .collect(),
         fees: fees
             .iter()
-            .map(|f| {
-                fee_view(
-                    t,
-                    lang,
-                    state.law.time_zone,
-                    &names,
-                    f,
-                    &page_url,
-                    can_act,
-                )
-            })
+            .map(|f| fee_view(t, lang, state.law.time_zone, &names, f, &page_url, can_act))
             .collect(),
         fee_url: can_ask.then(|| format!("{page_url}/fee")),
     })
@@ -177,7 +167,11 @@ impl FeePage {
     }
 }
 
-async fn load(state: &State, staff: &Staff, key: String) -> Result<(RequestRow, Option<FeeState>), AdminError> {
+async fn load(
+    state: &State,
+    staff: &Staff,
+    key: String,
+) -> Result<(RequestRow, Option<FeeState>), AdminError> {
     let (row, fees) = state
         .db(move |conn, _| {
             let row = workflow::find(conn, &key)?;
@@ -279,7 +273,13 @@ pub async fn ask(
     let form = form.into_inner();
     let t = staff.lang().strings();
     let back = |field: &'static str, text: String| {
-        fee_page(&state, &staff, key.clone(), &form, Some(FormError::new(field, text)))
+        fee_page(
+            &state,
+            &staff,
+            key.clone(),
+            &form,
+            Some(FormError::new(field, text)),
+        )
     };
     let Ok(basis) = form.basis.parse::<FeeBasis>() else {
         return back("fee-basis-0", t.t("follow.fee.error_basis").to_string()).await;

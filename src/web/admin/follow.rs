@@ -29,6 +29,8 @@ pub struct RestrictionView {
     pub person: String,
     pub ground: String,
     pub since: String,
+    /// "En vigueur depuis le 12 janvier 2026".
+    pub since_line: String,
     pub sources: String,
     pub state: String,
     pub tag: &'static str,
@@ -123,7 +125,8 @@ pub fn hold_state(t: &Strings, s: HoldState) -> (String, &'static str) {
         HoldState::Ended => "ok",
     };
     (
-        t.t(&format!("follow.hold_state.{}", s.as_str())).to_string(),
+        t.t(&format!("follow.hold_state.{}", s.as_str()))
+            .to_string(),
         tag,
     )
 }
@@ -181,27 +184,31 @@ pub fn restriction_view(
                 &[("date", &local_time(at.and_utc(), zone, lang))],
             )
         }),
-        (_, Some(on)) => Some(t.fill(
-            "follow.lift_on",
-            &[
-                ("date", &long_date(on, lang)),
-                (
-                    "notice",
-                    &r.notice_sent_at
-                        .map(|at| local_time(at.and_utc(), zone, lang))
-                        .unwrap_or_default(),
-                ),
-            ],
-        )),
+        (_, Some(on)) => Some(
+            t.fill(
+                "follow.lift_on",
+                &[
+                    ("date", &long_date(on, lang)),
+                    (
+                        "notice",
+                        &r.notice_sent_at
+                            .map(|at| local_time(at.and_utc(), zone, lang))
+                            .unwrap_or_default(),
+                    ),
+                ],
+            ),
+        ),
         _ => None,
     };
+    let since = long_date(r.since.and_utc().with_timezone(&zone).date_naive(), lang);
     RestrictionView {
         id: r.id,
+        since_line: t.fill("follow.since_line", &[("date", &since)]),
         url: format!("/admin/requests/{reference}"),
         reference,
         person: person(t, row),
         ground: ground_words(t, r.ground.as_deref()),
-        since: long_date(r.since.and_utc().with_timezone(&zone).date_naive(), lang),
+        since,
         sources: if sources.is_empty() {
             t.t("follow.no_source").to_string()
         } else {
@@ -275,6 +282,8 @@ pub fn hold_view(
                     )
                 })
                 .unwrap_or_default(),
+            // Far off, a count of days says nothing a date does not.
+            _ if (h.until - today).num_days() > HOLDS_AHEAD_DAYS as i64 => String::new(),
             _ => when(t, h.until, today),
         },
         state: words,
@@ -415,7 +424,8 @@ async fn lift_page(
     let lang = staff.lang();
     let t = lang.strings();
     let today = state.law.today(state.clock.now());
-    let earliest = crate::domain::follow::earliest_lift(today, state.settings.retention.lift_notice_days);
+    let earliest =
+        crate::domain::follow::earliest_lift(today, state.settings.retention.lift_notice_days);
     let status = if error.is_some() {
         StatusCode::UNPROCESSABLE_ENTITY
     } else {
@@ -462,7 +472,15 @@ pub async fn lift_form(
     staff: Staff,
     id: web::Path<i64>,
 ) -> Result<HttpResponse, AdminError> {
-    lift_page(&state, &staff, id.into_inner(), String::new(), String::new(), None).await
+    lift_page(
+        &state,
+        &staff,
+        id.into_inner(),
+        String::new(),
+        String::new(),
+        None,
+    )
+    .await
 }
 
 #[derive(Debug, Deserialize)]
@@ -534,7 +552,16 @@ pub async fn lift(
             back("lift-reason", t.t("follow.error_text").to_string()).await
         }
         Err(e) if e.is_said() => {
-            list(&state, &staff, None, Some(FormError::new("restrictions-h", t.t("follow.moved").to_string()))).await
+            list(
+                &state,
+                &staff,
+                None,
+                Some(FormError::new(
+                    "restrictions-h",
+                    t.t("follow.moved").to_string(),
+                )),
+            )
+            .await
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot schedule a restriction's lift");
@@ -645,11 +672,29 @@ async fn finished(
     match done {
         Ok(()) => Ok(see_other(&format!("/admin/restrictions?done={notice}"))),
         Err(WorkflowError::Invalid { .. }) => {
-            list(state, staff, None, Some(FormError::new("holds-h", t.t("follow.error_text").to_string()))).await
+            list(
+                state,
+                staff,
+                None,
+                Some(FormError::new(
+                    "holds-h",
+                    t.t("follow.error_text").to_string(),
+                )),
+            )
+            .await
         }
         Err(WorkflowError::NotFound) => Err(AdminError::NotFound),
         Err(e) if e.is_said() => {
-            list(state, staff, None, Some(FormError::new("restrictions-h", t.t("follow.moved").to_string()))).await
+            list(
+                state,
+                staff,
+                None,
+                Some(FormError::new(
+                    "restrictions-h",
+                    t.t("follow.moved").to_string(),
+                )),
+            )
+            .await
         }
         Err(e) => {
             tracing::error!(error = %e, "cannot record what follows an answer");
@@ -691,7 +736,10 @@ pub fn event_sentence(
                 .unwrap_or_else(|| t.count("follow.rows", data["rows"].as_i64().unwrap_or(0)));
             t.fill(
                 &key,
-                &[("what", data["what"].as_str().unwrap_or_default()), ("rows", &rows)],
+                &[
+                    ("what", data["what"].as_str().unwrap_or_default()),
+                    ("rows", &rows),
+                ],
             )
         }
         "fee_asked" => {

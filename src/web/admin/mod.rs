@@ -92,7 +92,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("/restrictions/{id}/lift", web::get().to(follow::lift_form))
                 .route("/restrictions/{id}/lift", web::post().to(follow::lift))
                 .route("/restrictions/{id}/cancel", web::post().to(follow::cancel))
-                .route("/restrictions/{id}/done", web::post().to(follow::finish_lift))
+                .route(
+                    "/restrictions/{id}/done",
+                    web::post().to(follow::finish_lift),
+                )
                 .route("/holds/{id}/done", web::post().to(follow::finish_hold))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
