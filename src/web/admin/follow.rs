@@ -49,6 +49,8 @@ pub struct HoldView {
     pub url: String,
     pub source: String,
     pub what: String,
+    /// "Boutique en ligne : invoices (2 enregistrements)", with each language's colon.
+    pub kept: String,
     pub rule: String,
     pub until: String,
     /// "dans 12 jours", "aujourd'hui", "depuis 3 jours".
@@ -254,18 +256,21 @@ pub fn hold_view(
         .as_deref()
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
+    let source = source_name(state, &h.source);
+    let what = t.fill(
+        "follow.hold_what",
+        &[
+            ("what", &h.what),
+            ("rows", &t.count("follow.rows", h.rows_kept)),
+        ],
+    );
     HoldView {
         id: h.id,
+        kept: t.fill("follow.kept_in", &[("source", &source), ("what", &what)]),
         url: format!("/admin/requests/{reference}"),
         reference,
-        source: source_name(state, &h.source),
-        what: t.fill(
-            "follow.hold_what",
-            &[
-                ("what", &h.what),
-                ("rows", &t.count("follow.rows", h.rows_kept)),
-            ],
-        ),
+        source,
+        what,
         rule: if h.rule.is_empty() {
             t.t("follow.no_rule").to_string()
         } else {
