@@ -329,7 +329,7 @@ pub fn schedule_lift(
             now,
         )?;
         enqueue_lift(conn, state, r.id, on, at)?;
-        Ok(follow_rows::restriction(conn, r.id)?.ok_or(WorkflowError::NotFound)?)
+        follow_rows::restriction(conn, r.id)?.ok_or(WorkflowError::NotFound)
     })
     .map(Ok)
 }
@@ -375,7 +375,7 @@ pub fn cancel_lift(
             &json!({ "restriction": r.id }),
             at,
         )?;
-        Ok(follow_rows::restriction(conn, r.id)?.ok_or(WorkflowError::NotFound)?)
+        follow_rows::restriction(conn, r.id)?.ok_or(WorkflowError::NotFound)
     })
 }
 
