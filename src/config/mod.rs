@@ -102,6 +102,14 @@ pub struct Retention {
     pub document_max_days: u32,
     /// Closed requests are anonymised after this many years (the register row stays).
     pub closed_request_years: u32,
+    /// The least number of days between the notice of a restriction's lift and the lift
+    /// (Art. 18(3); see [`crate::domain::follow::DEFAULT_LIFT_NOTICE_DAYS`]).
+    #[serde(default = "default_lift_notice_days")]
+    pub lift_notice_days: u32,
+}
+
+fn default_lift_notice_days() -> u32 {
+    crate::domain::follow::DEFAULT_LIFT_NOTICE_DAYS
 }
 
 /// The record of processing activities (see [`crate::config::processing`]).
@@ -469,6 +477,11 @@ impl Settings {
         if self.retention.closed_request_years == 0 {
             bail!(
                 "retention.closed_request_years must be at least 1 (0 would anonymise every closed request at the next purge)"
+            );
+        }
+        if self.retention.lift_notice_days == 0 {
+            bail!(
+                "retention.lift_notice_days must be at least 1 (Art. 18(3) GDPR: the person is told before a restriction is lifted)"
             );
         }
         if self.retention.document_max_days == 0 {

@@ -89,6 +89,9 @@ pub struct Table {
     pub rectify: Vec<String>,
     /// Column → value written on restriction; empty: restriction is a task for the team.
     pub restrict: BTreeMap<String, String>,
+    /// Column → value written when a restriction is lifted; empty: lifting it is a task for
+    /// the team.
+    pub unrestrict: BTreeMap<String, String>,
     /// Column → value written on objection or consent withdrawal.
     pub object: BTreeMap<String, String>,
 }
@@ -382,6 +385,8 @@ struct RawTable {
     #[serde(default)]
     restrict: BTreeMap<String, String>,
     #[serde(default)]
+    unrestrict: BTreeMap<String, String>,
+    #[serde(default)]
     object: BTreeMap<String, String>,
 }
 
@@ -406,10 +411,14 @@ fn table(register: &Register, s: &RawSource, t: &RawTable) -> anyhow::Result<Tab
         .chain(&t.rectify)
         .chain(t.anonymise.keys())
         .chain(t.restrict.keys())
+        .chain(t.unrestrict.keys())
         .chain(t.object.keys())
         .chain(&t.keep_from)
     {
         check_name(c).map_err(|e| anyhow!("column {e}"))?;
+    }
+    if !t.unrestrict.is_empty() && t.restrict.is_empty() {
+        bail!("unrestrict: lifts what restrict writes; this table has no restrict");
     }
     let activity = t.activity.clone().unwrap_or_else(|| s.activity.clone());
     let categories = t.categories.clone().unwrap_or_else(|| s.categories.clone());
@@ -450,6 +459,7 @@ fn table(register: &Register, s: &RawSource, t: &RawTable) -> anyhow::Result<Tab
         keep_from: t.keep_from.clone(),
         rectify: t.rectify.clone(),
         restrict: t.restrict.clone(),
+        unrestrict: t.unrestrict.clone(),
         object: t.object.clone(),
     })
 }

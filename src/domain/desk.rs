@@ -208,6 +208,63 @@ pub fn next_step(s: &Situation) -> NextStep {
     }
 }
 
+/// What the team may do after or beside the answer: fees, a restriction's lift, a hold's
+/// task. Offered on the request page only where these allow it.
+pub mod follow {
+    use crate::domain::follow::{FeeBasis, FeeState, HoldState, RestrictionState};
+    use crate::domain::kind::RequestKind;
+    use crate::domain::status::Status;
+
+    /// The grounds on which a fee may be asked now; none: no fee to record. A fee is decided
+    /// while the request is being handled, and announced before the work it pays for (the
+    /// CNIL: the person must be told beforehand); one at a time, so a fee still unpaid is
+    /// settled first. Further copies are copies of the data: access and portability only.
+    pub fn fee_bases(
+        status: Status,
+        kind: RequestKind,
+        pending: Option<FeeState>,
+    ) -> Vec<FeeBasis> {
+        let handling = matches!(
+            status,
+            Status::Verifying | Status::InProgress | Status::OnHold
+        );
+        if !handling || pending == Some(FeeState::Asked) {
+            return Vec::new();
+        }
+        let copies = matches!(kind, RequestKind::Access | RequestKind::Portability);
+        FeeBasis::ALL
+            .into_iter()
+            .filter(|b| copies || *b != FeeBasis::FurtherCopies)
+            .collect()
+    }
+
+    /// A fee asked can be marked paid or waived, whatever the request's status: payment may
+    /// come after the answer.
+    pub fn can_settle_fee(state: FeeState) -> bool {
+        state.can_become(FeeState::Paid)
+    }
+
+    /// A restriction in force, with no lift under way, may be lifted (with notice).
+    pub fn can_schedule_lift(state: RestrictionState) -> bool {
+        state.can_become(RestrictionState::LiftScheduled)
+    }
+
+    /// A scheduled lift may be called off before its day.
+    pub fn can_cancel_lift(state: RestrictionState) -> bool {
+        state == RestrictionState::LiftScheduled
+    }
+
+    /// What a source left for the team (lifting, or erasing at the end of a hold) can be
+    /// marked done.
+    pub fn can_finish_lift(state: RestrictionState) -> bool {
+        state == RestrictionState::LiftTask
+    }
+
+    pub fn can_finish_hold(state: HoldState) -> bool {
+        state == HoldState::Task
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -319,5 +376,50 @@ mod tests {
             next_step(&at(Status::Expired, false, Gathering::NotSent)),
             NextStep::Closed
         );
+    }
+
+    #[test]
+    fn fees_are_offered_while_the_request_is_handled_and_one_at_a_time() {
+        use crate::domain::follow::{FeeBasis, FeeState};
+        use crate::domain::kind::RequestKind as K;
+        use follow::fee_bases;
+        assert_eq!(
+            fee_bases(Status::InProgress, K::Access, None),
+            [FeeBasis::FurtherCopies, FeeBasis::Excessive]
+        );
+        assert_eq!(
+            fee_bases(Status::InProgress, K::Erasure, None),
+            [FeeBasis::Excessive],
+            "further copies are copies of data"
+        );
+        assert_eq!(
+            fee_bases(Status::OnHold, K::Access, Some(FeeState::Waived)).len(),
+            2
+        );
+        assert!(fee_bases(Status::InProgress, K::Access, Some(FeeState::Asked)).is_empty());
+        for closed in [
+            Status::New,
+            Status::Fulfilled,
+            Status::Rejected,
+            Status::Withdrawn,
+        ] {
+            assert!(fee_bases(closed, K::Access, None).is_empty(), "{closed:?}");
+        }
+        assert!(follow::can_settle_fee(FeeState::Asked));
+        assert!(!follow::can_settle_fee(FeeState::Paid));
+    }
+
+    #[test]
+    fn a_restriction_is_lifted_through_notice_and_tasks_are_closed_once() {
+        use crate::domain::follow::{HoldState, RestrictionState as R};
+        assert!(follow::can_schedule_lift(R::Active));
+        assert!(!follow::can_schedule_lift(R::LiftScheduled));
+        assert!(!follow::can_schedule_lift(R::Lifted));
+        assert!(follow::can_cancel_lift(R::LiftScheduled));
+        assert!(!follow::can_cancel_lift(R::LiftTask));
+        assert!(follow::can_finish_lift(R::LiftTask));
+        assert!(!follow::can_finish_lift(R::Active));
+        assert!(follow::can_finish_hold(HoldState::Task));
+        assert!(!follow::can_finish_hold(HoldState::Held));
     }
 }

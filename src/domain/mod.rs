@@ -13,6 +13,7 @@ pub mod deadline;
 pub mod desk;
 pub mod email;
 pub mod filing;
+pub mod follow;
 pub mod fulfilment;
 pub mod kind;
 pub mod lifecycle;

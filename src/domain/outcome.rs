@@ -55,4 +55,9 @@ pub struct Kept {
     /// The rule: the law, or the criterion.
     pub rule: String,
     pub until: Option<NaiveDate>,
+    /// The values of the table's match column that found the kept rows, so they are found
+    /// again when the retention ends (a parent they were found through may be anonymised
+    /// by then). Internal keys, never shown; empty from services that keep rows themselves.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub keys: Vec<String>,
 }

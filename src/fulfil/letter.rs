@@ -278,6 +278,7 @@ mod tests {
                 activity: String::new(),
                 rule: "Code de commerce, art. L123-22".into(),
                 until: None,
+                keys: Vec::new(),
             }],
             ..Outcome::default()
         }

@@ -42,6 +42,12 @@ crate::domain::kind::text_enum! {
         Expired => "expired",
         ExportReady => "export_ready",
         LinkAgain => "link_again",
+        /// Notice, before a restriction is lifted, of the day and the reason (Art. 18(3)).
+        RestrictionLift => "restriction_lift",
+        /// A fee decided: its ground, amount and reason (Art. 12(5), 15(3)).
+        FeeAsked => "fee_asked",
+        /// A fee paid, or waived.
+        FeeSettled => "fee_settled",
     }
 }
 
@@ -67,8 +73,11 @@ pub struct MailFacts<'a> {
     pub clock_stopped: bool,
     /// What staff wrote: the question, the reason, the explanation or the letter.
     pub note: Option<&'a str>,
-    /// A refusal's legal ground, as [`crate::domain::RejectGround`] writes it.
+    /// A refusal's legal ground, as [`crate::domain::RejectGround`] writes it; a fee's
+    /// basis (`further_copies`, `excessive`) or how it was settled (`paid`, `waived`).
     pub ground: Option<&'a str>,
+    /// A fee's amount, written out in the mail's language ("12,50 €").
+    pub amount: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]

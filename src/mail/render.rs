@@ -30,8 +30,11 @@ pub(super) struct View<'a> {
     note: Option<&'a str>,
     /// The note as HTML paragraphs, escaped.
     note_html: Option<String>,
-    /// The refusal's ground in words, with its article.
+    /// The refusal's ground in words, with its article; a fee's basis in words.
     ground: Option<&'static str>,
+    /// A fee's amount; whether it was waived (else paid), for the settled mail.
+    amount: Option<&'a str>,
+    waived: bool,
 }
 
 impl<'a> View<'a> {
@@ -66,6 +69,7 @@ impl<'a> View<'a> {
         let ground = match (kind, facts.ground) {
             (MailKind::Rejected, Some(g)) => Some(ground_words(g, lang).ok_or(MailError::Ground)?),
             (MailKind::Rejected, None) => return Err(MailError::Ground),
+            (MailKind::FeeAsked, Some(basis)) => fee_basis_words(basis, lang),
             _ => None,
         };
         Ok(View {
@@ -80,6 +84,8 @@ impl<'a> View<'a> {
             note,
             note_html: note.map(paragraphs_html),
             ground,
+            amount: facts.amount,
+            waived: kind == MailKind::FeeSettled && facts.ground == Some("waived"),
         })
     }
 }
@@ -162,6 +168,26 @@ mail_templates! {
     Expired => "email/expired/subject.txt", "email/expired/body.txt", "email/expired/body.html";
     ExportReady => "email/export_ready/subject.txt", "email/export_ready/body.txt", "email/export_ready/body.html";
     LinkAgain => "email/link_again/subject.txt", "email/link_again/body.txt", "email/link_again/body.html";
+    RestrictionLift => "email/restriction_lift/subject.txt", "email/restriction_lift/body.txt", "email/restriction_lift/body.html";
+    FeeAsked => "email/fee_asked/subject.txt", "email/fee_asked/body.txt", "email/fee_asked/body.html";
+    FeeSettled => "email/fee_settled/subject.txt", "email/fee_settled/body.txt", "email/fee_settled/body.html";
+}
+
+/// A fee's ground as the mail says it, with its article.
+fn fee_basis_words(basis: &str, lang: Lang) -> Option<&'static str> {
+    Some(match (basis, lang) {
+        ("further_copies", Lang::Fr) => {
+            "des copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)"
+        }
+        ("further_copies", Lang::En) => "further copies of your data (Article 15(3) GDPR)",
+        ("excessive", Lang::Fr) => {
+            "une demande manifestement infondée ou excessive, notamment par son caractère répétitif (article 12, paragraphe 5, du RGPD)"
+        }
+        ("excessive", Lang::En) => {
+            "a manifestly unfounded or excessive request, in particular because it is repetitive (Article 12(5) GDPR)"
+        }
+        _ => return None,
+    })
 }
 
 /// A mail to a member of staff about their account (an invitation, a new password): a

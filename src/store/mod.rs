@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod files;
+pub mod follow;
 pub mod fulfilment;
 pub mod jobs;
 pub mod metrics;

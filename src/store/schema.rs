@@ -308,3 +308,58 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(source_runs, exports, requests);
+
+diesel::table! {
+    restrictions (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        ground -> Nullable<Text>,
+        sources -> Text,
+        state -> Text,
+        since -> Timestamp,
+        lift_on -> Nullable<Date>,
+        lift_reason -> Nullable<Text>,
+        lift_by -> Nullable<Text>,
+        notice_sent_at -> Nullable<Timestamp>,
+        lifted_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    retention_holds (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        source -> Text,
+        what -> Text,
+        rows_kept -> BigInt,
+        activity -> Text,
+        rule -> Text,
+        until -> Date,
+        keys -> Text,
+        state -> Text,
+        created_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+        outcome -> Nullable<Text>,
+    }
+}
+
+diesel::table! {
+    fees (id) {
+        id -> BigInt,
+        request_id -> BigInt,
+        basis -> Text,
+        amount_cents -> BigInt,
+        reason -> Text,
+        state -> Text,
+        decided_by -> Text,
+        decided_at -> Timestamp,
+        settled_by -> Nullable<Text>,
+        settled_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(restrictions -> requests (request_id));
+diesel::joinable!(retention_holds -> requests (request_id));
+diesel::joinable!(fees -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(restrictions, retention_holds, fees, requests);

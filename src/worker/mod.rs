@@ -3,6 +3,7 @@
 //! the job in hand is finished before the loop stops. Periodic tasks are jobs too: the loop
 //! enqueues one when its schedule says a new period began (see [`Worker::enqueue_scheduled`]).
 
+pub mod follow;
 pub mod follow_up;
 pub mod purge;
 
@@ -243,6 +244,8 @@ pub fn standard(state: Arc<AppState>) -> anyhow::Result<Worker> {
     });
     worker.register(crate::fulfil::SOURCE_RUN, crate::fulfil::run_job);
     worker.register(crate::fulfil::BUILD_EXPORT, crate::fulfil::build_job);
+    worker.register(crate::workflow::follow::LIFT_RESTRICTION, follow::lift_job);
+    worker.register(crate::workflow::follow::END_HOLD, follow::hold_job);
     let handlers: [(&'static str, JobFn); 3] = [
         (reminders::DEADLINE_SWEEP, reminders::sweep_job),
         (

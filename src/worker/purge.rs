@@ -57,6 +57,12 @@ pub fn run(
         .files
         .sweep_incoming(INCOMING_LEFTOVER)
         .map_err(WorkflowError::Files)?;
+    // Lifts and hold ends whose day came and whose job was lost: nothing stays restricted or
+    // kept past the day announced.
+    let due = crate::worker::follow::sweep(conn, state, now)?;
+    if due > 0 {
+        tracing::info!(due, "restriction lifts and retention ends re-enqueued");
+    }
     Ok(Purged {
         documents,
         requests_anonymised,
@@ -110,6 +116,9 @@ pub fn anonymise_closed(
                 )?;
             }
             fulfilment::forget_removed_for(conn, &ids)?;
+            // A fee's reason and a lift's reason are what staff wrote; amounts, grounds and
+            // dates stay.
+            crate::store::follow::forget_texts_for(conn, &ids)?;
             portal::delete_documents_for(conn, &ids)?;
             // The mails sent about the request name the person too.
             outbox::delete_for_requests(conn, &ids)?;

@@ -97,6 +97,7 @@ pub fn notify_with(
             clock_stopped: deadline.clock_stopped,
             note,
             ground,
+            amount: None,
         },
         Some(row.id),
         now.naive_utc(),

@@ -375,6 +375,7 @@ pub fn perform(
                     actor,
                     now,
                 )?;
+                crate::workflow::follow::on_fulfil(conn, state, &updated, actor, now)?;
                 let document = attach(conn, row.id)?;
                 portal_rows::insert_message(
                     conn,

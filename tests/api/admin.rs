@@ -93,6 +93,12 @@ async fn every_admin_route_refuses_strangers_and_the_wrong_role(app: TestApp) {
             [true, false, false, false],
         ),
         ("GET", "/admin/register".into(), [true, true, false, false]),
+        (
+            "GET",
+            "/admin/restrictions".into(),
+            [true, true, false, false],
+        ),
+        ("GET", "/admin/holds".into(), [true, true, false, false]),
         ("GET", "/admin/audit".into(), [true, true, false, false]),
         (
             "POST",

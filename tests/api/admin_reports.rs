@@ -355,7 +355,10 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
             "closed",
             "outcome",
             "ground",
-            "on_behalf_of"
+            "on_behalf_of",
+            "fee_basis",
+            "fee_cents",
+            "fee_status"
         ]
     );
     assert_eq!(rows.len(), 8, "a header and seven requests");
@@ -372,19 +375,30 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
     assert_eq!(a[6], "2025-02-06");
     assert_eq!(&a[7..9], ["", ""]);
     assert!(a[9].starts_with("2025-01-20T10:00"), "{}", a[9]);
-    assert_eq!(&a[10..], ["fulfilled", "", ""]);
+    assert_eq!(&a[10..13], ["fulfilled", "", ""]);
     let late = by_ref(&filed.late);
     assert_eq!(
         (late[6].as_str(), late[10].as_str()),
         ("2025-02-13", "fulfilled")
     );
     let c = by_ref(&filed.rejected);
-    assert_eq!(&c[10..], ["rejected", "manifestly_unfounded", ""]);
+    assert_eq!(&c[10..13], ["rejected", "manifestly_unfounded", ""]);
     assert_eq!(&c[4..6], ["", ""], "never verified");
     let d = by_ref(&filed.extended);
     assert_eq!(
         &d[6..],
-        ["2025-06-03", EXTENSION_REASON, "2025-06-03", "", "", "", ""]
+        [
+            "2025-06-03",
+            EXTENSION_REASON,
+            "2025-06-03",
+            "",
+            "",
+            "",
+            "",
+            "",
+            "",
+            ""
+        ]
     );
     let e = by_ref(&filed.soon);
     assert_eq!(e[4], "'@phone, callback", "a formula-like value stays text");

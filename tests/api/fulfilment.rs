@@ -243,6 +243,7 @@ categories = ["identity", "contact", "preferences"]
 erase = "delete"
 rectify = ["first_name", "last_name", "phone"]
 restrict = {{ restricted = "1" }}
+unrestrict = {{ restricted = "0" }}
 
 [[source.table]]
 name = "orders"

@@ -31,6 +31,7 @@ fn facts<'a>(lang: &'a str, to: &'a str, link: Option<&'a str>) -> MailFacts<'a>
         clock_stopped: false,
         note: None,
         ground: None,
+        amount: None,
     }
 }
 

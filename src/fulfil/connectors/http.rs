@@ -161,6 +161,7 @@ fn read_answer(
                         .get("until")
                         .and_then(Value::as_str)
                         .and_then(|d| d.parse().ok()),
+                    keys: Vec::new(),
                 });
             }
         }

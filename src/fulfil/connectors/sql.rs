@@ -383,12 +383,28 @@ fn erase_table(
             let until = a.and_then(|a| a.retention.duration).map(|d| {
                 crate::domain::deadline::add_period(latest.unwrap_or(today), d.as_period())
             });
+            // Read now, while the rows are still found through the person's identity: a
+            // parent they are found through may be anonymised in this same erasure.
+            let keys = conn
+                .texts(
+                    &format!(
+                        "SELECT DISTINCT CAST({} AS TEXT) AS v FROM {table} WHERE {}",
+                        quote(&t.match_column),
+                        filter(t, pg)
+                    ),
+                    &[id.to_string()],
+                )
+                .map_err(db_error(t))?
+                .into_iter()
+                .flatten()
+                .collect();
             outcome.kept.push(Kept {
                 what: t.name.clone(),
                 rows,
                 activity: activity.clone(),
                 rule,
                 until,
+                keys,
             });
         }
     }
@@ -501,4 +517,83 @@ fn change(
         }
     }
     Ok(())
+}
+
+/// How many keys go in one statement: well under both engines' limits on parameters.
+const KEYS_PER_STATEMENT: usize = 500;
+
+/// Erases the rows a retention rule kept, once it ended: the rows of `table` whose match
+/// column holds one of `keys` (as recorded when they were kept), and nothing else. Deleted,
+/// in one transaction. Returns how many rows went.
+pub fn erase_kept(source: &SqlSource, table: &str, keys: &[String]) -> Result<u64, SourceError> {
+    let Some(t) = source.tables.iter().find(|t| t.name == table) else {
+        return Err(SourceError::Fatal(format!(
+            "table {table}: no longer in the sources file; erase the kept rows by hand"
+        )));
+    };
+    if keys.is_empty() {
+        return Err(SourceError::Fatal(format!(
+            "table {table}: the kept rows were not recorded with their keys; erase them by hand"
+        )));
+    }
+    let mut conn = Conn::open(&source.url)?;
+    conn.transaction(|conn| {
+        let pg = conn.is_pg();
+        let mut erased = 0u64;
+        for chunk in keys.chunks(KEYS_PER_STATEMENT) {
+            let params: Vec<String> = (1..=chunk.len()).map(|n| param(pg, n)).collect();
+            let sql = format!(
+                "DELETE FROM {} WHERE CAST({} AS TEXT) IN ({})",
+                quote(&t.name),
+                quote(&t.match_column),
+                params.join(", ")
+            );
+            erased += conn.execute(&sql, chunk).map_err(db_error(t))? as u64;
+        }
+        Ok(erased)
+    })
+}
+
+/// Lifts a restriction: writes each table's `unrestrict` values on the person's rows. A
+/// table that was restricted by hand, or has no way back written in the sources file, is
+/// left to the team (`manual`).
+pub fn unrestrict(source: &SqlSource, subject: &Subject) -> Result<Outcome, SourceError> {
+    let mut conn = Conn::open(&source.url)?;
+    let mut outcome = Outcome::default();
+    conn.transaction(|conn| {
+        for t in &source.tables {
+            let Some(id) = identity(t, subject) else {
+                if !t.restrict.is_empty() {
+                    outcome.manual.push(unsearchable(t));
+                }
+                continue;
+            };
+            if t.unrestrict.is_empty() {
+                if count(conn, t, &id)? > 0 {
+                    outcome.manual.push(format!(
+                        "table {}: no way to lift the restriction written in the sources file; lift it by hand",
+                        t.name
+                    ));
+                }
+                continue;
+            }
+            let (sets, mut binds) = assignments(conn, t, &t.unrestrict, 2)?;
+            binds.insert(0, id);
+            let sql = format!(
+                "UPDATE {} SET {sets} WHERE {}",
+                quote(&t.name),
+                filter(t, conn.is_pg())
+            );
+            let rows = conn.execute(&sql, &binds).map_err(db_error(t))? as u64;
+            if rows > 0 {
+                outcome.changed.push(Changed {
+                    what: t.name.clone(),
+                    rows,
+                    how: t.unrestrict.keys().cloned().collect::<Vec<_>>().join(", "),
+                });
+            }
+        }
+        Ok(())
+    })?;
+    Ok(outcome)
 }

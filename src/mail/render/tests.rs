@@ -19,6 +19,7 @@ fn facts<'a>(lang: &'a str, link: Option<&'a str>) -> MailFacts<'a> {
         clock_stopped: false,
         note: Some("Merci de préciser votre numéro de client."),
         ground: Some("excessive"),
+        amount: Some("12,50 €"),
     }
 }
 

@@ -6,6 +6,8 @@
 pub mod account;
 pub mod audit;
 pub mod chart;
+pub mod fees;
+pub mod follow;
 pub mod fulfilment;
 pub mod jobs;
 pub mod login;
@@ -82,6 +84,19 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(fulfilment::task),
                 )
                 .route("/requests/{id}/package", web::get().to(fulfilment::package))
+                .route("/requests/{id}/fee", web::get().to(fees::form))
+                .route("/requests/{id}/fee", web::post().to(fees::ask))
+                .route("/requests/{id}/fee/{fee}", web::post().to(fees::settle))
+                .route("/restrictions", web::get().to(follow::show))
+                .route("/holds", web::get().to(follow::show))
+                .route("/restrictions/{id}/lift", web::get().to(follow::lift_form))
+                .route("/restrictions/{id}/lift", web::post().to(follow::lift))
+                .route("/restrictions/{id}/cancel", web::post().to(follow::cancel))
+                .route(
+                    "/restrictions/{id}/done",
+                    web::post().to(follow::finish_lift),
+                )
+                .route("/holds/{id}/done", web::post().to(follow::finish_hold))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
                 .route(

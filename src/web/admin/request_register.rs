@@ -26,7 +26,7 @@ use crate::workflow;
 
 const PAGE: i64 = 500;
 
-pub const COLUMNS: [&str; 13] = [
+pub const COLUMNS: [&str; 16] = [
     "reference",
     "kind",
     "channel",
@@ -40,6 +40,9 @@ pub const COLUMNS: [&str; 13] = [
     "outcome",
     "ground",
     "on_behalf_of",
+    "fee_basis",
+    "fee_cents",
+    "fee_status",
 ];
 
 /// One request in the register. Absent values are empty in CSV and null in JSON.
@@ -67,10 +70,15 @@ pub struct Entry {
     /// The person a representative acted for (by name); none when the requester acted for
     /// themselves. Last, so the columns before it keep their places.
     pub on_behalf_of: Option<String>,
+    /// The last fee decided on the request (Art. 12(5), 15(3)): its ground, amount in whole
+    /// cents of euro, and whether it is asked, paid or waived; none when no fee was asked.
+    pub fee_basis: Option<String>,
+    pub fee_cents: Option<i64>,
+    pub fee_status: Option<String>,
 }
 
 impl Entry {
-    fn fields(&self) -> [String; 13] {
+    fn fields(&self) -> [String; 16] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.reference.clone(),
@@ -86,6 +94,9 @@ impl Entry {
             text(&self.outcome),
             text(&self.ground),
             text(&self.on_behalf_of),
+            text(&self.fee_basis),
+            self.fee_cents.map(|c| c.to_string()).unwrap_or_default(),
+            text(&self.fee_status),
         ]
     }
 }
@@ -119,9 +130,15 @@ fn entries(
             slot.1 = Some(due.to_string());
         }
     }
+    let mut fees: HashMap<i64, crate::store::follow::FeeRow> = HashMap::new();
+    // In order of decision: the last one stays.
+    for f in crate::store::follow::fees_for(conn, &ids)? {
+        fees.insert(f.request_id, f);
+    }
     Ok(rows
         .into_iter()
         .map(|r| {
+            let fee = fees.remove(&r.id);
             let closed_on = r.closed_at.map(|at| law.today(at.and_utc()));
             let deadline = workflow::deadline_for(
                 law,
@@ -158,6 +175,9 @@ fn entries(
                 outcome: r.closed_at.map(|_| r.status),
                 ground: r.reject_ground,
                 on_behalf_of: r.subject_name,
+                fee_basis: fee.as_ref().map(|f| f.basis.as_str().to_string()),
+                fee_cents: fee.as_ref().map(|f| f.amount_cents),
+                fee_status: fee.as_ref().map(|f| f.state.as_str().to_string()),
             }
         })
         .collect())

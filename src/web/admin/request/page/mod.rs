@@ -135,6 +135,8 @@ pub struct RequestPage {
     pub reply_text: String,
     pub extension_note: String,
     pub fulfilment: fulfilment::Panel,
+    /// What follows the answer: fees, the restriction in force, the rows kept.
+    pub follow: crate::web::admin::fees::Panel,
     pub action_url: String,
     pub send_url: String,
     pub reject_url: String,
@@ -572,7 +574,9 @@ pub async fn render(
         &names,
         lang,
     );
+    let follow = crate::web::admin::fees::panel(state, staff, row, &l.users).await?;
     let page = RequestPage {
+        follow,
         can: Can::of(&offers, can_act),
         primary: if can_act { step.offer() } else { None },
         next: t.t(&format!("request.next.{step_key}")).to_string(),

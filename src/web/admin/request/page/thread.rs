@@ -138,7 +138,8 @@ fn event_sentence(t: &Strings, lang: Lang, e: &EventRow, who: &dyn Fn(&str) -> S
         }
         kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
         | "message") => s(kind),
-        _ => s("other"),
+        _ => crate::web::admin::follow::event_sentence(t, lang, e.kind.as_str(), &data)
+            .unwrap_or_else(|| s("other")),
     }
 }
 

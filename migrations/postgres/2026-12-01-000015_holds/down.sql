@@ -1,0 +1,3 @@
+DROP TABLE fees;
+DROP TABLE retention_holds;
+DROP TABLE restrictions;
