@@ -143,12 +143,16 @@ macro_rules! locale_files {
                 "staff/request",
                 include_str!(concat!("../templates/i18n/staff/request.", $lang, ".toml")),
             ),
+            (
+                "staff/intake",
+                include_str!(concat!("../templates/i18n/staff/intake.", $lang, ".toml")),
+            ),
         ]
     };
 }
 
-const FR: [(&str, &str); 7] = locale_files!("fr");
-const EN: [(&str, &str); 7] = locale_files!("en");
+const FR: [(&str, &str); 8] = locale_files!("fr");
+const EN: [(&str, &str); 8] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();

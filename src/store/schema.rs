@@ -308,3 +308,15 @@ diesel::table! {
 }
 
 diesel::allow_tables_to_appear_in_same_query!(source_runs, exports, requests);
+
+diesel::table! {
+    request_contacts (request_id) {
+        request_id -> BigInt,
+        prefers_post -> Bool,
+        address_lines -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        received_registered -> Nullable<Text>,
+    }
+}

@@ -6,6 +6,7 @@
 //! law sees it (status, pauses, profile, deadline).
 
 mod filing;
+pub mod intake;
 pub mod requester;
 pub mod staff_actions;
 mod steps;

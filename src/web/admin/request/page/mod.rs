@@ -9,6 +9,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 mod header;
+mod post;
 mod record;
 mod thread;
 
@@ -135,6 +136,9 @@ pub struct RequestPage {
     pub reply_text: String,
     pub extension_note: String,
     pub fulfilment: fulfilment::Panel,
+    /// How to reach the person by post, and the letters to print; `None` when the request
+    /// has no postal address and its answers go by email.
+    pub post: Option<post::PostPanel>,
     pub action_url: String,
     pub send_url: String,
     pub reject_url: String,
@@ -243,6 +247,7 @@ struct Loaded {
     live: Vec<i64>,
     build_live: bool,
     mails: Vec<OutboxRow>,
+    contact: Option<crate::store::contacts::ContactRow>,
 }
 
 async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, AdminError> {
@@ -260,7 +265,9 @@ async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, Admin
             let live = crate::store::jobs::live_among(conn, &jobs)?;
             let build_live = crate::store::jobs::live_key(conn, &format!("export:{}", row.id))?;
             let mails = crate::store::outbox::for_request(conn, row.id)?;
+            let contact = crate::store::contacts::find(conn, row.id)?;
             Ok::<_, workflow::WorkflowError>(Loaded {
+                contact,
                 row,
                 events,
                 messages,
@@ -572,7 +579,9 @@ pub async fn render(
         &names,
         lang,
     );
+    let post = post::panel(t, lang, row, l.contact.as_ref(), &l.events, &page_url);
     let page = RequestPage {
+        post,
         can: Can::of(&offers, can_act),
         primary: if can_act { step.offer() } else { None },
         next: t.t(&format!("request.next.{step_key}")).to_string(),
