@@ -340,6 +340,7 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
         }),
         answers: Some(&answers),
         subject: Some(SubjectDraft::default()),
+        ..api_draft()
     };
     let fields: Vec<&str> = errors(&draft).iter().map(|(f, _)| *f).collect();
     assert_eq!(
