@@ -190,17 +190,17 @@ pub fn file(
         // Without an address there is nothing to match a duplicate on.
         let duplicate_of = match &filing.email {
             Some(email) => crate::store::portal::open_duplicate(
-            conn,
-            email.as_str(),
-            filing.kind.as_str(),
-            subject.as_ref().map(|s| {
-                (
-                    s.email.as_ref().map(|e| e.as_str()),
-                    s.customer_ref.as_deref(),
-                )
-            }),
-            &open,
-        )?,
+                conn,
+                email.as_str(),
+                filing.kind.as_str(),
+                subject.as_ref().map(|s| {
+                    (
+                        s.email.as_ref().map(|e| e.as_str()),
+                        s.customer_ref.as_deref(),
+                    )
+                }),
+                &open,
+            )?,
             None => None,
         };
         let row = rows::insert(

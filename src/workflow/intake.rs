@@ -240,7 +240,8 @@ pub fn record_letter(
                 "This request is not owed that letter.",
             ));
         }
-        let data = json!({ "letter": letter.as_str(), "sent_on": on, "registered_number": registered });
+        let data =
+            json!({ "letter": letter.as_str(), "sent_on": on, "registered_number": registered });
         let at = crate::domain::deadline::end_of_day(on, state.law.time_zone)
             .with_timezone(&Utc)
             .min(now);

@@ -96,7 +96,11 @@ async fn a_letter_filed_and_printed_in_both_languages() {
     d.fill("address_lines", "12 rue des Lilas").await;
     d.fill("postcode", "69003").await;
     d.fill("city", "Lyon").await;
-    d.fill("details", "Je souhaite obtenir une copie de toutes mes données.").await;
+    d.fill(
+        "details",
+        "Je souhaite obtenir une copie de toutes mes données.",
+    )
+    .await;
     d.choose("identity", "later").await;
     set_value(&d, "kind", "access").await;
     d.click("button[type='submit'].primary").await;

@@ -53,7 +53,10 @@ async fn a_letter_is_filed_verified_answered_by_post_and_closed(app: TestApp) {
         ("postal_country", ""),
         ("email", ""),
         ("customer_ref", "C-2041"),
-        ("details", "Effacez mon compte client et mes données de fidélité."),
+        (
+            "details",
+            "Effacez mon compte client et mes données de fidélité.",
+        ),
         ("language", "fr"),
         ("identity", "verified"),
     ];
@@ -160,7 +163,9 @@ async fn a_letter_is_filed_verified_answered_by_post_and_closed(app: TestApp) {
         )
         .await;
     let page = dpo.follow(res).await;
-    page.assert_contains("Letter sent: Answer — sent on 1 December 2025 (registered letter no. 1A 555 000 1111 2)");
+    page.assert_contains(
+        "Letter sent: Answer — sent on 1 December 2025 (registered letter no. 1A 555 000 1111 2)",
+    );
 
     // Not one mail to the person: the outbox holds nothing.
     app.run_worker().await;
@@ -241,7 +246,10 @@ async fn a_refused_intake_keeps_what_was_typed(app: TestApp) {
     let (n, _, _) = app.counts();
     assert_eq!(n, 0, "nothing was filed");
 }
-on_both_backends!(refused_intake_keeps_typing, a_refused_intake_keeps_what_was_typed);
+on_both_backends!(
+    refused_intake_keeps_typing,
+    a_refused_intake_keeps_what_was_typed
+);
 
 async fn the_api_files_a_letter_without_email_and_mails_no_one(app: TestApp) {
     app.set_now("2025-12-01T09:30:00Z");
@@ -280,7 +288,10 @@ async fn the_api_files_a_letter_without_email_and_mails_no_one(app: TestApp) {
         )
         .await;
     assert_eq!(res.status.as_u16(), 422, "{:?}", res.body);
-    assert_eq!(res.body["errors"][0]["field"], "requester.postal_address.city");
+    assert_eq!(
+        res.body["errors"][0]["field"],
+        "requester.postal_address.city"
+    );
 
     // An email given, but the person prefers letters: still no mail, at filing or after.
     let filed = app
@@ -318,4 +329,7 @@ async fn the_api_files_a_letter_without_email_and_mails_no_one(app: TestApp) {
     app.run_worker().await;
     assert_eq!(mails_written(&app), 0, "the person asked for letters");
 }
-on_both_backends!(api_files_by_post, the_api_files_a_letter_without_email_and_mails_no_one);
+on_both_backends!(
+    api_files_by_post,
+    the_api_files_a_letter_without_email_and_mails_no_one
+);

@@ -158,17 +158,11 @@ pub const ADDRESS_LINES: FieldSpec = spec(
 );
 pub const POSTCODE: FieldSpec = spec("postcode", Shape::Text { max: 20 }, Need::Optional);
 pub const CITY: FieldSpec = spec("city", Shape::Text { max: 100 }, Need::Optional);
-pub const POSTAL_COUNTRY: FieldSpec = spec(
-    "postal_country",
-    Shape::Text { max: 100 },
-    Need::Optional,
-);
+pub const POSTAL_COUNTRY: FieldSpec =
+    spec("postal_country", Shape::Text { max: 100 }, Need::Optional);
 /// The number of the registered letter the request came by (« recommandé n° … »).
-pub const REGISTERED_NUMBER: FieldSpec = spec(
-    "registered_number",
-    Shape::Text { max: 40 },
-    Need::Optional,
-);
+pub const REGISTERED_NUMBER: FieldSpec =
+    spec("registered_number", Shape::Text { max: 40 }, Need::Optional);
 /// Up to a few lines (a name of building, a street, a locality): over [`MAX_LINE`], so they
 /// may hold line breaks.
 pub const MAX_ADDRESS_LINES: usize = 300;

@@ -645,7 +645,10 @@ fn a_postal_address_stands_in_for_the_email_and_the_answers_go_by_post() {
     let checked = check(&by_letter, &PROFILES, now()).unwrap();
     assert_eq!(checked.email, None);
     assert!(checked.prefers_post);
-    assert_eq!(checked.registered_number.as_deref(), Some("1A 234 567 8901 2"));
+    assert_eq!(
+        checked.registered_number.as_deref(),
+        Some("1A 234 567 8901 2")
+    );
     assert_eq!(
         checked.postal,
         Some(PostalAddress {
@@ -671,11 +674,46 @@ fn a_postal_address_stands_in_for_the_email_and_the_answers_go_by_post() {
 #[test]
 fn an_address_is_whole_and_letters_need_one() {
     let cases: Vec<(Draft<'static>, Said)> = vec![
-        (Draft { email: "", postal: PostalDraft { city: "Paris", ..Default::default() }, ..api_draft() },
-            vec![("address_lines", Code::Required), ("postcode", Code::Required)]),
-        (Draft { contact: "post", ..api_draft() }, vec![("address_lines", Code::RequiredWith { other: "contact" })]),
-        (Draft { contact: "pigeon", ..api_draft() }, vec![("contact", Code::NotAllowed { allowed: &CONTACT_CHOICES })]),
-        (Draft { email: "", ..api_draft() }, vec![("email", Code::Email(InvalidEmail::Empty))]),
+        (
+            Draft {
+                email: "",
+                postal: PostalDraft {
+                    city: "Paris",
+                    ..Default::default()
+                },
+                ..api_draft()
+            },
+            vec![
+                ("address_lines", Code::Required),
+                ("postcode", Code::Required),
+            ],
+        ),
+        (
+            Draft {
+                contact: "post",
+                ..api_draft()
+            },
+            vec![("address_lines", Code::RequiredWith { other: "contact" })],
+        ),
+        (
+            Draft {
+                contact: "pigeon",
+                ..api_draft()
+            },
+            vec![(
+                "contact",
+                Code::NotAllowed {
+                    allowed: &CONTACT_CHOICES,
+                },
+            )],
+        ),
+        (
+            Draft {
+                email: "",
+                ..api_draft()
+            },
+            vec![("email", Code::Email(InvalidEmail::Empty))],
+        ),
     ];
     for (draft, said) in cases {
         assert_eq!(errors(&draft), said, "{:?}", draft.postal);

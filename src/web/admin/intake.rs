@@ -164,14 +164,23 @@ pub async fn submit(
     let max = state.settings.portal.max_upload_bytes;
     let too_large = || Wrong {
         field: "letter",
-        text: t.fill("intake.error.too_large", &[("max", &(max / (1024 * 1024)).to_string())]),
+        text: t.fill(
+            "intake.error.too_large",
+            &[("max", &(max / (1024 * 1024)).to_string())],
+        ),
     };
     // The letter and the identity copy together: twice one file's limit.
     let cap = max.saturating_mul(2);
     match upload::refuse_early(&req, state.settings.base_url(), cap) {
         Some(Early::CrossSite) => return Err(AdminError::Forbidden),
         Some(Early::TooLarge) => {
-            return Ok(page(&state, &staff, blank(staff.lang()), vec![too_large()], true));
+            return Ok(page(
+                &state,
+                &staff,
+                blank(staff.lang()),
+                vec![too_large()],
+                true,
+            ));
         }
         None => {}
     }
@@ -187,7 +196,13 @@ pub async fn submit(
     let submission = match read {
         Ok(s) => s,
         Err(UploadError::TooLarge) => {
-            return Ok(page(&state, &staff, blank(staff.lang()), vec![too_large()], true));
+            return Ok(page(
+                &state,
+                &staff,
+                blank(staff.lang()),
+                vec![too_large()],
+                true,
+            ));
         }
         Err(UploadError::Malformed(_)) => {
             let wrong = Wrong {
@@ -209,8 +224,7 @@ pub async fn submit(
         .filter(|f| **f != "csrf")
         .map(|f| (f.to_string(), submission.field(f).to_string()))
         .collect();
-    let files_chosen =
-        submission.file("letter").is_some() || submission.file("id_copy").is_some();
+    let files_chosen = submission.file("letter").is_some() || submission.file("id_copy").is_some();
     let mut errors = Vec::new();
     // Each file checked (an image re-encoded) before anything is filed.
     let mut check = async |name: &'static str| -> Result<Option<CleanFile>, AdminError> {
@@ -290,12 +304,10 @@ pub async fn submit(
             field: "identity",
             text: t.t("intake.error.identity").to_string(),
         }),
-        Some(true) if id_copy.is_none() && field("channel") != "in_person" => {
-            errors.push(Wrong {
-                field: "id_copy",
-                text: t.t("intake.error.id_copy_needed").to_string(),
-            })
-        }
+        Some(true) if id_copy.is_none() && field("channel") != "in_person" => errors.push(Wrong {
+            field: "id_copy",
+            text: t.t("intake.error.id_copy_needed").to_string(),
+        }),
         _ => {}
     }
     let (Some(filing), true) = (filing, errors.is_empty()) else {
@@ -401,16 +413,14 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
     };
     let label = t.t(&format!("intake.field.{field}"));
     let text = match &e.code {
-        Code::Required | Code::RequiredWith { .. } | Code::RequiredEither { .. } => {
-            match field {
-                "email" => t.t("intake.error.email_or_address").to_string(),
-                "address_lines" if e.code != Code::Required => {
-                    t.t("intake.error.address_for_post").to_string()
-                }
-                "received_on" => t.t("intake.error.received_on").to_string(),
-                _ => t.fill("intake.error.required", &[("field", label)]),
+        Code::Required | Code::RequiredWith { .. } | Code::RequiredEither { .. } => match field {
+            "email" => t.t("intake.error.email_or_address").to_string(),
+            "address_lines" if e.code != Code::Required => {
+                t.t("intake.error.address_for_post").to_string()
             }
-        }
+            "received_on" => t.t("intake.error.received_on").to_string(),
+            _ => t.fill("intake.error.required", &[("field", label)]),
+        },
         Code::Email(crate::domain::email::InvalidEmail::Empty) => {
             t.t("intake.error.email_or_address").to_string()
         }

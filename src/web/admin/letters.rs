@@ -134,13 +134,7 @@ pub fn sent_words(t: &Strings, lang: Lang, event: &EventRow) -> String {
 }
 
 /// The body of `letter`, in the request's language `w`.
-fn body(
-    state: &State,
-    w: &Strings,
-    lang: Lang,
-    l: &Loaded,
-    owed: &Owed,
-) -> (String, Vec<String>) {
+fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (String, Vec<String>) {
     let row = &l.row;
     let kind = w.t(&format!("kinds.{}.name", row.kind)).to_string();
     let today = state.law.today(state.clock.now());
@@ -309,10 +303,7 @@ async fn render(
             .iter()
             .map(|o| {
                 (
-                    format!(
-                        "/admin/requests/{reference}/letters/{}",
-                        o.letter.as_str()
-                    ),
+                    format!("/admin/requests/{reference}/letters/{}", o.letter.as_str()),
                     t.t(&format!("letters.which.{}", o.letter.as_str()))
                         .to_string(),
                     o.letter == letter,
