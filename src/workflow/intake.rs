@@ -39,6 +39,8 @@ pub enum IdentityAtFiling {
 /// Files a request that reached the organisation by another channel, as `actor` (a member of
 /// staff): the request, the letter and the identity copy, the identity decision and the
 /// acknowledgement owed, in one transaction. The deadline runs from the day of receipt.
+// What came with the request and what was decided about it are each their own argument.
+#[allow(clippy::too_many_arguments)]
 pub fn file_received(
     conn: &mut DbConn,
     state: &AppState,
@@ -206,6 +208,7 @@ pub const LETTER_SENT: &str = "letter_sent";
 
 /// Records that `letter` was posted on `on`, with its registered-mail number when it went
 /// registered: on the timeline and in the audit, in one transaction.
+#[allow(clippy::too_many_arguments)]
 pub fn record_letter(
     conn: &mut DbConn,
     state: &AppState,
