@@ -147,12 +147,16 @@ macro_rules! locale_files {
                 "staff/holds",
                 include_str!(concat!("../templates/i18n/staff/holds.", $lang, ".toml")),
             ),
+            (
+                "staff/intake",
+                include_str!(concat!("../templates/i18n/staff/intake.", $lang, ".toml")),
+            ),
         ]
     };
 }
 
-const FR: [(&str, &str); 8] = locale_files!("fr");
-const EN: [(&str, &str); 8] = locale_files!("en");
+const FR: [(&str, &str); 9] = locale_files!("fr");
+const EN: [(&str, &str); 9] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();

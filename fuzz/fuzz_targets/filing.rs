@@ -32,6 +32,9 @@ fuzz_target!(|input: &str| {
         person: None,
         answers: None,
         subject,
+        postal: Default::default(),
+        contact: "",
+        registered_number: "",
     };
     let now = Utc.with_ymd_and_hms(2026, 11, 30, 12, 0, 0).unwrap();
     if let Ok(checked) = filing::check(&draft, &["two-months"], now) {

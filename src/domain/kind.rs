@@ -157,6 +157,7 @@ text_enum! {
         Email => "email",
         Post => "post",
         Phone => "phone",
+        InPerson => "in_person",
         Api => "api",
     }
 }

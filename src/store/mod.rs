@@ -4,6 +4,7 @@
 
 pub mod api_keys;
 pub mod audit;
+pub mod contacts;
 pub mod files;
 pub mod follow;
 pub mod fulfilment;

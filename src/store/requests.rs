@@ -229,7 +229,8 @@ pub fn waiting_for_requester(
 }
 
 /// Ids of up to `limit` requests closed before `cutoff` that still name their requester (an
-/// anonymised request has an empty address), by id.
+/// anonymised request has an empty name and address; one filed from a letter may have had no
+/// address from the start), by id.
 pub fn closed_before_not_anonymised(
     conn: &mut DbConn,
     cutoff: NaiveDateTime,
@@ -237,7 +238,11 @@ pub fn closed_before_not_anonymised(
 ) -> QueryResult<Vec<i64>> {
     requests::table
         .filter(requests::closed_at.lt(cutoff))
-        .filter(requests::requester_email.ne(""))
+        .filter(
+            requests::requester_email
+                .ne("")
+                .or(requests::requester_name.ne("")),
+        )
         .order(requests::id.asc())
         .limit(limit)
         .select(requests::id)

@@ -363,3 +363,15 @@ diesel::joinable!(restrictions -> requests (request_id));
 diesel::joinable!(retention_holds -> requests (request_id));
 diesel::joinable!(fees -> requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(restrictions, retention_holds, fees, requests);
+
+diesel::table! {
+    request_contacts (request_id) {
+        request_id -> BigInt,
+        prefers_post -> Bool,
+        address_lines -> Nullable<Text>,
+        postcode -> Nullable<Text>,
+        city -> Nullable<Text>,
+        country -> Nullable<Text>,
+        received_registered -> Nullable<Text>,
+    }
+}

@@ -126,6 +126,7 @@ pub fn anonymise_closed(
             // What staff wrote on the timeline may name the person; an extension's reason is
             // part of the register and stays.
             requests::clear_event_notes_except_extensions(conn, &ids)?;
+            crate::store::contacts::forget(conn, &ids)?;
             requests::anonymise(conn, &ids)?;
             Ok::<_, diesel::result::Error>(stored.into_iter().flatten().collect())
         })?;

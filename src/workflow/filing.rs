@@ -8,10 +8,11 @@ use serde_json::json;
 use crate::config::Law;
 use crate::domain::deadline::{self, Pauses, Period};
 use crate::domain::email::EmailAddress;
-use crate::domain::filing::{self as rules, Answer, Draft, FieldError, Represented};
+use crate::domain::filing::{self as rules, Answer, Draft, FieldError, PostalAddress, Represented};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::store::audit;
+use crate::store::contacts::{self, ContactRow};
 use crate::store::reminders;
 use crate::store::requests::{self as rows, EventRow, NewEvent, NewRequest, RequestRow};
 use crate::store::{DbConn, write_tx};
@@ -22,7 +23,8 @@ use super::*;
 pub struct Filing {
     pub kind: RequestKind,
     pub name: String,
-    pub email: EmailAddress,
+    /// `None` when the person gave only a postal address: the answers go by post.
+    pub email: Option<EmailAddress>,
     pub customer_ref: Option<String>,
     pub details: String,
     pub received_at: DateTime<Utc>,
@@ -37,6 +39,30 @@ pub struct Filing {
     pub subject: Option<Represented>,
     /// Kind-specific answers (JSON object).
     pub form: serde_json::Value,
+    pub postal: Option<PostalAddress>,
+    /// Every later message goes by letter, not by mail.
+    pub prefers_post: bool,
+    /// The registered letter the request came by.
+    pub registered_number: Option<String>,
+}
+
+impl Filing {
+    /// Whether anything beyond the email address says how to reach the person.
+    fn contact(&self, request_id: i64) -> Option<ContactRow> {
+        let wanted = self.postal.is_some() || self.prefers_post || self.registered_number.is_some();
+        wanted.then(|| {
+            let postal = self.postal.as_ref();
+            ContactRow {
+                request_id,
+                prefers_post: self.prefers_post || self.email.is_none(),
+                address_lines: postal.map(|p| p.lines.clone()),
+                postcode: postal.map(|p| p.postcode.clone()),
+                city: postal.map(|p| p.city.clone()),
+                country: postal.and_then(|p| p.country.clone()),
+                received_registered: self.registered_number.clone(),
+            }
+        })
+    }
 }
 
 impl Filing {
@@ -57,7 +83,7 @@ impl Filing {
         Filing {
             kind,
             name,
-            email,
+            email: Some(email),
             customer_ref,
             details,
             received_at,
@@ -69,6 +95,9 @@ impl Filing {
             representative: false,
             subject: None,
             form: json!({}),
+            postal: None,
+            prefers_post: false,
+            registered_number: None,
         }
     }
 }
@@ -114,6 +143,9 @@ pub fn check_filing(
         representative: checked.representative,
         subject: checked.subject,
         form: serde_json::Value::Object(form),
+        postal: checked.postal,
+        prefers_post: checked.prefers_post,
+        registered_number: checked.registered_number,
     })
 }
 
@@ -155,18 +187,22 @@ pub fn file(
             .filter(|s| s.is_open())
             .map(|s| s.as_str())
             .collect();
-        let duplicate_of = crate::store::portal::open_duplicate(
-            conn,
-            filing.email.as_str(),
-            filing.kind.as_str(),
-            subject.as_ref().map(|s| {
-                (
-                    s.email.as_ref().map(|e| e.as_str()),
-                    s.customer_ref.as_deref(),
-                )
-            }),
-            &open,
-        )?;
+        // Without an address there is nothing to match a duplicate on.
+        let duplicate_of = match &filing.email {
+            Some(email) => crate::store::portal::open_duplicate(
+                conn,
+                email.as_str(),
+                filing.kind.as_str(),
+                subject.as_ref().map(|s| {
+                    (
+                        s.email.as_ref().map(|e| e.as_str()),
+                        s.customer_ref.as_deref(),
+                    )
+                }),
+                &open,
+            )?,
+            None => None,
+        };
         let row = rows::insert(
             conn,
             &NewRequest {
@@ -178,7 +214,8 @@ pub fn file(
                 channel: filing.channel.as_str(),
                 language: &filing.language,
                 requester_name: &filing.name,
-                requester_email: filing.email.as_str(),
+                // An empty address: none given, as after anonymisation.
+                requester_email: filing.email.as_ref().map_or("", |e| e.as_str()),
                 customer_ref: filing.customer_ref.as_deref(),
                 details: &filing.details,
                 received_at,
@@ -195,7 +232,14 @@ pub fn file(
                 duplicate_of,
             },
         )?;
-        let data = json!({ "channel": filing.channel.as_str(), "profile": filing.profile, "due_on": due.due_on, "duplicate_of": duplicate_of }).to_string();
+        if let Some(contact) = filing.contact(row.id) {
+            contacts::insert(conn, &contact)?;
+        }
+        let mut data = json!({ "channel": filing.channel.as_str(), "profile": filing.profile, "due_on": due.due_on, "duplicate_of": duplicate_of });
+        if let Some(number) = &filing.registered_number {
+            data["registered_number"] = json!(number);
+        }
+        let data = data.to_string();
         let received = rows::insert_event(
             conn,
             &NewEvent {
@@ -253,6 +297,9 @@ mod tests {
             }),
             answers: country.map(|_| answers as &dyn rules::Answers),
             subject: None,
+            postal: Default::default(),
+            contact: "",
+            registered_number: "",
         }
     }
 

@@ -7,6 +7,7 @@
 
 mod filing;
 pub mod follow;
+pub mod intake;
 pub mod requester;
 pub mod staff_actions;
 mod steps;

@@ -70,6 +70,17 @@ pub fn notify_with(
     ground: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
+    // Answers by post: the team prints the letter instead (`intake::letters`). Only the
+    // mails about the address itself still go to an address given.
+    let about_the_address = matches!(
+        kind,
+        MailKind::Confirm | MailKind::ReminderConfirm | MailKind::LinkAgain
+    );
+    if row.requester_email.is_empty()
+        || !about_the_address && workflow::intake::answers_by_post(conn, row)?
+    {
+        return Ok(());
+    }
     let lang = row.language;
     let t = lang.strings();
     let link = match kind {

@@ -440,7 +440,7 @@ pub fn perform(
 /// Documents that prove who the requester is (or that their representative may act), as
 /// opposed to files sent with messages.
 pub fn is_proof(purpose: &str) -> bool {
-    !matches!(purpose, "attachment" | "team_attachment")
+    !matches!(purpose, "attachment" | "team_attachment" | "letter")
 }
 
 fn actor_id(actor: &str) -> i64 {

@@ -196,6 +196,8 @@ fn listed(page: &Page) -> Vec<String> {
     page.html
         .split("<a href=\"/admin/requests/")
         .skip(1)
+        // The queue also links to the form that files a request (`/admin/requests/new`).
+        .filter(|r| r.starts_with("DSAR-"))
         .map(|r| r[..16].to_string())
         .collect()
 }

@@ -163,7 +163,9 @@ fn insert_request(
             profile: "default",
             channel: "api",
             language: "en",
-            requester_name: "P",
+            // Anonymised, a row names no one: neither name nor address (a request filed from
+            // a letter may have no address from the start).
+            requester_name: if email.is_empty() { "" } else { "P" },
             requester_email: email,
             customer_ref: None,
             details: "",

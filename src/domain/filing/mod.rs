@@ -43,6 +43,39 @@ pub struct Draft<'a> {
     /// it is read only when `acting` is `representative`; the API sends its `subject` object
     /// only when a representative files, so there its presence says so.
     pub subject: Option<SubjectDraft<'a>>,
+    /// The postal address; all empty where none was given (or the channel does not ask).
+    pub postal: PostalDraft<'a>,
+    /// How the person wants to be answered ([`CONTACT_CHOICES`]); empty: email, or post when
+    /// no email address is given.
+    pub contact: &'a str,
+    /// The registered letter the request came by; empty when none.
+    pub registered_number: &'a str,
+}
+
+/// A postal address as typed; empty texts where nothing was given.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct PostalDraft<'a> {
+    pub lines: &'a str,
+    pub postcode: &'a str,
+    pub city: &'a str,
+    pub country: &'a str,
+}
+
+impl PostalDraft<'_> {
+    fn is_empty(&self) -> bool {
+        [self.lines, self.postcode, self.city, self.country]
+            .iter()
+            .all(|v| v.trim().is_empty())
+    }
+}
+
+/// A postal address, checked: lines, postcode and city are there.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PostalAddress {
+    pub lines: String,
+    pub postcode: String,
+    pub city: String,
+    pub country: Option<String>,
 }
 
 /// The person a representative acts for, as typed; empty texts where nothing was given.
@@ -108,7 +141,8 @@ const NO_ANSWERS: [(&str, &str); 0] = [];
 pub struct Checked {
     pub kind: RequestKind,
     pub name: String,
-    pub email: EmailAddress,
+    /// `None` only when a postal address is given: the answers then go by post.
+    pub email: Option<EmailAddress>,
     pub customer_ref: Option<String>,
     pub details: String,
     pub received_at: DateTime<Utc>,
@@ -122,6 +156,10 @@ pub struct Checked {
     pub subject: Option<Represented>,
     /// The kind's own answers, in schema order; texts left empty are left out.
     pub answers: Vec<(&'static str, Answer)>,
+    pub postal: Option<PostalAddress>,
+    /// Every answer goes by letter: asked for, or no email address given.
+    pub prefers_post: bool,
+    pub registered_number: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -201,10 +239,22 @@ pub fn check(
         draft.kind.parse::<RequestKind>().map_err(Code::Unknown),
     );
     let name = e.text(&NAME, draft.name, &NO_ANSWERS);
-    let email = e.take(
-        "email",
-        EmailAddress::parse(draft.email).map_err(Code::Email),
-    );
+    let postal = e.postal(&draft.postal);
+    // Without an email address the answers go by post, so a postal address stands in for it.
+    let email = if draft.email.trim().is_empty() && !draft.postal.is_empty() {
+        Some(None)
+    } else {
+        e.take(
+            "email",
+            EmailAddress::parse(draft.email).map_err(Code::Email),
+        )
+        .map(Some)
+    };
+    let contact = e.choice(&CONTACT, draft.contact, &NO_ANSWERS);
+    if contact == Some("post") && draft.postal.is_empty() {
+        e.fail(ADDRESS_LINES.name, Code::RequiredWith { other: "contact" });
+    }
+    let registered_number = e.text(&REGISTERED_NUMBER, draft.registered_number, &NO_ANSWERS);
     let details = e.text(&DETAILS, draft.details, &NO_ANSWERS);
     let received_at = match draft.received_at {
         None => Some(now),
@@ -248,6 +298,7 @@ pub fn check(
             Ok(Checked {
                 kind,
                 name: name.unwrap_or_default(),
+                prefers_post: contact == Some("post") || email.is_none(),
                 email,
                 customer_ref,
                 details: details.unwrap_or_default(),
@@ -259,6 +310,8 @@ pub fn check(
                 representative,
                 subject,
                 answers,
+                postal,
+                registered_number,
             })
         }
         // Every `None` above pushed its error.
@@ -415,6 +468,32 @@ impl Errors {
         (country, acting)
     }
 
+    /// A postal address: nothing, or its lines, postcode and city (the country may be left out).
+    fn postal(&mut self, raw: &PostalDraft<'_>) -> Option<PostalAddress> {
+        if raw.is_empty() {
+            return None;
+        }
+        // Once one part is given, the others needed are asked for by name.
+        let given = [(ADDRESS_LINES.name, "given")];
+        let mut part = |spec: &FieldSpec, value: &str| {
+            let text = self.text(spec, value, &given);
+            if text.is_none() && value.trim().is_empty() && spec.name != POSTAL_COUNTRY.name {
+                self.fail(spec.name, Code::Required);
+            }
+            text
+        };
+        let lines = part(&ADDRESS_LINES, raw.lines);
+        let postcode = part(&POSTCODE, raw.postcode);
+        let city = part(&CITY, raw.city);
+        let country = part(&POSTAL_COUNTRY, raw.country);
+        Some(PostalAddress {
+            lines: lines?,
+            postcode: postcode?,
+            city: city?,
+            country,
+        })
+    }
+
     /// The person a representative acts for: a name, and an address or a customer reference.
     fn subject(&mut self, raw: &SubjectDraft<'_>) -> Option<Represented> {
         let others = [
@@ -492,6 +571,9 @@ impl fmt::Display for FieldError {
             ),
             ("details", Code::TooLong { max }) => {
                 write!(f, "details are longer than {max} characters")
+            }
+            ("address_lines", Code::RequiredWith { .. }) => {
+                f.write_str("the postal address is required when the answers go by post")
             }
             ("received_at", Code::InFuture) => f.write_str(
                 "received_at is in the future; give the moment the request reached the organisation",

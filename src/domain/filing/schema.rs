@@ -72,6 +72,14 @@ impl FieldSpec {
     pub fn is_required(&self) -> bool {
         self.need == Need::Required
     }
+
+    /// The longest text taken, in characters; `usize::MAX` for what is not a text.
+    pub const fn max(&self) -> usize {
+        match self.shape {
+            Shape::Text { max } => max,
+            _ => usize::MAX,
+        }
+    }
 }
 
 const fn spec(name: &'static str, shape: Shape, need: Need) -> FieldSpec {
@@ -133,6 +141,31 @@ pub const SUBJECT_CUSTOMER_REF: FieldSpec = spec(
     Shape::Text { max: MAX_LINE },
     Need::Optional,
 );
+
+/// How the person wants to be answered: by email as usual, or by post (every later message
+/// becomes a letter the team prints and sends). Left empty, email when there is an address.
+pub const CONTACT_CHOICES: [&str; 2] = ["email", "post"];
+pub const CONTACT: FieldSpec = spec("contact", Shape::Choice(&CONTACT_CHOICES), Need::Optional);
+/// The postal address, as a window envelope shows it. Needed when the answer goes by post (the
+/// person chose it, or gave no email address); once one part is given, the lines, postcode
+/// and city are all needed.
+pub const ADDRESS_LINES: FieldSpec = spec(
+    "address_lines",
+    Shape::Text {
+        max: MAX_ADDRESS_LINES,
+    },
+    Need::Optional,
+);
+pub const POSTCODE: FieldSpec = spec("postcode", Shape::Text { max: 20 }, Need::Optional);
+pub const CITY: FieldSpec = spec("city", Shape::Text { max: 100 }, Need::Optional);
+pub const POSTAL_COUNTRY: FieldSpec =
+    spec("postal_country", Shape::Text { max: 100 }, Need::Optional);
+/// The number of the registered letter the request came by (« recommandé n° … »).
+pub const REGISTERED_NUMBER: FieldSpec =
+    spec("registered_number", Shape::Text { max: 40 }, Need::Optional);
+/// Up to a few lines (a name of building, a street, a locality): over [`MAX_LINE`], so they
+/// may hold line breaks.
+pub const MAX_ADDRESS_LINES: usize = 300;
 
 /// Who the requester is: asked on every channel.
 pub const REQUESTER: [FieldSpec; 3] = [NAME, EMAIL, CUSTOMER_REF];

@@ -26,6 +26,9 @@ fn api_draft() -> Draft<'static> {
         person: None,
         answers: None,
         subject: None,
+        postal: PostalDraft::default(),
+        contact: "",
+        registered_number: "",
     }
 }
 
@@ -337,6 +340,7 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
         }),
         answers: Some(&answers),
         subject: Some(SubjectDraft::default()),
+        ..api_draft()
     };
     let fields: Vec<&str> = errors(&draft).iter().map(|(f, _)| *f).collect();
     assert_eq!(
@@ -404,7 +408,7 @@ fn what_passes_comes_out_trimmed_and_typed() {
         Checked {
             kind: RequestKind::Objection,
             name: "Camille Martin".into(),
-            email: EmailAddress::parse("Camille@example.fr").unwrap(),
+            email: Some(EmailAddress::parse("Camille@example.fr").unwrap()),
             customer_ref: Some("C-1042".into()),
             details: "Everything".into(),
             received_at: "2025-03-10T08:00:00Z".parse().unwrap(),
@@ -423,6 +427,9 @@ fn what_passes_comes_out_trimmed_and_typed() {
                 ("objection_processing", Answer::Text("Profiling".into())),
                 ("objection_reason", Answer::Text("I moved".into())),
             ],
+            postal: None,
+            prefers_post: false,
+            registered_number: None,
         }
     );
     // Empty optional texts are left out; an unticked box is kept, as false.
@@ -458,7 +465,7 @@ fn the_api_says_each_error_in_english() {
         ("received_at", Code::InFuture, "received_at is in the future; give the moment the request reached the organisation"),
         ("received_at", Code::TooEarly { earliest: EARLIEST_RECEIPT }, "received_at is before 2018-05-25, when the GDPR became applicable; check the year"),
         ("profile", Code::UnknownProfile { given: "mars".into(), expected: vec!["gdpr".into(), "two-months".into()] }, "unknown profile \"mars\"; expected one of: gdpr, two-months"),
-        ("channel", Code::Unknown("fax".parse::<Channel>().unwrap_err()), "unknown channel \"fax\"; expected one of: web, email, post, phone, api"),
+        ("channel", Code::Unknown("fax".parse::<Channel>().unwrap_err()), "unknown channel \"fax\"; expected one of: web, email, post, phone, in_person, api"),
         ("language", Code::NotAllowed { allowed: &LANGUAGES }, "language must be \"fr\" or \"en\""),
         ("access_scope", Code::NotAllowed { allowed: &["all", "specific"] }, "access_scope must be one of: all, specific"),
         ("erasure_part", Code::Required, "erasure_part is required"),
@@ -618,4 +625,97 @@ fn a_receipt_a_little_ahead_of_our_clock_is_now_and_an_old_one_stands() {
         checked.received_at,
         "2024-03-01T08:00:00Z".parse::<DateTime<Utc>>().unwrap()
     );
+}
+
+#[test]
+fn a_postal_address_stands_in_for_the_email_and_the_answers_go_by_post() {
+    let postal = PostalDraft {
+        lines: "12 rue des Lilas",
+        postcode: "75011",
+        city: "Paris",
+        country: "",
+    };
+    let by_letter = Draft {
+        email: "",
+        postal,
+        channel: "post",
+        registered_number: "1A 234 567 8901 2",
+        ..api_draft()
+    };
+    let checked = check(&by_letter, &PROFILES, now()).unwrap();
+    assert_eq!(checked.email, None);
+    assert!(checked.prefers_post);
+    assert_eq!(
+        checked.registered_number.as_deref(),
+        Some("1A 234 567 8901 2")
+    );
+    assert_eq!(
+        checked.postal,
+        Some(PostalAddress {
+            lines: "12 rue des Lilas".into(),
+            postcode: "75011".into(),
+            city: "Paris".into(),
+            country: None,
+        })
+    );
+    // With both, the answers go by email unless the person asks for letters.
+    let both = Draft {
+        postal,
+        ..api_draft()
+    };
+    assert!(!check(&both, &PROFILES, now()).unwrap().prefers_post);
+    let post = Draft {
+        contact: "post",
+        ..both
+    };
+    assert!(check(&post, &PROFILES, now()).unwrap().prefers_post);
+}
+
+#[test]
+fn an_address_is_whole_and_letters_need_one() {
+    let cases: Vec<(Draft<'static>, Said)> = vec![
+        (
+            Draft {
+                email: "",
+                postal: PostalDraft {
+                    city: "Paris",
+                    ..Default::default()
+                },
+                ..api_draft()
+            },
+            vec![
+                ("address_lines", Code::Required),
+                ("postcode", Code::Required),
+            ],
+        ),
+        (
+            Draft {
+                contact: "post",
+                ..api_draft()
+            },
+            vec![("address_lines", Code::RequiredWith { other: "contact" })],
+        ),
+        (
+            Draft {
+                contact: "pigeon",
+                ..api_draft()
+            },
+            vec![(
+                "contact",
+                Code::NotAllowed {
+                    allowed: &CONTACT_CHOICES,
+                },
+            )],
+        ),
+        (
+            Draft {
+                email: "",
+                ..api_draft()
+            },
+            vec![("email", Code::Email(InvalidEmail::Empty))],
+        ),
+    ];
+    for (draft, said) in cases {
+        assert_eq!(errors(&draft), said, "{:?}", draft.postal);
+    }
 }

@@ -9,7 +9,9 @@ pub mod chart;
 pub mod fees;
 pub mod follow;
 pub mod fulfilment;
+pub mod intake;
 pub mod jobs;
+pub mod letters;
 pub mod login;
 pub mod processing;
 pub mod qr;
@@ -52,6 +54,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/static/admin.css", web::get().to(stylesheet))
         .route("/static/brand.css", web::get().to(brand_stylesheet))
         .route("/static/logo", web::get().to(logo))
+        .route("/static/letter.css", web::get().to(letters::stylesheet))
         .service(
             web::scope("/admin")
                 .wrap_fn(|req, srv| {
@@ -75,7 +78,18 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 .route("", web::get().to(queue::show))
                 .route("/", web::get().to(queue::show))
                 .route("/assign", web::post().to(queue::assign))
+                // Before `/requests/{id}`, which would take `new` for a reference.
+                .route("/requests/new", web::get().to(intake::form))
+                .route("/requests/new", web::post().to(intake::submit))
                 .route("/requests/{id}", web::get().to(request::show))
+                .route(
+                    "/requests/{id}/letters/{which}",
+                    web::get().to(letters::show),
+                )
+                .route(
+                    "/requests/{id}/letters/{which}",
+                    web::post().to(letters::record),
+                )
                 .route("/requests/{id}/action", web::post().to(request::act))
                 .route("/requests/{id}/send", web::post().to(request::send))
                 .route("/requests/{id}/sources", web::post().to(fulfilment::act))

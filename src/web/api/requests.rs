@@ -9,7 +9,10 @@ use super::auth::ApiClient;
 use super::schema;
 use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
-use crate::domain::filing::{Draft, MAX_LINE as MAX_NAME, MAX_TEXT, SubjectDraft};
+use crate::domain::filing::{
+    ADDRESS_LINES, CITY, CONTACT_CHOICES, Draft, MAX_LINE as MAX_NAME, MAX_TEXT, POSTAL_COUNTRY,
+    POSTCODE, PostalDraft, REGISTERED_NUMBER, SubjectDraft,
+};
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
 use crate::domain::status::Status;
@@ -54,6 +57,9 @@ pub struct FileBody {
     #[serde(default)]
     #[schema(schema_with = file_body_language)]
     language: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = file_body_registered_number)]
+    registered_number: Option<String>,
 }
 
 schema::described! {
@@ -69,24 +75,81 @@ schema::described! {
         "How the request came; `api` when absent.";
     file_body_language = schema::language_or_null,
         "The language of the mails to the requester; `fr` when absent.";
+    file_body_registered_number = registered_number_or_null,
+        "The number of the registered letter the request came by, when it came by one.";
 }
 
-/// Who files: the mails go to this address.
+fn registered_number_or_null() -> utoipa::openapi::schema::Object {
+    schema::bounded_or_null(REGISTERED_NUMBER.max())
+}
+
+/// Who files: the mails go to this address, or the letters to the postal address.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct RequesterBody {
     #[schema(schema_with = schema::line)]
     name: String,
-    #[schema(schema_with = schema::email)]
-    email: String,
+    #[serde(default)]
+    #[schema(schema_with = requester_body_email)]
+    email: Option<String>,
     #[serde(default)]
     #[schema(schema_with = requester_body_customer_ref)]
     customer_ref: Option<String>,
+    /// Where letters go; needed when no email address is given or the answers go by post.
+    #[serde(default)]
+    postal_address: Option<PostalBody>,
+    #[serde(default)]
+    #[schema(schema_with = requester_body_contact)]
+    contact: Option<String>,
 }
 
 schema::described! {
+    requester_body_email = schema::email_or_null,
+        "Where the mails go; may be left out when a postal address is given (the answers then go by post).";
     requester_body_customer_ref = schema::line_or_null,
         "The organisation's own reference for the person.";
+    requester_body_contact = contact_or_null,
+        "How the person wants to be answered: `email`, or `post` (letters the team prints; no mail goes to the person). Email when absent and an address is given, else post.";
+}
+
+fn contact_or_null() -> utoipa::openapi::schema::Object {
+    schema::one_of_or_null(&CONTACT_CHOICES)
+}
+
+/// A postal address as a window envelope shows it.
+#[derive(Debug, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PostalBody {
+    #[schema(schema_with = postal_lines)]
+    lines: String,
+    #[schema(schema_with = postal_postcode)]
+    postcode: String,
+    #[schema(schema_with = postal_city)]
+    city: String,
+    #[serde(default)]
+    #[schema(schema_with = postal_country)]
+    country: Option<String>,
+}
+
+schema::described! {
+    postal_lines = address_lines_schema,
+        "The lines above the postcode and city (street, building), separated by line breaks.";
+    postal_postcode = postcode_schema, "The postcode.";
+    postal_city = city_schema, "The city.";
+    postal_country = country_schema, "The country, when not the organisation's.";
+}
+
+fn address_lines_schema() -> utoipa::openapi::schema::Object {
+    schema::bounded(ADDRESS_LINES.max())
+}
+fn postcode_schema() -> utoipa::openapi::schema::Object {
+    schema::bounded(POSTCODE.max())
+}
+fn city_schema() -> utoipa::openapi::schema::Object {
+    schema::bounded(CITY.max())
+}
+fn country_schema() -> utoipa::openapi::schema::Object {
+    schema::bounded_or_null(POSTAL_COUNTRY.max())
 }
 
 /// The person represented: a name, and an email or a customer reference (at least one).
@@ -156,7 +219,7 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
     let draft = Draft {
         kind: &body.kind,
         name: &body.requester.name,
-        email: &body.requester.email,
+        email: body.requester.email.as_deref().unwrap_or(""),
         customer_ref: body.requester.customer_ref.as_deref().unwrap_or(""),
         details: body.details.as_deref().unwrap_or(""),
         received_at: body.received_at.as_deref(),
@@ -173,6 +236,19 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
             email: s.email.as_deref().unwrap_or(""),
             customer_ref: s.customer_ref.as_deref().unwrap_or(""),
         }),
+        postal: body
+            .requester
+            .postal_address
+            .as_ref()
+            .map(|p| PostalDraft {
+                lines: &p.lines,
+                postcode: &p.postcode,
+                city: &p.city,
+                country: p.country.as_deref().unwrap_or(""),
+            })
+            .unwrap_or_default(),
+        contact: body.requester.contact.as_deref().unwrap_or(""),
+        registered_number: body.registered_number.as_deref().unwrap_or(""),
     };
     let own = api_rules(body);
     let mut errors = match workflow::check_filing(&state.law, &draft, Status::Verifying, now) {
@@ -195,13 +271,39 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
 fn api_rules(body: &FileBody) -> Vec<FieldError> {
     let mut c = Checks::default();
     let requester = &body.requester;
+    let postal = requester.postal_address.as_ref();
     let subject = body.subject.as_ref();
     for (field, value, max) in [
         ("requester.name", Some(requester.name.as_str()), MAX_NAME),
         (
             "requester.email",
-            Some(requester.email.as_str()),
+            requester.email.as_deref(),
             schema::MAX_EMAIL,
+        ),
+        (
+            "requester.postal_address.lines",
+            postal.map(|p| p.lines.as_str()),
+            ADDRESS_LINES.max(),
+        ),
+        (
+            "requester.postal_address.postcode",
+            postal.map(|p| p.postcode.as_str()),
+            POSTCODE.max(),
+        ),
+        (
+            "requester.postal_address.city",
+            postal.map(|p| p.city.as_str()),
+            CITY.max(),
+        ),
+        (
+            "requester.postal_address.country",
+            postal.and_then(|p| p.country.as_deref()),
+            POSTAL_COUNTRY.max(),
+        ),
+        (
+            "registered_number",
+            body.registered_number.as_deref(),
+            REGISTERED_NUMBER.max(),
         ),
         (
             "requester.customer_ref",
@@ -249,7 +351,10 @@ fn api_rules(body: &FileBody) -> Vec<FieldError> {
 /// `subject`.
 fn api_field(field: &str) -> String {
     match field {
-        "name" | "email" | "customer_ref" => format!("requester.{field}"),
+        "name" | "email" | "customer_ref" | "contact" => format!("requester.{field}"),
+        "address_lines" => "requester.postal_address.lines".to_string(),
+        "postcode" | "city" => format!("requester.postal_address.{field}"),
+        "postal_country" => "requester.postal_address.country".to_string(),
         "subject_name" | "subject_email" | "subject_customer_ref" => {
             format!("subject.{}", field.trim_start_matches("subject_"))
         }

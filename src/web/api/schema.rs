@@ -81,6 +81,27 @@ pub fn line() -> Object {
         .build()
 }
 
+/// A text that is needed, of at most `max` characters: a part of a postal address.
+pub fn bounded(max: usize) -> Object {
+    string(false)
+        .max_length(Some(max))
+        .pattern(Some(NOT_BLANK))
+        .build()
+}
+
+/// A text that may be left out, null or empty, of at most `max` characters.
+pub fn bounded_or_null(max: usize) -> Object {
+    string(true)
+        .max_length(Some(max))
+        .pattern(Some(NO_NUL))
+        .build()
+}
+
+/// One of `values`, or null.
+pub fn one_of_or_null(values: &[&str]) -> Object {
+    one_of(values, true)
+}
+
 /// A one-line text that may be left out, null or empty: a customer reference.
 pub fn line_or_null() -> Object {
     string(true)

@@ -116,8 +116,10 @@ schema::described! {
 /// Who filed the request; the mails go to this address.
 pub struct Requester {
     pub name: String,
+    /// Null when the person gave only a postal address (the answers go by post), or once
+    /// the request is anonymised.
     #[schema(format = Email)]
-    pub email: String,
+    pub email: Option<String>,
     /// The organisation's own reference for the person, if one was given.
     pub customer_ref: Option<String>,
 }
@@ -204,7 +206,7 @@ pub fn request_view(
         language: row.language.to_string(),
         requester: Requester {
             name: row.requester_name.clone(),
-            email: row.requester_email.clone(),
+            email: Some(row.requester_email.clone()).filter(|e| !e.is_empty()),
             customer_ref: row.customer_ref.clone(),
         },
         subject: row.subject_name.as_ref().map(|name| Subject {

@@ -17,8 +17,9 @@ use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::crypto;
 use crate::documents::Refused;
 use crate::domain::filing::{
-    Attachment, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON, Person, REQUESTER, SUBJECT,
-    Shape, SubjectDraft, own_fields,
+    ADDRESS_LINES, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON,
+    POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER, SUBJECT, Shape, SubjectDraft,
+    own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
@@ -103,6 +104,9 @@ pub struct FormPage {
     pub about_request: Vec<Field>,
 }
 
+/// How the person wants to be answered, and where letters go when by post.
+const POSTAL: [FieldSpec; 5] = [CONTACT, ADDRESS_LINES, POSTCODE, CITY, POSTAL_COUNTRY];
+
 /// The form's fields for `kind`, in the schema's order: (about you, about the person
 /// represented, about the request). The schema says what each holds and whether it is
 /// required; this says how it is drawn.
@@ -127,6 +131,9 @@ fn fields(
             ("restriction_ground", Shape::Choice(values)) => {
                 Input::Radio(choices("form.restriction_", values))
             }
+            ("contact", Shape::Choice(values)) => {
+                Input::Radio(choices("form.postal.contact_", values))
+            }
             (name, Shape::Choice(values)) => {
                 Input::Radio(choices(&format!("form.{name}_"), values))
             }
@@ -138,7 +145,10 @@ fn fields(
                 | "customer_ref"
                 | "portability_controller"
                 | "subject_name"
-                | "subject_customer_ref",
+                | "subject_customer_ref"
+                | "postcode"
+                | "city"
+                | "postal_country",
                 Shape::Text { .. },
             ) => Input::Text,
             (_, Shape::Text { .. }) => Input::Textarea,
@@ -147,6 +157,8 @@ fn fields(
             "email" => Some(t.t("form.email_hint").to_string()),
             "customer_ref" => Some(t.t("form.customer_ref_hint").to_string()),
             "subject_email" => Some(t.t("form.subject_email_hint").to_string()),
+            "contact" => Some(t.t("form.postal.contact_hint").to_string()),
+            "address_lines" => Some(t.t("form.postal.address_lines_hint").to_string()),
             "mandate" => Some(t.fill(
                 "form.mandate_hint",
                 &[("max", &human_size(max_upload, t.lang()))],
@@ -156,11 +168,17 @@ fn fields(
         let value = match spec.name {
             "country" => "FR",
             "acting" => "self",
+            "contact" => "email",
             _ => "",
+        };
+        let label = if POSTAL.iter().any(|p| p.name == spec.name) {
+            format!("form.postal.{}", spec.name)
+        } else {
+            format!("form.{}", spec.name)
         };
         Field {
             name: spec.name,
-            label: t.t(&format!("form.{}", spec.name)).to_string(),
+            label: t.t(&label).to_string(),
             hint,
             required: spec.is_required(),
             input,
@@ -168,7 +186,12 @@ fn fields(
             error: None,
         }
     };
-    let you = REQUESTER.iter().chain(&PERSON).map(field).collect();
+    let you = REQUESTER
+        .iter()
+        .chain(&PERSON)
+        .chain(&POSTAL)
+        .map(field)
+        .collect();
     let subject = SUBJECT.iter().map(field).collect();
     let request = own_fields(kind)
         .iter()
@@ -379,7 +402,12 @@ pub async fn submit(
         return rate_limited(&state, lang);
     }
     let now = state.clock.now();
-    let email = filing.email.to_string();
+    // `validate` refuses a portal filing without an address.
+    let email = filing
+        .email
+        .as_ref()
+        .map(ToString::to_string)
+        .unwrap_or_default();
     let stored = mandate
         .as_ref()
         .map(|m| (m.path().to_path_buf(), m.kind, m.file_name.clone()));
@@ -578,18 +606,38 @@ fn validate(
             email: s.field("subject_email"),
             customer_ref: s.field("subject_customer_ref"),
         }),
+        postal: PostalDraft {
+            lines: s.field("address_lines"),
+            postcode: s.field("postcode"),
+            city: s.field("city"),
+            country: s.field("postal_country"),
+        },
+        contact: s.field("contact"),
+        registered_number: "",
     };
     let t = lang.strings();
-    workflow::check_filing(&state.law, &draft, Status::New, state.clock.now()).map_err(|errors| {
-        errors
-            .iter()
-            .map(|e| match (e.field, mandate) {
-                // The law knows only "not a document"; the person is told which problem.
-                ("mandate", Some(Err(refused))) => (e.field, upload::refusal_message(refused, t)),
-                _ => (e.field, t.t(message_key(e)).to_string()),
-            })
-            .collect::<HashMap<_, _>>()
-    })
+    let filing = workflow::check_filing(&state.law, &draft, Status::New, state.clock.now())
+        .map_err(|errors| {
+            errors
+                .iter()
+                .map(|e| match (e.field, mandate) {
+                    // The law knows only "not a document"; the person is told which problem.
+                    ("mandate", Some(Err(refused))) => {
+                        (e.field, upload::refusal_message(refused, t))
+                    }
+                    _ => (e.field, t.t(message_key(e)).to_string()),
+                })
+                .collect::<HashMap<_, _>>()
+        })?;
+    // On the portal the address is confirmed by the link mailed to it, even when the answers
+    // are to go by post: it is asked for whatever else is given.
+    if filing.email.is_none() {
+        return Err(HashMap::from([(
+            "email",
+            t.t("errors.email_invalid").to_string(),
+        )]));
+    }
+    Ok(filing)
 }
 
 /// The message (in templates/i18n) that says an error to the person.
@@ -603,6 +651,9 @@ fn message_key(error: &FieldError) -> &'static str {
         (_, Code::RequiredEither { .. }) => "errors.subject_identity_required",
         // The customer reference shares the name's limit and, as it always has, its message.
         ("name" | "customer_ref", Code::TooLong { .. }) => "errors.name_too_long",
+        ("address_lines" | "postcode" | "city" | "postal_country", Code::TooLong { .. }) => {
+            "errors.postal.too_long"
+        }
         (_, Code::TooLong { .. }) => "errors.text_too_long",
         (_, Code::Email(_)) => "errors.email_invalid",
         ("country", _) => "errors.country_invalid",
@@ -610,6 +661,8 @@ fn message_key(error: &FieldError) -> &'static str {
         (_, Code::NotADocument) => "errors.file_type",
         (_, Code::Text(fault)) => super::text_fault_key(*fault),
         ("mandate", Code::Required) => "errors.mandate_required",
+        ("address_lines", Code::RequiredWith { .. }) => "errors.postal.address_for_post",
+        ("address_lines" | "postcode" | "city", Code::Required) => "errors.postal.part_required",
         (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",
         (_, Code::RequiredUnless { .. }) => "errors.objection_needs_something",
         (_, Code::Required) => "errors.field_required",

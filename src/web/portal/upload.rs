@@ -194,9 +194,22 @@ pub async fn read(
 /// [`read`], giving up after `idle` without progress (the fuzz target's is short).
 pub async fn read_within(
     headers: &HeaderMap,
+    multipart: Multipart,
+    store: &FileStore,
+    max_file_bytes: usize,
+    idle: std::time::Duration,
+) -> Result<Submission, UploadError> {
+    read_files(headers, multipart, store, max_file_bytes, MAX_FILES, idle).await
+}
+
+/// [`read_within`] for a form with up to `max_files` file inputs (the staff's intake: the
+/// letter and the identity copy); `max_file_bytes` caps their bytes together.
+pub async fn read_files(
+    headers: &HeaderMap,
     mut multipart: Multipart,
     store: &FileStore,
     max_file_bytes: usize,
+    max_files: usize,
     idle: std::time::Duration,
 ) -> Result<Submission, UploadError> {
     let stalled = |_| UploadError::Malformed("the form stopped arriving".into());
@@ -225,7 +238,7 @@ pub async fn read_within(
             .map(str::to_string);
         if file_name.is_some() {
             files += 1;
-            if files > MAX_FILES {
+            if files > max_files {
                 return Err(UploadError::Malformed("too many files".into()));
             }
         }

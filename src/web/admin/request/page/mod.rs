@@ -9,6 +9,7 @@ use askama::Template;
 use chrono::NaiveDateTime;
 
 mod header;
+mod post;
 mod record;
 mod thread;
 
@@ -137,6 +138,9 @@ pub struct RequestPage {
     pub fulfilment: fulfilment::Panel,
     /// What follows the answer: fees, the restriction in force, the rows kept.
     pub follow: crate::web::admin::fees::Panel,
+    /// How to reach the person by post, and the letters to print; `None` when the request
+    /// has no postal address and its answers go by email.
+    pub post: Option<post::PostPanel>,
     pub action_url: String,
     pub send_url: String,
     pub reject_url: String,
@@ -245,6 +249,7 @@ struct Loaded {
     live: Vec<i64>,
     build_live: bool,
     mails: Vec<OutboxRow>,
+    contact: Option<crate::store::contacts::ContactRow>,
 }
 
 async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, AdminError> {
@@ -262,7 +267,9 @@ async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, Admin
             let live = crate::store::jobs::live_among(conn, &jobs)?;
             let build_live = crate::store::jobs::live_key(conn, &format!("export:{}", row.id))?;
             let mails = crate::store::outbox::for_request(conn, row.id)?;
+            let contact = crate::store::contacts::find(conn, row.id)?;
             Ok::<_, workflow::WorkflowError>(Loaded {
+                contact,
                 row,
                 events,
                 messages,
@@ -575,7 +582,9 @@ pub async fn render(
         lang,
     );
     let follow = crate::web::admin::fees::panel(state, staff, row, &l.users).await?;
+    let post = post::panel(t, lang, row, l.contact.as_ref(), &l.events, &page_url);
     let page = RequestPage {
+        post,
         follow,
         can: Can::of(&offers, can_act),
         primary: if can_act { step.offer() } else { None },

@@ -20,7 +20,15 @@ pub fn who(t: &Strings, lang: Lang, zone: Tz, row: &RequestRow) -> (Lines, Optio
     let method_words = |code: &str| crate::i18n::verification_method(code, lang);
     let mut who = vec![
         line(t, "name", row.requester_name.clone()),
-        line(t, "email", row.requester_email.clone()),
+        line(
+            t,
+            "email",
+            if row.requester_email.is_empty() {
+                t.t("post.no_email").to_string()
+            } else {
+                row.requester_email.clone()
+            },
+        ),
     ];
     if let Some(c) = &row.customer_ref {
         who.push(line(t, "customer_ref", c.clone()));

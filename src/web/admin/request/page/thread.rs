@@ -176,7 +176,8 @@ pub fn thread(
             sort: (e.at, 0, e.id),
             class: "event",
             label: t.t("request.thread.event").to_string(),
-            title: event_sentence(t, lang, e, &who_is),
+            title: super::post::sentence(t, lang, zone, e, &who_is(&e.actor))
+                .unwrap_or_else(|| event_sentence(t, lang, e, &who_is)),
             who: who_is(&e.actor),
             at: stamp(e.at),
             body,
