@@ -48,7 +48,8 @@ fn load(conn: &mut DbConn, rows: u64) {
     );
     if let DbConn::Postgres(_) = conn {
         // The server's pool bounds each statement; loading a million rows takes longer.
-        conn.batch_execute("SET statement_timeout = 0").expect("no timeout");
+        conn.batch_execute("SET statement_timeout = 0")
+            .expect("no timeout");
     }
     let sql = match conn {
         // SQLite has no typed literals: plain strings in its own formats.

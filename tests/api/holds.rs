@@ -320,6 +320,9 @@ async fn kept_rows_are_erased_when_their_retention_ends(backend: Backend) {
     assert_eq!(invoices(), ["F-2024-0107"]);
     assert_eq!(audit_count(app, "hold.ended"), 2);
     let mut dpo = signed_in(app, "dana@example.org").await;
+    dpo.get("/admin/audit")
+        .await
+        .assert_contains("End of a legal hold: data erased by");
     let page = dpo.get(&format!("/admin/requests/{jeanne}")).await;
     page.assert_contains("ended: 2 records erased");
     page.assert_contains("Journal purgé par le prestataire.");
@@ -442,6 +445,10 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
     assert_eq!(audit_count(&app, "fee.paid"), 0);
     assert_eq!(audit_count(&app, "fee.asked"), 1);
     assert_eq!(audit_count(&app, "fee.waived"), 1);
+    // The audit trail says it in words.
+    let audit = dpo.get("/admin/audit").await;
+    audit.assert_contains("Fee asked of the person by");
+    audit.assert_contains("Fee waived by");
 
     let csv = dpo
         .get("/admin/reports/register.csv?from=2025-03&to=2025-03")

@@ -257,10 +257,14 @@ pub fn hold_view(
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
     let source = source_name(state, &h.source);
+    let app: &crate::state::AppState = state;
     let what = t.fill(
         "follow.hold_what",
         &[
-            ("what", &h.what),
+            (
+                "what",
+                &crate::fulfil::table_words(app, &h.source, &h.what, lang),
+            ),
             ("rows", &t.count("follow.rows", h.rows_kept)),
         ],
     );
@@ -271,10 +275,10 @@ pub fn hold_view(
         reference,
         source,
         what,
-        rule: if h.rule.is_empty() {
+        rule: if h.rule.is_empty() && h.activity.is_empty() {
             t.t("follow.no_rule").to_string()
         } else {
-            h.rule.clone()
+            super::fulfilment::rule_words(app, &h.activity, &h.rule, lang)
         },
         until: long_date(h.until, lang),
         when: match h.state {
@@ -708,12 +712,16 @@ async fn finished(
     }
 }
 
+/// A table of a data source in the reader's words: (source, table) to "Commandes, coordonnées".
+pub type TableWords<'a> = &'a dyn Fn(&str, &str) -> String;
+
 /// The timeline's sentence for a step of what follows an answer; `None` for other kinds.
 pub fn event_sentence(
     t: &Strings,
     lang: Lang,
     kind: &str,
     data: &serde_json::Value,
+    tables: TableWords<'_>,
 ) -> Option<String> {
     let key = format!("follow.event.{kind}");
     let amount = || {
@@ -742,7 +750,13 @@ pub fn event_sentence(
             t.fill(
                 &key,
                 &[
-                    ("what", data["what"].as_str().unwrap_or_default()),
+                    (
+                        "what",
+                        &tables(
+                            data["source"].as_str().unwrap_or_default(),
+                            data["what"].as_str().unwrap_or_default(),
+                        ),
+                    ),
                     ("rows", &rows),
                 ],
             )

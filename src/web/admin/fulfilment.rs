@@ -251,11 +251,22 @@ fn kept_under(
     k: &crate::domain::outcome::Kept,
     lang: Lang,
 ) -> String {
-    let activity = state
+    rule_words(state, &k.activity, &k.rule, lang)
+}
+
+/// The rule rows are kept under, as a reader says it: the law the register names for the
+/// activity, else its criterion in the reader's language, else what the source said.
+pub(crate) fn rule_words(
+    state: &crate::state::AppState,
+    activity: &str,
+    rule: &str,
+    lang: Lang,
+) -> String {
+    let found = state
         .register
         .as_ref()
-        .and_then(|r| r.activities.iter().find(|a| a.id == k.activity));
-    match activity {
+        .and_then(|r| r.activities.iter().find(|a| a.id == activity));
+    match found {
         Some(a) => a.retention.legal_reference.clone().unwrap_or_else(|| {
             let (name, criterion) = match lang {
                 Lang::Fr => (&a.name.fr, a.retention.criterion.as_ref().map(|c| &c.fr)),
@@ -263,8 +274,8 @@ fn kept_under(
             };
             criterion.unwrap_or(name).clone()
         }),
-        None if !k.rule.trim().is_empty() => k.rule.clone(),
-        None => k.activity.replace('_', " "),
+        None if !rule.trim().is_empty() => rule.to_string(),
+        None => activity.replace('_', " "),
     }
 }
 

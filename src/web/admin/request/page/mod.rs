@@ -456,6 +456,9 @@ pub async fn render(
     let method_words = |code: &str| crate::i18n::verification_method(code, lang);
     let (who, verified) = record::who(t, lang, zone, row);
     let represented = record::represented(t, row);
+    let app: &crate::state::AppState = state;
+    let table_words =
+        |source: &str, table: &str| crate::fulfil::table_words(app, source, table, lang);
     let thread = thread::thread(
         t,
         lang,
@@ -468,6 +471,7 @@ pub async fn render(
             documents: &l.documents,
             notes: &l.notes,
             mails: &l.mails,
+            table_words: &table_words,
         },
     );
 

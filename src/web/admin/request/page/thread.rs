@@ -8,6 +8,7 @@ use crate::i18n::{Lang, Strings, local_time, long_date};
 use crate::store::outbox::OutboxRow;
 use crate::store::portal::{DocumentRow, MessageRow};
 use crate::store::requests::{EventRow, RequestRow};
+use crate::web::admin::follow::TableWords;
 use crate::web::admin::request::words::period_words;
 use crate::workflow;
 
@@ -53,7 +54,13 @@ pub fn purpose_words(t: &Strings, purpose: &str) -> String {
 }
 
 /// An event of the timeline as a sentence; `who` names people by their actor.
-fn event_sentence(t: &Strings, lang: Lang, e: &EventRow, who: &dyn Fn(&str) -> String) -> String {
+fn event_sentence(
+    t: &Strings,
+    lang: Lang,
+    e: &EventRow,
+    who: &dyn Fn(&str) -> String,
+    tables: TableWords<'_>,
+) -> String {
     let data: serde_json::Value = serde_json::from_str(&e.data).unwrap_or_default();
     let s = |key: &str| t.t(&format!("request.event.{key}")).to_string();
     match e.kind.as_str() {
@@ -138,7 +145,7 @@ fn event_sentence(t: &Strings, lang: Lang, e: &EventRow, who: &dyn Fn(&str) -> S
         }
         kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
         | "message") => s(kind),
-        _ => crate::web::admin::follow::event_sentence(t, lang, e.kind.as_str(), &data)
+        _ => crate::web::admin::follow::event_sentence(t, lang, e.kind.as_str(), &data, tables)
             .unwrap_or_else(|| s("other")),
     }
 }
@@ -150,6 +157,7 @@ pub struct Sources<'a> {
     pub documents: &'a [DocumentRow],
     pub notes: &'a [(String, NaiveDateTime, String)],
     pub mails: &'a [OutboxRow],
+    pub table_words: TableWords<'a>,
 }
 
 pub fn thread(
@@ -177,7 +185,7 @@ pub fn thread(
             class: "event",
             label: t.t("request.thread.event").to_string(),
             title: super::post::sentence(t, lang, zone, e, &who_is(&e.actor))
-                .unwrap_or_else(|| event_sentence(t, lang, e, &who_is)),
+                .unwrap_or_else(|| event_sentence(t, lang, e, &who_is, l.table_words)),
             who: who_is(&e.actor),
             at: stamp(e.at),
             body,
