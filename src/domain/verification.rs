@@ -1,5 +1,6 @@
 //! How a requester's identity was checked ([`Method`]): stable codes, stored in the request's
-//! `verified_method`, accepted by the API and kept as they are in the register's exports.
+//! `verified_method`, accepted by the API and kept as they are in the register's JSON (its
+//! CSV, for a spreadsheet, says them in words).
 //! The words for each are in the locale files (`verification.<code>`).
 
 use super::kind::text_enum;

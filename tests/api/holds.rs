@@ -456,7 +456,7 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
     assert_eq!(csv.status.as_u16(), 200);
     let header = csv.html.lines().next().expect("header");
     assert!(
-        header.ends_with("fee_basis,fee_cents,fee_status"),
+        header.ends_with("Fee: basis,Fee: amount in euro cents,Fee: state"),
         "{header}"
     );
     let line = csv
@@ -464,12 +464,16 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
         .lines()
         .find(|l| l.starts_with(&reference))
         .expect("the request in the register");
-    assert!(line.ends_with(",further_copies,1250,waived"), "{line}");
+    assert!(
+        line.ends_with(",Further copies of the data — Art. 15(3) GDPR,1250,Waived"),
+        "{line}"
+    );
     let json = dpo
         .get("/admin/reports/register.json?from=2025-03&to=2025-03")
         .await;
     let items: Vec<serde_json::Value> = serde_json::from_str(&json.html).expect("json");
     assert_eq!(items[0]["fee_cents"], 1250);
+    assert_eq!(items[0]["fee_basis"], "further_copies");
 
     // The portal says honestly when a fee may be asked.
     let home = Browser::new(&app).get("/fr/").await;

@@ -118,7 +118,7 @@ async fn a_confirmed_address_verifies_an_access_request_that_then_goes_to_the_so
     assert!(!page.html.contains(ALERT), "{}", page.html);
     page.assert_contains("Task for Service client — archives");
 
-    // The register keeps the stable code and the moment.
+    // The register says how, in words, and when.
     let csv = alice
         .get("/admin/reports/register.csv?from=2026-03&to=2026-03")
         .await;
@@ -128,7 +128,7 @@ async fn a_confirmed_address_verifies_an_access_request_that_then_goes_to_the_so
         .lines()
         .find(|l| l.starts_with(&reference))
         .unwrap_or_else(|| panic!("{reference} not in {}", csv.html));
-    assert!(line.contains(",email_link,2026-03-14T09:42:00Z,"), "{line}");
+    assert!(line.contains(",email link,2026-03-14T09:42:00Z,"), "{line}");
 }
 
 async fn staff_verify_by_hand_from_the_request_page(app: TestApp) {

@@ -17,6 +17,7 @@ use super::{AdminError, Staff};
 use crate::domain::deadline::{Pauses, Period};
 use crate::domain::reference::Reference;
 use crate::fulfil::package::csv_field;
+use crate::i18n::Lang;
 use crate::store::audit;
 use crate::store::reports::{self as report_rows, RegisterRow};
 use crate::store::write_tx;
@@ -98,6 +99,35 @@ impl Entry {
             self.fee_cents.map(|c| c.to_string()).unwrap_or_default(),
             text(&self.fee_status),
         ]
+    }
+}
+
+impl Entry {
+    /// The line as a spreadsheet shows it to the team: each code in the reader's words
+    /// (the right with its article, the channel, how the identity was verified, the outcome,
+    /// the ground of a refusal, the fee's basis and state). The JSON keeps the codes, for
+    /// the systems that read it.
+    fn words(&self, lang: Lang) -> [String; 16] {
+        let t = lang.strings();
+        let word = |prefix: &str, code: &str| {
+            let key = format!("{prefix}.{code}");
+            if t.has(&key) {
+                t.t(&key).to_string()
+            } else {
+                code.to_string()
+            }
+        };
+        let mut fields = self.fields();
+        fields[1] = word("label.kind", &fields[1]);
+        fields[2] = word("label.channel", &fields[2]);
+        if !fields[4].is_empty() {
+            fields[4] = crate::i18n::verification_method(&fields[4], lang);
+        }
+        fields[10] = word("label.status", &fields[10]);
+        fields[11] = word("label.ground", &fields[11]);
+        fields[13] = word("follow.fee.basis", &fields[13]);
+        fields[15] = word("follow.fee.state", &fields[15]);
+        fields
     }
 }
 
@@ -199,16 +229,20 @@ impl Format {
 
     /// One page as text: the header (CSV) or the opening bracket (JSON) before the first,
     /// the closing bracket after the last.
-    fn chunk(self, entries: &[Entry], first: bool, last: bool) -> String {
+    fn chunk(self, entries: &[Entry], first: bool, last: bool, lang: Lang) -> String {
         let mut out = String::new();
         match self {
             Format::Csv => {
                 if first {
-                    let header: Vec<String> = COLUMNS.iter().map(|c| c.to_string()).collect();
+                    let t = lang.strings();
+                    let header: Vec<String> = COLUMNS
+                        .iter()
+                        .map(|c| t.t(&format!("reports.register.column.{c}")).to_string())
+                        .collect();
                     out.push_str(&csv_line(&header));
                 }
                 for e in entries {
-                    out.push_str(&csv_line(&e.fields()));
+                    out.push_str(&csv_line(&e.words(lang)));
                 }
             }
             Format::Json => {
@@ -266,6 +300,7 @@ async fn download(
     let today = state.law.today(now);
     let range = MonthRange::parse(&query, today);
     let actor = staff.actor();
+    let lang = staff.lang();
     let details =
         json!({ "format": format.name(), "from": range.from_label(), "to": range.to_label() })
             .to_string();
@@ -306,7 +341,7 @@ async fn download(
             Some(match page {
                 Ok(entries) => {
                     let last = (entries.len() as i64) < PAGE;
-                    let chunk = format.chunk(&entries, matches!(next, Next::Start), last);
+                    let chunk = format.chunk(&entries, matches!(next, Next::Start), last, lang);
                     let next = match entries.last() {
                         Some(e) if !last => Next::After(e.received_on, e.id),
                         _ => Next::Done,
