@@ -80,6 +80,37 @@ pub fn enqueue_hold_end(
     )
 }
 
+/// A step of what follows an answer: its line on the request's timeline and its audit entry.
+pub struct Step<'a> {
+    /// The timeline's kind of event, and the note and facts it shows.
+    pub kind: &'a str,
+    pub note: Option<&'a str>,
+    pub data: serde_json::Value,
+    /// The audit trail's action, and what it records.
+    pub action: &'a str,
+    pub details: &'a serde_json::Value,
+}
+
+/// Writes `step` on the request's timeline and in the audit trail, in the caller's
+/// transaction: one never goes without the other.
+pub fn record(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    actor: &str,
+    step: Step<'_>,
+    now: DateTime<Utc>,
+) -> diesel::QueryResult<()> {
+    event(conn, row, step.kind, actor, step.note, step.data, now)?;
+    audit::on_request(
+        conn,
+        &row.uuid,
+        actor,
+        step.action,
+        step.details,
+        now.naive_utc(),
+    )
+}
+
 /// A step on the request's timeline that does not move its status.
 pub fn event(
     conn: &mut DbConn,
@@ -127,22 +158,18 @@ pub fn on_fulfil(
             .map(|r| r.source.clone())
             .collect();
         let id = follow_rows::insert_restriction(conn, row.id, ground, &sources, at)?;
-        event(
+        record(
             conn,
             row,
-            "restriction_recorded",
             actor,
-            None,
-            json!({ "restriction": id }),
+            Step {
+                kind: "restriction_recorded",
+                note: None,
+                data: json!({ "restriction": id }),
+                action: "restriction.recorded",
+                details: &json!({ "restriction": id, "ground": ground, "sources": sources }),
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            "restriction.recorded",
-            &json!({ "restriction": id, "ground": ground, "sources": sources }),
-            at,
         )?;
     }
     let mut held = Vec::new();
@@ -169,22 +196,18 @@ pub fn on_fulfil(
         }
     }
     if !held.is_empty() {
-        event(
+        record(
             conn,
             row,
-            "holds_recorded",
             actor,
-            None,
-            json!({ "holds": held.len() }),
+            Step {
+                kind: "holds_recorded",
+                note: None,
+                data: json!({ "holds": held.len() }),
+                action: "hold.recorded",
+                details: &json!({ "holds": held }),
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            "hold.recorded",
-            &json!({ "holds": held }),
-            at,
         )?;
     }
     Ok(())
@@ -298,22 +321,18 @@ pub fn schedule_lift(
         )? {
             return Err(moved());
         }
-        event(
+        record(
             conn,
             &row,
-            "lift_scheduled",
             actor,
-            Some(reason),
-            json!({ "restriction": r.id, "on": on }),
+            Step {
+                kind: "lift_scheduled",
+                note: Some(reason),
+                data: json!({ "restriction": r.id, "on": on }),
+                action: "restriction.lift_scheduled",
+                details: &json!({ "restriction": r.id, "on": on }),
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            "restriction.lift_scheduled",
-            &json!({ "restriction": r.id, "on": on }),
-            at,
         )?;
         mail_about(
             conn,
@@ -341,7 +360,6 @@ pub fn cancel_lift(
     actor: &str,
     now: DateTime<Utc>,
 ) -> Result<RestrictionRow, WorkflowError> {
-    let at = now.naive_utc();
     write_tx(conn, |conn| {
         let r = follow_rows::restriction(conn, restriction)?.ok_or(WorkflowError::NotFound)?;
         if !desk::follow::can_cancel_lift(r.state)
@@ -358,22 +376,18 @@ pub fn cancel_lift(
             return Err(moved());
         }
         let row = rows::get(conn, r.request_id)?;
-        event(
+        record(
             conn,
             &row,
-            "lift_cancelled",
             actor,
-            None,
-            json!({ "restriction": r.id }),
+            Step {
+                kind: "lift_cancelled",
+                note: None,
+                data: json!({ "restriction": r.id }),
+                action: "restriction.lift_cancelled",
+                details: &json!({ "restriction": r.id }),
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            "restriction.lift_cancelled",
-            &json!({ "restriction": r.id }),
-            at,
         )?;
         follow_rows::restriction(conn, r.id)?.ok_or(WorkflowError::NotFound)
     })
@@ -418,22 +432,18 @@ pub fn finish_lift(
         } else {
             "lift_task"
         };
-        event(
+        record(
             conn,
             &row,
-            kind,
             actor,
-            note,
-            json!({ "restriction": r.id }),
+            Step {
+                kind: kind,
+                note: note,
+                data: json!({ "restriction": r.id }),
+                action: &format!("restriction.{}", to.as_str()),
+                details: &json!({ "restriction": r.id, "outcome": outcome }),
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            &format!("restriction.{}", to.as_str()),
-            &json!({ "restriction": r.id, "outcome": outcome }),
-            at,
         )?;
         Ok(())
     })
@@ -468,24 +478,20 @@ pub fn finish_hold(
         } else {
             "hold_task"
         };
-        event(
+        record(
             conn,
             &row,
-            kind,
             actor,
-            note,
-            json!({ "hold": h.id, "source": h.source, "what": h.what, "rows": h.rows_kept,
+            Step {
+                kind: kind,
+                note: note,
+                data: json!({ "hold": h.id, "source": h.source, "what": h.what, "rows": h.rows_kept,
                 "until": h.until, "erased": outcome.get("erased") }),
-            now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            &format!("hold.{}", to.as_str()),
-            &json!({ "hold": h.id, "source": h.source, "what": h.what, "rule": h.rule,
+                action: &format!("hold.{}", to.as_str()),
+                details: &json!({ "hold": h.id, "source": h.source, "what": h.what, "rule": h.rule,
                 "until": h.until, "outcome": outcome }),
-            at,
+            },
+            now,
         )?;
         Ok(())
     })
@@ -527,16 +533,19 @@ pub fn ask_fee(
             },
         )?;
         let details = json!({ "fee": id, "basis": basis.as_str(), "amount_cents": amount_cents });
-        event(
+        record(
             conn,
             &row,
-            "fee_asked",
             actor,
-            Some(reason),
-            details.clone(),
+            Step {
+                kind: "fee_asked",
+                note: Some(reason),
+                data: details.clone(),
+                action: "fee.asked",
+                details: &details,
+            },
             now,
         )?;
-        audit::on_request(conn, &row.uuid, actor, "fee.asked", &details, at)?;
         let amount =
             crate::domain::follow::euros(amount_cents, row.language == crate::i18n::Lang::Fr);
         mail_about(
@@ -583,22 +592,18 @@ pub fn settle_fee(
         }
         let details =
             json!({ "fee": f.id, "basis": f.basis.as_str(), "amount_cents": f.amount_cents });
-        event(
+        record(
             conn,
             &row,
-            &format!("fee_{}", to.as_str()),
             actor,
-            None,
-            details.clone(),
+            Step {
+                kind: &format!("fee_{}", to.as_str()),
+                note: None,
+                data: details.clone(),
+                action: &format!("fee.{}", to.as_str()),
+                details: &details,
+            },
             now,
-        )?;
-        audit::on_request(
-            conn,
-            &row.uuid,
-            actor,
-            &format!("fee.{}", to.as_str()),
-            &details,
-            at,
         )?;
         let amount =
             crate::domain::follow::euros(f.amount_cents, row.language == crate::i18n::Lang::Fr);

@@ -13,6 +13,7 @@ use std::cell::RefCell;
 use serde_json::json;
 
 use crate::browser::Driver;
+use crate::browser_request::id_card_png;
 use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Browser, Part, mails_to};
 use dsar::demo::{CAMILLE, HUGO, LEA};
@@ -225,35 +226,6 @@ impl Day<'_> {
     async fn task_comment(&self, text: &str) {
         self.d.type_into("input[id^='task-comment-']", text).await;
     }
-}
-
-/// A drawing of an identity card, as a person photographs one.
-fn id_card_png() -> Vec<u8> {
-    let (w, h) = (320u32, 200u32);
-    let mut pixels = Vec::with_capacity((w * h * 3) as usize);
-    for y in 0..h {
-        for x in 0..w {
-            let photo = (16..100).contains(&x) && (40..170).contains(&y);
-            let band = y < 28;
-            let rgb = if band {
-                [0x1f, 0x4e, 0x8c]
-            } else if photo {
-                [0x9a, 0xa5, 0xb1]
-            } else {
-                [0xe8, 0xf0, 0xfe]
-            };
-            pixels.extend_from_slice(&rgb);
-        }
-    }
-    let mut out = Vec::new();
-    {
-        let mut encoder = png::Encoder::new(&mut out, w, h);
-        encoder.set_color(png::ColorType::Rgb);
-        encoder.set_depth(png::BitDepth::Eight);
-        let mut writer = encoder.write_header().expect("png header");
-        writer.write_image_data(&pixels).expect("png data");
-    }
-    out
 }
 
 /// Files a request on the French portal as the person would; returns its reference and, when

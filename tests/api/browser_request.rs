@@ -15,7 +15,7 @@ const PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 /// A drawing of an identity card (a photo, lines of text), as a person photographs one: big
 /// enough to be seen beside the decision in the screenshots.
-fn id_card_png() -> Vec<u8> {
+pub(crate) fn id_card_png() -> Vec<u8> {
     let (w, h) = (480u32, 300u32);
     let mut pixels = Vec::with_capacity((w * h * 3) as usize);
     for y in 0..h {

@@ -607,23 +607,29 @@ pub async fn cancel(
     finished(&state, &staff, done.map(drop), "lift_cancelled").await
 }
 
+/// What the team did by hand, as its form says: the note, and the outcome that records it.
+fn task_done(staff: &Staff, form: TaskForm) -> Result<(String, serde_json::Value), AdminError> {
+    if !staff.csrf_ok(&form.csrf) {
+        return Err(AdminError::Forbidden);
+    }
+    staff.require(staff.role.can_read_reports() && staff.role.can_act())?;
+    let note = form.note.trim().to_string();
+    let outcome = serde_json::json!({ "team_note": note });
+    Ok((note, outcome))
+}
+
 pub async fn finish_lift(
     state: State,
     staff: Staff,
     id: web::Path<i64>,
     form: web::Form<TaskForm>,
 ) -> Result<HttpResponse, AdminError> {
-    if !staff.csrf_ok(&form.csrf) {
-        return Err(AdminError::Forbidden);
-    }
-    staff.require(staff.role.can_read_reports() && staff.role.can_act())?;
+    let (note, outcome) = task_done(&staff, form.into_inner())?;
     let id = id.into_inner();
-    let note = form.into_inner().note.trim().to_string();
     let actor = staff.actor();
     let now = state.clock.now();
     let done = state
         .db(move |conn, _| {
-            let outcome = serde_json::json!({ "team_note": note });
             Ok::<_, WorkflowError>(workflow::follow::finish_lift(
                 conn,
                 id,
@@ -645,17 +651,12 @@ pub async fn finish_hold(
     id: web::Path<i64>,
     form: web::Form<TaskForm>,
 ) -> Result<HttpResponse, AdminError> {
-    if !staff.csrf_ok(&form.csrf) {
-        return Err(AdminError::Forbidden);
-    }
-    staff.require(staff.role.can_read_reports() && staff.role.can_act())?;
+    let (note, outcome) = task_done(&staff, form.into_inner())?;
     let id = id.into_inner();
-    let note = form.into_inner().note.trim().to_string();
     let actor = staff.actor();
     let now = state.clock.now();
     let done = state
         .db(move |conn, _| {
-            let outcome = serde_json::json!({ "team_note": note });
             Ok::<_, WorkflowError>(workflow::follow::finish_hold(
                 conn,
                 id,
