@@ -437,8 +437,8 @@ pub fn finish_lift(
             &row,
             actor,
             Step {
-                kind: kind,
-                note: note,
+                kind,
+                note,
                 data: json!({ "restriction": r.id }),
                 action: &format!("restriction.{}", to.as_str()),
                 details: &json!({ "restriction": r.id, "outcome": outcome }),
@@ -483,8 +483,8 @@ pub fn finish_hold(
             &row,
             actor,
             Step {
-                kind: kind,
-                note: note,
+                kind,
+                note,
                 data: json!({ "hold": h.id, "source": h.source, "what": h.what, "rows": h.rows_kept,
                 "until": h.until, "erased": outcome.get("erased") }),
                 action: &format!("hold.{}", to.as_str()),
