@@ -62,6 +62,38 @@ pub fn enqueue(
         .map(drop)
 }
 
+/// Enqueues a job that must run on its day whatever became of an earlier one under the same
+/// key: a job still waiting is kept; one done or dead (its retries used up) is queued again
+/// for `run_at`, so that a sweep can put back what was lost. The key is unique, so the row
+/// is reused rather than doubled.
+pub fn enqueue_again(
+    conn: &mut DbConn,
+    kind: &str,
+    payload: &str,
+    run_at: NaiveDateTime,
+    key: &str,
+    now: NaiveDateTime,
+) -> QueryResult<()> {
+    let requeued = diesel::update(
+        jobs::table
+            .filter(jobs::dedup_key.eq(key))
+            .filter(jobs::status.eq_any([DONE, DEAD])),
+    )
+    .set((
+        jobs::status.eq(QUEUED),
+        jobs::payload.eq(payload),
+        jobs::attempts.eq(0),
+        jobs::run_at.eq(run_at),
+        jobs::finished_at.eq(None::<NaiveDateTime>),
+        jobs::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    if requeued > 0 {
+        return Ok(());
+    }
+    enqueue(conn, kind, payload, run_at, Some(key), now)
+}
+
 /// Enqueues a job that something else refers to by its id (a run owned by its job); no
 /// dedup key: ownership, not the key, says which job may act.
 pub fn enqueue_owned(

@@ -50,12 +50,12 @@ pub fn enqueue_lift(
 ) -> diesel::QueryResult<()> {
     let payload = json!({ "restriction": id }).to_string();
     let key = format!("restriction:{id}:{on}");
-    jobs::enqueue(
+    jobs::enqueue_again(
         conn,
         LIFT_RESTRICTION,
         &payload,
         start_of(state, on),
-        Some(&key),
+        &key,
         now,
     )
 }
@@ -70,14 +70,7 @@ pub fn enqueue_hold_end(
 ) -> diesel::QueryResult<()> {
     let payload = json!({ "hold": id }).to_string();
     let key = format!("hold:{id}");
-    jobs::enqueue(
-        conn,
-        END_HOLD,
-        &payload,
-        start_of(state, until),
-        Some(&key),
-        now,
-    )
+    jobs::enqueue_again(conn, END_HOLD, &payload, start_of(state, until), &key, now)
 }
 
 /// A step of what follows an answer: its line on the request's timeline and its audit entry.
@@ -239,6 +232,9 @@ fn mail_about(
         ground,
         amount,
     } = *about;
+    if !requester::goes_by_mail(conn, row, kind)? {
+        return Ok(());
+    }
     let lang = row.language;
     let link = requester::issue_link(conn, state, row, now)?;
     let reference = workflow::reference(row).to_string();

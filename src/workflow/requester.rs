@@ -25,6 +25,22 @@ use crate::workflow::{self, Filing, Record, WorkflowError};
 
 pub const ACTOR: &str = "requester";
 
+/// Whether a mail of `kind` goes to the person: not without an address, and not when they
+/// are answered by post, where the team prints the letter instead (`intake::letters`). Only
+/// the mails about the address itself still go to an address given.
+pub(crate) fn goes_by_mail(
+    conn: &mut DbConn,
+    row: &RequestRow,
+    kind: MailKind,
+) -> Result<bool, WorkflowError> {
+    let about_the_address = matches!(
+        kind,
+        MailKind::Confirm | MailKind::ReminderConfirm | MailKind::LinkAgain
+    );
+    Ok(!row.requester_email.is_empty()
+        && (about_the_address || !workflow::intake::answers_by_post(conn, row)?))
+}
+
 /// A fresh link to the request's page; only the token's hash is stored.
 pub fn issue_link(
     conn: &mut DbConn,
@@ -70,15 +86,7 @@ pub fn notify_with(
     ground: Option<&str>,
     now: DateTime<Utc>,
 ) -> Result<(), WorkflowError> {
-    // Answers by post: the team prints the letter instead (`intake::letters`). Only the
-    // mails about the address itself still go to an address given.
-    let about_the_address = matches!(
-        kind,
-        MailKind::Confirm | MailKind::ReminderConfirm | MailKind::LinkAgain
-    );
-    if row.requester_email.is_empty()
-        || !about_the_address && workflow::intake::answers_by_post(conn, row)?
-    {
+    if !goes_by_mail(conn, row, kind)? {
         return Ok(());
     }
     let lang = row.language;

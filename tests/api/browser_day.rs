@@ -13,7 +13,7 @@ use std::cell::RefCell;
 use serde_json::json;
 
 use crate::browser::Driver;
-use crate::browser_request::id_card_png;
+use crate::browser_request::confirm_with_id_card;
 use crate::helpers::{Backend, TestApp, try_spawn};
 use crate::web::{Browser, Part, mails_to};
 use dsar::demo::{CAMILLE, HUGO, LEA};
@@ -255,20 +255,7 @@ async fn filed_on_the_portal(
     let start = filed.html.find("DSAR-").expect("reference");
     let reference = filed.html[start..start + 16].to_string();
     if confirm_with_document {
-        app.run_worker().await;
-        let link = mails_to(app, email)[0].link().expect("link");
-        let status = person.get(&link).await;
-        let png = id_card_png();
-        let up = person
-            .post(
-                &format!("{link}/identity"),
-                &[
-                    Part::Field("csrf", &status.csrf()),
-                    Part::File("document", "carte-identite.png", &png),
-                ],
-            )
-            .await;
-        assert_eq!(up.status.as_u16(), 303, "{}", up.html);
+        confirm_with_id_card(app, &mut person, email).await;
     }
     reference
 }

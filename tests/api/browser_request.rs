@@ -49,6 +49,25 @@ pub(crate) fn id_card_png() -> Vec<u8> {
     out
 }
 
+/// The person follows the link their first mail gave (confirming their address) and sends a
+/// photograph of their identity card from the status page.
+pub(crate) async fn confirm_with_id_card(app: &TestApp, person: &mut Browser<'_>, email: &str) {
+    app.run_worker().await;
+    let link = mails_to(app, email)[0].link().expect("link");
+    let status = person.get(&link).await;
+    let png = id_card_png();
+    let up = person
+        .post(
+            &format!("{link}/identity"),
+            &[
+                Part::Field("csrf", &status.csrf()),
+                Part::File("document", "carte-identite.png", &png),
+            ],
+        )
+        .await;
+    assert_eq!(up.status.as_u16(), 303, "{}", up.html);
+}
+
 struct Walk<'a> {
     d: &'a Driver,
     app: &'a TestApp,
@@ -134,20 +153,7 @@ async fn the_request_page_at_each_stage_in_both_languages() {
     .await;
 
     // Confirmed, and an identity document sent: to verify, the image beside the decision.
-    app.run_worker().await;
-    let link = mails_to(&app, email)[0].link().expect("link");
-    let status = person.get(&link).await;
-    let png = id_card_png();
-    let up = person
-        .post(
-            &format!("{link}/identity"),
-            &[
-                Part::Field("csrf", &status.csrf()),
-                Part::File("document", "carte.png", &png),
-            ],
-        )
-        .await;
-    assert_eq!(up.status.as_u16(), 303, "{}", up.html);
+    confirm_with_id_card(&app, &mut person, email).await;
     w.check_both(
         &url,
         "verifying",

@@ -35,6 +35,17 @@ pub(crate) fn person(app: &TestApp, name: &str, email: &str, role: dsar::staff::
     app.staff_account(email, name, role).0
 }
 
+/// Alice Dupont, the DPO, signed in: her account's id and her browser.
+async fn alice_the_dpo(app: &TestApp) -> (i64, Browser<'_>) {
+    let id = person(
+        app,
+        "Alice Dupont",
+        "alice@example.org",
+        dsar::staff::Role::Dpo,
+    );
+    (id, crate::admin::signed_in(app, "alice@example.org").await)
+}
+
 /// One request at each stage, by reference.
 #[derive(Debug, Clone)]
 pub(crate) struct Stages {
@@ -274,13 +285,7 @@ async fn every_stage_has_its_tab_and_count(backend: Backend) {
     };
     let app = &lists.app;
     let s = one_per_stage(app).await;
-    person(
-        app,
-        "Alice Dupont",
-        "alice@example.org",
-        dsar::staff::Role::Dpo,
-    );
-    let mut alice = crate::admin::signed_in(app, "alice@example.org").await;
+    let (_, mut alice) = alice_the_dpo(app).await;
     let queue = alice.get("/admin").await;
     assert_eq!(queue.status.as_u16(), 200, "{}", queue.html);
     // (tab, count, the requests it lists)
@@ -429,13 +434,7 @@ async fn pages_list_every_request_once_in_order(backend: Backend) {
     let app = &lists.app;
     // 3 days of 70: pages of 50 end inside a day and at its end.
     load_requests(app, 3, 70);
-    person(
-        app,
-        "Alice Dupont",
-        "alice@example.org",
-        dsar::staff::Role::Dpo,
-    );
-    let mut alice = crate::admin::signed_in(app, "alice@example.org").await;
+    let (_, mut alice) = alice_the_dpo(app).await;
     let open = 3 * 70 * 4 / 6;
     for (first, key) in [
         ("/admin?sort=received", "received"),
@@ -484,19 +483,13 @@ async fn ticked_requests_are_assigned_in_one_go(backend: Backend) {
     };
     let app = &lists.app;
     let s = one_per_stage(app).await;
-    person(
-        app,
-        "Alice Dupont",
-        "alice@example.org",
-        dsar::staff::Role::Dpo,
-    );
+    let (_, mut alice) = alice_the_dpo(app).await;
     let hugo = person(
         app,
         "Hugo Martin",
         "hugo@example.org",
         dsar::staff::Role::Handler,
     );
-    let mut alice = crate::admin::signed_in(app, "alice@example.org").await;
     let queue = alice.get("/admin").await;
     reads(&queue, "<option value=\"");
     reads(&queue, "Hugo Martin</option>");
@@ -605,13 +598,7 @@ async fn lists_read_in_words_in_both_languages(backend: Backend) {
     };
     let app = &lists.app;
     let s = one_per_stage(app).await;
-    let alice = person(
-        app,
-        "Alice Dupont",
-        "alice@example.org",
-        dsar::staff::Role::Dpo,
-    );
-    let mut b = crate::admin::signed_in(app, "alice@example.org").await;
+    let (alice, mut b) = alice_the_dpo(app).await;
     // Someone assigns and verifies by hand, so the trail holds a member of staff's sentences.
     let queue = b.get("/admin").await;
     let res = b

@@ -240,8 +240,12 @@ pub fn check(
     );
     let name = e.text(&NAME, draft.name, &NO_ANSWERS);
     let postal = e.postal(&draft.postal);
-    // Without an email address the answers go by post, so a postal address stands in for it.
-    let email = if draft.email.trim().is_empty() && !draft.postal.is_empty() {
+    // Without an email address the answers go by post, so a postal address stands in for it;
+    // but not on the portal, where the confirmation mail's link is what proves the filing.
+    let email = if draft.email.trim().is_empty()
+        && !draft.postal.is_empty()
+        && draft.channel != Channel::Web.as_str()
+    {
         Some(None)
     } else {
         e.take(

@@ -669,6 +669,17 @@ fn a_postal_address_stands_in_for_the_email_and_the_answers_go_by_post() {
         ..both
     };
     assert!(check(&post, &PROFILES, now()).unwrap().prefers_post);
+    // On the portal the address is still needed: its confirmation link proves the filing.
+    let portal = Draft {
+        email: "",
+        channel: "web",
+        ..post
+    };
+    assert!(
+        check(&portal, &PROFILES, now())
+            .err()
+            .is_some_and(|e| e.iter().any(|f| f.field == "email"))
+    );
 }
 
 #[test]

@@ -8,7 +8,8 @@ use actix_web::{HttpResponse, web};
 use askama::Template;
 use serde::Deserialize;
 
-use super::follow::{HoldView, RestrictionView, hold_view, restriction_view, see_other};
+use super::follow::{HoldView, RestrictionView, hold_view, restriction_view};
+use super::see_other;
 use super::{AdminError, FormError, Nav, Staff};
 use crate::domain::desk;
 use crate::domain::follow::{AmountError, FeeBasis, FeeState, euros, parse_euros};

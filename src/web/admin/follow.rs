@@ -4,13 +4,13 @@
 //! with what the team must finish by hand. One page, `/admin/restrictions` (`/admin/holds`
 //! lands on the same), and the lift's own form.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Days, NaiveDate};
 use serde::Deserialize;
 
-use super::{AdminError, FormError, Nav, Staff};
+use super::{AdminError, FormError, Nav, Staff, see_other};
 use crate::domain::desk;
 use crate::domain::follow::{HoldState, RestrictionState};
 use crate::i18n::{Lang, Strings, local_time, long_date};
@@ -607,15 +607,42 @@ pub async fn cancel(
     finished(&state, &staff, done.map(drop), "lift_cancelled").await
 }
 
-/// What the team did by hand, as its form says: the note, and the outcome that records it.
-fn task_done(staff: &Staff, form: TaskForm) -> Result<(String, serde_json::Value), AdminError> {
+/// Records, in the caller's transaction, that the team did by hand what a source could not:
+/// (connection, the row's id, the outcome, the team's note, who, when).
+type FinishTask = fn(
+    &mut crate::store::DbConn,
+    i64,
+    &serde_json::Value,
+    Option<&str>,
+    &str,
+    chrono::DateTime<chrono::Utc>,
+) -> Result<(), WorkflowError>;
+
+/// A task the team did by hand, as its form says: checked, recorded by `finish` with the
+/// team's note, and the list shown again with `notice`.
+async fn team_task(
+    state: State,
+    staff: Staff,
+    id: i64,
+    form: TaskForm,
+    notice: &'static str,
+    finish: FinishTask,
+) -> Result<HttpResponse, AdminError> {
     if !staff.csrf_ok(&form.csrf) {
         return Err(AdminError::Forbidden);
     }
     staff.require(staff.role.can_read_reports() && staff.role.can_act())?;
     let note = form.note.trim().to_string();
-    let outcome = serde_json::json!({ "team_note": note });
-    Ok((note, outcome))
+    let actor = staff.actor();
+    let now = state.clock.now();
+    let done = state
+        .db(move |conn, _| {
+            let outcome = serde_json::json!({ "team_note": note });
+            let note = (!note.is_empty()).then_some(note.as_str());
+            Ok::<_, WorkflowError>(finish(conn, id, &outcome, note, &actor, now))
+        })
+        .await?;
+    finished(&state, &staff, done, notice).await
 }
 
 pub async fn finish_lift(
@@ -624,25 +651,26 @@ pub async fn finish_lift(
     id: web::Path<i64>,
     form: web::Form<TaskForm>,
 ) -> Result<HttpResponse, AdminError> {
-    let (note, outcome) = task_done(&staff, form.into_inner())?;
-    let id = id.into_inner();
-    let actor = staff.actor();
-    let now = state.clock.now();
-    let done = state
-        .db(move |conn, _| {
-            Ok::<_, WorkflowError>(workflow::follow::finish_lift(
+    team_task(
+        state,
+        staff,
+        id.into_inner(),
+        form.into_inner(),
+        "lift_done",
+        |conn, id, outcome, note, actor, now| {
+            workflow::follow::finish_lift(
                 conn,
                 id,
                 RestrictionState::LiftTask,
                 RestrictionState::Lifted,
-                &outcome,
-                (!note.is_empty()).then_some(note.as_str()),
-                &actor,
+                outcome,
+                note,
+                actor,
                 now,
-            ))
-        })
-        .await?;
-    finished(&state, &staff, done, "lift_done").await
+            )
+        },
+    )
+    .await
 }
 
 pub async fn finish_hold(
@@ -651,25 +679,26 @@ pub async fn finish_hold(
     id: web::Path<i64>,
     form: web::Form<TaskForm>,
 ) -> Result<HttpResponse, AdminError> {
-    let (note, outcome) = task_done(&staff, form.into_inner())?;
-    let id = id.into_inner();
-    let actor = staff.actor();
-    let now = state.clock.now();
-    let done = state
-        .db(move |conn, _| {
-            Ok::<_, WorkflowError>(workflow::follow::finish_hold(
+    team_task(
+        state,
+        staff,
+        id.into_inner(),
+        form.into_inner(),
+        "hold_done",
+        |conn, id, outcome, note, actor, now| {
+            workflow::follow::finish_hold(
                 conn,
                 id,
                 HoldState::Task,
                 HoldState::Ended,
-                &outcome,
-                (!note.is_empty()).then_some(note.as_str()),
-                &actor,
+                outcome,
+                note,
+                actor,
                 now,
-            ))
-        })
-        .await?;
-    finished(&state, &staff, done, "hold_done").await
+            )
+        },
+    )
+    .await
 }
 
 async fn finished(
@@ -772,12 +801,6 @@ pub fn event_sentence(
         "fee_paid" | "fee_waived" => t.fill(&key, &[("amount", &amount())]),
         _ => return None,
     })
-}
-
-pub fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_string()))
-        .finish()
 }
 
 #[cfg(test)]

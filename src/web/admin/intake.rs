@@ -3,7 +3,7 @@
 //! identity decision taken there and then. The same checks as the portal and the API
 //! (`domain::filing`); a refused form comes back with everything typed but the files.
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 use askama::Template;
 use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
@@ -355,12 +355,9 @@ pub async fn submit(
         .await?;
     drop((letter, id_copy));
     let reference = workflow::reference(&row).to_string();
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("/admin/requests/{reference}?done=filed"),
-        ))
-        .finish())
+    Ok(super::see_other(&format!(
+        "/admin/requests/{reference}?done=filed"
+    )))
 }
 
 /// The day of receipt as the instant the law checks: now for today (a letter opened this

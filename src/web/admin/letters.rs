@@ -2,7 +2,7 @@
 //! the answers go by post, laid out for an A4 sheet and a window envelope, in the request's
 //! language; and beside it, the form that records its sending (date, registered number).
 
-use actix_web::http::{StatusCode, header};
+use actix_web::http::StatusCode;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::NaiveDate;
@@ -378,12 +378,9 @@ pub async fn record(
     match done {
         Ok(row) => {
             let reference = workflow::reference(&row).to_string();
-            Ok(HttpResponse::SeeOther()
-                .insert_header((
-                    header::LOCATION,
-                    format!("/admin/requests/{reference}?done=letter_sent"),
-                ))
-                .finish())
+            Ok(super::see_other(&format!(
+                "/admin/requests/{reference}?done=letter_sent"
+            )))
         }
         Err(WorkflowError::Invalid { field, .. }) => {
             let error = match field {

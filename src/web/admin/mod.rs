@@ -604,3 +604,10 @@ mod tests {
         assert_eq!(form_page("/admin/assign"), "/admin");
     }
 }
+
+/// A 303 to `to`: where a form that worked sends the browser.
+pub(crate) fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}

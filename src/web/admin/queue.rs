@@ -5,7 +5,6 @@
 
 use std::collections::HashMap;
 
-use actix_web::http::header;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 use chrono::{Duration, NaiveDate};
@@ -359,7 +358,7 @@ pub async fn show(
         kept.push(("sort", "received".into()));
     }
     let link = |extra: &[(&str, String)]| {
-        let mut parts: Vec<String> = kept
+        let parts: Vec<String> = kept
             .iter()
             .chain(extra.iter())
             .map(|(k, v)| format!("{k}={}", crate::web::encode_component(v)))
@@ -367,7 +366,6 @@ pub async fn show(
         if parts.is_empty() {
             return "/admin".to_string();
         }
-        parts.dedup();
         format!("/admin?{}", parts.join("&"))
     };
     let current = if search.is_some() { None } else { Some(view) };
@@ -579,10 +577,7 @@ pub async fn assign(
         })
         .await?;
     let sep = if back.contains('?') { '&' } else { '?' };
-    Ok(HttpResponse::SeeOther()
-        .insert_header((
-            header::LOCATION,
-            format!("{back}{sep}assigned={assigned}&refused={refused}"),
-        ))
-        .finish())
+    Ok(super::see_other(&format!(
+        "{back}{sep}assigned={assigned}&refused={refused}"
+    )))
 }

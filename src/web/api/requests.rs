@@ -716,9 +716,15 @@ pub async fn record_event(
     let now = state.clock.now();
     let actor = client.actor();
     let view = after(&state, id.into_inner(), now, move |conn, app, row| {
-        Ok(workflow::record(
-            conn, &app.law, row.id, &record, &actor, now,
-        )?)
+        Ok(crate::store::write_tx(conn, |conn| {
+            let updated = workflow::record(conn, &app.law, row.id, &record, &actor, now)?;
+            // What follows an answer (a restriction in force, rows kept under a legal
+            // obligation) is recorded whichever way the answer came, as the dashboard does.
+            if record.step == Step::Fulfil {
+                workflow::follow::on_fulfil(conn, app, &updated, &actor, now)?;
+            }
+            Ok::<_, workflow::WorkflowError>(updated)
+        })?)
     })
     .await?;
     Ok(HttpResponse::Ok().json(view))

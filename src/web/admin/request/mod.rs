@@ -344,17 +344,13 @@ async fn run(
 
 /// To a page, after an action that needs no notice.
 pub(super) fn redirect(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_string()))
-        .finish()
+    super::see_other(to)
 }
 
 /// Back to a page with `?done=` or `?error=`, which it shows as a notice.
 pub(super) fn redirect_with(back: &str, key: &str, value: &str) -> HttpResponse {
     let encoded = crate::web::encode_component(value);
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, format!("{back}?{key}={encoded}")))
-        .finish()
+    super::see_other(&format!("{back}?{key}={encoded}"))
 }
 
 /// Shows an identity document to staff who may see the request; every view is audited. What

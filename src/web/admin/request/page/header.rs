@@ -40,7 +40,7 @@ pub fn header(
         (
             t.fill(
                 "request.deadline.closed",
-                &[("date", &long_date(closed.date(), lang))],
+                &[("date", &long_date(law.today(closed.and_utc()), lang))],
             ),
             "closed",
         )
