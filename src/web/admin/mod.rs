@@ -583,6 +583,13 @@ pub fn load_key(security: &crate::config::Security) -> anyhow::Result<Key> {
     Ok(Key::from(&bytes))
 }
 
+/// A 303 to `to`: where a form that worked sends the browser.
+pub(crate) fn see_other(to: &str) -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header((header::LOCATION, to.to_string()))
+        .finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::form_page;
@@ -603,11 +610,4 @@ mod tests {
         assert_eq!(form_page("/admin/logout"), "/admin");
         assert_eq!(form_page("/admin/assign"), "/admin");
     }
-}
-
-/// A 303 to `to`: where a form that worked sends the browser.
-pub(crate) fn see_other(to: &str) -> HttpResponse {
-    HttpResponse::SeeOther()
-        .insert_header((header::LOCATION, to.to_string()))
-        .finish()
 }
