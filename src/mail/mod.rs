@@ -18,6 +18,7 @@ use crate::store::jobs::{self, JobRow};
 use crate::store::outbox::{self, NewMail, OutboxRow};
 use crate::store::{DbConn, write_tx};
 
+pub use render::fee_basis_words;
 pub use transport::Transport;
 
 /// The job kind [`send_job`] handles.

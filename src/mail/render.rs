@@ -174,7 +174,7 @@ mail_templates! {
 }
 
 /// A fee's ground as the mail says it, with its article.
-fn fee_basis_words(basis: &str, lang: Lang) -> Option<&'static str> {
+pub fn fee_basis_words(basis: &str, lang: Lang) -> Option<&'static str> {
     Some(match (basis, lang) {
         ("further_copies", Lang::Fr) => {
             "des copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)"

@@ -147,6 +147,9 @@ crate::domain::kind::text_enum! {
         Extension => "extension",
         Answer => "answer",
         Refusal => "refusal",
+        RestrictionLift => "restriction_lift",
+        Fee => "fee",
+        FeeSettled => "fee_settled",
     }
 }
 
@@ -163,11 +166,20 @@ pub struct Owed {
 /// request for proof of identity while the identity is not established; one per step the
 /// person must be told of in writing (extension, answer, refusal).
 pub fn letters(row: &RequestRow, events: &[EventRow]) -> Vec<Owed> {
-    let last = |kind: &str| events.iter().rev().find(|e| e.kind == kind).cloned();
-    let sent = |letter: Letter| {
+    let last = |kinds: &[&str]| {
         events
             .iter()
             .rev()
+            .find(|e| kinds.contains(&e.kind.as_str()))
+            .cloned()
+    };
+    // A letter sent before the step that owes it now (a second fee, a new lift date) does not
+    // count: the person has not been told of this one.
+    let sent = |letter: Letter, because: Option<&EventRow>| {
+        events
+            .iter()
+            .rev()
+            .take_while(|e| because.is_none_or(|b| e.id > b.id))
             .find(|e| {
                 e.kind == LETTER_SENT
                     && serde_json::from_str::<serde_json::Value>(&e.data)
@@ -178,23 +190,34 @@ pub fn letters(row: &RequestRow, events: &[EventRow]) -> Vec<Owed> {
     let mut owed = vec![(Letter::Acknowledgement, None)];
     let waits_for_identity = row.verified_at.is_none()
         && (row.status == Status::Verifying || requester::awaits_identity(row));
-    if waits_for_identity || sent(Letter::IdentityNeeded).is_some() {
+    if waits_for_identity || sent(Letter::IdentityNeeded, None).is_some() {
         owed.push((Letter::IdentityNeeded, None));
     }
-    for (letter, kind) in [
-        (Letter::Extension, "extend"),
-        (Letter::Answer, "fulfil"),
-        (Letter::Refusal, "reject"),
+    // (the letter, the steps that owe it, the step that takes it back: a lift called off
+    // before the letter went needs no letter)
+    for (letter, kinds, undone) in [
+        (Letter::Extension, &["extend"][..], ""),
+        (Letter::Answer, &["fulfil"], ""),
+        (Letter::Refusal, &["reject"], ""),
+        (
+            Letter::RestrictionLift,
+            &["lift_scheduled"],
+            "lift_cancelled",
+        ),
+        (Letter::Fee, &["fee_asked"], ""),
+        (Letter::FeeSettled, &["fee_paid", "fee_waived"], ""),
     ] {
-        if let Some(event) = last(kind) {
+        let Some(event) = last(kinds) else { continue };
+        let taken_back = events.iter().any(|e| e.kind == undone && e.id > event.id);
+        if !taken_back || sent(letter, Some(&event)).is_some() {
             owed.push((letter, Some(event)));
         }
     }
     owed.into_iter()
         .map(|(letter, because)| Owed {
             letter,
+            sent: sent(letter, because.as_ref()),
             because,
-            sent: sent(letter),
         })
         .collect()
 }

@@ -482,6 +482,148 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
     home.assert_contains("may lead to a reasonable fee");
 }
 
+/// Every answer to `reference` goes by post, to an address in Lyon.
+fn answers_by_post(app: &TestApp, reference: &str) {
+    let mut conn = app.state.pool.get().expect("conn");
+    let row = dsar::workflow::find(&mut conn, reference).expect("request");
+    dsar::store::contacts::insert(
+        &mut conn,
+        &dsar::store::contacts::ContactRow {
+            request_id: row.id,
+            prefers_post: true,
+            address_lines: Some("12 rue des Lilas".into()),
+            postcode: Some("69003".into()),
+            city: Some("Lyon".into()),
+            country: None,
+            received_registered: None,
+        },
+    )
+    .expect("contact");
+}
+
+/// A person answered by post learns of a lift and of a fee only by letter: no mail goes, the
+/// team is sent to the letters, each says what the mail would have said, and its sending is
+/// recorded with a day typed the French way.
+async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    app.set_now("2025-03-03T10:00:00Z");
+    let jeanne = verified(
+        app,
+        "restriction",
+        json!({ "restriction_ground": "accuracy" }),
+    )
+    .await;
+    answers_by_post(app, &jeanne);
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    answered(&w, &mut dpo, &jeanne).await;
+    let mails_before = mails_to(app, "jeanne.martin@example.fr").len();
+
+    let list = dpo.get("/admin/restrictions").await;
+    let id = id_after(&list, "/admin/restrictions/");
+    let lift_url = format!("/admin/restrictions/{id}/lift");
+    let form = dpo.get(&lift_url).await;
+    let res = dpo
+        .post_urlencoded(
+            &lift_url,
+            &[
+                ("csrf", &form.csrf()),
+                ("on", "17/03/2025"),
+                ("reason", "La vérification est terminée."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    assert_eq!(
+        res.location.as_deref(),
+        Some(format!("/admin/requests/{jeanne}?done=lift_scheduled").as_str())
+    );
+    let page = dpo.follow(res).await;
+    page.assert_contains("print the notice of the lift");
+    page.assert_contains("Notice of the lifting of the restriction");
+
+    let letter_url = format!("/admin/requests/{jeanne}/letters/restriction_lift");
+    let letter = dpo.get(&letter_url).await;
+    assert_eq!(letter.status.as_u16(), 200);
+    for words in [
+        "levée de la limitation du traitement de vos données",
+        "article 18, paragraphe 3, du RGPD",
+        "La limitation sera levée le 17 mars 2025.",
+        "Pour la raison suivante : La vérification est terminée.",
+        "12 rue des Lilas",
+        "69003 LYON",
+    ] {
+        letter.assert_contains(words);
+    }
+    let res = dpo
+        .post_urlencoded(
+            &letter_url,
+            &[
+                ("csrf", &letter.csrf()),
+                ("sent_on", "03/03/2025"),
+                ("registered_number", "1A 234 567 8901 2"),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let letter = dpo.follow(res).await;
+    letter.assert_contains("3 March 2025");
+    letter.assert_contains("1A 234 567 8901 2");
+
+    // A fee for a further copy, then its waiver: a letter each.
+    let copy = app
+        .file_verified(json!({ "kind": "access", "language": "fr",
+            "requester": { "name": "Jeanne Martin", "email": "jeanne.martin@example.fr" } }))
+        .await;
+    answers_by_post(app, &copy);
+    let page_url = format!("/admin/requests/{copy}");
+    let fee_url = format!("{page_url}/fee");
+    let form = dpo.get(&fee_url).await;
+    let res = dpo
+        .post_urlencoded(
+            &fee_url,
+            &[
+                ("csrf", &form.csrf()),
+                ("basis", "further_copies"),
+                ("amount", "12,50"),
+                ("reason", "Troisième copie demandée ce mois-ci."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let page = dpo.follow(res).await;
+    page.assert_contains("print the letter “Fee asked”");
+    let letter = dpo.get(&format!("{page_url}/letters/fee")).await;
+    for words in [
+        "des copies supplémentaires de vos données (article 15, paragraphe 3, du RGPD)",
+        "Montant : 12,50\u{a0}€.",
+        "Notre motif : Troisième copie demandée ce mois-ci.",
+    ] {
+        letter.assert_contains(words);
+    }
+    let fee = id_after(&page, &format!("{page_url}/fee/"));
+    let res = dpo
+        .post_urlencoded(
+            &format!("{page_url}/fee/{fee}"),
+            &[("csrf", &page.csrf()), ("outcome", "waived")],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let page = dpo.follow(res).await;
+    page.assert_contains("Print the letter that says so");
+    let letter = dpo.get(&format!("{page_url}/letters/fee_settled")).await;
+    letter.assert_contains("Nous renonçons aux frais annoncés pour votre demande");
+
+    app.run_worker().await;
+    assert_eq!(
+        mails_to(app, "jeanne.martin@example.fr").len(),
+        mails_before,
+        "no mail to a person answered by post"
+    );
+}
+
 crate::on_both_backends!(
     a_fee_is_mailed_waived_and_in_the_register_on,
     a_fee_is_mailed_waived_and_in_the_register
@@ -505,3 +647,4 @@ macro_rules! both {
 
 both!(a_restriction_is_lifted_on_the_day_its_notice_gave);
 both!(kept_rows_are_erased_when_their_retention_ends);
+both!(a_person_answered_by_post_is_sent_the_lift_and_fee_letters);

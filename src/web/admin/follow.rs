@@ -502,7 +502,8 @@ pub struct LiftForm {
 }
 
 /// A date as a browser's date field sends it, or as a French or English reader types it.
-fn parse_day(text: &str) -> Option<NaiveDate> {
+/// A day as a date field sends it, or as a French team types it (dd/mm/yyyy).
+pub fn parse_day(text: &str) -> Option<NaiveDate> {
     let text = text.trim();
     NaiveDate::parse_from_str(text, "%Y-%m-%d")
         .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
@@ -549,7 +550,26 @@ pub async fn lift(
         })
         .await?;
     match done {
-        Ok(Ok(_)) => Ok(see_other("/admin/restrictions?done=lift_scheduled")),
+        Ok(Ok(r)) => {
+            // A person answered by post learns of the lift only from the letter the team
+            // prints: back to their request, whose page shows it to send.
+            let request = r.request_id;
+            let by_post = state
+                .db(move |conn, _| {
+                    let row = crate::store::requests::get(conn, request)?;
+                    let reference = workflow::reference(&row).to_string();
+                    Ok::<_, WorkflowError>(
+                        workflow::intake::answers_by_post(conn, &row)?.then_some(reference),
+                    )
+                })
+                .await?;
+            Ok(match by_post {
+                Some(reference) => {
+                    see_other(&format!("/admin/requests/{reference}?done=lift_scheduled"))
+                }
+                None => see_other("/admin/restrictions?done=lift_scheduled"),
+            })
+        }
         Ok(Err(workflow::follow::TooSoon(earliest))) => {
             let text = t.fill(
                 "follow.lift.error_too_soon",

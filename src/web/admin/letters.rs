@@ -221,6 +221,44 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
             }
             paragraphs.push(fill("complaint"));
         }
+        Letter::RestrictionLift => {
+            let on = data_of(owed)["on"]
+                .as_str()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .map(|d| long_date(d, lang))
+                .unwrap_or_default();
+            paragraphs.push(fill("intro"));
+            paragraphs.push(w.fill("letter.restriction_lift.on", &[("on", &on)]));
+            if !note.trim().is_empty() {
+                paragraphs.push(w.fill("letter.restriction_lift.why", &[("reason", note.trim())]));
+            }
+            paragraphs.push(fill("after"));
+        }
+        Letter::Fee => {
+            let data = data_of(owed);
+            let ground = crate::mail::fee_basis_words(data["basis"].as_str().unwrap_or(""), lang)
+                .unwrap_or_default();
+            paragraphs.push(w.fill("letter.fee.intro", &[("ground", ground)]));
+            paragraphs.push(w.fill("letter.fee.amount", &[("amount", &amount_of(&data, lang))]));
+            if !note.trim().is_empty() {
+                paragraphs.push(w.fill("letter.fee.why", &[("reason", note.trim())]));
+            }
+            paragraphs.push(fill("after"));
+        }
+        Letter::FeeSettled => {
+            let waived = owed
+                .because
+                .as_ref()
+                .is_some_and(|e| e.kind == "fee_waived");
+            let key = if waived { "waived" } else { "paid" };
+            paragraphs.push(w.fill(
+                &format!("letter.fee_settled.{key}"),
+                &[
+                    ("kind", &kind),
+                    ("amount", &amount_of(&data_of(owed), lang)),
+                ],
+            ));
+        }
     }
     (
         w.fill(
@@ -229,6 +267,19 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
         ),
         paragraphs,
     )
+}
+
+/// What the step that owes the letter recorded.
+fn data_of(owed: &Owed) -> serde_json::Value {
+    owed.because
+        .as_ref()
+        .and_then(|e| serde_json::from_str(&e.data).ok())
+        .unwrap_or_default()
+}
+
+/// A fee's amount as the letter says it.
+fn amount_of(data: &serde_json::Value, lang: Lang) -> String {
+    crate::domain::follow::euros(data["amount_cents"].as_i64().unwrap_or(0), lang == Lang::Fr)
 }
 
 #[derive(Debug, Default, Deserialize)]
@@ -352,7 +403,7 @@ pub async fn record(
     staff.require(staff.role.can_act())?;
     let letter: Letter = which.parse().map_err(|_| AdminError::NotFound)?;
     let t = staff.lang().strings();
-    let Ok(on) = NaiveDate::parse_from_str(form.sent_on.trim(), "%Y-%m-%d") else {
+    let Some(on) = super::follow::parse_day(&form.sent_on) else {
         let error = t.t("letters.error.date").to_string();
         return render(&state, &staff, key, &which, form, Some(error)).await;
     };

@@ -564,9 +564,19 @@ pub async fn render(
             (u.id, crate::staff::display_name(u), chosen)
         })
         .collect();
+    let post = post::panel(t, lang, row, l.contact.as_ref(), &l.events, &page_url);
+    // A person answered by post has been told nothing yet: the notice sends the team to the
+    // letter to print instead.
+    let by_post = post.as_ref().is_some_and(|p| p.by_post);
     let notice = flash.done.as_deref().and_then(|d| {
-        let key = format!("request.done.{d}");
-        t.has(&key).then(|| t.t(&key).to_string())
+        [
+            by_post.then(|| format!("request.done_by_post.{d}")),
+            Some(format!("request.done.{d}")),
+        ]
+        .into_iter()
+        .flatten()
+        .find(|key| t.has(key))
+        .map(|key| t.t(&key).to_string())
     });
     let extension_note = {
         let profile = workflow::profile_of(&state.law, row);
@@ -586,7 +596,6 @@ pub async fn render(
         lang,
     );
     let follow = crate::web::admin::fees::panel(state, staff, row, &l.users).await?;
-    let post = post::panel(t, lang, row, l.contact.as_ref(), &l.events, &page_url);
     let page = RequestPage {
         post,
         follow,
