@@ -77,8 +77,16 @@ impl FileStore {
         };
         let now = std::time::SystemTime::now();
         let mut removed = 0;
+        // One file that cannot go (its permissions changed, a disk error) is left for the next
+        // night with a warning: the rest of the sweep, and the purge around it, go on.
         for entry in entries {
-            let entry = entry?;
+            let entry = match entry {
+                Ok(entry) => entry,
+                Err(e) => {
+                    tracing::warn!(error = %e, "cannot read the incoming folder further");
+                    break;
+                }
+            };
             let stale = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -86,7 +94,9 @@ impl FileStore {
             let ours = entry.file_name().to_string_lossy().starts_with("upload-");
             if ours && stale {
                 match std::fs::remove_file(entry.path()) {
-                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        tracing::warn!(error = %e, file = ?entry.file_name(), "cannot delete a leftover upload");
+                    }
                     _ => removed += 1,
                 }
             }
@@ -180,5 +190,31 @@ mod tests {
         assert!(!incoming.join("upload-left").exists());
         assert!(incoming.join("upload-receiving").exists());
         assert!(incoming.join("not-ours").exists());
+    }
+
+    #[test]
+    fn one_leftover_that_cannot_go_does_not_stop_the_sweep() {
+        let dir = tempfile::tempdir().expect("dir");
+        let store = FileStore::new(dir.path());
+        let incoming = store.incoming_dir().expect("incoming");
+        let old = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+        // A folder cannot be removed as a file: the sweep warns and goes on.
+        std::fs::create_dir(incoming.join("upload-stuck")).expect("dir");
+        std::fs::File::open(incoming.join("upload-stuck"))
+            .and_then(|f| f.set_modified(old))
+            .expect("mtime");
+        for name in ["upload-a", "upload-z"] {
+            std::fs::File::create(incoming.join(name))
+                .and_then(|f| f.set_modified(old))
+                .expect("create");
+        }
+        assert_eq!(
+            store
+                .sweep_incoming(Duration::from_secs(3600))
+                .expect("sweep"),
+            2
+        );
+        assert!(incoming.join("upload-stuck").exists());
+        assert!(!incoming.join("upload-a").exists() && !incoming.join("upload-z").exists());
     }
 }
