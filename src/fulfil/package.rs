@@ -237,6 +237,10 @@ fn write_package(
         let now = state.clock.now_naive();
         let mut zip = ZipWriter::new(sealed, now);
         let lang = row.language;
+        let scope = {
+            let mut conn = state.pool.get()?;
+            crate::workflow::scopes::of_request(&mut conn, row.id)?
+        };
         zip.start_file("index.html", true)?;
         write_index(
             &mut zip,
@@ -247,6 +251,20 @@ fn write_package(
             runs,
             removed,
             portability,
+            &scope,
+        )?;
+        // What the answer covers, for a machine as the index says it for the person.
+        zip.start_file("scope.json", true)?;
+        serde_json::to_writer_pretty(
+            &mut zip,
+            &serde_json::json!({
+                "everything": scope.is_everything(),
+                "activities": match &scope {
+                    crate::domain::scope::Scope::Everything => Vec::new(),
+                    crate::domain::scope::Scope::Activities(set) => set.iter().cloned().collect(),
+                },
+                "words": crate::workflow::scopes::scope_words(state, &scope, lang),
+            }),
         )?;
         for part in parts {
             let staged = part.run.staged.as_deref().unwrap_or_default();
