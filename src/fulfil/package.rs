@@ -253,19 +253,17 @@ fn write_package(
             portability,
             &scope,
         )?;
-        // What the answer covers, for a machine as the index says it for the person.
-        zip.start_file("scope.json", true)?;
-        serde_json::to_writer_pretty(
-            &mut zip,
-            &serde_json::json!({
-                "everything": scope.is_everything(),
-                "activities": match &scope {
-                    crate::domain::scope::Scope::Everything => Vec::new(),
-                    crate::domain::scope::Scope::Activities(set) => set.iter().cloned().collect(),
-                },
-                "words": crate::workflow::scopes::scope_words(state, &scope, lang),
-            }),
-        )?;
+        // What a scoped answer covers, for a machine as the index says it for the person.
+        if let crate::domain::scope::Scope::Activities(set) = &scope {
+            zip.start_file("scope.json", true)?;
+            serde_json::to_writer_pretty(
+                &mut zip,
+                &serde_json::json!({
+                    "activities": set,
+                    "words": crate::workflow::scopes::scope_words(state, &scope, lang),
+                }),
+            )?;
+        }
         for part in parts {
             let staged = part.run.staged.as_deref().unwrap_or_default();
             if let Some(file_name) = &part.file_name {
