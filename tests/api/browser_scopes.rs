@@ -82,10 +82,13 @@ async fn the_dpo_confirms_a_scope_in_french_and_sends_a_scoped_erasure() {
         .expect("La personne a demandé une partie seulement de ses données")
         .await;
     assert!(!page.contains("id=\"dispatch\""));
+    assert!(
+        page.contains("Confirmer le périmètre de la demande d'après ce que la personne a demandé")
+    );
     check(d, &app, "scopes-request-unconfirmed").await;
 
     // The scope's page: her words, the register's activities; nothing ticked is refused.
-    d.click_text("Confirmer le périmètre").await;
+    d.click("#scope a.button").await;
     d.expect("Ne plus recevoir la lettre d'information, c'est tout.")
         .await;
     check(d, &app, "scopes-form").await;

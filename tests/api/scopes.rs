@@ -126,6 +126,9 @@ async fn a_scoped_erasure_of_the_newsletter_leaves_everything_else_in_place(back
     let page = dpo.get(&format!("/admin/requests/{camille}")).await;
     page.assert_contains("The person asked for part of their data only: the request cannot be sent to the sources until its scope is confirmed.");
     assert!(!page.html.contains("id=\"dispatch\""), "no send button");
+    page.assert_contains(
+        "Confirm the scope of the request from what the person asked, then send it to the sources.",
+    );
     let refused = try_dispatch(&mut dpo, &camille).await;
     assert_eq!(refused.status.as_u16(), 422, "{}", refused.html);
     refused.assert_contains("confirm the scope of the request before sending it to the sources");
@@ -306,6 +309,7 @@ async fn an_objection_to_another_processing_is_balanced_not_suppressed(backend: 
     let refused = try_dispatch(&mut dpo, &upheld).await;
     assert_eq!(refused.status.as_u16(), 422, "{}", refused.html);
     refused.assert_contains("Record the balancing decision");
+    page.assert_contains("Decide on the objection (balancing, GDPR Art. 21(1))");
 
     // Refused without grounds: said, nothing recorded.
     let scope_page = dpo.get(&format!("/admin/requests/{upheld}/scope")).await;

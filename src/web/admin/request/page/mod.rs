@@ -609,13 +609,25 @@ pub async fn render(
     );
     let follow = crate::web::admin::fees::panel(state, staff, row, &l.users).await?;
     let post = post::panel(t, lang, row, l.contact.as_ref(), &l.events, &page_url);
+    let can = Can::of(&offers, can_act);
+    // The scope to confirm (or the objection to decide) comes before the sources.
+    let next = if scope.blocks.is_some() && can.send {
+        t.t(if scope.confirmed.is_none() {
+            "scope.next"
+        } else {
+            "scope.next_balancing"
+        })
+        .to_string()
+    } else {
+        t.t(&format!("request.next.{step_key}")).to_string()
+    };
     let page = RequestPage {
+        scope,
+        next,
         post,
         follow,
-        scope,
-        can: Can::of(&offers, can_act),
+        can,
         primary: if can_act { step.offer() } else { None },
-        next: t.t(&format!("request.next.{step_key}")).to_string(),
         stage,
         can_act,
         open: row.status.is_open(),
