@@ -175,6 +175,8 @@ text_enum! {
         /// GDPR art. 17(3): erasure does not apply (legal obligation, claims, ...).
         Art17Exception => "art17_3_exception",
         Other => "other",
+        /// GDPR art. 21(1): compelling legitimate grounds override an objection.
+        CompellingGrounds => "compelling_grounds",
     }
 }
 

@@ -20,6 +20,7 @@ pub mod lifecycle;
 pub mod outcome;
 pub mod reference;
 pub mod reminder;
+pub mod scope;
 pub mod stage;
 pub mod status;
 pub mod text;

@@ -48,6 +48,8 @@ pub fn dispatch(
             "Write the corrections, one per line: field = new value.",
         ));
     }
+    // Only what the request covers, as staff confirmed it (issue 15: scopes honoured).
+    let scope = crate::workflow::scopes::for_dispatch(conn, row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
         let existing = rows::runs_for(conn, row.id)?;
@@ -58,7 +60,10 @@ pub fn dispatch(
             ));
         }
         let mut started = 0;
-        for source in state.sources.list.iter().filter(|s| s.serves(op)) {
+        let in_scope = |s: &&crate::config::sources::Source| {
+            s.serves(op) && crate::workflow::scopes::reaches(s, &scope)
+        };
+        for source in state.sources.list.iter().filter(in_scope) {
             let current = existing
                 .iter()
                 .find(|r| r.source == source.id && r.operation == op);
@@ -104,7 +109,9 @@ pub fn dispatch(
                 "operation": op.as_str(),
                 "started": started,
                 "fields": changes.keys().collect::<Vec<_>>(),
-                "suppressed": crate::workflow::suppression::scope(kind),
+                "suppressed": crate::workflow::suppression::scope(kind)
+                    .filter(|_| !crate::domain::scope::needs_balancing(kind, &row.form)),
+                "scope": scope.to_stored(),
             }),
             naive,
         )?;

@@ -70,6 +70,8 @@ struct Index<'a> {
     /// (source name, file names)
     contents: Vec<(String, Vec<String>)>,
     status_url: String,
+    /// What the request covered, when not everything.
+    scope: Option<String>,
 }
 
 pub(super) fn pick(t: &crate::config::processing::Text, lang: Lang) -> String {
@@ -219,6 +221,7 @@ pub(super) fn write_index(
     runs: &[RunRow],
     removed: &[Removed],
     portability: bool,
+    scope: &crate::domain::scope::Scope,
 ) -> anyhow::Result<()> {
     let t = lang.strings();
     let org = &state.settings.organisation;
@@ -261,6 +264,15 @@ pub(super) fn write_index(
             })
             .collect(),
         status_url: format!("{}/{}/", state.settings.base_url(), lang.code()),
+        scope: (!scope.is_everything()).then(|| {
+            t.fill(
+                "scope.index",
+                &[(
+                    "scope",
+                    &crate::workflow::scopes::scope_words(state, scope, lang),
+                )],
+            )
+        }),
     };
     out.write_all(index.render()?.as_bytes())?;
     // The data, streamed: a table per source table, the first rows of each.

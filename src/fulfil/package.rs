@@ -237,6 +237,10 @@ fn write_package(
         let now = state.clock.now_naive();
         let mut zip = ZipWriter::new(sealed, now);
         let lang = row.language;
+        let scope = {
+            let mut conn = state.pool.get()?;
+            crate::workflow::scopes::of_request(&mut conn, row.id)?
+        };
         zip.start_file("index.html", true)?;
         write_index(
             &mut zip,
@@ -247,7 +251,19 @@ fn write_package(
             runs,
             removed,
             portability,
+            &scope,
         )?;
+        // What a scoped answer covers, for a machine as the index says it for the person.
+        if let crate::domain::scope::Scope::Activities(set) = &scope {
+            zip.start_file("scope.json", true)?;
+            serde_json::to_writer_pretty(
+                &mut zip,
+                &serde_json::json!({
+                    "activities": set,
+                    "words": crate::workflow::scopes::scope_words(state, &scope, lang),
+                }),
+            )?;
+        }
         for part in parts {
             let staged = part.run.staged.as_deref().unwrap_or_default();
             if let Some(file_name) = &part.file_name {

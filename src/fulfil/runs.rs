@@ -88,6 +88,9 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
         .and_then(|c| serde_json::from_str(c).ok())
         .unwrap_or_default();
     let subject = subject(&row);
+    // Only the tables in the request's scope (the run was started for something in it).
+    let scope =
+        crate::workflow::scopes::of_request(&mut conn, row.id).map_err(|e| e.to_string())?;
     // What an access run finds goes straight to an encrypted file, never all in memory.
     let mut staged: Option<(String, SealedFile)> = None;
     if op == Operation::Access {
@@ -103,7 +106,7 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
         };
         match &source.connector {
             Connector::Sql(sql) => connectors::sql::run(
-                sql,
+                &crate::workflow::scopes::scoped_tables(sql, &scope),
                 op,
                 &subject,
                 &changes,
@@ -150,6 +153,23 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
     let mine = [RunStatus::Running];
     match result {
         Ok(mut outcome) => {
+            // An objection balanced in the person's favour stops what is in scope; a table
+            // with no way to stop it written in the sources file is left to the team.
+            if op == Operation::Object
+                && !scope.is_everything()
+                && let Connector::Sql(sql) = &source.connector
+            {
+                for t in crate::workflow::scopes::scoped_tables(sql, &scope)
+                    .tables
+                    .iter()
+                    .filter(|t| t.object.is_empty())
+                {
+                    outcome.manual.push(format!(
+                        "table {}: no way to stop this processing is written in the sources file; stop it by hand",
+                        t.name
+                    ));
+                }
+            }
             // Corrections sent again add to what was corrected before: the letter lists all.
             if op == Operation::Rectify {
                 let mut before = run.outcome().changed;

@@ -608,6 +608,12 @@ fn ground_words(ground: &str, lang: Lang) -> Option<&'static str> {
         ("art17_3_exception", Lang::En) => {
             "erasure does not apply to this data (Article 17(3) GDPR)"
         }
+        ("compelling_grounds", Lang::Fr) => {
+            "nous justifions de motifs légitimes et impérieux pour ce traitement, qui prévalent sur vos intérêts, droits et libertés (article 21, paragraphe 1, du RGPD)"
+        }
+        ("compelling_grounds", Lang::En) => {
+            "we have compelling legitimate grounds for this processing which override your interests, rights and freedoms (Article 21(1) GDPR)"
+        }
         ("other", Lang::Fr) => "motif exposé ci-dessous",
         ("other", Lang::En) => "the reason set out below",
         _ => return None,

@@ -18,6 +18,7 @@ pub mod reminders;
 pub mod reports;
 pub mod requests;
 pub mod schema;
+pub mod scopes;
 pub mod sessions;
 pub mod users;
 

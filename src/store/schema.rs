@@ -375,3 +375,19 @@ diesel::table! {
         received_registered -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    request_scopes (request_id) {
+        request_id -> BigInt,
+        activities -> Nullable<Text>,
+        confirmed_by -> Text,
+        confirmed_at -> Timestamp,
+        balancing -> Nullable<Text>,
+        grounds -> Nullable<Text>,
+        decided_by -> Nullable<Text>,
+        decided_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(request_scopes -> requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(request_scopes, requests);

@@ -127,6 +127,7 @@ pub fn anonymise_closed(
             // part of the register and stays.
             requests::clear_event_notes_except_extensions(conn, &ids)?;
             crate::store::contacts::forget(conn, &ids)?;
+            crate::store::scopes::forget(conn, &ids)?;
             requests::anonymise(conn, &ids)?;
             Ok::<_, diesel::result::Error>(stored.into_iter().flatten().collect())
         })?;

@@ -9,6 +9,7 @@ mod filing;
 pub mod follow;
 pub mod intake;
 pub mod requester;
+pub mod scopes;
 pub mod staff_actions;
 mod steps;
 pub mod suppression;

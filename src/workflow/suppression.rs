@@ -28,6 +28,10 @@ pub fn suppress_for(
     let Some(scope) = scope(row.kind) else {
         return Ok(());
     };
+    // An objection to another processing is balanced (Art. 21(1)), never a marketing one.
+    if crate::domain::scope::needs_balancing(row.kind, &row.form) {
+        return Ok(());
+    }
     let Some(address) = suppressed_address(row) else {
         return Ok(());
     };

@@ -360,7 +360,9 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
             "On behalf of",
             "Fee: basis",
             "Fee: amount in euro cents",
-            "Fee: state"
+            "Fee: state",
+            "Confirmed scope",
+            "Objection: balancing (Art. 21(1))"
         ]
     );
     assert_eq!(rows.len(), 8, "a header and seven requests");
@@ -396,6 +398,8 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
             "2025-06-03",
             EXTENSION_REASON,
             "2025-06-03",
+            "",
+            "",
             "",
             "",
             "",

@@ -46,7 +46,7 @@ const ENGLISH: [&str; 11] = [
 /// Every code the domain and the worker speak, from their own lists, the ids the
 /// organisation's register and sources file give its activities, categories of data, sources
 /// and tables, and the English words; lower case, less the codes that are French words too.
-fn forbidden(state: &dsar::state::AppState) -> Vec<String> {
+pub(crate) fn forbidden(state: &dsar::state::AppState) -> Vec<String> {
     let mut config: Vec<&str> = Vec::new();
     if let Some(register) = &state.register {
         for a in &register.activities {
@@ -136,7 +136,7 @@ pub(crate) fn offences(text: &str, forbidden: &[String]) -> Vec<String> {
 
 /// The page's visible text, less what is marked as `<code>`: the settings page names each
 /// configuration key an administrator would change, on purpose.
-const VISIBLE_TEXT: &str = "let text = document.body.innerText; \
+pub(crate) const VISIBLE_TEXT: &str = "let text = document.body.innerText; \
     for (const c of document.querySelectorAll('code')) { text = text.split(c.innerText).join(' '); } \
     return text;";
 

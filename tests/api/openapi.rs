@@ -8,7 +8,7 @@ use crate::helpers::{TestApp, assert_problem};
 use crate::on_both_backends;
 
 /// Every operation of API v1, as a client knows it from the README.
-const OPERATIONS: [(&str, &str, bool); 9] = [
+const OPERATIONS: [(&str, &str, bool); 10] = [
     ("GET", "/api/v1/docs", false),
     ("GET", "/api/v1/openapi.json", false),
     ("GET", "/api/v1/requests", true),
@@ -17,6 +17,7 @@ const OPERATIONS: [(&str, &str, bool); 9] = [
     ("POST", "/api/v1/requests/{id}/events", true),
     ("POST", "/api/v1/requests/{id}/extension", true),
     ("POST", "/api/v1/requests/{id}/messages", true),
+    ("POST", "/api/v1/requests/{id}/scope", true),
     ("POST", "/api/v1/suppressions/check", true),
 ];
 

@@ -19,6 +19,7 @@ pub mod queue;
 pub mod reports;
 pub mod request;
 pub mod request_register;
+pub mod scopes;
 pub mod settings;
 pub mod users;
 
@@ -98,6 +99,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(fulfilment::task),
                 )
                 .route("/requests/{id}/package", web::get().to(fulfilment::package))
+                .route("/requests/{id}/scope", web::get().to(scopes::form))
+                .route("/requests/{id}/scope", web::post().to(scopes::confirm))
+                .route("/requests/{id}/objection", web::post().to(scopes::decide))
                 .route("/requests/{id}/fee", web::get().to(fees::form))
                 .route("/requests/{id}/fee", web::post().to(fees::ask))
                 .route("/requests/{id}/fee/{fee}", web::post().to(fees::settle))

@@ -27,7 +27,7 @@ use crate::workflow;
 
 const PAGE: i64 = 500;
 
-pub const COLUMNS: [&str; 16] = [
+pub const COLUMNS: [&str; 18] = [
     "reference",
     "kind",
     "channel",
@@ -44,6 +44,8 @@ pub const COLUMNS: [&str; 16] = [
     "fee_basis",
     "fee_cents",
     "fee_status",
+    "scope",
+    "objection_decision",
 ];
 
 /// One request in the register. Absent values are empty in CSV and null in JSON.
@@ -76,10 +78,19 @@ pub struct Entry {
     pub fee_basis: Option<String>,
     pub fee_cents: Option<i64>,
     pub fee_status: Option<String>,
+    /// The scope staff confirmed: the register activities, separated by " | ", or `all`;
+    /// none when none was confirmed (the request covered what the person asked: everything).
+    pub scope: Option<String>,
+    /// On an objection to a processing other than direct marketing, the balancing decision
+    /// (Art. 21(1)): `stop` or `compelling`.
+    pub objection_decision: Option<String>,
+    /// The scope in French and in English, for the spreadsheet.
+    #[serde(skip)]
+    scope_words: Option<(String, String)>,
 }
 
 impl Entry {
-    fn fields(&self) -> [String; 16] {
+    fn fields(&self) -> [String; 18] {
         let text = |v: &Option<String>| v.clone().unwrap_or_default();
         [
             self.reference.clone(),
@@ -98,6 +109,8 @@ impl Entry {
             text(&self.fee_basis),
             self.fee_cents.map(|c| c.to_string()).unwrap_or_default(),
             text(&self.fee_status),
+            text(&self.scope),
+            text(&self.objection_decision),
         ]
     }
 }
@@ -107,7 +120,7 @@ impl Entry {
     /// (the right with its article, the channel, how the identity was verified, the outcome,
     /// the ground of a refusal, the fee's basis and state). The JSON keeps the codes, for
     /// the systems that read it.
-    fn words(&self, lang: Lang) -> [String; 16] {
+    fn words(&self, lang: Lang) -> [String; 18] {
         let t = lang.strings();
         let word = |prefix: &str, code: &str| {
             let key = format!("{prefix}.{code}");
@@ -127,6 +140,13 @@ impl Entry {
         fields[11] = word("label.ground", &fields[11]);
         fields[13] = word("follow.fee.basis", &fields[13]);
         fields[15] = word("follow.fee.state", &fields[15]);
+        if let Some((fr, en)) = &self.scope_words {
+            fields[16] = match lang {
+                Lang::Fr => fr.clone(),
+                Lang::En => en.clone(),
+            };
+        }
+        fields[17] = word("scope.decision_word", &fields[17]);
         fields
     }
 }
@@ -144,6 +164,7 @@ fn csv_line(fields: &[String]) -> String {
 /// The register's entries for one page of rows, with their extensions from the timeline.
 fn entries(
     conn: &mut crate::store::DbConn,
+    app: &crate::state::AppState,
     law: &crate::config::Law,
     rows: Vec<RegisterRow>,
     today: NaiveDate,
@@ -165,10 +186,16 @@ fn entries(
     for f in crate::store::follow::fees_for(conn, &ids)? {
         fees.insert(f.request_id, f);
     }
+    let mut scopes: HashMap<i64, crate::store::scopes::ScopeRow> = HashMap::new();
+    for s in crate::store::scopes::for_requests(conn, &ids)? {
+        scopes.insert(s.request_id, s);
+    }
     Ok(rows
         .into_iter()
         .map(|r| {
             let fee = fees.remove(&r.id);
+            let confirmed = scopes.remove(&r.id);
+            let scope = confirmed.as_ref().map(|s| s.scope());
             let closed_on = r.closed_at.map(|at| law.today(at.and_utc()));
             let deadline = workflow::deadline_for(
                 law,
@@ -208,6 +235,19 @@ fn entries(
                 fee_basis: fee.as_ref().map(|f| f.basis.as_str().to_string()),
                 fee_cents: fee.as_ref().map(|f| f.amount_cents),
                 fee_status: fee.as_ref().map(|f| f.state.as_str().to_string()),
+                scope: scope.as_ref().map(|s| match s {
+                    crate::domain::scope::Scope::Everything => "all".to_string(),
+                    crate::domain::scope::Scope::Activities(set) => {
+                        set.iter().cloned().collect::<Vec<_>>().join(" | ")
+                    }
+                }),
+                objection_decision: confirmed.as_ref().and_then(|s| s.balancing.clone()),
+                scope_words: scope.as_ref().map(|s| {
+                    (
+                        workflow::scopes::scope_words(app, s, Lang::Fr),
+                        workflow::scopes::scope_words(app, s, Lang::En),
+                    )
+                }),
             }
         })
         .collect())
@@ -335,7 +375,7 @@ async fn download(
                 .db(move |conn, app| {
                     let rows =
                         report_rows::register_page(conn, range.first, range.until(), after, PAGE)?;
-                    entries(conn, &app.law, rows, today)
+                    entries(conn, app, &app.law, rows, today)
                 })
                 .await;
             Some(match page {

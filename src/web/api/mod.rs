@@ -5,6 +5,7 @@ pub mod docs;
 pub mod openapi;
 pub mod requests;
 mod schema;
+pub mod scopes;
 pub mod suppressions;
 pub mod view;
 
@@ -39,6 +40,7 @@ operations!(
     requests::record_event,
     requests::extend,
     requests::post_message,
+    scopes::confirm,
     suppressions::check,
     openapi::spec,
     docs::page,

@@ -419,7 +419,7 @@ pub async fn show(
 
 /// Finds the request named by `id` (UUID or reference), runs `step` on it, and returns the
 /// request as it then stands, with its timeline: what every API answer about one shows.
-async fn after(
+pub(super) async fn after(
     state: &State,
     id: String,
     now: DateTime<Utc>,
@@ -439,7 +439,7 @@ async fn after(
 }
 
 /// What `{id}` in a path takes.
-const ID_DOC: &str = "The request's UUID, or its reference (`DSAR-2026-000123`)";
+pub(super) const ID_DOC: &str = "The request's UUID, or its reference (`DSAR-2026-000123`)";
 
 /// A cursor is a row id as `next_cursor` gave it: digits only (as the schema's pattern says),
 /// so a sign or a space is refused rather than read.

@@ -26,7 +26,7 @@ use crate::web::portal::upload::{self, Early, Rejected, UploadError};
 use crate::workflow;
 use crate::workflow::staff_actions::{self, Action, Attachment};
 
-pub use page::{Flash, Kept, actor_name};
+pub use page::{Flash, Kept, actor_name, asked_lines};
 use words::Said;
 
 pub async fn show(

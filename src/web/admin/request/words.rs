@@ -198,6 +198,9 @@ fn refused(t: &Strings, said: &str) -> Said {
         "That item is not withheld." => ("not_withheld", None),
         "There is no package waiting for review." => ("not_reviewing", None),
         "The package is already released." => ("already_released", None),
+        crate::workflow::scopes::UNCONFIRMED => ("scope_unconfirmed", None),
+        crate::workflow::scopes::UNBALANCED => ("balancing_missing", None),
+        crate::workflow::scopes::REFUSED_ON_GROUNDS => ("objection_refused", None),
         _ => ("other", None),
     };
     Said::new(t, key, field)
@@ -262,6 +265,9 @@ mod tests {
             "That item is not withheld.",
             "There is no package waiting for review.",
             "The package is already released.",
+            crate::workflow::scopes::UNCONFIRMED,
+            crate::workflow::scopes::UNBALANCED,
+            crate::workflow::scopes::REFUSED_ON_GROUNDS,
             "Something new",
         ];
         for lang in Lang::ALL {

@@ -53,6 +53,11 @@ pub struct Kept {
 pub const REPLIES: [&str; 3] = ["received", "customer_ref", "scope"];
 
 pub use header::Header;
+
+/// What the person asked, the kind's own answers in the staff's words.
+pub fn asked_lines(t: &crate::i18n::Strings, row: &RequestRow) -> Vec<(String, String)> {
+    record::answers(t, row.kind, &row.form)
+}
 pub use thread::{ThreadItem, actor_name};
 
 pub struct DocView {
@@ -138,6 +143,8 @@ pub struct RequestPage {
     pub fulfilment: fulfilment::Panel,
     /// What follows the answer: fees, the restriction in force, the rows kept.
     pub follow: crate::web::admin::fees::Panel,
+    /// What the request covers, as staff confirmed it.
+    pub scope: crate::web::admin::scopes::Panel,
     /// How to reach the person by post, and the letters to print; `None` when the request
     /// has no postal address and its answers go by email.
     pub post: Option<post::PostPanel>,
@@ -389,6 +396,8 @@ pub async fn render(
                 csrf: staff.session.csrf.clone(),
                 grounds: RejectGround::ALL
                     .iter()
+                    // Refused on compelling grounds only through the balancing decision.
+                    .filter(|g| **g != RejectGround::CompellingGrounds)
                     .map(|g| {
                         (
                             g.as_str(),
@@ -528,6 +537,19 @@ pub async fn render(
     let mut letter = fill(&crate::fulfil::letter_key(row.kind.as_str(), empty, &found));
     crate::fulfil::say_on_whose_behalf(&mut letter, row, rlang);
     letter.push_str(&crate::fulfil::answer_summary(state, &l.runs, rlang));
+    let scope =
+        crate::web::admin::scopes::panel(state, staff, row, !l.runs.is_empty(), &names).await?;
+    if let Some(covers) = &scope.covers {
+        // The answer says what it covers, as the person asked and staff confirmed.
+        letter.push_str("\n\n");
+        letter.push_str(&rlang.strings().fill(
+            "scope.letter",
+            &[(
+                "scope",
+                &workflow::scopes::scope_words(state, covers, rlang),
+            )],
+        ));
+    }
     if kept.action == "fulfil" {
         letter = kept.text.clone();
     }
@@ -596,12 +618,25 @@ pub async fn render(
         lang,
     );
     let follow = crate::web::admin::fees::panel(state, staff, row, &l.users).await?;
+    let can = Can::of(&offers, can_act);
+    // The scope to confirm (or the objection to decide) comes before the sources.
+    let next = if scope.blocks.is_some() && can.send {
+        t.t(if scope.confirmed.is_none() {
+            "scope.next"
+        } else {
+            "scope.next_balancing"
+        })
+        .to_string()
+    } else {
+        t.t(&format!("request.next.{step_key}")).to_string()
+    };
     let page = RequestPage {
+        scope,
+        next,
         post,
         follow,
-        can: Can::of(&offers, can_act),
+        can,
         primary: if can_act { step.offer() } else { None },
-        next: t.t(&format!("request.next.{step_key}")).to_string(),
         stage,
         can_act,
         open: row.status.is_open(),

@@ -146,6 +146,7 @@ fn event_sentence(
         kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
         | "message") => s(kind),
         _ => crate::web::admin::follow::event_sentence(t, lang, e.kind.as_str(), &data, tables)
+            .or_else(|| crate::web::admin::scopes::event_sentence(t, lang, e.kind.as_str(), &data))
             .unwrap_or_else(|| s("other")),
     }
 }
