@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::config::sources::{Connector, Operation};
 use crate::domain::fulfilment::RunStatus;
+use crate::domain::outcome::{ByHand, by_hand};
 use crate::state::AppState;
 use crate::store::audit;
 use crate::store::fulfilment::{self as rows, Finished};
@@ -164,10 +165,7 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
                     .iter()
                     .filter(|t| t.object.is_empty())
                 {
-                    outcome.manual.push(format!(
-                        "table {}: no way to stop this processing is written in the sources file; stop it by hand",
-                        t.name
-                    ));
+                    outcome.manual.push(by_hand(ByHand::Object, &t.name));
                 }
             }
             // Corrections sent again add to what was corrected before: the letter lists all.
@@ -188,16 +186,14 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
                 .as_ref()
                 .filter(|_| op.notifies_recipients() && !http)
             {
-                outcome
-                    .manual
-                    .push(format!("tell {who} of the change (GDPR Art. 19)"));
+                outcome.manual.push(by_hand(ByHand::TellRecipient, who));
             }
             if op == Operation::Rectify && !outcome.manual.is_empty() {
                 let asked: Vec<String> =
                     changes.iter().map(|(f, v)| format!("{f} = {v}")).collect();
                 outcome
                     .manual
-                    .push(format!("corrections asked: {}", asked.join(", ")));
+                    .push(by_hand(ByHand::Corrections, &asked.join(", ")));
             }
             // What the source could not do itself becomes a task for the team.
             let left = !outcome.manual.is_empty();

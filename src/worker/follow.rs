@@ -10,6 +10,7 @@ use serde_json::json;
 
 use crate::config::sources::Connector;
 use crate::domain::follow::{HoldState, RestrictionState};
+use crate::domain::outcome::{ByHand, by_hand};
 use crate::fulfil::connectors::{SourceError, sql};
 use crate::state::AppState;
 use crate::store::jobs::JobRow;
@@ -51,11 +52,11 @@ pub fn lift_job(state: &AppState, job: &JobRow) -> Result<(), String> {
     let mut manual = Vec::new();
     let ids = r.source_ids();
     if ids.is_empty() {
-        manual.push(json!({ "source": "", "why": "no source restricted the data: the team did" }));
+        manual.push(json!({ "source": "", "why": by_hand(ByHand::TeamRestricted, "") }));
     }
     for id in &ids {
         let Some(source) = state.sources.list.iter().find(|s| &s.id == id) else {
-            manual.push(json!({ "source": id, "why": "no longer in the sources file" }));
+            manual.push(json!({ "source": id, "why": by_hand(ByHand::Gone, id) }));
             continue;
         };
         match &source.connector {
@@ -71,9 +72,9 @@ pub fn lift_job(state: &AppState, job: &JobRow) -> Result<(), String> {
                 Err(SourceError::Retry(e)) => return Err(e),
                 Err(SourceError::Fatal(e)) => manual.push(json!({ "source": id, "why": e })),
             },
-            Connector::Http(_) | Connector::Manual(_) => manual.push(
-                json!({ "source": id, "why": "this source cannot lift a restriction itself" }),
-            ),
+            Connector::Http(_) | Connector::Manual(_) => {
+                manual.push(json!({ "source": id, "why": by_hand(ByHand::CannotLift, "") }))
+            }
         }
     }
     let to = if manual.is_empty() {
@@ -117,11 +118,11 @@ pub fn hold_job(state: &AppState, job: &JobRow) -> Result<(), String> {
         },
         Some(_) => (
             HoldState::Task,
-            json!({ "why": "this source cannot erase kept rows itself" }),
+            json!({ "why": by_hand(ByHand::CannotErase, "") }),
         ),
         None => (
             HoldState::Task,
-            json!({ "why": "no longer in the sources file" }),
+            json!({ "why": by_hand(ByHand::Gone, &h.source) }),
         ),
     };
     let mut conn = state.pool.get().map_err(|e| e.to_string())?;

@@ -1013,7 +1013,9 @@ async fn objection_and_rectification(backend: Backend) {
     );
     let page = dpo.get(&format!("/admin/requests/{fix}")).await;
     page.assert_contains("Identity, contact details, preferences: 1 record changed (phone)");
-    page.assert_contains("field loyalty_tier: no table of this source lets it be corrected");
+    page.assert_contains(
+        "correct the field “loyalty_tier”: no table of this source lets it be corrected",
+    );
     let calls = w.calls.lock().expect("lock").clone();
     let rectify = calls
         .iter()
@@ -1157,7 +1159,9 @@ async fn restriction(backend: Backend) {
     );
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
     page.assert_contains("Identity, contact details, preferences: 1 record changed (restricted)");
-    page.assert_contains("table orders: no restriction column; mark the rows restricted by hand");
+    page.assert_contains(
+        "mark “Orders, contact details” as restricted: no restriction column is written for these data",
+    );
     page.assert_contains("Task for the team:");
     fulfil(&mut dpo, &reference, "Vos données sont limitées.")
         .await

@@ -297,7 +297,7 @@ async fn kept_rows_are_erased_when_their_retention_ends(backend: Backend) {
     let mut dpo = signed_in(app, "dana@example.org").await;
     let list = dpo.get("/admin/holds").await;
     list.assert_contains("To erase by the team");
-    list.assert_contains("this source cannot erase kept rows itself");
+    list.assert_contains("this source cannot erase kept data itself");
     let hold = id_after(&list, "/admin/holds/");
     let res = dpo
         .post_urlencoded(

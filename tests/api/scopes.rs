@@ -341,8 +341,14 @@ async fn an_objection_to_another_processing_is_balanced_not_suppressed(backend: 
     page.assert_contains("Objection: no compelling grounds, the processing stops for this scope");
     // The account's table has no way to stop it written in the sources file: the team does,
     // on that table only.
-    page.assert_contains("table customers: no way to stop this processing is written in the sources file; stop it by hand");
-    assert!(!page.html.contains("table orders"), "{}", page.html);
+    page.assert_contains(
+        "stop the processing of “Identity, contact details, preferences”: the sources file writes no way to stop it",
+    );
+    assert!(
+        !page.html.contains("stop the processing of “Orders"),
+        "{}",
+        page.html
+    );
     assert!(!page.html.contains("Archives papier"), "{}", page.html);
     assert_eq!(suppressions(&app), 0, "not the marketing suppression list");
     assert_eq!(snapshot(&demo), before, "nothing outside the scope changed");

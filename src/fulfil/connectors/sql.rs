@@ -16,6 +16,7 @@ use diesel::sqlite::{Sqlite, SqliteConnection};
 use super::{Changed, Kept, Outcome, Sink, SourceError, Subject};
 use crate::config::processing::Register;
 use crate::config::sources::{Erase, IdentityKey, Operation, SqlSource, Table};
+use crate::domain::outcome::{ByHand, by_hand};
 
 enum Conn {
     Sqlite(SqliteConnection),
@@ -123,14 +124,11 @@ impl Conn {
 
 /// Said when a table is keyed by something the request does not give.
 fn unsearchable(t: &Table) -> String {
-    let missing = match t.identity {
-        IdentityKey::Email => "email address",
-        IdentityKey::CustomerRef => "customer number",
+    let why = match t.identity {
+        IdentityKey::Email => ByHand::SearchNoEmail,
+        IdentityKey::CustomerRef => ByHand::SearchNoRef,
     };
-    format!(
-        "table {}: the request gives no {missing}; search it by hand",
-        t.name
-    )
+    by_hand(why, &t.name)
 }
 
 fn quote(name: &str) -> String {
@@ -485,10 +483,7 @@ fn change(
         };
         if values.is_empty() {
             if op == Operation::Restrict && count(conn, t, &id)? > 0 {
-                outcome.manual.push(format!(
-                    "table {}: no restriction column; mark the rows restricted by hand",
-                    t.name
-                ));
+                outcome.manual.push(by_hand(ByHand::Restrict, &t.name));
             }
             continue;
         }
@@ -511,9 +506,7 @@ fn change(
     }
     if op == Operation::Rectify {
         for field in changes.keys().filter(|f| !applied.contains(*f)) {
-            outcome.manual.push(format!(
-                "field {field}: no table of this source lets it be corrected; correct it by hand"
-            ));
+            outcome.manual.push(by_hand(ByHand::Rectify, field));
         }
     }
     Ok(())
@@ -527,14 +520,10 @@ const KEYS_PER_STATEMENT: usize = 500;
 /// in one transaction. Returns how many rows went.
 pub fn erase_kept(source: &SqlSource, table: &str, keys: &[String]) -> Result<u64, SourceError> {
     let Some(t) = source.tables.iter().find(|t| t.name == table) else {
-        return Err(SourceError::Fatal(format!(
-            "table {table}: no longer in the sources file; erase the kept rows by hand"
-        )));
+        return Err(SourceError::Fatal(by_hand(ByHand::Gone, table)));
     };
     if keys.is_empty() {
-        return Err(SourceError::Fatal(format!(
-            "table {table}: the kept rows were not recorded with their keys; erase them by hand"
-        )));
+        return Err(SourceError::Fatal(by_hand(ByHand::KeysMissing, table)));
     }
     let mut conn = Conn::open(&source.url)?;
     conn.transaction(|conn| {
@@ -570,10 +559,7 @@ pub fn unrestrict(source: &SqlSource, subject: &Subject) -> Result<Outcome, Sour
             };
             if t.unrestrict.is_empty() {
                 if count(conn, t, &id)? > 0 {
-                    outcome.manual.push(format!(
-                        "table {}: no way to lift the restriction written in the sources file; lift it by hand",
-                        t.name
-                    ));
+                    outcome.manual.push(by_hand(ByHand::Lift, &t.name));
                 }
                 continue;
             }

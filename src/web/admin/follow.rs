@@ -134,7 +134,7 @@ pub fn hold_state(t: &Strings, s: HoldState) -> (String, &'static str) {
 }
 
 /// What the team must do by hand after a lift, from the worker's outcome.
-pub fn todo_lines(state: &State, t: &Strings, outcome: Option<&str>) -> Vec<String> {
+pub fn todo_lines(state: &State, t: &Strings, lang: Lang, outcome: Option<&str>) -> Vec<String> {
     let value: serde_json::Value = outcome
         .and_then(|o| serde_json::from_str(o).ok())
         .unwrap_or_default();
@@ -154,7 +154,16 @@ pub fn todo_lines(state: &State, t: &Strings, outcome: Option<&str>) -> Vec<Stri
                         "follow.todo_lift",
                         &[
                             ("source", &name),
-                            ("detail", m["why"].as_str().unwrap_or_default()),
+                            (
+                                "detail",
+                                &super::fulfilment::by_hand_words(
+                                    state,
+                                    t,
+                                    source,
+                                    m["why"].as_str().unwrap_or_default(),
+                                    lang,
+                                ),
+                            ),
                         ],
                     )
                 })
@@ -223,7 +232,7 @@ pub fn restriction_view(
         can_cancel: can_act && desk::follow::can_cancel_lift(r.state),
         can_finish: can_act && desk::follow::can_finish_lift(r.state),
         todo: if r.state == RestrictionState::LiftTask {
-            todo_lines(state, t, r.outcome.as_deref())
+            todo_lines(state, t, lang, r.outcome.as_deref())
         } else {
             Vec::new()
         },
@@ -298,7 +307,9 @@ pub fn hold_view(
         state: words,
         tag,
         can_finish: can_act && desk::follow::can_finish_hold(h.state),
-        why: outcome["why"].as_str().map(str::to_string),
+        why: outcome["why"]
+            .as_str()
+            .map(|w| super::fulfilment::by_hand_words(app, t, &h.source, w, lang)),
     }
 }
 

@@ -98,6 +98,39 @@ pub fn panel(
     }
 }
 
+/// One thing a source left to the team, in the team's words: a table as the register names
+/// it; a service's own words as they came.
+pub fn by_hand_words(
+    state: &crate::state::AppState,
+    t: &crate::i18n::Strings,
+    source: &str,
+    entry: &str,
+    lang: Lang,
+) -> String {
+    use crate::domain::outcome::{ByHand, read_by_hand};
+    let Some((why, about)) = read_by_hand(entry) else {
+        return entry.to_string();
+    };
+    let about = match why {
+        ByHand::SearchNoEmail
+        | ByHand::SearchNoRef
+        | ByHand::Restrict
+        | ByHand::Object
+        | ByHand::Lift
+        | ByHand::KeysMissing => crate::fulfil::table_words(state, source, about, lang),
+        ByHand::Gone => state
+            .sources
+            .find(about)
+            .map(|s| s.name.clone())
+            .unwrap_or_else(|| about.to_string()),
+        _ => about.to_string(),
+    };
+    t.fill(
+        &format!("request.by_hand.{}", why.as_str()),
+        &[("about", &about)],
+    )
+}
+
 fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang: Lang) -> RunView {
     let t = lang.strings();
     let source = state.sources.find(&r.source);
@@ -166,7 +199,10 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
         ));
     }
     for m in &outcome.manual {
-        summary.push(t.fill("request.source.by_hand", &[("what", m)]));
+        summary.push(t.fill(
+            "request.source.by_hand",
+            &[("what", &by_hand_words(state, t, &r.source, m, lang))],
+        ));
     }
     if let Some(note) = &outcome.team_note {
         summary.push(t.fill("request.source.team_note", &[("note", note)]));
@@ -196,10 +232,20 @@ fn run_view(state: &crate::state::AppState, r: &RunRow, live_jobs: &[i64], lang:
                 &[("team", &m.team), ("instructions", &m.instructions)],
             )
         }),
-        (_, true) => Some(t.fill(
-            "request.source.task_by_hand",
-            &[("what", &outcome.manual.join(" ; "))],
-        )),
+        (_, true) => Some(
+            t.fill(
+                "request.source.task_by_hand",
+                &[(
+                    "what",
+                    &outcome
+                        .manual
+                        .iter()
+                        .map(|m| by_hand_words(state, t, &r.source, m, lang))
+                        .collect::<Vec<_>>()
+                        .join(" ; "),
+                )],
+            ),
+        ),
     };
     let status_class = match r.status {
         RunStatus::Done => "done",
