@@ -149,7 +149,7 @@ fn dsar_demo_serves_prints_the_dpo_link_and_keeps_its_data() {
 }
 
 /// The server under test on the demo's register, sources and shop (in its own folder).
-async fn demo_app(backend: Backend) -> Option<(TestApp, Demo, tempfile::TempDir)> {
+pub(crate) async fn demo_app(backend: Backend) -> Option<(TestApp, Demo, tempfile::TempDir)> {
     let dir = tempfile::tempdir().expect("dir");
     let demo = dsar::demo::prepare(dir.path()).expect("the demo's files");
     let app = try_spawn(backend, &demo.env()).await?;
@@ -193,7 +193,7 @@ async fn verified(app: &TestApp, kind: &str, who: &Customer) -> String {
 }
 
 /// Posts one of the request page's source actions, as its buttons do.
-async fn sources_action(dpo: &mut Browser<'_>, reference: &str, action: &str) {
+pub(crate) async fn sources_action(dpo: &mut Browser<'_>, reference: &str, action: &str) {
     let page = dpo.get(&format!("/admin/requests/{reference}")).await;
     let csrf = page.csrf();
     let res = dpo
@@ -207,7 +207,7 @@ async fn sources_action(dpo: &mut Browser<'_>, reference: &str, action: &str) {
 
 /// Dispatches the request, lets the sources run and the archives team find nothing; returns
 /// the request page after.
-async fn through_the_sources(
+pub(crate) async fn through_the_sources(
     app: &TestApp,
     dpo: &mut Browser<'_>,
     reference: &str,
