@@ -367,3 +367,64 @@ mod portability_to_another_organisation {
         portable_data_go_to_the_organisation_the_person_names(Backend::Postgres).await;
     }
 }
+
+/// The staff's intake form: a mother's letter for her son born on `born`, by post.
+async fn parent_letter(dpo: &mut Browser<'_>, csrf: &str, born: &str) -> crate::web::Page {
+    let fields = [
+        ("csrf", csrf),
+        ("channel", "post"),
+        ("kind", "access"),
+        ("received_on", "2025-11-28"),
+        ("name", "Sophie Bernard"),
+        ("address_lines", "3 rue des Écoles"),
+        ("postcode", "69003"),
+        ("city", "Lyon"),
+        ("email", ""),
+        ("acting", "parent"),
+        ("subject_name", "Hugo Bernard"),
+        ("subject_birth_date", born),
+        ("subject_customer_ref", "C-00002"),
+        ("language", "fr"),
+        ("identity", "verified"),
+    ];
+    let mut parts: Vec<Part<'_>> = fields.iter().map(|(k, v)| Part::Field(k, v)).collect();
+    parts.push(Part::File("letter", "courrier.pdf", PDF));
+    parts.push(Part::File("id_copy", "livret-et-cni.pdf", PDF));
+    dpo.post("/admin/requests/new", &parts).await
+}
+
+async fn a_parent_s_letter_is_filed_by_the_team_and_answered_by_post(app: TestApp) {
+    app.set_now("2025-12-01T09:30:00Z");
+    let mut dpo = crate::admin::staff_named(
+        &app,
+        "marie@example.org",
+        "Marie Martin",
+        dsar::staff::Role::Dpo,
+    )
+    .await;
+    let form = dpo.get("/admin/requests/new").await;
+    form.assert_contains("for their minor child (holder of parental authority)");
+    let csrf = form.csrf();
+    // Of age on the day the letter arrived: refused, in the staff's words, by the field.
+    let res = parent_letter(&mut dpo, &csrf, "2007-11-27").await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.html);
+    res.assert_contains("The child is 18 on the day of receipt");
+    res.assert_contains("href=\"#subject_birth_date\"");
+    let res = parent_letter(&mut dpo, &csrf, "2012-05-14").await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let page = dpo.follow(res).await;
+    page.assert_contains("Parent of Hugo Bernard, born on 14 May 2012");
+    let reference = reference_in(&page.html);
+    // The acknowledgement, printed, says whose data the request is about.
+    let printed = dpo
+        .get(&format!(
+            "/admin/requests/{reference}/letters/acknowledgement"
+        ))
+        .await;
+    assert_eq!(printed.status.as_u16(), 200);
+    printed.assert_contains("Cette demande porte sur les données de votre enfant, Hugo Bernard");
+}
+on_both_backends!(
+    parent_by_post,
+    a_parent_s_letter_is_filed_by_the_team_and_answered_by_post
+);
