@@ -103,6 +103,8 @@ async fn baseline(
                     subject_name: None,
                     subject_email: None,
                     subject_customer_ref: None,
+                    acting: "self",
+                    subject_birth_date: None,
                 },
             )
         })

@@ -155,12 +155,16 @@ macro_rules! locale_files {
                 "staff/scopes",
                 include_str!(concat!("../templates/i18n/staff/scopes.", $lang, ".toml")),
             ),
+            (
+                "parents",
+                include_str!(concat!("../templates/i18n/parents.", $lang, ".toml")),
+            ),
         ]
     };
 }
 
-const FR: [(&str, &str); 10] = locale_files!("fr");
-const EN: [(&str, &str); 10] = locale_files!("en");
+const FR: [(&str, &str); 11] = locale_files!("fr");
+const EN: [(&str, &str); 11] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();

@@ -23,6 +23,9 @@ text_enum! {
         IdentityUpload => "identity_upload",
         /// Staff accepted the representative's mandate uploaded on the portal.
         MandateUpload => "mandate_upload",
+        /// Staff accepted the parent's proof of parental authority uploaded on the portal
+        /// (and their identity document, when the policy asks for one).
+        ParentalAuthorityUpload => "parental_authority_upload",
     }
 }
 
@@ -44,10 +47,10 @@ impl Method {
 
     /// The method an accepted upload stands for, by the document's purpose.
     pub fn for_upload(purpose: &str) -> Method {
-        if purpose == "mandate" {
-            Method::MandateUpload
-        } else {
-            Method::IdentityUpload
+        match purpose {
+            "mandate" => Method::MandateUpload,
+            "parental_authority" => Method::ParentalAuthorityUpload,
+            _ => Method::IdentityUpload,
         }
     }
 }

@@ -134,18 +134,35 @@ pub fn release(
         if rows::release(conn, export.id, actor, expires, max, naive)? == 0 {
             return Err(WorkflowError::Refused("The package is already released."));
         }
-        let note = if export.status == PackageStatus::Empty {
+        let until = state.law.time_zone.from_utc_datetime(&expires).date_naive();
+        let until = crate::i18n::long_date(until, lang);
+        let count = settings.max_downloads.to_string();
+        let mut note = if export.status == PackageStatus::Empty {
             t.t("export.mail_empty").to_string()
         } else {
-            let until = state.law.time_zone.from_utc_datetime(&expires).date_naive();
-            t.fill(
-                "export.mail_ready",
-                &[
-                    ("until", &crate::i18n::long_date(until, lang)),
-                    ("count", &settings.max_downloads.to_string()),
-                ],
-            )
+            t.fill("export.mail_ready", &[("until", &until), ("count", &count)])
         };
+        // Art. 20(2): the data go straight to the organisation the person named, by a link
+        // of its own with the same expiry and download limits; the person is told to whom.
+        if export.status != PackageStatus::Empty
+            && let Some(to) = transfer_recipient(row)
+        {
+            transfer(
+                conn,
+                state,
+                row,
+                export.id,
+                &to,
+                (&until, &count),
+                actor,
+                now,
+            )?;
+            note.push_str("\n\n");
+            note.push_str(&t.fill(
+                "portability.sent_to",
+                &[("organisation", &to.organisation), ("email", &to.email)],
+            ));
+        }
         requester::notify_with(
             conn,
             state,
@@ -171,6 +188,102 @@ pub fn release(
         )?;
         Ok(())
     })
+}
+
+/// The other organisation a portability request's data go to (GDPR art. 20(2)), as the
+/// person named it on the form; `None` when they go to the person.
+pub struct Recipient {
+    pub organisation: String,
+    pub email: String,
+}
+
+pub fn transfer_recipient(row: &RequestRow) -> Option<Recipient> {
+    if row.kind != crate::domain::kind::RequestKind::Portability {
+        return None;
+    }
+    let form: serde_json::Value = serde_json::from_str(&row.form).ok()?;
+    if form["portability_destination"] != "controller" {
+        return None;
+    }
+    Some(Recipient {
+        organisation: form["portability_controller"].as_str()?.to_string(),
+        email: form["portability_controller_email"].as_str()?.to_string(),
+    })
+}
+
+/// Mails the other organisation its own download link, in the transaction of the release,
+/// with the timeline and the audit trail saying so.
+#[allow(clippy::too_many_arguments)]
+fn transfer(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+    export_id: i64,
+    to: &Recipient,
+    (until, count): (&str, &str),
+    actor: &str,
+    now: DateTime<Utc>,
+) -> Result<(), WorkflowError> {
+    let token = crate::crypto::random_token();
+    rows::set_transfer_token(conn, export_id, &crate::crypto::sha256_hex(&token))?;
+    let lang = row.language;
+    let t = lang.strings();
+    let link = format!(
+        "{}/{}/transfer/{token}",
+        state.settings.base_url(),
+        lang.code()
+    );
+    let note = t.fill(
+        "portability.transfer_note",
+        &[
+            ("person", row.requester_name.as_str()),
+            ("until", until),
+            ("count", count),
+        ],
+    );
+    let reference = crate::workflow::reference(row).to_string();
+    let kind_label = t.t(&format!("kinds.{}.name", row.kind)).to_string();
+    let org = &state.settings.organisation;
+    crate::mail::queue(
+        conn,
+        MailKind::PortabilityTransfer,
+        &crate::mail::MailFacts {
+            lang: lang.code(),
+            to: &to.email,
+            organisation: &org.name,
+            dpo_email: &org.dpo_email,
+            reference: &reference,
+            kind_label: &kind_label,
+            link: Some(&link),
+            due_on: None,
+            clock_stopped: false,
+            note: Some(&note),
+            ground: None,
+            amount: None,
+            on_behalf: None,
+        },
+        Some(row.id),
+        now.naive_utc(),
+    )?;
+    let sent = json!({ "organisation": to.organisation, "email": to.email });
+    crate::workflow::follow::event(
+        conn,
+        row,
+        "portability_sent",
+        actor,
+        None,
+        sent.clone(),
+        now,
+    )?;
+    audit::on_request(
+        conn,
+        &row.uuid,
+        actor,
+        "export.transfer",
+        &sent,
+        now.naive_utc(),
+    )?;
+    Ok(())
 }
 
 /// Why a download is refused, said to the requester.
@@ -215,9 +328,11 @@ pub fn availability(
 }
 
 /// Counts and audits one download; the caller streams the file it names.
+/// `who` is `requester`, or `recipient` for the organisation the data were sent to.
 pub fn start_download(
     conn: &mut DbConn,
     row: &RequestRow,
+    who: &str,
     now: DateTime<Utc>,
 ) -> Result<Result<String, DownloadRefused>, WorkflowError> {
     let naive = now.naive_utc();
@@ -230,7 +345,7 @@ pub fn start_download(
             audit::on_request(
                 conn,
                 &row.uuid,
-                "requester",
+                who,
                 "export.download_refused",
                 &json!({ "why": format!("{why:?}").to_lowercase() }),
                 naive,
@@ -246,7 +361,7 @@ pub fn start_download(
         audit::on_request(
             conn,
             &row.uuid,
-            "requester",
+            who,
             "export.download",
             &json!({ "download": export.downloads + 1, "of": export.max_downloads }),
             naive,

@@ -16,9 +16,11 @@ pub fn say_on_whose_behalf(letter: &mut String, row: &RequestRow, lang: crate::i
     let Some(subject) = &row.subject_name else {
         return;
     };
-    let paragraph = lang
-        .strings()
-        .fill("answer.on_behalf", &[("subject", subject.as_str())]);
+    let key = match row.acting {
+        crate::domain::filing::Acting::Parent => "answer.on_behalf_parent",
+        _ => "answer.on_behalf",
+    };
+    let paragraph = lang.strings().fill(key, &[("subject", subject.as_str())]);
     // The mail greets the representative; the letter opens by naming the person.
     letter.insert_str(0, &format!("{paragraph}\n\n"));
 }

@@ -49,6 +49,9 @@ crate::domain::kind::text_enum! {
         FeeAsked => "fee_asked",
         /// A fee paid, or waived.
         FeeSettled => "fee_settled",
+        /// To another organisation: the download link of a person's portable data, sent at
+        /// their request (GDPR art. 20(2)).
+        PortabilityTransfer => "portability_transfer",
     }
 }
 
@@ -79,6 +82,9 @@ pub struct MailFacts<'a> {
     pub ground: Option<&'a str>,
     /// A fee's amount, written out in the mail's language ("12,50 €").
     pub amount: Option<&'a str>,
+    /// On whose behalf the reader asked, as a sentence in the mail's language, when a parent
+    /// acts for their child: every mail of the request says whose data it is about.
+    pub on_behalf: Option<&'a str>,
 }
 
 #[derive(Debug, thiserror::Error)]

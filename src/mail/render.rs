@@ -35,6 +35,8 @@ pub(super) struct View<'a> {
     /// A fee's amount; whether it was waived (else paid), for the settled mail.
     amount: Option<&'a str>,
     waived: bool,
+    /// Whose data the request is about, when the reader acts for their child.
+    on_behalf: Option<&'a str>,
 }
 
 impl<'a> View<'a> {
@@ -50,6 +52,7 @@ impl<'a> View<'a> {
                 | MailKind::ReminderConfirm
                 | MailKind::ReminderAnswer
                 | MailKind::LinkAgain
+                | MailKind::PortabilityTransfer
         );
         if needs_link && facts.link.is_none() {
             return Err(MailError::MissingLink(kind));
@@ -61,6 +64,7 @@ impl<'a> View<'a> {
                 | MailKind::Rejected
                 | MailKind::Fulfilled
                 | MailKind::ExportReady
+                | MailKind::PortabilityTransfer
         );
         let note = facts.note.map(str::trim).filter(|n| !n.is_empty());
         if needs_note && note.is_none() {
@@ -86,6 +90,7 @@ impl<'a> View<'a> {
             ground,
             amount: facts.amount,
             waived: kind == MailKind::FeeSettled && facts.ground == Some("waived"),
+            on_behalf: facts.on_behalf,
         })
     }
 }
@@ -171,6 +176,7 @@ mail_templates! {
     RestrictionLift => "email/restriction_lift/subject.txt", "email/restriction_lift/body.txt", "email/restriction_lift/body.html";
     FeeAsked => "email/fee_asked/subject.txt", "email/fee_asked/body.txt", "email/fee_asked/body.html";
     FeeSettled => "email/fee_settled/subject.txt", "email/fee_settled/body.txt", "email/fee_settled/body.html";
+    PortabilityTransfer => "email/portability_transfer/subject.txt", "email/portability_transfer/body.txt", "email/portability_transfer/body.html";
 }
 
 /// A fee's ground as the mail says it, with its article.

@@ -362,6 +362,22 @@ pub fn release(
     .execute(conn)
 }
 
+/// Records the hash of the download link mailed to another organisation (GDPR art. 20(2)).
+pub fn set_transfer_token(conn: &mut DbConn, id: i64, token_hash: &str) -> QueryResult<usize> {
+    diesel::update(exports::table.find(id))
+        .set(exports::transfer_token_hash.eq(token_hash))
+        .execute(conn)
+}
+
+/// The request whose package the link mailed to another organisation opens.
+pub fn request_for_transfer(conn: &mut DbConn, token_hash: &str) -> QueryResult<Option<i64>> {
+    exports::table
+        .filter(exports::transfer_token_hash.eq(token_hash))
+        .select(exports::request_id)
+        .first(conn)
+        .optional()
+}
+
 /// Counts one download if the package may still be downloaded; false when it may not.
 pub fn spend_download(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> QueryResult<bool> {
     let n = diesel::update(

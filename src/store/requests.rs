@@ -5,6 +5,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::{request_events, requests};
+use crate::domain::filing::Acting;
 use crate::domain::{Channel, RequestKind, Status};
 use crate::i18n::Lang;
 
@@ -52,6 +53,11 @@ pub struct RequestRow {
     pub subject_name: Option<String>,
     pub subject_email: Option<String>,
     pub subject_customer_ref: Option<String>,
+    /// How the requester acts: for themselves, as a representative, or as a parent.
+    #[diesel(deserialize_as = String)]
+    pub acting: Acting,
+    /// The child's date of birth, when a parent acts.
+    pub subject_birth_date: Option<NaiveDate>,
 }
 
 #[derive(Debug, Insertable)]
@@ -80,6 +86,8 @@ pub struct NewRequest<'a> {
     pub subject_name: Option<&'a str>,
     pub subject_email: Option<&'a str>,
     pub subject_customer_ref: Option<&'a str>,
+    pub acting: &'a str,
+    pub subject_birth_date: Option<NaiveDate>,
 }
 
 /// What an event changes on the request row; `None` leaves a column as it is.

@@ -39,6 +39,8 @@ diesel::table! {
         subject_email -> Nullable<Text>,
         subject_customer_ref -> Nullable<Text>,
         sources_state -> Nullable<Text>,
+        acting -> Text,
+        subject_birth_date -> Nullable<Date>,
     }
 }
 
@@ -295,6 +297,7 @@ diesel::table! {
         max_downloads -> Integer,
         purged_at -> Nullable<Timestamp>,
         created_at -> Timestamp,
+        transfer_token_hash -> Nullable<Text>,
     }
 }
 

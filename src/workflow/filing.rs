@@ -8,7 +8,9 @@ use serde_json::json;
 use crate::config::Law;
 use crate::domain::deadline::{self, Pauses, Period};
 use crate::domain::email::EmailAddress;
-use crate::domain::filing::{self as rules, Answer, Draft, FieldError, PostalAddress, Represented};
+use crate::domain::filing::{
+    self as rules, Acting, Answer, Draft, FieldError, PostalAddress, Represented,
+};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::store::audit;
@@ -34,8 +36,10 @@ pub struct Filing {
     pub initial_status: Status,
     pub country: Option<String>,
     pub representative: bool,
-    /// Whom a representative acts for: the sources are searched for this person, while the
-    /// mails go to the requester (the representative).
+    /// How the requester acts (a representative exactly when `representative`).
+    pub acting: Acting,
+    /// Whom a representative or a parent acts for: the sources are searched for this person,
+    /// while the mails go to the requester (the representative, the parent).
     pub subject: Option<Represented>,
     /// Kind-specific answers (JSON object).
     pub form: serde_json::Value,
@@ -93,6 +97,7 @@ impl Filing {
             initial_status,
             country: None,
             representative: false,
+            acting: Acting::Myself,
             subject: None,
             form: json!({}),
             postal: None,
@@ -141,6 +146,7 @@ pub fn check_filing(
         initial_status,
         country: checked.country.map(str::to_string),
         representative: checked.representative,
+        acting: checked.acting,
         subject: checked.subject,
         form: serde_json::Value::Object(form),
         postal: checked.postal,
@@ -228,6 +234,8 @@ pub fn file(
                 subject_name: subject.map(|s| s.name.as_str()),
                 subject_email: subject.and_then(|s| s.email.as_ref()).map(|e| e.as_str()),
                 subject_customer_ref: subject.and_then(|s| s.customer_ref.as_deref()),
+                acting: filing.acting.as_str(),
+                subject_birth_date: subject.and_then(|s| s.birth_date),
                 form: &form,
                 duplicate_of,
             },
@@ -294,6 +302,7 @@ mod tests {
                 country,
                 acting: "self",
                 mandate: Attachment::Absent,
+                parental_proof: Attachment::Absent,
             }),
             answers: country.map(|_| answers as &dyn rules::Answers),
             subject: None,

@@ -259,6 +259,7 @@ fn mail_about(
             note,
             ground,
             amount,
+            on_behalf: requester::on_behalf(row).as_deref(),
         },
         Some(row.id),
         now.naive_utc(),

@@ -65,6 +65,17 @@ pub fn issue_link(
     ))
 }
 
+/// The sentence every mail to a parent carries: whose data the request is about, in the
+/// request's language; `None` unless a parent acts for their child.
+pub fn on_behalf(row: &RequestRow) -> Option<String> {
+    let child = row.subject_name.as_deref()?;
+    (row.acting == crate::domain::filing::Acting::Parent).then(|| {
+        row.language
+            .strings()
+            .fill("mail.on_behalf_parent", &[("child", child)])
+    })
+}
+
 /// Queues a mail about `row` in its language, with a fresh link when the mail carries one.
 pub fn notify(
     conn: &mut DbConn,
@@ -117,6 +128,7 @@ pub fn notify_with(
             note,
             ground,
             amount: None,
+            on_behalf: on_behalf(row).as_deref(),
         },
         Some(row.id),
         now.naive_utc(),
@@ -143,7 +155,12 @@ pub fn file(
                 conn,
                 &NewDocument {
                     request_id: row.id,
-                    purpose: "mandate",
+                    // What shows the right to act for another: a mandate, or a proof of
+                    // parental authority.
+                    purpose: match filing.acting {
+                        crate::domain::filing::Acting::Parent => "parental_authority",
+                        _ => "mandate",
+                    },
                     storage_name: Some(name),
                     original_name: Some(original),
                     content_type: sniffed.content_type(),
@@ -191,8 +208,10 @@ pub fn confirm_email(
         return Ok(false);
     }
     let policy = state.settings.identity.policy(row.kind);
+    // A mandate carries the identity of the person represented; a parent's own identity is
+    // asked for as anyone's, and their proof of parental authority is checked beside it.
     let wants_document = policy == IdentityPolicy::Document && !row.representative;
-    let needs_identity = wants_document || row.representative;
+    let needs_identity = wants_document || row.acting.for_another();
     write_tx(conn, |conn| {
         let record = Record {
             step: Step::ConfirmEmail { needs_identity },

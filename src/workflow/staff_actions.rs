@@ -288,8 +288,12 @@ pub fn perform(
                 decided_file = doc.storage_name.clone();
                 // Verified already (e.g. by hand while the upload waited): the decision is
                 // recorded, the first verification stands.
-                if *accepted && row.verified_at.is_none() {
-                    let method = Method::for_upload(&doc.purpose);
+                if *accepted && row.verified_at.is_none() && parent_proved(conn, state, &row)? {
+                    let method = match row.acting {
+                        // Verified by the proof and the ID together, whichever came last.
+                        crate::domain::filing::Acting::Parent => Method::ParentalAuthorityUpload,
+                        _ => Method::for_upload(&doc.purpose),
+                    };
                     workflow::record(
                         conn,
                         &state.law,
@@ -435,6 +439,28 @@ pub fn perform(
         state.files.delete(name)?;
     }
     result
+}
+
+/// Whether a parent's request has what verifies it, once a document has just been accepted:
+/// a proof of parental authority accepted, and their own identity document too when the
+/// policy for the kind asks for one. Any other request is verified by the one document.
+fn parent_proved(
+    conn: &mut DbConn,
+    state: &AppState,
+    row: &RequestRow,
+) -> diesel::QueryResult<bool> {
+    if row.acting != crate::domain::filing::Acting::Parent {
+        return Ok(true);
+    }
+    let accepted: Vec<String> = portal_rows::documents_for(conn, row.id)?
+        .into_iter()
+        .filter(|d| d.decision.as_deref() == Some("accepted"))
+        .map(|d| d.purpose)
+        .collect();
+    let wants_id =
+        state.settings.identity.policy(row.kind) == crate::config::IdentityPolicy::Document;
+    Ok(accepted.iter().any(|p| p == "parental_authority")
+        && (!wants_id || accepted.iter().any(|p| p == "identity")))
 }
 
 /// Documents that prove who the requester is (or that their representative may act), as

@@ -207,7 +207,7 @@ pub(crate) async fn sources_action(dpo: &mut Browser<'_>, reference: &str, actio
 
 /// Dispatches the request, lets the sources run and the archives team find nothing; returns
 /// the request page after.
-async fn through_the_sources(
+pub(crate) async fn through_the_sources(
     app: &TestApp,
     dpo: &mut Browser<'_>,
     reference: &str,

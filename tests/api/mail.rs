@@ -32,6 +32,7 @@ fn facts<'a>(lang: &'a str, to: &'a str, link: Option<&'a str>) -> MailFacts<'a>
         note: None,
         ground: None,
         amount: None,
+        on_behalf: None,
     }
 }
 

@@ -88,7 +88,7 @@ async fn the_portal_asks_whom_a_representative_acts_for(app: TestApp) {
     assert_eq!(filed["requester"]["email"], "Claire.Dubois@avocats-lyon.fr");
     assert_eq!(
         filed["subject"],
-        json!({ "name": "Paul Durand", "email": null, "customer_ref": "C-2210" })
+        json!({ "name": "Paul Durand", "email": null, "customer_ref": "C-2210", "acting": "representative", "birth_date": null })
     );
 
     // Someone acting for themselves may leave the group as it is: nothing of it is kept.
@@ -127,7 +127,7 @@ async fn the_api_takes_the_person_represented_as_subject(app: TestApp) {
             "subject": { "name": "Paul Durand", "email": "Paul.Durand@Example.FR", "customer_ref": " C-2210 " }
         }))
         .await;
-    let expected = json!({ "name": "Paul Durand", "email": "Paul.Durand@example.fr", "customer_ref": "C-2210" });
+    let expected = json!({ "name": "Paul Durand", "email": "Paul.Durand@example.fr", "customer_ref": "C-2210", "acting": "representative", "birth_date": null });
     assert_eq!(filed["subject"], expected);
     assert_eq!(filed["requester"]["email"], LAWYER);
     let read = app

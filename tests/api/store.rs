@@ -181,6 +181,8 @@ fn insert_request(
             subject_name: None,
             subject_email: None,
             subject_customer_ref: None,
+            acting: "self",
+            subject_birth_date: None,
         },
     )
     .expect("insert");

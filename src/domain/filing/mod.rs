@@ -10,10 +10,10 @@ use std::collections::HashMap;
 use std::fmt;
 use std::hash::BuildHasher;
 
-use chrono::{DateTime, NaiveDate, TimeDelta, Utc};
+use chrono::{DateTime, Months, NaiveDate, TimeDelta, Utc};
 
 use crate::domain::email::{EmailAddress, InvalidEmail};
-use crate::domain::kind::{Channel, RequestKind, UnknownValue};
+use crate::domain::kind::{Channel, RequestKind, UnknownValue, text_enum};
 use crate::domain::text::{self, TextFault, TextKind};
 
 pub use schema::*;
@@ -78,21 +78,49 @@ pub struct PostalAddress {
     pub country: Option<String>,
 }
 
-/// The person a representative acts for, as typed; empty texts where nothing was given.
+/// The person a representative (or a parent) acts for, as typed; empty texts where nothing
+/// was given.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct SubjectDraft<'a> {
     pub name: &'a str,
     pub email: &'a str,
     pub customer_ref: &'a str,
+    /// A child's date of birth; empty when none was given.
+    pub birth_date: &'a str,
+    /// How the filer acts for them, where the channel asks it here (the API's `subject`);
+    /// empty: as a representative, or as `Person::acting` says on the portal.
+    pub acting: &'a str,
 }
 
-/// The person a representative acts for, checked: the sources are searched for them.
+/// The person a representative or a parent acts for, checked: the sources are searched for
+/// them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Represented {
     pub name: String,
     /// At least one of `email` and `customer_ref` is there.
     pub email: Option<EmailAddress>,
     pub customer_ref: Option<String>,
+    /// A child's date of birth (a parent acts); `None` for a represented adult.
+    pub birth_date: Option<NaiveDate>,
+}
+
+text_enum! {
+    /// How the person filing stands to the person whose data it is.
+    pub enum Acting (what = "way of acting", ignore_case = false) {
+        /// The requester is the person.
+        Myself => "self",
+        /// An authorised representative, with a signed mandate.
+        Representative => "representative",
+        /// A holder of parental authority (parent or legal guardian) for a minor child.
+        Parent => "parent",
+    }
+}
+
+impl Acting {
+    /// Whether someone acts for another person, whom the sources are searched for.
+    pub fn for_another(self) -> bool {
+        self != Acting::Myself
+    }
 }
 
 /// The person filing, as the portal asks: where they live and for whom they act.
@@ -101,6 +129,8 @@ pub struct Person<'a> {
     pub country: &'a str,
     pub acting: &'a str,
     pub mandate: Attachment,
+    /// The proof of parental authority, when a parent acts.
+    pub parental_proof: Attachment,
 }
 
 /// What came as an attached document. The caller looks at the bytes (see
@@ -152,7 +182,9 @@ pub struct Checked {
     pub language: &'static str,
     pub country: Option<&'static str>,
     pub representative: bool,
-    /// Whom a representative acts for; `None` for a person acting for themselves.
+    /// How the requester acts ([`Acting::Representative`] exactly when `representative`).
+    pub acting: Acting,
+    /// Whom a representative or a parent acts for; `None` for a person acting for themselves.
     pub subject: Option<Represented>,
     /// The kind's own answers, in schema order; texts left empty are left out.
     pub answers: Vec<(&'static str, Answer)>,
@@ -223,6 +255,13 @@ pub enum Code {
     NotADocument,
     /// A text that breaks the rule every typed text follows (see [`text`]).
     Text(TextFault),
+    /// Not a day (`YYYY-MM-DD` or `DD/MM/YYYY`).
+    NotADate,
+    /// A child who has come of age (`age` years) on the day of filing: they act for themselves,
+    /// or give a mandate.
+    OfAge {
+        age: u32,
+    },
 }
 
 /// Checks a draft against the schema of its kind. `profiles` are the configured deadline
@@ -281,13 +320,26 @@ pub fn check(
     let customer_ref = e.text(&CUSTOMER_REF, draft.customer_ref, &NO_ANSWERS);
     let (country, acting) = match &draft.person {
         Some(person) => e.person(person),
-        // The API asks no `acting`: its `subject` object says a representative files.
-        None => (None, draft.subject.map(|_| "representative")),
+        // The API asks no `acting`: its `subject` object says someone acts for another, and
+        // how (a representative unless it says a parent).
+        None => (
+            None,
+            draft.subject.and_then(|s| match s.acting {
+                "" => Some("representative"),
+                given => e.choice(&SUBJECT_ACTING, given, &NO_ANSWERS),
+            }),
+        ),
     };
-    let representative = acting == Some("representative");
+    let acting = match acting {
+        Some("representative") => Acting::Representative,
+        Some("parent") => Acting::Parent,
+        _ => Acting::Myself,
+    };
+    let representative = acting == Acting::Representative;
     // What a person acting for themselves left in the group is not theirs to give: ignored.
-    let subject = if representative {
-        e.subject(&draft.subject.unwrap_or_default())
+    let subject = if acting.for_another() {
+        let day = received_at.unwrap_or(now).date_naive();
+        e.subject(&draft.subject.unwrap_or_default(), acting, day)
     } else {
         None
     };
@@ -312,6 +364,7 @@ pub fn check(
                 language,
                 country,
                 representative,
+                acting,
                 subject,
                 answers,
                 postal,
@@ -377,6 +430,7 @@ fn parse_instant(raw: &str) -> Result<DateTime<Utc>, Code> {
 fn text_kind(spec: &FieldSpec) -> TextKind {
     match spec.shape {
         _ if spec.name == NAME.name || spec.name == SUBJECT_NAME.name => TextKind::Name,
+        Shape::Date => TextKind::Line,
         Shape::Text { max } if max > MAX_LINE => TextKind::Long,
         _ => TextKind::Line,
     }
@@ -469,6 +523,17 @@ impl Errors {
             }
             Attachment::Document => {}
         }
+        match person.parental_proof {
+            Attachment::NotADocument => self.fail(PARENTAL_PROOF.name, Code::NotADocument),
+            Attachment::Absent => {
+                if let Some(code) =
+                    missing(PARENTAL_PROOF.need, &[(ACTING.name, acting.unwrap_or(""))])
+                {
+                    self.fail(PARENTAL_PROOF.name, code);
+                }
+            }
+            Attachment::Document => {}
+        }
         (country, acting)
     }
 
@@ -498,12 +563,25 @@ impl Errors {
         })
     }
 
-    /// The person a representative acts for: a name, and an address or a customer reference.
-    fn subject(&mut self, raw: &SubjectDraft<'_>) -> Option<Represented> {
+    /// The person a representative or a parent acts for: a name, and an address or a
+    /// customer reference; a child's date of birth, before their majority on `day` (the day
+    /// of filing).
+    fn subject(
+        &mut self,
+        raw: &SubjectDraft<'_>,
+        acting: Acting,
+        day: NaiveDate,
+    ) -> Option<Represented> {
+        // A child is found in the sources as a represented person is: the schema's needs for
+        // the representative's case are the parent's too.
         let others = [
             (ACTING.name, "representative"),
             (SUBJECT_CUSTOMER_REF.name, raw.customer_ref),
         ];
+        let birth_date = match acting {
+            Acting::Parent => Some(self.birth_date(raw.birth_date, day)),
+            _ => None,
+        };
         let name = self.text(&SUBJECT_NAME, raw.name, &others);
         let email = if raw.email.trim().is_empty() {
             if let Some(code) = missing(SUBJECT_EMAIL.need, &others) {
@@ -521,7 +599,36 @@ impl Errors {
             name: name?,
             email,
             customer_ref,
+            // A parent's child without a valid date of birth is refused above.
+            birth_date: match birth_date {
+                Some(born) => Some(born?),
+                None => None,
+            },
         })
+    }
+
+    /// A child's date of birth: a day, not after `day`, and less than [`AGE_OF_MAJORITY`]
+    /// years before it.
+    fn birth_date(&mut self, raw: &str, day: NaiveDate) -> Option<NaiveDate> {
+        let raw = raw.trim();
+        if raw.is_empty() {
+            self.fail(SUBJECT_BIRTH_DATE.name, Code::Required);
+            return None;
+        }
+        let Some(born) = parse_day(raw) else {
+            self.fail(SUBJECT_BIRTH_DATE.name, Code::NotADate);
+            return None;
+        };
+        if born > day {
+            self.fail(SUBJECT_BIRTH_DATE.name, Code::InFuture);
+            return None;
+        }
+        let age = age_on(born, day);
+        if age >= AGE_OF_MAJORITY {
+            self.fail(SUBJECT_BIRTH_DATE.name, Code::OfAge { age });
+            return None;
+        }
+        Some(born)
     }
 
     /// A kind's own answers: its fields are texts, choices and boxes.
@@ -536,7 +643,12 @@ impl Errors {
             let answer = match spec.shape {
                 Shape::Choice(_) => self.choice(spec, raw, given).map(Answer::Choice),
                 Shape::Flag => Some(Answer::Flag(!raw.is_empty())),
-                Shape::Text { .. } | Shape::Email | Shape::Document => {
+                // An address someone is to be written to (the other organisation of an
+                // art. 20(2) portability) is checked as the requester's is.
+                Shape::Email if !raw.trim().is_empty() => self
+                    .take(spec.name, EmailAddress::parse(raw).map_err(Code::Email))
+                    .map(|email| Answer::Text(email.to_string())),
+                Shape::Text { .. } | Shape::Email | Shape::Document | Shape::Date => {
                     self.text(spec, raw, given).map(Answer::Text)
                 }
             };
@@ -568,6 +680,19 @@ impl fmt::Display for FieldError {
             ),
             ("subject_email", Code::RequiredEither { .. }) => f.write_str(
                 "the email address or the customer reference of the person represented is required: the data sources find them by one of these",
+            ),
+            ("subject_birth_date", Code::Required) => {
+                f.write_str("the child's date of birth is required when a parent acts for them")
+            }
+            ("subject_birth_date", Code::OfAge { age }) => write!(
+                f,
+                "the child is {age} on the day of filing, of age: they act for themselves, or give a mandate to a representative"
+            ),
+            ("subject_birth_date", Code::InFuture) => {
+                f.write_str("the child's date of birth is in the future")
+            }
+            ("parental_proof", Code::Required) => f.write_str(
+                "a proof of parental authority (livret de famille, birth certificate or judgment) is required",
             ),
             ("subject_customer_ref", Code::TooLong { max }) => write!(
                 f,
@@ -620,8 +745,33 @@ impl fmt::Display for FieldError {
                 write!(f, "{field} must be a PDF, a JPEG or a PNG image")
             }
             (field, Code::Text(fault)) => write!(f, "{field} {fault}"),
+            (field, Code::NotADate) => {
+                write!(f, "{field} is not a date such as 2014-03-09")
+            }
+            (field, Code::OfAge { age }) => write!(f, "{field}: {age} years, of age"),
         }
     }
+}
+
+/// A day as a date input sends it (`2014-03-09`) or as a French person types it
+/// (`09/03/2014`).
+pub fn parse_day(raw: &str) -> Option<NaiveDate> {
+    let raw = raw.trim();
+    NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
+        .ok()
+}
+
+/// Full years of age on `day` of a person born on `born` (one born on 29 February has a
+/// birthday on 28 February in other years).
+pub fn age_on(born: NaiveDate, day: NaiveDate) -> u32 {
+    (0..=200u32)
+        .take_while(|years| {
+            born.checked_add_months(Months::new(years * 12))
+                .is_some_and(|birthday| birthday <= day)
+        })
+        .last()
+        .unwrap_or(0)
 }
 
 /// `"fr" or "en"`; `"a", "b" or "c"`.

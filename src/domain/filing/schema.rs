@@ -16,8 +16,14 @@ pub const COUNTRIES: [&str; 14] = [
 ];
 /// The languages a requester is written to in.
 pub const LANGUAGES: [&str; 2] = ["fr", "en"];
-/// For oneself, or for someone else as an authorised representative (who sends a mandate).
-pub const ACTING_AS: [&str; 2] = ["self", "representative"];
+/// For oneself, for someone else as an authorised representative (who sends a mandate), or
+/// for one's minor child as a holder of parental authority (who sends a proof of it).
+pub const ACTING_AS: [&str; 3] = ["self", "representative", "parent"];
+/// How the API's `subject` object says the filer acts for that person.
+pub const ACTING_FOR_ANOTHER: [&str; 2] = ["representative", "parent"];
+/// From this age a person acts for themselves (or gives a mandate): a parent no longer acts
+/// for them (Code civil art. 388 and 414).
+pub const AGE_OF_MAJORITY: u32 = 18;
 
 /// What a field holds.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -32,6 +38,8 @@ pub enum Shape {
     Flag,
     /// An attached document: a PDF, a JPEG or a PNG image.
     Document,
+    /// A day: `YYYY-MM-DD` as a date input sends it, or `DD/MM/YYYY` as a French person types it.
+    Date,
 }
 
 /// Whether a field must be filled in.
@@ -111,6 +119,16 @@ pub const MANDATE: FieldSpec = spec(
         is: "representative",
     },
 );
+/// What shows the parent holds parental authority: a livret de famille, a birth certificate
+/// naming them, or a judgment.
+pub const PARENTAL_PROOF: FieldSpec = spec(
+    "parental_proof",
+    Shape::Document,
+    Need::When {
+        field: "acting",
+        is: "parent",
+    },
+);
 pub const DETAILS: FieldSpec = text("details", Need::Optional);
 /// The language of the replies; the portal takes the page's, the API's caller names one.
 pub const LANGUAGE: FieldSpec = choice("language", &LANGUAGES);
@@ -139,6 +157,23 @@ pub const SUBJECT_EMAIL: FieldSpec = spec(
 pub const SUBJECT_CUSTOMER_REF: FieldSpec = spec(
     "subject_customer_ref",
     Shape::Text { max: MAX_LINE },
+    Need::Optional,
+);
+/// The child's date of birth, when a parent acts: a child who has come of age on the day of
+/// filing is refused (see [`AGE_OF_MAJORITY`]).
+pub const SUBJECT_BIRTH_DATE: FieldSpec = spec(
+    "subject_birth_date",
+    Shape::Date,
+    Need::When {
+        field: "acting",
+        is: "parent",
+    },
+);
+/// How the API's filer acts for the person in its `subject` object; a representative when
+/// absent.
+pub const SUBJECT_ACTING: FieldSpec = spec(
+    "subject_acting",
+    Shape::Choice(&ACTING_FOR_ANOTHER),
     Need::Optional,
 );
 
@@ -171,9 +206,14 @@ pub const MAX_ADDRESS_LINES: usize = 300;
 pub const REQUESTER: [FieldSpec; 3] = [NAME, EMAIL, CUSTOMER_REF];
 /// Who acts and from where: asked by the portal. A system filing through the API speaks for
 /// the organisation, which knows its own customers.
-pub const PERSON: [FieldSpec; 3] = [COUNTRY, ACTING, MANDATE];
-/// The person represented, when a representative files (see [`SUBJECT_NAME`]).
-pub const SUBJECT: [FieldSpec; 3] = [SUBJECT_NAME, SUBJECT_EMAIL, SUBJECT_CUSTOMER_REF];
+pub const PERSON: [FieldSpec; 4] = [COUNTRY, ACTING, MANDATE, PARENTAL_PROOF];
+/// The person represented, or the child a parent acts for (see [`SUBJECT_NAME`]).
+pub const SUBJECT: [FieldSpec; 4] = [
+    SUBJECT_NAME,
+    SUBJECT_EMAIL,
+    SUBJECT_CUSTOMER_REF,
+    SUBJECT_BIRTH_DATE,
+];
 
 const ACCESS: [FieldSpec; 2] = [
     choice("access_scope", &["all", "specific"]),
@@ -208,11 +248,20 @@ const RESTRICTION: [FieldSpec; 2] = [
     ),
     text("restriction_explanation", Need::Optional),
 ];
-const PORTABILITY: [FieldSpec; 3] = [
+const PORTABILITY: [FieldSpec; 4] = [
     text("portability_data", Need::Required),
     choice("portability_destination", &["me", "controller"]),
     text(
         "portability_controller",
+        Need::When {
+            field: "portability_destination",
+            is: "controller",
+        },
+    ),
+    // Where the other organisation receives the download link (GDPR art. 20(2)).
+    spec(
+        "portability_controller_email",
+        Shape::Email,
         Need::When {
             field: "portability_destination",
             is: "controller",

@@ -41,6 +41,7 @@ fn portal_draft(kind: RequestKind, answers: &dyn Answers) -> Draft<'_> {
             country: "FR",
             acting: "self",
             mandate: Attachment::Absent,
+            parental_proof: Attachment::Absent,
         }),
         answers: Some(answers),
         // The portal always sends the group about the person represented, empty or not.
@@ -55,6 +56,7 @@ fn paul<'a>(name: &'a str, email: &'a str, customer_ref: &'a str) -> Option<Subj
         name,
         email,
         customer_ref,
+        ..Default::default()
     })
 }
 
@@ -106,6 +108,7 @@ fn each_kind_asks_its_own_questions() {
                 ("portability_data", true),
                 ("portability_destination", true),
                 ("portability_controller", false),
+                ("portability_controller_email", false),
             ],
         ),
         (
@@ -138,7 +141,9 @@ fn own_fields_are_texts_choices_and_boxes_and_texts_take_twenty_thousand_charact
                 Shape::Text { max } => assert_eq!(max, MAX_TEXT, "{}", field.name),
                 Shape::Choice(values) => assert!(!values.is_empty()),
                 Shape::Flag => {}
-                Shape::Email | Shape::Document => panic!("{} is not a kind's own", field.name),
+                // Where a portability's data are sent (art. 20(2)): checked as an address.
+                Shape::Email => assert_eq!(field.name, "portability_controller_email"),
+                Shape::Document | Shape::Date => panic!("{} is not a kind's own", field.name),
             }
             // A field's need only ever points at a field of the same kind.
             if let Need::When { field: other, .. } | Need::With(other) | Need::Unless(other) =
@@ -167,7 +172,12 @@ fn the_requester_and_the_person_are_the_same_for_every_kind() {
     let person: Vec<(&str, bool)> = PERSON.iter().map(|f| (f.name, f.is_required())).collect();
     assert_eq!(
         person,
-        [("country", true), ("acting", true), ("mandate", false)]
+        [
+            ("country", true),
+            ("acting", true),
+            ("mandate", false),
+            ("parental_proof", false)
+        ]
     );
     assert_eq!(DETAILS.shape, Shape::Text { max: 20_000 });
     assert_eq!(
@@ -205,7 +215,8 @@ fn the_kinds_own_answers_are_checked_field_by_field() {
         (RequestKind::Restriction, vec![("restriction_ground", "bored")], vec![("restriction_ground", Code::NotAllowed { allowed: &["accuracy", "unlawful", "legal_claims", "objection_pending"] })]),
         (RequestKind::Restriction, vec![("restriction_ground", "legal_claims")], vec![]),
         (RequestKind::Portability, vec![], vec![("portability_data", Code::Required), ("portability_destination", Code::NotAllowed { allowed: &["me", "controller"] })]),
-        (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "controller")], vec![("portability_controller", Code::Required)]),
+        (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "controller")], vec![("portability_controller", Code::Required), ("portability_controller_email", Code::Required)]),
+        (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "controller"), ("portability_controller", "Nouvelle Boutique"), ("portability_controller_email", "nowhere")], vec![("portability_controller_email", Code::Email(crate::domain::email::InvalidEmail::MissingAt))]),
         (RequestKind::Portability, vec![("portability_data", "orders"), ("portability_destination", "me")], vec![]),
         (RequestKind::Objection, vec![], vec![("objection_processing", Code::RequiredUnless { other: "objection_direct_marketing" })]),
         (RequestKind::Objection, vec![("objection_direct_marketing", "yes")], vec![]),
@@ -280,6 +291,7 @@ fn the_person_filing_on_the_portal_is_checked() {
             country,
             acting,
             mandate,
+            parental_proof: Attachment::Absent,
         }),
         subject: paul("Paul Durand", "paul@example.fr", ""),
         ..portal_draft(RequestKind::Access, &none)
@@ -288,7 +300,7 @@ fn the_person_filing_on_the_portal_is_checked() {
         allowed: &COUNTRIES,
     };
     let acting = Code::NotAllowed {
-        allowed: &["self", "representative"],
+        allowed: &["self", "representative", "parent"],
     };
     use Attachment::{Absent, Document, NotADocument};
     // (country, acting, mandate, errors)
@@ -337,6 +349,7 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
             country: "ZZ",
             acting: "representative",
             mandate: Attachment::Absent,
+            parental_proof: Attachment::Absent,
         }),
         answers: Some(&answers),
         subject: Some(SubjectDraft::default()),
@@ -398,6 +411,7 @@ fn what_passes_comes_out_trimmed_and_typed() {
             country: "BE",
             acting: "representative",
             mandate: Attachment::Document,
+            parental_proof: Attachment::Absent,
         }),
         subject: paul(" Paul Durand ", " Paul.Durand@Example.FR ", "  "),
         ..portal_draft(RequestKind::Objection, &answers)
@@ -417,10 +431,12 @@ fn what_passes_comes_out_trimmed_and_typed() {
             language: "en",
             country: Some("BE"),
             representative: true,
+            acting: Acting::Representative,
             subject: Some(Represented {
                 name: "Paul Durand".into(),
                 email: Some(EmailAddress::parse("Paul.Durand@example.fr").unwrap()),
                 customer_ref: None,
+                birth_date: None,
             }),
             answers: vec![
                 ("objection_direct_marketing", Answer::Flag(true)),
@@ -508,6 +524,16 @@ fn the_person_represented_is_asked_only_of_a_representative() {
                 Shape::Text { max: 200 },
                 Need::Optional
             ),
+            // A parent's child: the sources find them as a represented person, and their
+            // age is checked on the day of filing.
+            (
+                "subject_birth_date",
+                Shape::Date,
+                Need::When {
+                    field: "acting",
+                    is: "parent"
+                }
+            ),
         ]
     );
     // None is required whatever else is answered: the form marks the group, not the fields.
@@ -526,6 +552,7 @@ fn a_representative_names_the_person_and_how_to_find_them() {
             country: "FR",
             acting,
             mandate: Attachment::Document,
+            parental_proof: Attachment::Absent,
         }),
         subject,
         ..portal_draft(RequestKind::Access, &answers)
@@ -573,6 +600,7 @@ fn a_representative_names_the_person_and_how_to_find_them() {
             name: "Paul Durand".into(),
             email: None,
             customer_ref: Some("C-2210".into()),
+            birth_date: None,
         })
     );
 }
@@ -729,4 +757,99 @@ fn an_address_is_whole_and_letters_need_one() {
     for (draft, said) in cases {
         assert_eq!(errors(&draft), said, "{:?}", draft.postal);
     }
+}
+
+#[test]
+fn a_parent_acts_for_a_minor_child_with_a_proof_and_the_child_s_birth_date() {
+    let answers: [(&str, &str); 1] = [("access_scope", "all")];
+    let parent = |proof, birth_date| Draft {
+        person: Some(Person {
+            country: "FR",
+            acting: "parent",
+            mandate: Attachment::Absent,
+            parental_proof: proof,
+        }),
+        subject: Some(SubjectDraft {
+            name: "Léo Martin",
+            email: "",
+            customer_ref: "C-3001",
+            birth_date,
+            acting: "",
+        }),
+        ..portal_draft(RequestKind::Access, &answers)
+    };
+    // `now()` is in March 2025.
+    let checked = check(
+        &parent(Attachment::Document, "2014-03-09"),
+        &PROFILES,
+        now(),
+    )
+    .unwrap();
+    assert_eq!(checked.acting, Acting::Parent);
+    assert!(!checked.representative);
+    assert_eq!(
+        checked.subject.and_then(|s| s.birth_date),
+        NaiveDate::from_ymd_opt(2014, 3, 9)
+    );
+    // Typed the French way, the same day.
+    assert!(
+        check(
+            &parent(Attachment::Document, "09/03/2014"),
+            &PROFILES,
+            now()
+        )
+        .is_ok()
+    );
+    use Attachment::{Absent, Document};
+    #[rustfmt::skip]
+    let cases: Vec<(Attachment, &str, Said)> = vec![
+        (Absent, "2014-03-09", vec![("parental_proof", Code::Required)]),
+        (Document, "", vec![("subject_birth_date", Code::Required)]),
+        (Document, "9 mars", vec![("subject_birth_date", Code::NotADate)]),
+        (Document, "2030-01-01", vec![("subject_birth_date", Code::InFuture)]),
+        (Document, "2000-01-01", vec![("subject_birth_date", Code::OfAge { age: 25 })]),
+    ];
+    for (proof, born, expected) in cases {
+        assert_eq!(errors(&parent(proof, born)), expected, "{proof:?} {born}");
+    }
+}
+
+#[test]
+fn a_child_comes_of_age_on_their_eighteenth_birthday() {
+    let day = |y, m, d| NaiveDate::from_ymd_opt(y, m, d).unwrap();
+    assert_eq!(age_on(day(2007, 3, 10), day(2025, 3, 9)), 17);
+    assert_eq!(age_on(day(2007, 3, 10), day(2025, 3, 10)), 18);
+    assert_eq!(age_on(day(2008, 2, 29), day(2026, 2, 28)), 18);
+    assert_eq!(age_on(day(2025, 3, 10), day(2025, 3, 10)), 0);
+}
+
+#[test]
+fn the_api_says_a_parent_files_in_its_subject_object() {
+    let subject = |acting| {
+        Some(SubjectDraft {
+            name: "Léo Martin",
+            email: "leo@example.fr",
+            customer_ref: "",
+            birth_date: "2014-03-09",
+            acting,
+        })
+    };
+    let api = |acting| Draft {
+        subject: subject(acting),
+        ..api_draft()
+    };
+    let checked = check(&api("parent"), &PROFILES, now()).unwrap();
+    assert_eq!(checked.acting, Acting::Parent);
+    let checked = check(&api(""), &PROFILES, now()).unwrap();
+    assert_eq!(checked.acting, Acting::Representative);
+    assert_eq!(checked.subject.and_then(|s| s.birth_date), None);
+    assert_eq!(
+        errors(&api("uncle")),
+        vec![(
+            "subject_acting",
+            Code::NotAllowed {
+                allowed: &ACTING_FOR_ANOTHER
+            }
+        )]
+    );
 }

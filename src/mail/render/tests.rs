@@ -20,6 +20,7 @@ fn facts<'a>(lang: &'a str, link: Option<&'a str>) -> MailFacts<'a> {
         note: Some("Merci de préciser votre numéro de client."),
         ground: Some("excessive"),
         amount: Some("12,50 €"),
+        on_behalf: None,
     }
 }
 

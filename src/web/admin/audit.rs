@@ -83,6 +83,8 @@ fn who(t: &Strings, names: &Names, actor: &str) -> String {
     }
     let key = match actor {
         "requester" => "requester",
+        // The organisation a portability request's data were sent to (art. 20(2)).
+        "recipient" => "recipient",
         "system" | "worker" => "system",
         "cli" => "cli",
         "anonymous" => "anonymous",

@@ -10,7 +10,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::{AdminError, Nav, Staff};
 use crate::documents::Refused;
-use crate::domain::filing::{Code, Draft, FieldError, PostalDraft};
+use crate::domain::filing::{Code, Draft, FieldError, PostalDraft, SubjectDraft};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::domain::verification::Method;
@@ -28,7 +28,7 @@ const CHANNELS: [Channel; 4] = [
 ];
 
 /// The form's text fields, by name: blank, or as typed when it comes back.
-const FIELDS: [&str; 16] = [
+const FIELDS: [&str; 21] = [
     "channel",
     "kind",
     "received_on",
@@ -41,6 +41,11 @@ const FIELDS: [&str; 16] = [
     "email",
     "contact",
     "customer_ref",
+    "acting",
+    "subject_name",
+    "subject_email",
+    "subject_customer_ref",
+    "subject_birth_date",
     "details",
     "language",
     "identity",
@@ -67,6 +72,10 @@ pub struct IntakePage {
     pub csrf: String,
     pub channels: Vec<Choice>,
     pub kinds: Vec<Choice>,
+    /// For themselves, as a representative, as a parent.
+    pub actings: Vec<Choice>,
+    /// The person acted for: (field, input type, label).
+    pub subject_fields: Vec<(&'static str, &'static str, String)>,
     pub typed: std::collections::HashMap<String, String>,
     pub errors: Vec<Wrong>,
     /// Files chosen before the form came back: the browser does not send them again.
@@ -121,6 +130,22 @@ fn page(
                 words: t.t(&format!("label.kind.{}", k.as_str())).to_string(),
             })
             .collect(),
+        actings: crate::domain::filing::ACTING_AS
+            .iter()
+            .map(|a| Choice {
+                value: a,
+                words: t.t(&format!("intake.acting.{a}")).to_string(),
+            })
+            .collect(),
+        subject_fields: [
+            ("subject_name", "text"),
+            ("subject_birth_date", "date"),
+            ("subject_email", "email"),
+            ("subject_customer_ref", "text"),
+        ]
+        .into_iter()
+        .map(|(f, kind)| (f, kind, t.t(&format!("intake.field.{f}")).to_string()))
+        .collect(),
         typed,
         today: today.format("%Y-%m-%d").to_string(),
         files_hint: t.fill(
@@ -144,6 +169,7 @@ fn page(
 fn blank(lang: Lang) -> std::collections::HashMap<String, String> {
     let mut typed = std::collections::HashMap::new();
     typed.insert("channel".into(), "post".into());
+    typed.insert("acting".into(), "self".into());
     typed.insert("language".into(), lang.code().into());
     typed
 }
@@ -270,7 +296,18 @@ pub async fn submit(
         language: field("language"),
         person: None,
         answers: None,
-        subject: None,
+        // As the API says it: the group about the person acted for is read only when the
+        // requester acts for another, and says how.
+        subject: match field("acting") {
+            "" | "self" => None,
+            acting => Some(SubjectDraft {
+                name: field("subject_name"),
+                email: field("subject_email"),
+                customer_ref: field("subject_customer_ref"),
+                birth_date: field("subject_birth_date"),
+                acting,
+            }),
+        },
         postal: PostalDraft {
             lines: field("address_lines"),
             postcode: field("postcode"),
@@ -389,6 +426,11 @@ fn order(errors: &mut [Wrong]) {
             "email",
             "contact",
             "customer_ref",
+            "acting",
+            "subject_name",
+            "subject_email",
+            "subject_customer_ref",
+            "subject_birth_date",
             "details",
             "language",
             "letter",
@@ -406,6 +448,7 @@ fn order(errors: &mut [Wrong]) {
 fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
     let field: &'static str = match e.field {
         "received_at" => "received_on",
+        "subject_acting" => "acting",
         other => other,
     };
     let label = t.t(&format!("intake.field.{field}"));
@@ -416,6 +459,7 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
                 t.t("intake.error.address_for_post").to_string()
             }
             "received_on" => t.t("intake.error.received_on").to_string(),
+            "subject_email" => t.t("intake.error.subject_email_or_ref").to_string(),
             _ => t.fill("intake.error.required", &[("field", label)]),
         },
         Code::Email(crate::domain::email::InvalidEmail::Empty) => {
@@ -427,7 +471,12 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
             &[("field", label), ("max", &max.to_string())],
         ),
         Code::NotAnInstant { .. } => t.t("intake.error.received_on").to_string(),
+        Code::InFuture if field == "subject_birth_date" => {
+            t.t("errors.parent.birth_date_future").to_string()
+        }
         Code::InFuture => t.t("intake.error.in_future").to_string(),
+        Code::NotADate => t.t("errors.parent.birth_date_invalid").to_string(),
+        Code::OfAge { age } => t.fill("intake.error.of_age", &[("age", &age.to_string())]),
         Code::TooEarly { earliest } => t.fill(
             "intake.error.too_early",
             &[("date", &long_date(*earliest, lang))],

@@ -260,6 +260,13 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
             ));
         }
     }
+    // A parent is written to about their child's data: the letter says whose, after its
+    // first paragraph (the answer's own text says it already when the team kept it).
+    if owed.letter != Letter::Answer
+        && let Some(sentence) = crate::workflow::requester::on_behalf(row)
+    {
+        paragraphs.insert(paragraphs.len().min(1), sentence);
+    }
     (
         w.fill(
             &format!("letter.{}.subject", owed.letter.as_str()),

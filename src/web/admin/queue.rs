@@ -322,10 +322,15 @@ pub async fn show(
                 pick: t.fill("queue.col.pick_one", &[("reference", &reference)]),
                 url: format!("/admin/requests/{reference}"),
                 reference,
-                person: r
-                    .subject_name
-                    .clone()
-                    .unwrap_or_else(|| r.requester_name.clone()),
+                person: match (&r.subject_name, r.acting) {
+                    // The child is whose data it is; the parent is who is answered.
+                    (Some(child), crate::domain::filing::Acting::Parent) => t.fill(
+                        "queue.person_by_parent",
+                        &[("child", child), ("parent", &r.requester_name)],
+                    ),
+                    (Some(subject), _) => subject.clone(),
+                    (None, _) => r.requester_name.clone(),
+                },
                 kind: t.t(&format!("label.kind.{}", r.kind)).to_string(),
                 stage: if stage == Stage::Closed {
                     t.t(&format!("label.status.{}", r.status)).to_string()

@@ -10,8 +10,8 @@ use super::schema;
 use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
 use crate::domain::filing::{
-    ADDRESS_LINES, CITY, CONTACT_CHOICES, Draft, MAX_LINE as MAX_NAME, MAX_TEXT, POSTAL_COUNTRY,
-    POSTCODE, PostalDraft, REGISTERED_NUMBER, SubjectDraft,
+    ACTING_FOR_ANOTHER, ADDRESS_LINES, CITY, CONTACT_CHOICES, Draft, MAX_LINE as MAX_NAME,
+    MAX_TEXT, POSTAL_COUNTRY, POSTCODE, PostalDraft, REGISTERED_NUMBER, SubjectDraft,
 };
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
@@ -152,7 +152,8 @@ fn country_schema() -> utoipa::openapi::schema::Object {
     schema::bounded_or_null(POSTAL_COUNTRY.max())
 }
 
-/// The person represented: a name, and an email or a customer reference (at least one).
+/// The person represented, or the minor child a parent acts for: a name, and an email or a
+/// customer reference (at least one); a child's date of birth.
 #[derive(Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct SubjectBody {
@@ -165,6 +166,23 @@ struct SubjectBody {
     #[serde(default)]
     #[schema(schema_with = schema::line_or_null)]
     customer_ref: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = subject_body_acting)]
+    acting: Option<String>,
+    #[serde(default)]
+    #[schema(schema_with = subject_body_birth_date)]
+    birth_date: Option<String>,
+}
+
+schema::described! {
+    subject_body_acting = subject_acting_or_null,
+        "How the requester acts for this person: `representative` (with a mandate, checked by the team) or `parent` (a holder of parental authority for a minor child: a parent or a legal guardian). A representative when absent.";
+    subject_body_birth_date = schema::date_or_null,
+        "The child's date of birth; required when `acting` is `parent`. A child who is 18 or older on the day the request was received is refused: they act for themselves, or give a mandate.";
+}
+
+fn subject_acting_or_null() -> utoipa::openapi::schema::Object {
+    schema::one_of_or_null(&ACTING_FOR_ANOTHER)
 }
 
 /// Collects every problem in a body, so one answer lists all there is to fix.
@@ -235,6 +253,8 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
             name: s.name.as_deref().unwrap_or(""),
             email: s.email.as_deref().unwrap_or(""),
             customer_ref: s.customer_ref.as_deref().unwrap_or(""),
+            birth_date: s.birth_date.as_deref().unwrap_or(""),
+            acting: s.acting.as_deref().unwrap_or(""),
         }),
         postal: body
             .requester
@@ -355,7 +375,11 @@ fn api_field(field: &str) -> String {
         "address_lines" => "requester.postal_address.lines".to_string(),
         "postcode" | "city" => format!("requester.postal_address.{field}"),
         "postal_country" => "requester.postal_address.country".to_string(),
-        "subject_name" | "subject_email" | "subject_customer_ref" => {
+        "subject_name"
+        | "subject_email"
+        | "subject_customer_ref"
+        | "subject_acting"
+        | "subject_birth_date" => {
             format!("subject.{}", field.trim_start_matches("subject_"))
         }
         other => other.to_string(),

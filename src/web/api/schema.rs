@@ -140,6 +140,13 @@ pub fn email_or_null() -> Object {
         .build()
 }
 
+/// A day (`2014-03-09`), or null.
+pub fn date_or_null() -> Object {
+    string(true)
+        .format(Some(SchemaFormat::KnownFormat(KnownFormat::Date)))
+        .build()
+}
+
 pub fn instant_or_null() -> Object {
     string(true)
         .format(Some(SchemaFormat::KnownFormat(KnownFormat::DateTime)))

@@ -125,12 +125,25 @@ pub struct Requester {
 }
 
 #[derive(Debug, Serialize, ToSchema)]
-/// The person a representative acts for.
+/// The person a representative, or a parent, acts for.
 pub struct Subject {
     pub name: String,
     #[schema(format = Email)]
     pub email: Option<String>,
     pub customer_ref: Option<String>,
+    /// `representative` (with a mandate) or `parent` (a holder of parental authority for a
+    /// minor child).
+    #[schema(schema_with = subject_acting)]
+    pub acting: &'static str,
+    /// The child's date of birth when a parent acts; null otherwise.
+    pub birth_date: Option<NaiveDate>,
+}
+
+fn subject_acting() -> utoipa::openapi::schema::Object {
+    utoipa::openapi::schema::ObjectBuilder::new()
+        .schema_type(utoipa::openapi::schema::Type::String)
+        .enum_values(Some(crate::domain::filing::ACTING_FOR_ANOTHER))
+        .build()
 }
 
 /// How the due date was reached, so anyone can check it by hand.
@@ -213,6 +226,8 @@ pub fn request_view(
             name: name.clone(),
             email: row.subject_email.clone(),
             customer_ref: row.subject_customer_ref.clone(),
+            acting: row.acting.as_str(),
+            birth_date: row.subject_birth_date,
         }),
         details: row.details.clone(),
         received_at: rfc3339(row.received_at),

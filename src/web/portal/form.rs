@@ -17,8 +17,8 @@ use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::crypto;
 use crate::documents::Refused;
 use crate::domain::filing::{
-    ADDRESS_LINES, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON,
-    POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER, SUBJECT, Shape, SubjectDraft,
+    ADDRESS_LINES, Acting, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError, FieldSpec,
+    PERSON, POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER, SUBJECT, Shape, SubjectDraft,
     own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
@@ -33,6 +33,7 @@ pub enum Input {
     Textarea,
     Checkbox,
     File,
+    Date,
     Radio(Vec<Choice>),
     Select(Vec<Choice>),
 }
@@ -76,6 +77,7 @@ impl Field {
             Input::Textarea => "textarea",
             Input::Checkbox => "checkbox",
             Input::File => "file",
+            Input::Date => "date",
             Input::Radio(_) => "radio",
             Input::Select(_) => "select",
         }
@@ -140,6 +142,7 @@ fn fields(
             (_, Shape::Email) => Input::Email,
             (_, Shape::Flag) => Input::Checkbox,
             (_, Shape::Document) => Input::File,
+            (_, Shape::Date) => Input::Date,
             (
                 "name"
                 | "customer_ref"
@@ -163,6 +166,14 @@ fn fields(
                 "form.mandate_hint",
                 &[("max", &human_size(max_upload, t.lang()))],
             )),
+            "parental_proof" => Some(t.fill(
+                "form.parental_proof_hint",
+                &[("max", &human_size(max_upload, t.lang()))],
+            )),
+            "subject_birth_date" => Some(t.t("form.subject_birth_date_hint").to_string()),
+            "portability_controller_email" => {
+                Some(t.t("form.portability_controller_email_hint").to_string())
+            }
             _ => None,
         };
         let value = match spec.name {
@@ -344,7 +355,17 @@ pub async fn submit(
         None if !super::has_csrf_cookie(&req) => return expired(),
         None => {}
     }
-    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
+    // Two file inputs (the mandate, the proof of parental authority): a browser sends both,
+    // the one left empty too; the bytes of both together stay within one file's limit.
+    let read = upload::read_files(
+        req.headers(),
+        multipart,
+        &state.files,
+        max,
+        2,
+        upload::BODY_IDLE,
+    );
+    let submission = match read.await {
         Ok(s) => s,
         Err(UploadError::TooLarge) => return too_large(&state, lang, max),
         Err(UploadError::Malformed(why)) => return bad_form(&state, lang, &why),
@@ -381,21 +402,39 @@ pub async fn submit(
         };
         return to_confirmation(&state, lang, filed);
     }
-    // The mandate is checked and rewritten before the form is judged, so that what is wrong
-    // with it is said beside it with the rest.
-    let mandate = match submission.file("mandate") {
-        None => None,
-        Some(file) => match upload::clean(file, &state.files).await {
-            Ok(clean) => Some(Ok(clean)),
-            Err(Rejected::Refused(refused)) => Some(Err(refused)),
-            Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
-        },
-    };
-    let filing = match validate(&state, lang, kind, &submission, mandate.as_ref()) {
+    // The mandate (or the proof of parental authority) is checked and rewritten before the
+    // form is judged, so that what is wrong with it is said beside it with the rest.
+    let mut proofs = Vec::new();
+    for field in ["mandate", "parental_proof"] {
+        proofs.push(match submission.file(field) {
+            None => None,
+            Some(file) => match upload::clean(file, &state.files).await {
+                Ok(clean) => Some(Ok(clean)),
+                Err(Rejected::Refused(refused)) => Some(Err(refused)),
+                Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
+            },
+        });
+    }
+    let parental_proof = proofs.pop().flatten();
+    let mandate = proofs.pop().flatten();
+    let filing = match validate(
+        &state,
+        lang,
+        kind,
+        &submission,
+        mandate.as_ref(),
+        parental_proof.as_ref(),
+    ) {
         Ok(filing) => filing,
         Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let mandate = mandate.and_then(Result::ok);
+    // Only the document of the way the person acts is kept: the other box may hold a file
+    // chosen before they changed their mind.
+    let mandate = match filing.acting {
+        Acting::Representative => mandate.and_then(Result::ok),
+        Acting::Parent => parental_proof.and_then(Result::ok),
+        Acting::Myself => None,
+    };
     if let Some(ip) = ip
         && !state.limits.submissions.allow(ip)
     {
@@ -573,14 +612,20 @@ pub async fn submitted(state: State, req: HttpRequest, path: web::Path<String>) 
 }
 
 /// Turns the submitted form into a filing, or says what is wrong with each field. `mandate`
-/// is the file attached, once checked.
+/// and `parental_proof` are the files attached, once checked.
 fn validate(
     state: &State,
     lang: Lang,
     kind: RequestKind,
     s: &Submission,
     mandate: Option<&Result<CleanFile, Refused>>,
+    parental_proof: Option<&Result<CleanFile, Refused>>,
 ) -> Result<Filing, HashMap<&'static str, String>> {
+    let attachment = |file: Option<&Result<CleanFile, Refused>>| match file {
+        None => Attachment::Absent,
+        Some(Err(_)) => Attachment::NotADocument,
+        Some(Ok(_)) => Attachment::Document,
+    };
     let draft = Draft {
         kind: kind.as_str(),
         name: s.field("name"),
@@ -594,17 +639,16 @@ fn validate(
         person: Some(Person {
             country: s.field("country"),
             acting: s.field("acting"),
-            mandate: match mandate {
-                None => Attachment::Absent,
-                Some(Err(_)) => Attachment::NotADocument,
-                Some(Ok(_)) => Attachment::Document,
-            },
+            mandate: attachment(mandate),
+            parental_proof: attachment(parental_proof),
         }),
         answers: Some(&s.fields),
         subject: Some(SubjectDraft {
             name: s.field("subject_name"),
             email: s.field("subject_email"),
             customer_ref: s.field("subject_customer_ref"),
+            birth_date: s.field("subject_birth_date"),
+            acting: "",
         }),
         postal: PostalDraft {
             lines: s.field("address_lines"),
@@ -620,9 +664,10 @@ fn validate(
         .map_err(|errors| {
             errors
                 .iter()
-                .map(|e| match (e.field, mandate) {
+                .map(|e| match (e.field, mandate, parental_proof) {
                     // The law knows only "not a document"; the person is told which problem.
-                    ("mandate", Some(Err(refused))) => {
+                    ("mandate", Some(Err(refused)), _)
+                    | ("parental_proof", _, Some(Err(refused))) => {
                         (e.field, upload::refusal_message(refused, t))
                     }
                     _ => (e.field, t.t(message_key(e)).to_string()),
@@ -661,6 +706,11 @@ fn message_key(error: &FieldError) -> &'static str {
         (_, Code::NotADocument) => "errors.file_type",
         (_, Code::Text(fault)) => super::text_fault_key(*fault),
         ("mandate", Code::Required) => "errors.mandate_required",
+        ("parental_proof", Code::Required) => "errors.parent.proof_required",
+        ("subject_birth_date", Code::Required) => "errors.parent.birth_date_required",
+        (_, Code::NotADate) => "errors.parent.birth_date_invalid",
+        (_, Code::OfAge { .. }) => "errors.parent.of_age",
+        ("subject_birth_date", Code::InFuture) => "errors.parent.birth_date_future",
         ("address_lines", Code::RequiredWith { .. }) => "errors.postal.address_for_post",
         ("address_lines" | "postcode" | "city", Code::Required) => "errors.postal.part_required",
         (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",

@@ -6,6 +6,7 @@ pub mod form;
 pub mod home;
 pub mod link;
 pub mod status;
+pub mod transfer;
 pub mod upload;
 
 use std::collections::{HashMap, VecDeque};
@@ -42,6 +43,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/{lang}/r/{token}/message", web::post().to(status::message))
         .route("/{lang}/r/{token}/files/{id}", web::get().to(status::file))
         .route("/{lang}/r/{token}/export", web::get().to(status::export))
+        .route(
+            "/{lang}/transfer/{token}",
+            web::get().to(transfer::download),
+        )
         .route(
             "/{lang}/r/{token}/identity",
             web::post().to(status::identity),

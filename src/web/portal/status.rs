@@ -421,7 +421,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
                 .map(|name| crate::fulfil::open_sealed(app, &name))
                 .transpose()
                 .map_err(|e| crate::web::error::internal(&e))?;
-            let started = crate::fulfil::start_download(conn, &row, now)
+            let started = crate::fulfil::start_download(conn, &row, "requester", now)
                 .map_err(|e| crate::web::error::internal(&e))?;
             let opened = match (started, file) {
                 (Ok(_), Some(reader)) => Ok(reader),

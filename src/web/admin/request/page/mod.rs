@@ -119,6 +119,10 @@ pub struct RequestPage {
     /// Who asked: the requester, or the representative when someone acts for another.
     pub who: Vec<(String, String)>,
     pub represented: Option<Vec<(String, String)>>,
+    /// `self`, `representative` or `parent`: which heading the "who" block has.
+    pub acting: &'static str,
+    /// "Parent de Léo Martin, né(e) le 9 mars 2014", when someone acts for another.
+    pub acting_for: Option<String>,
     /// Exactly what was asked: the kind's own answers, then the details.
     pub asked: Vec<(String, String)>,
     pub details: String,
@@ -464,7 +468,8 @@ pub async fn render(
 
     let method_words = |code: &str| crate::i18n::verification_method(code, lang);
     let (who, verified) = record::who(t, lang, zone, row);
-    let represented = record::represented(t, row);
+    let represented = record::represented(t, lang, row);
+    let acting_for = record::acting_for(t, lang, row);
     let app: &crate::state::AppState = state;
     let table_words =
         |source: &str, table: &str| crate::fulfil::table_words(app, source, table, lang);
@@ -658,6 +663,8 @@ pub async fn render(
         fulfilment,
         who,
         represented,
+        acting: row.acting.as_str(),
+        acting_for,
         asked: record::answers(t, row.kind, &row.form),
         details: row.details.clone(),
         thread,

@@ -83,10 +83,25 @@ pub fn who(t: &Strings, lang: Lang, zone: Tz, row: &RequestRow) -> (Lines, Optio
     (who, verified)
 }
 
-/// The person a representative acts for, when someone does.
-pub fn represented(t: &Strings, row: &RequestRow) -> Option<Lines> {
+/// The person a representative or a parent acts for, when someone does; a child's date of
+/// birth and age on the day the request was received.
+pub fn represented(t: &Strings, lang: Lang, row: &RequestRow) -> Option<Lines> {
     row.subject_name.as_ref().map(|name| {
         let mut lines = vec![line(t, "name", name.clone())];
+        if let Some(born) = row.subject_birth_date {
+            let age = crate::domain::filing::age_on(born, row.received_on);
+            lines.push(line(
+                t,
+                "birth_date",
+                t.fill(
+                    "request.who.parent.born_age",
+                    &[
+                        ("date", &crate::i18n::long_date(born, lang)),
+                        ("age", &t.count("units.years", i64::from(age))),
+                    ],
+                ),
+            ));
+        }
         if let Some(e) = &row.subject_email {
             lines.push(line(t, "email", e.clone()));
         }
@@ -94,6 +109,25 @@ pub fn represented(t: &Strings, row: &RequestRow) -> Option<Lines> {
             lines.push(line(t, "customer_ref", c.clone()));
         }
         lines
+    })
+}
+
+/// How the requester acts for another, in a sentence for the "who" block: "Parent de Léo
+/// Martin, né(e) le 9 mars 2014"; `None` for a person acting for themselves.
+pub fn acting_for(t: &Strings, lang: Lang, row: &RequestRow) -> Option<String> {
+    let name = row.subject_name.as_deref()?;
+    Some(match (row.acting, row.subject_birth_date) {
+        (crate::domain::filing::Acting::Parent, Some(born)) => t.fill(
+            "request.who.parent.of_born",
+            &[
+                ("name", name),
+                ("date", &crate::i18n::long_date(born, lang)),
+            ],
+        ),
+        (crate::domain::filing::Acting::Parent, None) => {
+            t.fill("request.who.parent.of", &[("name", name)])
+        }
+        _ => t.fill("request.who.representative_of", &[("name", name)]),
     })
 }
 

@@ -145,6 +145,16 @@ fn event_sentence(
         }
         kind @ ("confirm_email" | "start" | "fulfil" | "withdraw" | "expire" | "reminder"
         | "message") => s(kind),
+        "portability_sent" => t.fill(
+            "request.event.portability_sent",
+            &[
+                (
+                    "organisation",
+                    data["organisation"].as_str().unwrap_or_default(),
+                ),
+                ("email", data["email"].as_str().unwrap_or_default()),
+            ],
+        ),
         _ => crate::web::admin::follow::event_sentence(t, lang, e.kind.as_str(), &data, tables)
             .or_else(|| crate::web::admin::scopes::event_sentence(t, lang, e.kind.as_str(), &data))
             .unwrap_or_else(|| s("other")),
