@@ -151,12 +151,20 @@ macro_rules! locale_files {
                 "staff/intake",
                 include_str!(concat!("../templates/i18n/staff/intake.", $lang, ".toml")),
             ),
+            (
+                "staff/directives",
+                include_str!(concat!(
+                    "../templates/i18n/staff/directives.",
+                    $lang,
+                    ".toml"
+                )),
+            ),
         ]
     };
 }
 
-const FR: [(&str, &str); 9] = locale_files!("fr");
-const EN: [(&str, &str); 9] = locale_files!("en");
+const FR: [(&str, &str); 10] = locale_files!("fr");
+const EN: [(&str, &str); 10] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();

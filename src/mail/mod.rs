@@ -48,6 +48,9 @@ crate::domain::kind::text_enum! {
         FeeAsked => "fee_asked",
         /// A fee paid, or waived.
         FeeSettled => "fee_settled",
+        /// What is now on file as the person's post-mortem directives, once the team carried
+        /// out their request (art. 85 loi Informatique et Libertés).
+        DirectivesOnFile => "directives_on_file",
     }
 }
 

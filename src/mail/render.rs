@@ -61,6 +61,7 @@ impl<'a> View<'a> {
                 | MailKind::Rejected
                 | MailKind::Fulfilled
                 | MailKind::ExportReady
+                | MailKind::DirectivesOnFile
         );
         let note = facts.note.map(str::trim).filter(|n| !n.is_empty());
         if needs_note && note.is_none() {
@@ -171,6 +172,7 @@ mail_templates! {
     RestrictionLift => "email/restriction_lift/subject.txt", "email/restriction_lift/body.txt", "email/restriction_lift/body.html";
     FeeAsked => "email/fee_asked/subject.txt", "email/fee_asked/body.txt", "email/fee_asked/body.html";
     FeeSettled => "email/fee_settled/subject.txt", "email/fee_settled/body.txt", "email/fee_settled/body.html";
+    DirectivesOnFile => "email/directives_on_file/subject.txt", "email/directives_on_file/body.txt", "email/directives_on_file/body.html";
 }
 
 /// A fee's ground as the mail says it, with its article.

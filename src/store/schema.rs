@@ -375,3 +375,23 @@ diesel::table! {
         received_registered -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    directives (id) {
+        id -> BigInt,
+        person_name -> Text,
+        person_email -> Nullable<Text>,
+        customer_ref -> Nullable<Text>,
+        kind -> Text,
+        fate -> Text,
+        instructions -> Text,
+        designee_name -> Nullable<Text>,
+        designee_email -> Nullable<Text>,
+        request_id -> BigInt,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+        ended_by_request -> Nullable<BigInt>,
+    }
+}

@@ -10,7 +10,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::{AdminError, Nav, Staff};
 use crate::documents::Refused;
-use crate::domain::filing::{Code, Draft, FieldError, PostalDraft};
+use crate::domain::filing::{
+    ATTACHED, Code, Draft, FieldError, PostalDraft, SUBJECT, Shape, SubjectDraft, own_fields,
+};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::domain::verification::Method;
@@ -74,7 +76,35 @@ pub struct IntakePage {
     pub today: String,
     /// The kinds of file taken and their size limit.
     pub files_hint: String,
+    /// What post-mortem directives and a request after a death need besides (art. 85 loi
+    /// Informatique et Libertés): read only for those kinds.
+    pub after_death: Vec<Extra>,
 }
+
+/// A question of the directives' or the heir's request on the intake form.
+pub struct Extra {
+    pub name: &'static str,
+    pub label: String,
+    pub choices: Vec<Choice>,
+    pub long: bool,
+}
+
+/// The questions of `kind` that the team answers from a letter (the documents are the letter
+/// itself): the deceased person for an heir's request, then the kind's own.
+fn extra_fields(kind: RequestKind) -> Vec<crate::domain::filing::FieldSpec> {
+    let subject = (kind == RequestKind::Heir)
+        .then_some(SUBJECT.iter())
+        .into_iter()
+        .flatten();
+    subject
+        .chain(own_fields(kind))
+        .filter(|f| f.shape != Shape::Document)
+        .copied()
+        .collect()
+}
+
+/// The kinds whose own questions the intake form asks.
+const AFTER_DEATH: [RequestKind; 2] = [RequestKind::Directives, RequestKind::Heir];
 
 impl IntakePage {
     pub fn v(&self, field: &str) -> &str {
@@ -132,6 +162,25 @@ fn page(
         ),
         files_lost: files_lost && !errors.is_empty(),
         errors,
+        after_death: AFTER_DEATH
+            .iter()
+            .flat_map(|k| extra_fields(*k))
+            .map(|f| Extra {
+                name: f.name,
+                label: t.t(&format!("intake.after_death.{}", f.name)).to_string(),
+                choices: match f.shape {
+                    Shape::Choice(values) => values
+                        .iter()
+                        .map(|v| Choice {
+                            value: *v,
+                            words: t.t(&format!("request.asked.field.{}_{v}", f.name)).to_string(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                long: matches!(f.shape, Shape::Text { max } if max > crate::domain::filing::MAX_LINE),
+            })
+            .collect(),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -219,8 +268,15 @@ pub async fn submit(
     if !staff.csrf_ok(submission.field("csrf")) {
         return Err(AdminError::Forbidden);
     }
+    let asked_kind = submission.field("kind").parse::<RequestKind>().ok();
+    let extra: Vec<&'static str> = AFTER_DEATH
+        .iter()
+        .flat_map(|k| extra_fields(*k))
+        .map(|f| f.name)
+        .collect();
     let typed: std::collections::HashMap<String, String> = FIELDS
         .iter()
+        .chain(&extra)
         .filter(|f| **f != "csrf")
         .map(|f| (f.to_string(), submission.field(f).to_string()))
         .collect();
@@ -258,6 +314,15 @@ pub async fn submit(
     let now = state.clock.now();
     let field = |name: &str| submission.field(name);
     let received_at = instant_of(field("received_on"), &state, now);
+    // After a death the scanned letter brings the death certificate and the proof of
+    // capacity: without it, both are asked for, on the letter's field.
+    let mut answers = typed.clone();
+    if letter.is_some() {
+        for proof in ["heir_death_certificate", "heir_capacity_proof"] {
+            answers.insert(proof.to_string(), ATTACHED.to_string());
+        }
+    }
+    let own = asked_kind.filter(|k| AFTER_DEATH.contains(k));
     let draft = Draft {
         kind: field("kind"),
         name: field("name"),
@@ -269,8 +334,12 @@ pub async fn submit(
         channel: field("channel"),
         language: field("language"),
         person: None,
-        answers: None,
-        subject: None,
+        answers: own.map(|_| &answers as &dyn crate::domain::filing::Answers),
+        subject: (own == Some(RequestKind::Heir)).then(|| SubjectDraft {
+            name: field("subject_name"),
+            email: field("subject_email"),
+            customer_ref: field("subject_customer_ref"),
+        }),
         postal: PostalDraft {
             lines: field("address_lines"),
             postcode: field("postcode"),
@@ -406,9 +475,20 @@ fn order(errors: &mut [Wrong]) {
 fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
     let field: &'static str = match e.field {
         "received_at" => "received_on",
+        "heir_death_certificate" | "heir_capacity_proof" => {
+            return Wrong {
+                field: "letter",
+                text: t.t("intake.after_death.letter_needed").to_string(),
+            };
+        }
         other => other,
     };
-    let label = t.t(&format!("intake.field.{field}"));
+    let key = format!("intake.field.{field}");
+    let label = if t.has(&key) {
+        t.t(&key)
+    } else {
+        t.t(&format!("intake.after_death.{field}"))
+    };
     let text = match &e.code {
         Code::Required | Code::RequiredWith { .. } | Code::RequiredEither { .. } => match field {
             "email" => t.t("intake.error.email_or_address").to_string(),
@@ -427,6 +507,10 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
             &[("field", label), ("max", &max.to_string())],
         ),
         Code::NotAnInstant { .. } => t.t("intake.error.received_on").to_string(),
+        Code::NotADay { .. } => t.t("errors.heir.not_a_day").to_string(),
+        Code::InFuture if field == "heir_date_of_death" => {
+            t.t("errors.heir.date_in_future").to_string()
+        }
         Code::InFuture => t.t("intake.error.in_future").to_string(),
         Code::TooEarly { earliest } => t.fill(
             "intake.error.too_early",

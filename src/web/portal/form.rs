@@ -17,9 +17,9 @@ use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::crypto;
 use crate::documents::Refused;
 use crate::domain::filing::{
-    ADDRESS_LINES, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError, FieldSpec, PERSON,
-    POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER, SUBJECT, Shape, SubjectDraft,
-    own_fields,
+    ADDRESS_LINES, ATTACHED, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError,
+    FieldSpec, NOT_A_DOCUMENT, PERSON, POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER,
+    SUBJECT, Shape, SubjectDraft, own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
@@ -101,6 +101,9 @@ pub struct FormPage {
     /// The person represented: asked of everyone (the portal runs without script), needed
     /// only from those who act for someone else.
     pub about_subject: Vec<Field>,
+    /// The group's title and hint: the person represented, or after a death the deceased.
+    pub subject_legend: String,
+    pub subject_hint: String,
     pub about_request: Vec<Field>,
 }
 
@@ -140,9 +143,13 @@ fn fields(
             (_, Shape::Email) => Input::Email,
             (_, Shape::Flag) => Input::Checkbox,
             (_, Shape::Document) => Input::File,
+            // A text people type as they write dates: a date picker reads differently in
+            // every browser and with every screen reader.
+            (_, Shape::Date) => Input::Text,
             (
                 "name"
                 | "customer_ref"
+                | "directives_designee_name"
                 | "portability_controller"
                 | "subject_name"
                 | "subject_customer_ref"
@@ -163,6 +170,13 @@ fn fields(
                 "form.mandate_hint",
                 &[("max", &human_size(max_upload, t.lang()))],
             )),
+            "heir_death_certificate" | "heir_capacity_proof" => Some(t.fill(
+                &format!("form.{}_hint", spec.name),
+                &[("max", &human_size(max_upload, t.lang()))],
+            )),
+            name if t.has(&format!("form.{name}_hint")) => {
+                Some(t.t(&format!("form.{name}_hint")).to_string())
+            }
             _ => None,
         };
         let value = match spec.name {
@@ -186,13 +200,33 @@ fn fields(
             error: None,
         }
     };
+    // After a death the filer acts for the deceased with their own proofs: no "for whom"
+    // choice and no mandate.
+    let for_the_dead = kind == RequestKind::Heir;
     let you = REQUESTER
         .iter()
-        .chain(&PERSON)
+        .chain(
+            PERSON
+                .iter()
+                .filter(|p| !for_the_dead || p.name == "country"),
+        )
         .chain(&POSTAL)
         .map(field)
         .collect();
-    let subject = SUBJECT.iter().map(field).collect();
+    let subject = SUBJECT
+        .iter()
+        .map(field)
+        .map(|mut f| {
+            if for_the_dead {
+                f.required = f.name == "subject_name";
+                let key = format!("form.heir.{}", f.name);
+                if t.has(&key) {
+                    f.label = t.t(&key).to_string();
+                }
+            }
+            f
+        })
+        .collect();
     let request = own_fields(kind)
         .iter()
         .chain([&DETAILS])
@@ -234,6 +268,11 @@ fn form_page(
     }
     let right = t.t(&format!("kinds.{}.name", kind.as_str()));
     let heading = t.fill("form.heading", &[("right", right)]);
+    let (subject_legend, subject_hint) = if kind == RequestKind::Heir {
+        ("form.heir.about_subject", "form.heir.about_subject_hint")
+    } else {
+        ("form.about_subject", "form.about_subject_hint")
+    };
     FormPage {
         c: Chrome::new(
             state,
@@ -247,6 +286,8 @@ fn form_page(
         errors: listed,
         about_you: you,
         about_subject: subject,
+        subject_legend: t.t(subject_legend).to_string(),
+        subject_hint: t.t(subject_hint).to_string(),
         about_request: request,
     }
 }
@@ -344,7 +385,22 @@ pub async fn submit(
         None if !super::has_csrf_cookie(&req) => return expired(),
         None => {}
     }
-    let submission = match upload::read(req.headers(), multipart, &state.files, max).await {
+    // After a death, two proofs come together: the death certificate and the capacity.
+    let files = if kind == RequestKind::Heir {
+        PROOFS.len()
+    } else {
+        upload::MAX_FILES
+    };
+    let submission = match upload::read_files(
+        req.headers(),
+        multipart,
+        &state.files,
+        max,
+        files,
+        upload::BODY_IDLE,
+    )
+    .await
+    {
         Ok(s) => s,
         Err(UploadError::TooLarge) => return too_large(&state, lang, max),
         Err(UploadError::Malformed(why)) => return bad_form(&state, lang, &why),
@@ -381,21 +437,31 @@ pub async fn submit(
         };
         return to_confirmation(&state, lang, filed);
     }
-    // The mandate is checked and rewritten before the form is judged, so that what is wrong
-    // with it is said beside it with the rest.
-    let mandate = match submission.file("mandate") {
-        None => None,
-        Some(file) => match upload::clean(file, &state.files).await {
-            Ok(clean) => Some(Ok(clean)),
-            Err(Rejected::Refused(refused)) => Some(Err(refused)),
+    // The documents are checked and rewritten before the form is judged, so that what is
+    // wrong with one is said beside it with the rest.
+    let mut documents: Documents = HashMap::new();
+    for name in ["mandate"].iter().chain(&PROOFS) {
+        let Some(file) = submission.file(name) else {
+            continue;
+        };
+        let checked = match upload::clean(file, &state.files).await {
+            Ok(clean) => Ok(clean),
+            Err(Rejected::Refused(refused)) => Err(refused),
             Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
-        },
-    };
-    let filing = match validate(&state, lang, kind, &submission, mandate.as_ref()) {
+        };
+        documents.insert(name, checked);
+    }
+    let filing = match validate(&state, lang, kind, &submission, &documents) {
         Ok(filing) => filing,
         Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
-    let mandate = mandate.and_then(Result::ok);
+    // Each kind keeps its own documents: after a death, the two proofs stand for a mandate.
+    let wanted = |name: &str| (name == "mandate") != (kind == RequestKind::Heir);
+    let clean: Vec<(&'static str, CleanFile)> = documents
+        .into_iter()
+        .filter(|(name, _)| wanted(name))
+        .filter_map(|(name, checked)| checked.ok().map(|c| (name, c)))
+        .collect();
     if let Some(ip) = ip
         && !state.limits.submissions.allow(ip)
     {
@@ -408,16 +474,28 @@ pub async fn submit(
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let stored = mandate
-        .as_ref()
-        .map(|m| (m.path().to_path_buf(), m.kind, m.file_name.clone()));
+    let stored: Vec<_> = clean
+        .iter()
+        .map(|(purpose, m)| {
+            (
+                *purpose,
+                m.path().to_path_buf(),
+                m.kind,
+                m.file_name.clone(),
+            )
+        })
+        .collect();
     let filed = state
         .db(move |conn, app| {
-            let mandate_ref = stored
-                .as_ref()
-                .map(|(path, sniffed, name)| (path.as_path(), *sniffed, name.as_str()));
-            let row = crate::workflow::requester::file(conn, app, &filing, mandate_ref, now)
-                .map_err(|e| crate::web::error::internal(&e))?;
+            let proofs: Vec<crate::workflow::requester::Proof<'_>> = stored
+                .iter()
+                .map(|(purpose, path, sniffed, name)| {
+                    (*purpose, path.as_path(), *sniffed, name.as_str())
+                })
+                .collect();
+            let row =
+                crate::workflow::requester::file_with_proofs(conn, app, &filing, &proofs, now)
+                    .map_err(|e| crate::web::error::internal(&e))?;
             let duplicate = match row.duplicate_of {
                 Some(id) => Some(crate::store::requests::get(conn, id)?),
                 None => None,
@@ -579,8 +657,22 @@ fn validate(
     lang: Lang,
     kind: RequestKind,
     s: &Submission,
-    mandate: Option<&Result<CleanFile, Refused>>,
+    documents: &Documents,
 ) -> Result<Filing, HashMap<&'static str, String>> {
+    let mandate = documents.get("mandate");
+    // The kind's own documents are answered by whether they came, and as what.
+    let mut answers = s.fields.clone();
+    for name in PROOFS {
+        answers.remove(name);
+        if let Some(checked) = documents.get(name) {
+            let said = if checked.is_ok() {
+                ATTACHED
+            } else {
+                NOT_A_DOCUMENT
+            };
+            answers.insert(name.to_string(), said.to_string());
+        }
+    }
     let draft = Draft {
         kind: kind.as_str(),
         name: s.field("name"),
@@ -600,7 +692,7 @@ fn validate(
                 Some(Ok(_)) => Attachment::Document,
             },
         }),
-        answers: Some(&s.fields),
+        answers: Some(&answers),
         subject: Some(SubjectDraft {
             name: s.field("subject_name"),
             email: s.field("subject_email"),
@@ -620,11 +712,9 @@ fn validate(
         .map_err(|errors| {
             errors
                 .iter()
-                .map(|e| match (e.field, mandate) {
+                .map(|e| match (e.field, documents.get(e.field)) {
                     // The law knows only "not a document"; the person is told which problem.
-                    ("mandate", Some(Err(refused))) => {
-                        (e.field, upload::refusal_message(refused, t))
-                    }
+                    (_, Some(Err(refused))) => (e.field, upload::refusal_message(refused, t)),
                     _ => (e.field, t.t(message_key(e)).to_string()),
                 })
                 .collect::<HashMap<_, _>>()
@@ -639,6 +729,12 @@ fn validate(
     }
     Ok(filing)
 }
+
+/// The documents that came with the form, by field, once checked.
+type Documents = HashMap<&'static str, Result<CleanFile, Refused>>;
+
+/// The documents an heir's request comes with: they prove the death and the filer's capacity.
+const PROOFS: [&str; 2] = ["heir_death_certificate", "heir_capacity_proof"];
 
 /// The message (in templates/i18n) that says an error to the person.
 fn message_key(error: &FieldError) -> &'static str {
@@ -661,6 +757,10 @@ fn message_key(error: &FieldError) -> &'static str {
         (_, Code::NotADocument) => "errors.file_type",
         (_, Code::Text(fault)) => super::text_fault_key(*fault),
         ("mandate", Code::Required) => "errors.mandate_required",
+        ("heir_death_certificate", Code::Required) => "errors.heir.death_certificate_required",
+        ("heir_capacity_proof", Code::Required) => "errors.heir.capacity_proof_required",
+        ("heir_date_of_death", Code::InFuture) => "errors.heir.date_in_future",
+        (_, Code::NotADay { .. }) => "errors.heir.not_a_day",
         ("address_lines", Code::RequiredWith { .. }) => "errors.postal.address_for_post",
         ("address_lines" | "postcode" | "city", Code::Required) => "errors.postal.part_required",
         (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",

@@ -114,6 +114,8 @@ pub struct RequestPage {
     /// Who asked: the requester, or the representative when someone acts for another.
     pub who: Vec<(String, String)>,
     pub represented: Option<Vec<(String, String)>>,
+    /// After a death: the deceased's directives on file, or that there are none.
+    pub after_death: Option<crate::web::admin::directives::AfterDeath>,
     /// Exactly what was asked: the kind's own answers, then the details.
     pub asked: Vec<(String, String)>,
     pub details: String,
@@ -250,6 +252,12 @@ struct Loaded {
     build_live: bool,
     mails: Vec<OutboxRow>,
     contact: Option<crate::store::contacts::ContactRow>,
+    directives: Option<
+        Vec<(
+            crate::store::directives::DirectiveRow,
+            Option<crate::store::requests::RequestRow>,
+        )>,
+    >,
 }
 
 async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, AdminError> {
@@ -268,8 +276,10 @@ async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, Admin
             let build_live = crate::store::jobs::live_key(conn, &format!("export:{}", row.id))?;
             let mails = crate::store::outbox::for_request(conn, row.id)?;
             let contact = crate::store::contacts::find(conn, row.id)?;
+            let directives = crate::web::admin::directives::for_heir(conn, &row)?;
             Ok::<_, workflow::WorkflowError>(Loaded {
                 contact,
+                directives,
                 row,
                 events,
                 messages,
@@ -412,7 +422,8 @@ pub async fn render(
         ));
     }
 
-    let configured = !state.sources.list.is_empty();
+    // A request that sends nothing (directives) goes straight from verified to answered.
+    let configured = !state.sources.list.is_empty() && crate::fulfil::operation(row).is_some();
     let waiting: Vec<&DocumentRow> = l
         .documents
         .iter()
@@ -426,8 +437,7 @@ pub async fn render(
         documents_waiting: waiting.len(),
         gathering: gathering(configured, &l.runs, &l.live, l.export.as_ref()),
         can_extend: header::can_extend(state, row),
-        corrects: crate::config::sources::Operation::for_kind(row.kind)
-            == crate::config::sources::Operation::Rectify,
+        corrects: crate::fulfil::operation(row) == Some(crate::config::sources::Operation::Rectify),
     };
     let offers = desk::offers(&situation);
     let step = desk::next_step(&situation);
@@ -525,7 +535,11 @@ pub async fn render(
         .as_ref()
         .is_some_and(|e| e.status == PackageStatus::Empty);
     let found = crate::fulfil::Found::of(&l.runs);
-    let mut letter = fill(&crate::fulfil::letter_key(row.kind.as_str(), empty, &found));
+    let mut letter = fill(&crate::fulfil::letter_key(
+        &crate::fulfil::letter_kind(row),
+        empty,
+        &found,
+    ));
     crate::fulfil::say_on_whose_behalf(&mut letter, row, rlang);
     letter.push_str(&crate::fulfil::answer_summary(state, &l.runs, rlang));
     if kept.action == "fulfil" {
@@ -614,6 +628,10 @@ pub async fn render(
         fulfilment,
         who,
         represented,
+        after_death: l
+            .directives
+            .as_deref()
+            .map(|found| crate::web::admin::directives::after_death(t, lang, zone, found)),
         asked: record::answers(t, row.kind, &row.form),
         details: row.details.clone(),
         thread,
