@@ -37,6 +37,14 @@ async fn confirm(app: &TestApp, d: &Driver, email: &str) {
         .await;
 }
 
+async fn sign_in(app: &TestApp, d: &Driver) {
+    d.goto(&format!("{}/admin", app.address)).await;
+    d.fill("email", DPO_EMAIL).await;
+    d.fill("password", crate::helpers::STAFF_PASSWORD).await;
+    d.click("button[type='submit']").await;
+    d.expect("Delphine").await;
+}
+
 /// The newest request's page in the dashboard.
 async fn newest(app: &TestApp) -> String {
     let listed = app.get("/api/v1/requests").await;
@@ -78,7 +86,7 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     // Jeanne records her directives on the French portal.
     d.goto(&format!("{}/fr/request/directives", app.address))
         .await;
-    d.expect("Dire ce que deviendront vos données").await;
+    d.expect("Que devront devenir vos données après votre décès").await;
     check(&d, "heirs-directives-form-fr").await;
     d.fill("name", "Jeanne Martin").await;
     d.fill("email", JEANNE).await;
@@ -98,11 +106,7 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     confirm(&app, &d, JEANNE).await;
 
     // The DPO signs in, carries the request out: the directives go on file.
-    d.goto(&format!("{}/admin", app.address)).await;
-    d.fill("email", DPO_EMAIL).await;
-    d.fill("password", crate::helpers::STAFF_PASSWORD).await;
-    d.click("button[type='submit']").await;
-    d.expect("Delphine").await;
+    sign_in(&app, &d).await;
     d.goto(&newest(&app).await).await;
     d.expect("Transmettre mes photos de commande").await;
     check(&d, "heirs-directives-request-fr").await;
@@ -136,7 +140,9 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     d.expect("Votre demande est enregistrée").await;
     confirm(&app, &d, MARC).await;
 
-    // The DPO sees Jeanne's directives beside the two documents, accepts both, carries out.
+    // The DPO (signed in again: weeks went by) sees Jeanne's directives beside the two
+    // documents, accepts both, carries out.
+    sign_in(&app, &d).await;
     let heir = newest(&app).await;
     d.goto(&heir).await;
     d.expect("Directives de la personne décédée").await;

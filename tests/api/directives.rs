@@ -18,7 +18,7 @@ const PDF: &[u8] = b"%PDF-1.4\n% scanned\n%%EOF\n";
 async fn file_directives(app: &TestApp, name: &str, email: &str, answers: &[(&str, &str)]) {
     let mut b = Browser::new(app);
     let form = b.get("/fr/request/directives").await;
-    form.assert_contains("Dire ce que deviendront vos données");
+    form.assert_contains("Que devront devenir vos données après votre décès ?");
     let csrf = form.csrf();
     let mut parts = vec![
         Part::Field("csrf", &csrf),
