@@ -23,6 +23,9 @@ text_enum! {
         IdentityUpload => "identity_upload",
         /// Staff accepted the representative's mandate uploaded on the portal.
         MandateUpload => "mandate_upload",
+        /// After a death: staff accepted the death certificate and the proof of the filer's
+        /// capacity (heir, or person the directives designate) uploaded on the portal.
+        HeirProofs => "heir_proofs",
     }
 }
 
@@ -44,10 +47,10 @@ impl Method {
 
     /// The method an accepted upload stands for, by the document's purpose.
     pub fn for_upload(purpose: &str) -> Method {
-        if purpose == "mandate" {
-            Method::MandateUpload
-        } else {
-            Method::IdentityUpload
+        match purpose {
+            "mandate" => Method::MandateUpload,
+            "heir_death_certificate" | "heir_capacity_proof" => Method::HeirProofs,
+            _ => Method::IdentityUpload,
         }
     }
 }
@@ -74,5 +77,9 @@ mod tests {
     fn an_upload_is_named_by_what_was_uploaded() {
         assert_eq!(Method::for_upload("identity"), Method::IdentityUpload);
         assert_eq!(Method::for_upload("mandate"), Method::MandateUpload);
+        assert_eq!(
+            Method::for_upload("heir_death_certificate"),
+            Method::HeirProofs
+        );
     }
 }

@@ -86,7 +86,8 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     // Jeanne records her directives on the French portal.
     d.goto(&format!("{}/fr/request/directives", app.address))
         .await;
-    d.expect("Que devront devenir vos données après votre décès").await;
+    d.expect("Que devront devenir vos données après votre décès")
+        .await;
     check(&d, "heirs-directives-form-fr").await;
     d.fill("name", "Jeanne Martin").await;
     d.fill("email", JEANNE).await;
