@@ -411,3 +411,87 @@ mod heir_closes_accounts {
         an_heir_closes_the_accounts_of_the_deceased(Backend::Postgres).await;
     }
 }
+
+/// A letter from an heir, and one with directives, filed by the team: the deceased and what
+/// is asked go on the request, the letter stands for the death certificate and the proof; the
+/// printed acknowledgement names the right.
+async fn the_team_files_both_kinds_from_a_letter(app: TestApp) {
+    app.set_now("2025-12-01T09:30:00Z");
+    let mut dpo = staff(&app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    let form = dpo.get("/admin/requests/new").await;
+    form.assert_contains("Post-mortem directives and requests after a death");
+    let csrf = form.csrf();
+    let base = [
+        ("csrf", csrf.as_str()),
+        ("channel", "post"),
+        ("received_on", "2025-11-28"),
+        ("name", "Marc Martin"),
+        ("address_lines", "12 rue des Lilas"),
+        ("postcode", "69003"),
+        ("city", "Lyon"),
+        ("language", "fr"),
+        ("identity", "later"),
+    ];
+    let heir = [
+        ("kind", "heir"),
+        ("subject_name", "Jeanne Martin"),
+        ("subject_customer_ref", "C-1001"),
+        ("heir_capacity", "heir"),
+        ("heir_date_of_death", "14/02/2025"),
+        ("heir_request", "estate"),
+    ];
+    // Without the letter, the certificate and the proof are asked for on its field.
+    let parts: Vec<Part<'_>> = base
+        .iter()
+        .chain(&heir)
+        .map(|(k, v)| Part::Field(k, v))
+        .collect();
+    let res = dpo.post("/admin/requests/new", &parts).await;
+    assert_eq!(res.status.as_u16(), 422, "{}", res.html);
+    res.assert_contains("Attach the scanned letter with the death certificate");
+    res.assert_contains("value=\"Jeanne Martin\"");
+    let mut parts: Vec<Part<'_>> = base
+        .iter()
+        .chain(&heir)
+        .map(|(k, v)| Part::Field(k, v))
+        .collect();
+    parts.push(Part::File("letter", "courrier.pdf", PDF));
+    let res = dpo.post("/admin/requests/new", &parts).await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let page = dpo.follow(res).await;
+    page.assert_contains("The person who died");
+    page.assert_contains("the data needed to settle the estate");
+    page.assert_contains("No directives are recorded for this person");
+    let start = page.html.find("DSAR-").expect("a reference");
+    let reference = page.html[start..start + 16].to_string();
+    let letter = dpo
+        .get(&format!(
+            "/admin/requests/{reference}/letters/acknowledgement"
+        ))
+        .await;
+    letter.assert_contains(
+        "relative au droit des héritiers et de la personne désignée après un décès",
+    );
+
+    let directives = [
+        ("kind", "directives"),
+        ("directives_action", "record"),
+        ("directives_type", "specific"),
+        ("directives_fate", "keep"),
+        (
+            "directives_instructions",
+            "Conserver mes factures pour mes enfants.",
+        ),
+    ];
+    let parts: Vec<Part<'_>> = base
+        .iter()
+        .chain(&directives)
+        .map(|(k, v)| Part::Field(k, v))
+        .collect();
+    let res = dpo.post("/admin/requests/new", &parts).await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    dpo.follow(res)
+        .await
+        .assert_contains("Conserver mes factures pour mes enfants.");
+}
+on_both_backends!(intake_both_kinds, the_team_files_both_kinds_from_a_letter);
