@@ -25,6 +25,36 @@ async fn check(d: &Driver, name: &str) {
     }
 }
 
+/// The codes of the two kinds and their answers, which a French page must say in words.
+const CODES: [&str; 16] = [
+    "heir",
+    "general",
+    "specific",
+    "keep",
+    "erase",
+    "communicate",
+    "designated",
+    "estate",
+    "close",
+    "update",
+    "record",
+    "change",
+    "withdraw",
+    "heir_proofs",
+    "attached",
+    "superseded",
+];
+
+/// A French staff page shows no code: neither the domain's nor the new kinds'.
+async fn in_words(d: &Driver, name: &str) {
+    let html = d.source().await;
+    crate::staff_lists::assert_no_code(name, &html);
+    let text = crate::staff_lists::visible_text(&html);
+    let codes: Vec<String> = CODES.iter().map(|c| c.to_string()).collect();
+    let found = crate::browser_day::offences(&text, &codes);
+    assert!(found.is_empty(), "{name}: {found:?}");
+}
+
 /// Opens, in the browser, the confirmation link mailed to `email` for its newest request.
 async fn confirm(app: &TestApp, d: &Driver, email: &str) {
     app.run_worker().await;
@@ -111,11 +141,13 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     d.goto(&newest(&app).await).await;
     d.expect("Transmettre mes photos de commande").await;
     check(&d, "heirs-directives-request-fr").await;
+    in_words(&d, "heirs-directives-request-fr").await;
     d.click_text("Envoyer la réponse").await;
     d.expect("Directives enregistrées").await;
     d.goto(&format!("{}/admin/directives", app.address)).await;
     d.expect("Marc Martin (marc.martin@example.fr)").await;
     check(&d, "heirs-directives-list-fr").await;
+    in_words(&d, "heirs-directives-list-fr").await;
 
     // After Jeanne's death, Marc files as the person she named, with both documents.
     app.set_now("2026-03-02T09:00:00Z");
@@ -149,6 +181,7 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     d.expect("Directives de la personne décédée").await;
     d.expect("Acte de décès").await;
     check(&d, "heirs-heir-request-fr").await;
+    in_words(&d, "heirs-heir-request-fr").await;
     for _ in 0..2 {
         d.goto(&heir).await;
         d.click_text("Accepter").await;
@@ -157,6 +190,7 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     d.expect("Vous nous avez écrit après le décès de Jeanne Martin")
         .await;
     check(&d, "heirs-heir-answer-fr").await;
+    in_words(&d, "heirs-heir-answer-fr").await;
     d.click_text("Envoyer la réponse").await;
     d.expect("Traitée").await;
     app.run_worker().await;
