@@ -79,11 +79,14 @@ fn view(
     }
 }
 
+/// Versions of directives, each with the request that recorded it.
+pub type OnFile = Vec<(DirectiveRow, Option<RequestRow>)>;
+
 /// The directives with the requests that recorded them.
 fn with_requests(
     conn: &mut crate::store::DbConn,
     list: Vec<DirectiveRow>,
-) -> Result<Vec<(DirectiveRow, Option<RequestRow>)>, WorkflowError> {
+) -> Result<OnFile, WorkflowError> {
     let mut out = Vec::with_capacity(list.len());
     for d in list {
         let request = crate::store::requests::get(conn, d.request_id).ok();
@@ -204,7 +207,7 @@ pub fn after_death(
 pub fn for_heir(
     conn: &mut crate::store::DbConn,
     row: &RequestRow,
-) -> Result<Option<Vec<(DirectiveRow, Option<RequestRow>)>>, WorkflowError> {
+) -> Result<Option<OnFile>, WorkflowError> {
     if row.kind != crate::domain::kind::RequestKind::Heir {
         return Ok(None);
     }

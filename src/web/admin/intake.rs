@@ -172,7 +172,7 @@ fn page(
                     Shape::Choice(values) => values
                         .iter()
                         .map(|v| Choice {
-                            value: *v,
+                            value: v,
                             words: t.t(&format!("request.asked.field.{}_{v}", f.name)).to_string(),
                         })
                         .collect(),

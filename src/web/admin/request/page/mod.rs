@@ -252,12 +252,7 @@ struct Loaded {
     build_live: bool,
     mails: Vec<OutboxRow>,
     contact: Option<crate::store::contacts::ContactRow>,
-    directives: Option<
-        Vec<(
-            crate::store::directives::DirectiveRow,
-            Option<crate::store::requests::RequestRow>,
-        )>,
-    >,
+    directives: Option<crate::web::admin::directives::OnFile>,
 }
 
 async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, AdminError> {
