@@ -184,7 +184,7 @@ async fn directives_recorded_then_carried_out_for_an_heir() {
     in_words(&d, "heirs-heir-request-fr").await;
     for _ in 0..2 {
         d.goto(&heir).await;
-        d.click_text("Accepter").await;
+        d.click_text("Accepter ce justificatif").await;
     }
     d.goto(&heir).await;
     d.expect("Vous nous avez écrit après le décès de Jeanne Martin")

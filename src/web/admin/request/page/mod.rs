@@ -65,6 +65,9 @@ pub struct DocView {
     pub image: bool,
     /// "Acceptée par Dana le …", once decided.
     pub decided: Option<String>,
+    /// The accept button: "identité vérifiée", or after a death, the one proof accepted
+    /// (the request is verified once both are).
+    pub accept: String,
 }
 
 /// Which actions the state allows (from [`desk::offers`]).
@@ -488,6 +491,13 @@ pub async fn render(
         .map(|d| DocView {
             id: d.id,
             label: thread::purpose_words(t, &d.purpose),
+            accept: t
+                .t(if d.purpose.starts_with("heir_") {
+                    "directives.accept_proof"
+                } else {
+                    "request.document.accept"
+                })
+                .to_string(),
             uploaded: stamp(d.uploaded_at),
             url: format!("/admin/documents/{}", d.id),
             image: d.content_type.starts_with("image/"),
