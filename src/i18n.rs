@@ -159,12 +159,20 @@ macro_rules! locale_files {
                 "parents",
                 include_str!(concat!("../templates/i18n/parents.", $lang, ".toml")),
             ),
+            (
+                "staff/directives",
+                include_str!(concat!(
+                    "../templates/i18n/staff/directives.",
+                    $lang,
+                    ".toml"
+                )),
+            ),
         ]
     };
 }
 
-const FR: [(&str, &str); 11] = locale_files!("fr");
-const EN: [(&str, &str); 11] = locale_files!("en");
+const FR: [(&str, &str); 12] = locale_files!("fr");
+const EN: [(&str, &str); 12] = locale_files!("en");
 
 fn catalogue() -> &'static (Strings, Strings) {
     static CATALOGUE: OnceLock<(Strings, Strings)> = OnceLock::new();

@@ -207,6 +207,14 @@ pub struct Identity {
     pub portability: IdentityPolicy,
     pub objection: IdentityPolicy,
     pub consent_withdrawal: IdentityPolicy,
+    /// Recording post-mortem directives (art. 85 loi Informatique et Libertés). Absent from
+    /// older configuration files: a confirmed address, as for the rights it sits beside.
+    #[serde(default = "email_policy")]
+    pub directives: IdentityPolicy,
+}
+
+fn email_policy() -> IdentityPolicy {
+    IdentityPolicy::Email
 }
 
 impl Identity {
@@ -220,6 +228,10 @@ impl Identity {
             K::Portability => self.portability,
             K::Objection => self.objection,
             K::ConsentWithdrawal => self.consent_withdrawal,
+            K::Directives => self.directives,
+            // Whoever asks after a death proves the death and their capacity with two
+            // documents the team reviews, whatever the policy (see `Filing::representative`).
+            K::Heir => IdentityPolicy::Document,
         }
     }
 }

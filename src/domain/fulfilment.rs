@@ -2,6 +2,7 @@
 //! where each source's run stands ([`RunStatus`]) and where the access package stands
 //! ([`PackageStatus`]), each with its table of allowed moves.
 
+use super::filing::Answers;
 use super::kind::{RequestKind, text_enum};
 
 text_enum! {
@@ -21,14 +22,34 @@ text_enum! {
 }
 
 impl Operation {
-    /// The operation a kind of request dispatches to the sources.
-    pub fn for_kind(kind: RequestKind) -> Operation {
-        match kind {
+    /// The operation a kind of request dispatches to the sources, when the kind alone says
+    /// it: `None` for directives, which the team records, and for an heir's request, which
+    /// depends on what is asked ([`Operation::for_request`]).
+    pub fn for_kind(kind: RequestKind) -> Option<Operation> {
+        Some(match kind {
             RequestKind::Access | RequestKind::Portability => Operation::Access,
             RequestKind::Erasure => Operation::Erase,
             RequestKind::Rectification => Operation::Rectify,
             RequestKind::Restriction => Operation::Restrict,
             RequestKind::Objection | RequestKind::ConsentWithdrawal => Operation::Object,
+            RequestKind::Directives | RequestKind::Heir => return None,
+        })
+    }
+
+    /// The operation one request dispatches, from its kind and its answers: an heir asks for
+    /// the data needed to settle the estate (gathered as for access, answered to the heir),
+    /// for the accounts to be closed (erasure) or for the death to be recorded (rectification);
+    /// carrying out directives is the team's work, with nothing sent (art. 85 loi
+    /// Informatique et Libertés). `None`: nothing goes to the sources.
+    pub fn for_request(kind: RequestKind, answers: &dyn Answers) -> Option<Operation> {
+        match kind {
+            RequestKind::Heir => match answers.get("heir_request") {
+                "estate" => Some(Operation::Access),
+                "close" => Some(Operation::Erase),
+                "update" => Some(Operation::Rectify),
+                _ => None,
+            },
+            kind => Operation::for_kind(kind),
         }
     }
 
@@ -248,12 +269,32 @@ mod tests {
     fn kinds_map_to_operations() {
         assert_eq!(
             Operation::for_kind(RequestKind::Portability),
-            Operation::Access
+            Some(Operation::Access)
         );
         assert_eq!(
             Operation::for_kind(RequestKind::ConsentWithdrawal),
-            Operation::Object
+            Some(Operation::Object)
         );
+        assert_eq!(Operation::for_kind(RequestKind::Directives), None);
+        let none: [(&str, &str); 0] = [];
+        assert_eq!(
+            Operation::for_request(RequestKind::Erasure, &none),
+            Some(Operation::Erase)
+        );
+        // After a death, what the heir asks decides.
+        for (asked, op) in [
+            ("estate", Some(Operation::Access)),
+            ("close", Some(Operation::Erase)),
+            ("update", Some(Operation::Rectify)),
+            ("directives", None),
+        ] {
+            let answers = [("heir_request", asked)];
+            assert_eq!(
+                Operation::for_request(RequestKind::Heir, &answers),
+                op,
+                "{asked}"
+            );
+        }
         assert!(Operation::Erase.notifies_recipients());
         assert!(!Operation::Access.notifies_recipients());
     }

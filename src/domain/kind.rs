@@ -130,6 +130,12 @@ text_enum! {
         Portability => "portability",
         Objection => "objection",
         ConsentWithdrawal => "consent_withdrawal",
+        /// A person records, changes or withdraws what should become of their data after
+        /// their death (loi Informatique et Libertés, art. 85).
+        Directives => "directives",
+        /// After a death, the person designated in the directives or an heir asks for them
+        /// to be carried out, or for what art. 85 allows without them.
+        Heir => "heir",
     }
 }
 
@@ -144,6 +150,8 @@ impl RequestKind {
             RequestKind::Portability => "Art. 20",
             RequestKind::Objection => "Art. 21",
             RequestKind::ConsentWithdrawal => "Art. 7(3)",
+            // Not the GDPR, which leaves the dead to national law: the French law does it.
+            RequestKind::Directives | RequestKind::Heir => "art. 85 loi Informatique et Libertés",
         }
     }
 }
@@ -219,7 +227,9 @@ mod tests {
                 "Art. 18",
                 "Art. 20",
                 "Art. 21",
-                "Art. 7(3)"
+                "Art. 7(3)",
+                "art. 85 loi Informatique et Libertés",
+                "art. 85 loi Informatique et Libertés",
             ]
         );
     }
@@ -230,7 +240,7 @@ mod tests {
         assert_eq!(
             error.to_string(),
             "unknown kind \"foo\"; expected one of: access, rectification, erasure, \
-             restriction, portability, objection, consent_withdrawal"
+             restriction, portability, objection, consent_withdrawal, directives, heir"
         );
         assert!("Access".parse::<RequestKind>().is_err());
         assert!(" access".parse::<RequestKind>().is_err());

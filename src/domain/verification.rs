@@ -26,6 +26,9 @@ text_enum! {
         /// Staff accepted the parent's proof of parental authority uploaded on the portal
         /// (and their identity document, when the policy asks for one).
         ParentalAuthorityUpload => "parental_authority_upload",
+        /// After a death: staff accepted the death certificate and the proof of the filer's
+        /// capacity (heir, or person the directives designate) uploaded on the portal.
+        HeirProofs => "heir_proofs",
     }
 }
 
@@ -50,6 +53,7 @@ impl Method {
         match purpose {
             "mandate" => Method::MandateUpload,
             "parental_authority" => Method::ParentalAuthorityUpload,
+            "heir_death_certificate" | "heir_capacity_proof" => Method::HeirProofs,
             _ => Method::IdentityUpload,
         }
     }
@@ -77,5 +81,9 @@ mod tests {
     fn an_upload_is_named_by_what_was_uploaded() {
         assert_eq!(Method::for_upload("identity"), Method::IdentityUpload);
         assert_eq!(Method::for_upload("mandate"), Method::MandateUpload);
+        assert_eq!(
+            Method::for_upload("heir_death_certificate"),
+            Method::HeirProofs
+        );
     }
 }

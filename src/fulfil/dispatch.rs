@@ -31,7 +31,11 @@ pub fn dispatch(
     now: DateTime<Utc>,
 ) -> Result<usize, WorkflowError> {
     let kind = row.kind;
-    let op = Operation::for_kind(kind);
+    let Some(op) = super::operation(row) else {
+        return Err(WorkflowError::Refused(
+            "Nothing goes to the sources for this request: the team carries it out and answers.",
+        ));
+    };
     if state.sources.list.is_empty() {
         return Err(WorkflowError::Refused(
             "No data source is configured (fulfilment.sources_file).",

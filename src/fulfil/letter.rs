@@ -16,13 +16,33 @@ pub fn say_on_whose_behalf(letter: &mut String, row: &RequestRow, lang: crate::i
     let Some(subject) = &row.subject_name else {
         return;
     };
-    let key = match row.acting {
-        crate::domain::filing::Acting::Parent => "answer.on_behalf_parent",
-        _ => "answer.on_behalf",
+    // After a death, the filer acts for no one living: the letter says whose death it was.
+    let key = if row.kind == crate::domain::kind::RequestKind::Heir {
+        "answer.on_behalf_heir"
+    } else if row.acting == crate::domain::filing::Acting::Parent {
+        "answer.on_behalf_parent"
+    } else {
+        "answer.on_behalf"
     };
     let paragraph = lang.strings().fill(key, &[("subject", subject.as_str())]);
     // The mail greets the representative; the letter opens by naming the person.
     letter.insert_str(0, &format!("{paragraph}\n\n"));
+}
+
+/// Which letters fit a request: its kind's; after a death, those of what the filer asked
+/// (`heir_estate`, `heir_close`...), or the kind's own when it was not asked (the API).
+pub fn letter_kind(row: &RequestRow) -> String {
+    let asked = serde_json::from_str::<serde_json::Value>(&row.form)
+        .ok()
+        .and_then(|form| form["heir_request"].as_str().map(str::to_string));
+    match (row.kind, asked) {
+        (crate::domain::kind::RequestKind::Heir, Some(asked))
+            if crate::domain::filing::HEIR_ASKS.contains(&asked.as_str()) =>
+        {
+            format!("heir_{asked}")
+        }
+        (kind, _) => kind.as_str().to_string(),
+    }
 }
 
 /// A source's table as the register describes what it holds, in `lang`: its categories of
@@ -128,7 +148,7 @@ impl Found {
 /// ("listed below" with nothing below, recipients "told" when none were).
 pub fn letter_key(kind: &str, package_empty: bool, found: &Found) -> String {
     let variant = match kind {
-        "access" | "portability" if package_empty => "_empty",
+        "access" | "portability" | "heir_estate" if package_empty => "_empty",
         "erasure" => match (found.erased || found.by_hand, found.kept) {
             (false, false) => "_nothing",
             (false, true) => "_all_kept",

@@ -68,6 +68,16 @@ pub fn subject(row: &RequestRow) -> Subject {
     }
 }
 
+/// What this request asks the sources to do: its kind's operation, or for an heir's request,
+/// the one its answer calls for (see `Operation::for_request`); `None`: nothing is sent.
+pub fn operation(row: &RequestRow) -> Option<crate::domain::fulfilment::Operation> {
+    let answers = match serde_json::from_str::<serde_json::Value>(&row.form) {
+        Ok(serde_json::Value::Object(map)) => map,
+        _ => serde_json::Map::new(),
+    };
+    crate::domain::fulfilment::Operation::for_request(row.kind, &answers)
+}
+
 /// Parses "field = value" lines (what staff type for a rectification).
 pub fn parse_changes(text: &str) -> Result<BTreeMap<String, String>, String> {
     let mut changes = BTreeMap::new();

@@ -52,6 +52,9 @@ crate::domain::kind::text_enum! {
         /// To another organisation: the download link of a person's portable data, sent at
         /// their request (GDPR art. 20(2)).
         PortabilityTransfer => "portability_transfer",
+        /// What is now on file as the person's post-mortem directives, once the team carried
+        /// out their request (art. 85 loi Informatique et Libertés).
+        DirectivesOnFile => "directives_on_file",
     }
 }
 

@@ -65,6 +65,7 @@ impl<'a> View<'a> {
                 | MailKind::Fulfilled
                 | MailKind::ExportReady
                 | MailKind::PortabilityTransfer
+                | MailKind::DirectivesOnFile
         );
         let note = facts.note.map(str::trim).filter(|n| !n.is_empty());
         if needs_note && note.is_none() {
@@ -177,6 +178,7 @@ mail_templates! {
     FeeAsked => "email/fee_asked/subject.txt", "email/fee_asked/body.txt", "email/fee_asked/body.html";
     FeeSettled => "email/fee_settled/subject.txt", "email/fee_settled/body.txt", "email/fee_settled/body.html";
     PortabilityTransfer => "email/portability_transfer/subject.txt", "email/portability_transfer/body.txt", "email/portability_transfer/body.html";
+    DirectivesOnFile => "email/directives_on_file/subject.txt", "email/directives_on_file/body.txt", "email/directives_on_file/body.html";
 }
 
 /// A fee's ground as the mail says it, with its article.

@@ -5,6 +5,7 @@
 pub mod api_keys;
 pub mod audit;
 pub mod contacts;
+pub mod directives;
 pub mod files;
 pub mod follow;
 pub mod fulfilment;

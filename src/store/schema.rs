@@ -394,3 +394,23 @@ diesel::table! {
 
 diesel::joinable!(request_scopes -> requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(request_scopes, requests);
+
+diesel::table! {
+    directives (id) {
+        id -> BigInt,
+        person_name -> Text,
+        person_email -> Nullable<Text>,
+        customer_ref -> Nullable<Text>,
+        kind -> Text,
+        fate -> Text,
+        instructions -> Text,
+        designee_name -> Nullable<Text>,
+        designee_email -> Nullable<Text>,
+        request_id -> BigInt,
+        recorded_at -> Timestamp,
+        recorded_by -> Text,
+        ended_at -> Nullable<Timestamp>,
+        ended_reason -> Nullable<Text>,
+        ended_by_request -> Nullable<BigInt>,
+    }
+}

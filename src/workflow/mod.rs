@@ -5,6 +5,7 @@
 //! entry and the mail it owes in one transaction. This module reads a stored request as the
 //! law sees it (status, pauses, profile, deadline).
 
+pub mod directives;
 mod filing;
 pub mod follow;
 pub mod intake;

@@ -144,23 +144,51 @@ pub fn file(
     mandate: Option<(&Path, Sniffed, &str)>,
     now: DateTime<Utc>,
 ) -> Result<RequestRow, WorkflowError> {
-    let stored = match mandate {
-        Some((path, _, _)) => Some(state.files.put_file(path)?),
-        None => None,
+    // What shows the right to act for another: a mandate, or a proof of parental authority.
+    let purpose = match filing.acting {
+        crate::domain::filing::Acting::Parent => "parental_authority",
+        _ => "mandate",
     };
+    let documents: Vec<Proof<'_>> = mandate
+        .map(|(path, sniffed, name)| (purpose, path, sniffed, name))
+        .into_iter()
+        .collect();
+    file_with_proofs(conn, state, filing, &documents, now)
+}
+
+/// A document filed with a request, for the team to review: its purpose (`mandate`,
+/// `heir_death_certificate`, ...), the checked copy on disk, what it is and its name.
+pub type Proof<'a> = (&'a str, &'a Path, Sniffed, &'a str);
+
+/// Files a request from the portal with the documents that came with it (a mandate; after
+/// a death, the death certificate and the proof of capacity) and mails the confirmation link.
+pub fn file_with_proofs(
+    conn: &mut DbConn,
+    state: &AppState,
+    filing: &Filing,
+    documents: &[Proof<'_>],
+    now: DateTime<Utc>,
+) -> Result<RequestRow, WorkflowError> {
+    let mut stored = Vec::new();
+    for (_, path, _, _) in documents {
+        match state.files.put_file(path) {
+            Ok(file) => stored.push(file),
+            Err(e) => {
+                for (name, _) in &stored {
+                    let _ = state.files.delete(name);
+                }
+                return Err(e.into());
+            }
+        }
+    }
     let result = write_tx(conn, |conn| {
         let (row, _) = workflow::file(conn, &state.law, filing, ACTOR, now)?;
-        if let (Some((name, size)), Some((_, sniffed, original))) = (&stored, mandate) {
+        for ((name, size), (purpose, _, sniffed, original)) in stored.iter().zip(documents) {
             portal_rows::insert_document(
                 conn,
                 &NewDocument {
                     request_id: row.id,
-                    // What shows the right to act for another: a mandate, or a proof of
-                    // parental authority.
-                    purpose: match filing.acting {
-                        crate::domain::filing::Acting::Parent => "parental_authority",
-                        _ => "mandate",
-                    },
+                    purpose,
                     storage_name: Some(name),
                     original_name: Some(original),
                     content_type: sniffed.content_type(),
@@ -172,10 +200,10 @@ pub fn file(
         notify(conn, state, &row, MailKind::Confirm, now)?;
         Ok::<_, WorkflowError>(row)
     });
-    if result.is_err()
-        && let Some((name, _)) = &stored
-    {
-        let _ = state.files.delete(name);
+    if result.is_err() {
+        for (name, _) in &stored {
+            let _ = state.files.delete(name);
+        }
     }
     result
 }

@@ -286,9 +286,22 @@ pub fn perform(
                 )?;
                 // The file goes once the decision is committed, not before.
                 decided_file = doc.storage_name.clone();
+                // After a death both proofs are needed, the death and the filer's capacity:
+                // the request is verified once neither waits any more.
+                let other_proof_waits = row.kind == crate::domain::kind::RequestKind::Heir
+                    && portal_rows::documents_for(conn, row.id)?.iter().any(|d| {
+                        d.id != doc.id
+                            && d.decision.is_none()
+                            && d.storage_name.is_some()
+                            && is_proof(&d.purpose)
+                    });
                 // Verified already (e.g. by hand while the upload waited): the decision is
                 // recorded, the first verification stands.
-                if *accepted && row.verified_at.is_none() && parent_proved(conn, state, &row)? {
+                if *accepted
+                    && row.verified_at.is_none()
+                    && !other_proof_waits
+                    && parent_proved(conn, state, &row)?
+                {
                     let method = match row.acting {
                         // Verified by the proof and the ID together, whichever came last.
                         crate::domain::filing::Acting::Parent => Method::ParentalAuthorityUpload,
@@ -380,6 +393,7 @@ pub fn perform(
                     now,
                 )?;
                 crate::workflow::follow::on_fulfil(conn, state, &updated, actor, now)?;
+                crate::workflow::directives::on_fulfil(conn, state, &updated, actor, now)?;
                 let document = attach(conn, row.id)?;
                 portal_rows::insert_message(
                     conn,

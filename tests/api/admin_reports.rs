@@ -274,22 +274,28 @@ async fn the_dpo_reads_the_figures_and_downloads_the_register(app: TestApp) {
     assert_eq!(page.status.as_u16(), 200, "{}", page.html);
 
     // Received: access, rectification, erasure, restriction, portability, objection,
-    // consent_withdrawal, total.
+    // consent_withdrawal, directives, heir, total.
     let kinds = |m| row(&page, "received-table", m);
     assert_eq!(
         kinds("January 2025"),
-        ["1", "0", "1", "0", "0", "0", "0", "2"]
+        ["1", "0", "1", "0", "0", "0", "0", "0", "0", "2"]
     );
     assert_eq!(
         kinds("February 2025"),
-        ["0", "0", "0", "0", "0", "1", "0", "1"]
+        ["0", "0", "0", "0", "0", "1", "0", "0", "0", "1"]
     );
     assert_eq!(
         kinds("April 2025"),
-        ["0", "0", "0", "0", "0", "0", "0", "0"]
+        ["0", "0", "0", "0", "0", "0", "0", "0", "0", "0"]
     );
-    assert_eq!(kinds("June 2025"), ["1", "0", "0", "0", "1", "0", "0", "2"]);
-    assert_eq!(kinds("Total"), ["3", "1", "1", "0", "1", "1", "0", "7"]);
+    assert_eq!(
+        kinds("June 2025"),
+        ["1", "0", "0", "0", "1", "0", "0", "0", "0", "2"]
+    );
+    assert_eq!(
+        kinds("Total"),
+        ["3", "1", "1", "0", "1", "1", "0", "0", "0", "7"]
+    );
     // Closed: fulfilled, rejected, withdrawn, expired, total.
     let outcomes = |m| row(&page, "closed-table", m);
     assert_eq!(outcomes("January 2025"), ["1", "0", "0", "0", "1"]);

@@ -25,8 +25,10 @@ const PASSWORD: &str = crate::helpers::STAFF_PASSWORD;
 
 /// Codes that are also the French words a page rightly uses ("Rectification (art. 16)",
 /// "Demande excessive", "Formulaire de contact", "Archives papier"): not looked for.
-const FRENCH_TOO: [&str; 9] = [
+const FRENCH_TOO: [&str; 10] = [
     "rectification",
+    // A kind's code and the French word (« directives relatives au sort des données »).
+    "directives",
     "restriction",
     "objection",
     "excessive",

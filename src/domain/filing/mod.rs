@@ -163,6 +163,16 @@ impl<const N: usize> Answers for [(&str, &str); N] {
     }
 }
 
+/// The answers as a request keeps them (its `form`): a choice or a text by its field; a box,
+/// or anything else, reads as empty.
+impl Answers for serde_json::Map<String, serde_json::Value> {
+    fn get(&self, field: &str) -> &str {
+        serde_json::Map::get(self, field)
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or("")
+    }
+}
+
 /// For the fields whose need depends on no other answer.
 const NO_ANSWERS: [(&str, &str); 0] = [];
 
@@ -238,6 +248,10 @@ pub enum Code {
     Unknown(UnknownValue),
     Email(InvalidEmail),
     NotAnInstant {
+        given: String,
+    },
+    /// Not a day written 2026-03-14 or 14/03/2026.
+    NotADay {
         given: String,
     },
     /// A moment after now (beyond [`CLOCK_SKEW`]): a request cannot have reached the
@@ -318,8 +332,16 @@ pub fn check(
     );
     let language = e.choice(&LANGUAGE, draft.language, &NO_ANSWERS);
     let customer_ref = e.text(&CUSTOMER_REF, draft.customer_ref, &NO_ANSWERS);
+    // After a death the filer always acts for someone else, the deceased, whom the sources
+    // are searched for: the death certificate and the proof of capacity stand for a mandate.
+    let for_the_dead = kind == Some(RequestKind::Heir);
     let (country, acting) = match &draft.person {
+        Some(person) if for_the_dead => (
+            e.choice(&COUNTRY, person.country, &NO_ANSWERS),
+            Some("representative"),
+        ),
         Some(person) => e.person(person),
+        None if for_the_dead => (None, Some("representative")),
         // The API asks no `acting`: its `subject` object says someone acts for another, and
         // how (a representative unless it says a parent).
         None => (
@@ -344,7 +366,7 @@ pub fn check(
         None
     };
     let answers = match (kind, draft.answers) {
-        (Some(kind), Some(given)) => e.answers(own_fields(kind), given),
+        (Some(kind), Some(given)) => e.answers(own_fields(kind), given, now),
         _ => Vec::new(),
     };
     match (kind, email, received_at, channel, language) {
@@ -417,6 +439,22 @@ pub fn unknown_profile(given: &str, profiles: &[&str]) -> FieldError {
     }
 }
 
+/// A day written 2026-03-14 (as a date field sends it) or 14/03/2026 (as people write it),
+/// not after `now`'s day: a death to come is a typo.
+pub fn past_day(raw: &str, now: DateTime<Utc>) -> Result<NaiveDate, Code> {
+    let raw = raw.trim();
+    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
+        .map_err(|_| Code::NotADay {
+            given: raw.to_string(),
+        })?;
+    // A day ahead of UTC's is today somewhere: only what is later everywhere is refused.
+    if day > (now + TimeDelta::days(1)).date_naive() {
+        return Err(Code::InFuture);
+    }
+    Ok(day)
+}
+
 fn parse_instant(raw: &str) -> Result<DateTime<Utc>, Code> {
     DateTime::parse_from_rfc3339(raw.trim())
         .map(|t| t.with_timezone(&Utc))
@@ -452,6 +490,7 @@ fn missing(need: Need, others: &dyn Answers) -> Option<Code> {
         Need::EitherWhen { field, is, or } => (others.get(field) == is
             && others.get(or).trim().is_empty())
         .then_some(Code::RequiredEither { or }),
+        Need::WhenNot { field, is } => (others.get(field) != is).then_some(Code::Required),
     }
 }
 
@@ -636,6 +675,7 @@ impl Errors {
         &mut self,
         fields: &[FieldSpec],
         given: &dyn Answers,
+        now: DateTime<Utc>,
     ) -> Vec<(&'static str, Answer)> {
         let mut answers = Vec::new();
         for spec in fields {
@@ -643,14 +683,38 @@ impl Errors {
             let answer = match spec.shape {
                 Shape::Choice(_) => self.choice(spec, raw, given).map(Answer::Choice),
                 Shape::Flag => Some(Answer::Flag(!raw.is_empty())),
-                // An address someone is to be written to (the other organisation of an
-                // art. 20(2) portability) is checked as the requester's is.
-                Shape::Email if !raw.trim().is_empty() => self
-                    .take(spec.name, EmailAddress::parse(raw).map_err(Code::Email))
-                    .map(|email| Answer::Text(email.to_string())),
-                Shape::Text { .. } | Shape::Email | Shape::Document | Shape::Date => {
-                    self.text(spec, raw, given).map(Answer::Text)
+                Shape::Text { .. } => self.text(spec, raw, given).map(Answer::Text),
+                Shape::Email if raw.trim().is_empty() => {
+                    if let Some(code) = missing(spec.need, given) {
+                        self.fail(spec.name, code);
+                    }
+                    None
                 }
+                Shape::Email => self
+                    .take(spec.name, EmailAddress::parse(raw).map_err(Code::Email))
+                    .map(|email| Answer::Text(email.as_str().to_string())),
+                // The file is the caller's to keep: the answers only say it came.
+                Shape::Document => {
+                    match raw {
+                        ATTACHED => {}
+                        NOT_A_DOCUMENT => self.fail(spec.name, Code::NotADocument),
+                        _ => {
+                            if let Some(code) = missing(spec.need, given) {
+                                self.fail(spec.name, code);
+                            }
+                        }
+                    }
+                    None
+                }
+                Shape::Date if raw.trim().is_empty() => {
+                    if let Some(code) = missing(spec.need, given) {
+                        self.fail(spec.name, code);
+                    }
+                    None
+                }
+                Shape::Date => self
+                    .take(spec.name, past_day(raw, now))
+                    .map(|day| Answer::Text(day.to_string())),
             };
             if let Some(answer) = answer {
                 answers.push((spec.name, answer));
@@ -734,7 +798,14 @@ impl fmt::Display for FieldError {
                 f,
                 "\"{given}\" is not an RFC 3339 date-time such as 2025-01-31T10:00:00Z"
             ),
+            ("heir_date_of_death", Code::InFuture) => {
+                f.write_str("the date of death is in the future")
+            }
             (field, Code::InFuture) => write!(f, "{field} is in the future"),
+            (field, Code::NotADay { given }) => write!(
+                f,
+                "{field}: \"{given}\" is not a day written 2026-03-14 or 14/03/2026"
+            ),
             (field, Code::TooEarly { earliest }) => write!(f, "{field} is before {earliest}"),
             (_, Code::UnknownProfile { given, expected }) => write!(
                 f,

@@ -36,11 +36,18 @@ pub enum Shape {
     Choice(&'static [&'static str]),
     /// A tick box: ticked when anything at all is sent.
     Flag,
-    /// An attached document: a PDF, a JPEG or a PNG image.
+    /// An attached document: a PDF, a JPEG or a PNG image. Among a kind's own answers, the
+    /// caller says what came as [`ATTACHED`] or [`NOT_A_DOCUMENT`], nothing when none did.
     Document,
-    /// A day: `YYYY-MM-DD` as a date input sends it, or `DD/MM/YYYY` as a French person types it.
+    /// A day in the past or today, as a date field sends it (2026-03-14) or as people write
+    /// it (14/03/2026).
     Date,
 }
+
+/// What a kind's own document field reads when a PDF, a JPEG or a PNG image came with it.
+pub const ATTACHED: &str = "attached";
+/// What it reads when something else came.
+pub const NOT_A_DOCUMENT: &str = "not_a_document";
 
 /// Whether a field must be filled in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,6 +72,11 @@ pub enum Need {
         field: &'static str,
         is: &'static str,
         or: &'static str,
+    },
+    /// Required unless the choice `field` is `is`: withdrawn directives need no content.
+    WhenNot {
+        field: &'static str,
+        is: &'static str,
     },
 }
 
@@ -278,6 +290,62 @@ const OBJECTION: [FieldSpec; 3] = [
 ];
 const CONSENT_WITHDRAWAL: [FieldSpec; 1] = [text("consent_withdrawal_consent", Need::Required)];
 
+/// What a person does with their post-mortem directives (art. 85 loi Informatique et
+/// Libertés): records them, replaces them, or withdraws them.
+pub const DIRECTIVES_ACTIONS: [&str; 3] = ["record", "change", "withdraw"];
+/// General directives cover all their data; specific ones, the processing of this
+/// organisation only (art. 85, I).
+pub const DIRECTIVES_TYPES: [&str; 2] = ["general", "specific"];
+/// What should become of their data: kept, erased, or communicated to someone.
+pub const DIRECTIVES_FATES: [&str; 3] = ["keep", "erase", "communicate"];
+const UNLESS_WITHDRAWN: Need = Need::WhenNot {
+    field: "directives_action",
+    is: "withdraw",
+};
+const DIRECTIVES: [FieldSpec; 6] = [
+    choice("directives_action", &DIRECTIVES_ACTIONS),
+    spec(
+        "directives_type",
+        Shape::Choice(&DIRECTIVES_TYPES),
+        UNLESS_WITHDRAWN,
+    ),
+    spec(
+        "directives_fate",
+        Shape::Choice(&DIRECTIVES_FATES),
+        UNLESS_WITHDRAWN,
+    ),
+    text("directives_instructions", UNLESS_WITHDRAWN),
+    spec(
+        "directives_designee_name",
+        Shape::Text { max: MAX_LINE },
+        Need::Optional,
+    ),
+    spec("directives_designee_email", Shape::Email, Need::Optional),
+];
+
+/// Who asks after a death: the person the directives designate, or an heir.
+pub const HEIR_CAPACITIES: [&str; 2] = ["designated", "heir"];
+/// What they ask: that the directives be carried out; or, where there are none, what art. 85
+/// (II) allows heirs: the data needed to settle the estate, closing the person's accounts, or
+/// recording the death and updating the data.
+pub const HEIR_ASKS: [&str; 4] = ["directives", "estate", "close", "update"];
+/// The deceased person is the `subject_*` group (see [`SUBJECT`]): whom the sources are
+/// searched for, as for a represented person; the filer is who is answered.
+const HEIR: [FieldSpec; 6] = [
+    choice("heir_capacity", &HEIR_CAPACITIES),
+    spec("heir_date_of_death", Shape::Date, Need::Required),
+    spec("heir_death_certificate", Shape::Document, Need::Required),
+    spec("heir_capacity_proof", Shape::Document, Need::Required),
+    choice("heir_request", &HEIR_ASKS),
+    text(
+        "heir_update",
+        Need::When {
+            field: "heir_request",
+            is: "update",
+        },
+    ),
+];
+
 /// The questions a kind asks besides who the requester is and the details, in the order the
 /// form shows them.
 pub fn own_fields(kind: RequestKind) -> &'static [FieldSpec] {
@@ -289,5 +357,7 @@ pub fn own_fields(kind: RequestKind) -> &'static [FieldSpec] {
         RequestKind::Portability => &PORTABILITY,
         RequestKind::Objection => &OBJECTION,
         RequestKind::ConsentWithdrawal => &CONSENT_WITHDRAWAL,
+        RequestKind::Directives => &DIRECTIVES,
+        RequestKind::Heir => &HEIR,
     }
 }

@@ -75,7 +75,7 @@ fn long(n: usize) -> String {
 #[test]
 fn each_kind_asks_its_own_questions() {
     // (kind, [(field, required whatever else is answered)])
-    let expected: [(RequestKind, &[(&str, bool)]); 7] = [
+    let expected: [(RequestKind, &[(&str, bool)]); 9] = [
         (
             RequestKind::Access,
             &[("access_scope", true), ("access_specifics", false)],
@@ -123,6 +123,28 @@ fn each_kind_asks_its_own_questions() {
             RequestKind::ConsentWithdrawal,
             &[("consent_withdrawal_consent", true)],
         ),
+        (
+            RequestKind::Directives,
+            &[
+                ("directives_action", true),
+                ("directives_type", false),
+                ("directives_fate", false),
+                ("directives_instructions", false),
+                ("directives_designee_name", false),
+                ("directives_designee_email", false),
+            ],
+        ),
+        (
+            RequestKind::Heir,
+            &[
+                ("heir_capacity", true),
+                ("heir_date_of_death", true),
+                ("heir_death_certificate", true),
+                ("heir_capacity_proof", true),
+                ("heir_request", true),
+                ("heir_update", false),
+            ],
+        ),
     ];
     for (kind, fields) in expected {
         let got: Vec<(&str, bool)> = own_fields(kind)
@@ -138,16 +160,34 @@ fn own_fields_are_texts_choices_and_boxes_and_texts_take_twenty_thousand_charact
     for kind in RequestKind::ALL {
         for field in own_fields(kind) {
             match field.shape {
+                // The name of the person the directives designate is a line, as names are.
+                Shape::Text { max } if field.name == "directives_designee_name" => {
+                    assert_eq!(max, MAX_LINE)
+                }
                 Shape::Text { max } => assert_eq!(max, MAX_TEXT, "{}", field.name),
                 Shape::Choice(values) => assert!(!values.is_empty()),
                 Shape::Flag => {}
-                // Where a portability's data are sent (art. 20(2)): checked as an address.
-                Shape::Email => assert_eq!(field.name, "portability_controller_email"),
-                Shape::Document | Shape::Date => panic!("{} is not a kind's own", field.name),
+                // Where a portability's data are sent (art. 20(2)), and whom post-mortem
+                // directives name: checked as an address.
+                Shape::Email => assert!(
+                    field.name == "portability_controller_email"
+                        || matches!(kind, RequestKind::Directives | RequestKind::Heir),
+                    "{} is not a kind's own",
+                    field.name
+                ),
+                // Only what a request after a death asks: the day of death, the death
+                // certificate and the proof.
+                Shape::Date | Shape::Document => assert!(
+                    matches!(kind, RequestKind::Directives | RequestKind::Heir),
+                    "{} is not a kind's own",
+                    field.name
+                ),
             }
             // A field's need only ever points at a field of the same kind.
-            if let Need::When { field: other, .. } | Need::With(other) | Need::Unless(other) =
-                field.need
+            if let Need::When { field: other, .. }
+            | Need::With(other)
+            | Need::Unless(other)
+            | Need::WhenNot { field: other, .. } = field.need
             {
                 assert!(own_fields(kind).iter().any(|f| f.name == other), "{other}");
             }
@@ -378,8 +418,12 @@ fn every_error_comes_at_once_in_the_order_the_api_lists_them() {
 
 #[test]
 fn without_answers_the_kinds_own_questions_are_not_asked() {
-    // The API files with the details only: an access request needs no scope there.
-    for kind in RequestKind::ALL {
+    // The API files with the details only: an access request needs no scope there. (After
+    // a death the deceased is always needed: see below.)
+    for kind in RequestKind::ALL
+        .into_iter()
+        .filter(|k| *k != RequestKind::Heir)
+    {
         let draft = Draft {
             kind: kind.as_str(),
             ..api_draft()
@@ -851,5 +895,124 @@ fn the_api_says_a_parent_files_in_its_subject_object() {
                 allowed: &ACTING_FOR_ANOTHER
             }
         )]
+    );
+}
+
+#[test]
+fn after_a_death_the_deceased_is_needed_and_the_filer_acts_for_them() {
+    let heir = |subject| Draft {
+        kind: "heir",
+        subject,
+        ..api_draft()
+    };
+    let said = errors(&heir(None));
+    assert_eq!(said[0], ("subject_name", Code::Required), "{said:?}");
+    let deceased = SubjectDraft {
+        name: "Jeanne Martin",
+        email: "jeanne.martin@example.fr",
+        customer_ref: "",
+    };
+    let checked = check(&heir(Some(deceased)), &PROFILES, now()).unwrap();
+    assert!(checked.representative);
+    assert_eq!(
+        checked.subject.map(|s| s.name),
+        Some("Jeanne Martin".into())
+    );
+}
+
+#[test]
+fn the_heirs_own_answers_need_both_documents_and_a_day_past() {
+    let answers = |date: &'static str, certificate: &'static str| {
+        [
+            ("heir_capacity", "heir"),
+            ("heir_date_of_death", date),
+            ("heir_death_certificate", certificate),
+            ("heir_capacity_proof", ATTACHED),
+            ("heir_request", "close"),
+        ]
+    };
+    let deceased = SubjectDraft {
+        name: "Jeanne Martin",
+        email: "",
+        customer_ref: "C-1",
+    };
+    let said_for = |given: &[(&str, &str); 5]| {
+        errors(&Draft {
+            kind: "heir",
+            subject: Some(deceased),
+            answers: Some(given as &dyn Answers),
+            ..api_draft()
+        })
+    };
+    assert_eq!(said_for(&answers("14/02/2025", ATTACHED)), Vec::new());
+    assert_eq!(said_for(&answers("2025-02-14", ATTACHED)), Vec::new());
+    assert_eq!(
+        said_for(&answers("2099-01-01", "")),
+        [
+            ("heir_date_of_death", Code::InFuture),
+            ("heir_death_certificate", Code::Required)
+        ]
+    );
+    assert_eq!(
+        said_for(&answers("hier", NOT_A_DOCUMENT)),
+        [
+            (
+                "heir_date_of_death",
+                Code::NotADay {
+                    given: "hier".into()
+                }
+            ),
+            ("heir_death_certificate", Code::NotADocument)
+        ]
+    );
+    let checked = check(
+        &Draft {
+            kind: "heir",
+            subject: Some(deceased),
+            answers: Some(&answers("14/02/2025", ATTACHED) as &dyn Answers),
+            ..api_draft()
+        },
+        &PROFILES,
+        now(),
+    )
+    .unwrap();
+    // The day is kept as a date; the documents are the caller's, not answers.
+    assert_eq!(
+        checked.answers,
+        [
+            ("heir_capacity", Answer::Choice("heir")),
+            ("heir_date_of_death", Answer::Text("2025-02-14".into())),
+            ("heir_request", Answer::Choice("close")),
+        ]
+    );
+}
+
+#[test]
+fn withdrawn_directives_need_nothing_more() {
+    let said_for = |given: &[(&str, &str); 1]| {
+        errors(&Draft {
+            kind: "directives",
+            answers: Some(given as &dyn Answers),
+            ..api_draft()
+        })
+    };
+    assert_eq!(said_for(&[("directives_action", "withdraw")]), Vec::new());
+    assert_eq!(
+        said_for(&[("directives_action", "record")]),
+        [
+            (
+                "directives_type",
+                Code::NotAllowed {
+                    allowed: &DIRECTIVES_TYPES
+                }
+            ),
+            (
+                "directives_fate",
+                Code::NotAllowed {
+                    allowed: &DIRECTIVES_FATES
+                }
+            ),
+            ("directives_instructions", Code::Required),
+        ]
     );
 }

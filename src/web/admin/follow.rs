@@ -792,6 +792,8 @@ pub fn event_sentence(
         "restriction_recorded" | "lift_cancelled" | "restriction_lifted" | "lift_task" => {
             t.t(&key).to_string()
         }
+        "directives_recorded" => t.t("directives.event.recorded").to_string(),
+        "directives_withdrawn" => t.t("directives.event.withdrawn").to_string(),
         "lift_scheduled" => {
             let on = data["on"]
                 .as_str()

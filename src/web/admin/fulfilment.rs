@@ -81,14 +81,16 @@ pub fn panel(
     lang: Lang,
 ) -> Panel {
     let t = lang.strings();
-    let op = Operation::for_kind(row.kind);
+    let op = crate::fulfil::operation(row);
     let reference = workflow::reference(row);
     Panel {
         configured: !state.sources.list.is_empty(),
-        operation: t
-            .t(&format!("request.operation.{}", op.as_str()))
-            .to_string(),
-        asks_changes: op == Operation::Rectify,
+        operation: match op {
+            Some(op) => t.t(&format!("request.operation.{}", op.as_str())),
+            None => t.t("directives.no_dispatch"),
+        }
+        .to_string(),
+        asks_changes: op == Some(Operation::Rectify),
         runs: runs
             .iter()
             .map(|r| run_view(state, r, live_jobs, lang))

@@ -10,7 +10,9 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 
 use super::{AdminError, Nav, Staff};
 use crate::documents::Refused;
-use crate::domain::filing::{Code, Draft, FieldError, PostalDraft, SubjectDraft};
+use crate::domain::filing::{
+    ATTACHED, Code, Draft, FieldError, PostalDraft, SUBJECT, Shape, SubjectDraft, own_fields,
+};
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
 use crate::domain::verification::Method;
@@ -83,7 +85,35 @@ pub struct IntakePage {
     pub today: String,
     /// The kinds of file taken and their size limit.
     pub files_hint: String,
+    /// What post-mortem directives and a request after a death need besides (art. 85 loi
+    /// Informatique et Libertés): read only for those kinds.
+    pub after_death: Vec<Extra>,
 }
+
+/// A question of the directives' or the heir's request on the intake form.
+pub struct Extra {
+    pub name: &'static str,
+    pub label: String,
+    pub choices: Vec<Choice>,
+    pub long: bool,
+}
+
+/// The questions of `kind` that the team answers from a letter (the documents are the letter
+/// itself): the deceased person for an heir's request, then the kind's own.
+fn extra_fields(kind: RequestKind) -> Vec<crate::domain::filing::FieldSpec> {
+    let subject = (kind == RequestKind::Heir)
+        .then_some(SUBJECT.iter())
+        .into_iter()
+        .flatten();
+    subject
+        .chain(own_fields(kind))
+        .filter(|f| f.shape != Shape::Document)
+        .copied()
+        .collect()
+}
+
+/// The kinds whose own questions the intake form asks.
+const AFTER_DEATH: [RequestKind; 2] = [RequestKind::Directives, RequestKind::Heir];
 
 impl IntakePage {
     pub fn v(&self, field: &str) -> &str {
@@ -157,6 +187,25 @@ fn page(
         ),
         files_lost: files_lost && !errors.is_empty(),
         errors,
+        after_death: AFTER_DEATH
+            .iter()
+            .flat_map(|k| extra_fields(*k))
+            .map(|f| Extra {
+                name: f.name,
+                label: t.t(&format!("intake.after_death.{}", f.name)).to_string(),
+                choices: match f.shape {
+                    Shape::Choice(values) => values
+                        .iter()
+                        .map(|v| Choice {
+                            value: v,
+                            words: t.t(&format!("request.asked.field.{}_{v}", f.name)).to_string(),
+                        })
+                        .collect(),
+                    _ => Vec::new(),
+                },
+                long: matches!(f.shape, Shape::Text { max } if max > crate::domain::filing::MAX_LINE),
+            })
+            .collect(),
     };
     let status = if page.errors.is_empty() {
         StatusCode::OK
@@ -245,8 +294,15 @@ pub async fn submit(
     if !staff.csrf_ok(submission.field("csrf")) {
         return Err(AdminError::Forbidden);
     }
+    let asked_kind = submission.field("kind").parse::<RequestKind>().ok();
+    let extra: Vec<&'static str> = AFTER_DEATH
+        .iter()
+        .flat_map(|k| extra_fields(*k))
+        .map(|f| f.name)
+        .collect();
     let typed: std::collections::HashMap<String, String> = FIELDS
         .iter()
+        .chain(&extra)
         .filter(|f| **f != "csrf")
         .map(|f| (f.to_string(), submission.field(f).to_string()))
         .collect();
@@ -284,6 +340,15 @@ pub async fn submit(
     let now = state.clock.now();
     let field = |name: &str| submission.field(name);
     let received_at = instant_of(field("received_on"), &state, now);
+    // After a death the scanned letter brings the death certificate and the proof of
+    // capacity: without it, both are asked for, on the letter's field.
+    let mut answers = typed.clone();
+    if letter.is_some() {
+        for proof in ["heir_death_certificate", "heir_capacity_proof"] {
+            answers.insert(proof.to_string(), ATTACHED.to_string());
+        }
+    }
+    let own = asked_kind.filter(|k| AFTER_DEATH.contains(k));
     let draft = Draft {
         kind: field("kind"),
         name: field("name"),
@@ -295,18 +360,28 @@ pub async fn submit(
         channel: field("channel"),
         language: field("language"),
         person: None,
-        answers: None,
-        // As the API says it: the group about the person acted for is read only when the
-        // requester acts for another, and says how.
-        subject: match field("acting") {
-            "" | "self" => None,
-            acting => Some(SubjectDraft {
+        answers: own.map(|_| &answers as &dyn crate::domain::filing::Answers),
+        // After a death the deceased is who the sources are searched for; otherwise, as the
+        // API says it, the group about the person acted for is read only when the requester
+        // acts for another, and says how.
+        subject: if own == Some(RequestKind::Heir) {
+            Some(SubjectDraft {
                 name: field("subject_name"),
                 email: field("subject_email"),
                 customer_ref: field("subject_customer_ref"),
-                birth_date: field("subject_birth_date"),
-                acting,
-            }),
+                ..SubjectDraft::default()
+            })
+        } else {
+            match field("acting") {
+                "" | "self" => None,
+                acting => Some(SubjectDraft {
+                    name: field("subject_name"),
+                    email: field("subject_email"),
+                    customer_ref: field("subject_customer_ref"),
+                    birth_date: field("subject_birth_date"),
+                    acting,
+                }),
+            }
         },
         postal: PostalDraft {
             lines: field("address_lines"),
@@ -449,9 +524,20 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
     let field: &'static str = match e.field {
         "received_at" => "received_on",
         "subject_acting" => "acting",
+        "heir_death_certificate" | "heir_capacity_proof" => {
+            return Wrong {
+                field: "letter",
+                text: t.t("intake.after_death.letter_needed").to_string(),
+            };
+        }
         other => other,
     };
-    let label = t.t(&format!("intake.field.{field}"));
+    let key = format!("intake.field.{field}");
+    let label = if t.has(&key) {
+        t.t(&key)
+    } else {
+        t.t(&format!("intake.after_death.{field}"))
+    };
     let text = match &e.code {
         Code::Required | Code::RequiredWith { .. } | Code::RequiredEither { .. } => match field {
             "email" => t.t("intake.error.email_or_address").to_string(),
@@ -473,6 +559,10 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
         Code::NotAnInstant { .. } => t.t("intake.error.received_on").to_string(),
         Code::InFuture if field == "subject_birth_date" => {
             t.t("errors.parent.birth_date_future").to_string()
+        }
+        Code::NotADay { .. } => t.t("errors.heir.not_a_day").to_string(),
+        Code::InFuture if field == "heir_date_of_death" => {
+            t.t("errors.heir.date_in_future").to_string()
         }
         Code::InFuture => t.t("intake.error.in_future").to_string(),
         Code::NotADate => t.t("errors.parent.birth_date_invalid").to_string(),

@@ -6,6 +6,7 @@
 pub mod account;
 pub mod audit;
 pub mod chart;
+pub mod directives;
 pub mod fees;
 pub mod follow;
 pub mod fulfilment;
@@ -115,6 +116,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                     web::post().to(follow::finish_lift),
                 )
                 .route("/holds/{id}/done", web::post().to(follow::finish_hold))
+                .route("/directives", web::get().to(directives::list))
+                .route("/directives/{id}", web::get().to(directives::history))
                 .route("/documents/{id}", web::get().to(request::document))
                 .route("/reports", web::get().to(reports::show))
                 .route(

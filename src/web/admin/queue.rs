@@ -162,8 +162,10 @@ fn served(state: &State) -> Served {
         RequestKind::ALL
             .into_iter()
             .filter(|k| {
-                let op = Operation::for_kind(*k);
-                state.sources.list.iter().any(|s| s.serves(op))
+                // An heir's request is sent or not by what it asks: counted as answered by
+                // the team, the queue never shows it waiting for a source it does not need.
+                Operation::for_kind(*k)
+                    .is_some_and(|op| state.sources.list.iter().any(|s| s.serves(op)))
             })
             .collect(),
     )

@@ -205,7 +205,8 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
                 .add("identity.restriction", policy(id.restriction))
                 .add("identity.portability", policy(id.portability))
                 .add("identity.objection", policy(id.objection))
-                .add("identity.consent_withdrawal", policy(id.consent_withdrawal));
+                .add("identity.consent_withdrawal", policy(id.consent_withdrawal))
+                .add("identity.directives", policy(id.directives));
         }),
         group("mail", &|r| {
             let m = &s.mail;

@@ -39,7 +39,9 @@ pub struct FileBody {
     #[schema(schema_with = file_body_kind)]
     kind: String,
     requester: RequesterBody,
-    /// The person a representative acts for; absent when the requester is the person.
+    /// The person a representative acts for; absent when the requester is the person. For
+    /// `heir` (a request after a death, art. 85 loi Informatique et Libertés), the deceased,
+    /// whom the sources and the directives on file are searched for: required.
     #[serde(default)]
     subject: Option<SubjectBody>,
     #[serde(default)]
@@ -64,7 +66,7 @@ pub struct FileBody {
 
 schema::described! {
     file_body_kind = schema::kind,
-        "The right exercised.";
+        "The right exercised. `directives`: the requester records, changes or withdraws their post-mortem directives; `heir`: after a death, the designated person or an heir asks (give the deceased as `subject`); both under art. 85 of the loi Informatique et Libertés, what is asked in `details`.";
     file_body_details = schema::text_or_null,
         "What is asked, in the requester's words.";
     file_body_received_at = schema::instant_or_null,

@@ -17,9 +17,9 @@ use super::{Chrome, csrf_ok, csrf_token, human_size, page, with_csrf};
 use crate::crypto;
 use crate::documents::Refused;
 use crate::domain::filing::{
-    ADDRESS_LINES, Acting, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError, FieldSpec,
-    PERSON, POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER, SUBJECT, Shape, SubjectDraft,
-    own_fields,
+    ADDRESS_LINES, ATTACHED, Acting, Attachment, CITY, CONTACT, Code, DETAILS, Draft, FieldError,
+    FieldSpec, NOT_A_DOCUMENT, PERSON, POSTAL_COUNTRY, POSTCODE, Person, PostalDraft, REQUESTER,
+    SUBJECT, Shape, SubjectDraft, own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
@@ -103,6 +103,9 @@ pub struct FormPage {
     /// The person represented: asked of everyone (the portal runs without script), needed
     /// only from those who act for someone else.
     pub about_subject: Vec<Field>,
+    /// The group's title and hint: the person represented, or after a death the deceased.
+    pub subject_legend: String,
+    pub subject_hint: String,
     pub about_request: Vec<Field>,
 }
 
@@ -142,10 +145,13 @@ fn fields(
             (_, Shape::Email) => Input::Email,
             (_, Shape::Flag) => Input::Checkbox,
             (_, Shape::Document) => Input::File,
-            (_, Shape::Date) => Input::Date,
+            // A text people type as they write dates: a date picker reads differently in
+            // every browser and with every screen reader.
+            (_, Shape::Date) => Input::Text,
             (
                 "name"
                 | "customer_ref"
+                | "directives_designee_name"
                 | "portability_controller"
                 | "subject_name"
                 | "subject_customer_ref"
@@ -166,13 +172,12 @@ fn fields(
                 "form.mandate_hint",
                 &[("max", &human_size(max_upload, t.lang()))],
             )),
-            "parental_proof" => Some(t.fill(
-                "form.parental_proof_hint",
+            "heir_death_certificate" | "heir_capacity_proof" | "parental_proof" => Some(t.fill(
+                &format!("form.{}_hint", spec.name),
                 &[("max", &human_size(max_upload, t.lang()))],
             )),
-            "subject_birth_date" => Some(t.t("form.subject_birth_date_hint").to_string()),
-            "portability_controller_email" => {
-                Some(t.t("form.portability_controller_email_hint").to_string())
+            name if t.has(&format!("form.{name}_hint")) => {
+                Some(t.t(&format!("form.{name}_hint")).to_string())
             }
             _ => None,
         };
@@ -197,13 +202,33 @@ fn fields(
             error: None,
         }
     };
+    // After a death the filer acts for the deceased with their own proofs: no "for whom"
+    // choice and no mandate.
+    let for_the_dead = kind == RequestKind::Heir;
     let you = REQUESTER
         .iter()
-        .chain(&PERSON)
+        .chain(
+            PERSON
+                .iter()
+                .filter(|p| !for_the_dead || p.name == "country"),
+        )
         .chain(&POSTAL)
         .map(field)
         .collect();
-    let subject = SUBJECT.iter().map(field).collect();
+    let subject = SUBJECT
+        .iter()
+        .map(field)
+        .map(|mut f| {
+            if for_the_dead {
+                f.required = f.name == "subject_name";
+                let key = format!("form.heir.{}", f.name);
+                if t.has(&key) {
+                    f.label = t.t(&key).to_string();
+                }
+            }
+            f
+        })
+        .collect();
     let request = own_fields(kind)
         .iter()
         .chain([&DETAILS])
@@ -245,6 +270,11 @@ fn form_page(
     }
     let right = t.t(&format!("kinds.{}.name", kind.as_str()));
     let heading = t.fill("form.heading", &[("right", right)]);
+    let (subject_legend, subject_hint) = if kind == RequestKind::Heir {
+        ("form.heir.about_subject", "form.heir.about_subject_hint")
+    } else {
+        ("form.about_subject", "form.about_subject_hint")
+    };
     FormPage {
         c: Chrome::new(
             state,
@@ -258,6 +288,8 @@ fn form_page(
         errors: listed,
         about_you: you,
         about_subject: subject,
+        subject_legend: t.t(subject_legend).to_string(),
+        subject_hint: t.t(subject_hint).to_string(),
         about_request: request,
     }
 }
@@ -355,17 +387,19 @@ pub async fn submit(
         None if !super::has_csrf_cookie(&req) => return expired(),
         None => {}
     }
-    // Two file inputs (the mandate, the proof of parental authority): a browser sends both,
-    // the one left empty too; the bytes of both together stay within one file's limit.
-    let read = upload::read_files(
+    // Two file inputs on every form (the mandate and the proof of parental authority; after a
+    // death, the death certificate and the proof of capacity): a browser sends both, the one
+    // left empty too; the bytes of both together stay within the form's limit.
+    let submission = match upload::read_files(
         req.headers(),
         multipart,
         &state.files,
         max,
-        2,
+        DOCUMENT_INPUTS,
         upload::BODY_IDLE,
-    );
-    let submission = match read.await {
+    )
+    .await
+    {
         Ok(s) => s,
         Err(UploadError::TooLarge) => return too_large(&state, lang, max),
         Err(UploadError::Malformed(why)) => return bad_form(&state, lang, &why),
@@ -402,39 +436,40 @@ pub async fn submit(
         };
         return to_confirmation(&state, lang, filed);
     }
-    // The mandate (or the proof of parental authority) is checked and rewritten before the
-    // form is judged, so that what is wrong with it is said beside it with the rest.
-    let mut proofs = Vec::new();
-    for field in ["mandate", "parental_proof"] {
-        proofs.push(match submission.file(field) {
-            None => None,
-            Some(file) => match upload::clean(file, &state.files).await {
-                Ok(clean) => Some(Ok(clean)),
-                Err(Rejected::Refused(refused)) => Some(Err(refused)),
-                Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
-            },
-        });
+    // The documents are checked and rewritten before the form is judged, so that what is
+    // wrong with one is said beside it with the rest.
+    let mut documents: Documents = HashMap::new();
+    for name in ["mandate", "parental_proof"].iter().chain(&PROOFS) {
+        let Some(file) = submission.file(name) else {
+            continue;
+        };
+        let checked = match upload::clean(file, &state.files).await {
+            Ok(clean) => Ok(clean),
+            Err(Rejected::Refused(refused)) => Err(refused),
+            Err(Rejected::Io(e)) => return super::internal_error(&state, lang, &e),
+        };
+        documents.insert(name, checked);
     }
-    let parental_proof = proofs.pop().flatten();
-    let mandate = proofs.pop().flatten();
-    let filing = match validate(
-        &state,
-        lang,
-        kind,
-        &submission,
-        mandate.as_ref(),
-        parental_proof.as_ref(),
-    ) {
+    let filing = match validate(&state, lang, kind, &submission, &documents) {
         Ok(filing) => filing,
         Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
     };
-    // Only the document of the way the person acts is kept: the other box may hold a file
-    // chosen before they changed their mind.
-    let mandate = match filing.acting {
-        Acting::Representative => mandate.and_then(Result::ok),
-        Acting::Parent => parental_proof.and_then(Result::ok),
-        Acting::Myself => None,
+    // Only the documents of the way the person acts are kept (a box may hold a file chosen
+    // before they changed their mind), each filed as what it proves.
+    let wanted = |name: &str| -> Option<&'static str> {
+        if kind == RequestKind::Heir {
+            return PROOFS.iter().find(|p| **p == name).copied();
+        }
+        match (filing.acting, name) {
+            (Acting::Representative, "mandate") => Some("mandate"),
+            (Acting::Parent, "parental_proof") => Some("parental_authority"),
+            _ => None,
+        }
     };
+    let clean: Vec<(&'static str, CleanFile)> = documents
+        .into_iter()
+        .filter_map(|(name, checked)| Some((wanted(name)?, checked.ok()?)))
+        .collect();
     if let Some(ip) = ip
         && !state.limits.submissions.allow(ip)
     {
@@ -447,16 +482,28 @@ pub async fn submit(
         .as_ref()
         .map(ToString::to_string)
         .unwrap_or_default();
-    let stored = mandate
-        .as_ref()
-        .map(|m| (m.path().to_path_buf(), m.kind, m.file_name.clone()));
+    let stored: Vec<_> = clean
+        .iter()
+        .map(|(purpose, m)| {
+            (
+                *purpose,
+                m.path().to_path_buf(),
+                m.kind,
+                m.file_name.clone(),
+            )
+        })
+        .collect();
     let filed = state
         .db(move |conn, app| {
-            let mandate_ref = stored
-                .as_ref()
-                .map(|(path, sniffed, name)| (path.as_path(), *sniffed, name.as_str()));
-            let row = crate::workflow::requester::file(conn, app, &filing, mandate_ref, now)
-                .map_err(|e| crate::web::error::internal(&e))?;
+            let proofs: Vec<crate::workflow::requester::Proof<'_>> = stored
+                .iter()
+                .map(|(purpose, path, sniffed, name)| {
+                    (*purpose, path.as_path(), *sniffed, name.as_str())
+                })
+                .collect();
+            let row =
+                crate::workflow::requester::file_with_proofs(conn, app, &filing, &proofs, now)
+                    .map_err(|e| crate::web::error::internal(&e))?;
             let duplicate = match row.duplicate_of {
                 Some(id) => Some(crate::store::requests::get(conn, id)?),
                 None => None,
@@ -618,14 +665,26 @@ fn validate(
     lang: Lang,
     kind: RequestKind,
     s: &Submission,
-    mandate: Option<&Result<CleanFile, Refused>>,
-    parental_proof: Option<&Result<CleanFile, Refused>>,
+    documents: &Documents,
 ) -> Result<Filing, HashMap<&'static str, String>> {
-    let attachment = |file: Option<&Result<CleanFile, Refused>>| match file {
+    let attachment = |name: &str| match documents.get(name) {
         None => Attachment::Absent,
         Some(Err(_)) => Attachment::NotADocument,
         Some(Ok(_)) => Attachment::Document,
     };
+    // The kind's own documents are answered by whether they came, and as what.
+    let mut answers = s.fields.clone();
+    for name in PROOFS {
+        answers.remove(name);
+        if let Some(checked) = documents.get(name) {
+            let said = if checked.is_ok() {
+                ATTACHED
+            } else {
+                NOT_A_DOCUMENT
+            };
+            answers.insert(name.to_string(), said.to_string());
+        }
+    }
     let draft = Draft {
         kind: kind.as_str(),
         name: s.field("name"),
@@ -639,10 +698,10 @@ fn validate(
         person: Some(Person {
             country: s.field("country"),
             acting: s.field("acting"),
-            mandate: attachment(mandate),
-            parental_proof: attachment(parental_proof),
+            mandate: attachment("mandate"),
+            parental_proof: attachment("parental_proof"),
         }),
-        answers: Some(&s.fields),
+        answers: Some(&answers),
         subject: Some(SubjectDraft {
             name: s.field("subject_name"),
             email: s.field("subject_email"),
@@ -664,12 +723,9 @@ fn validate(
         .map_err(|errors| {
             errors
                 .iter()
-                .map(|e| match (e.field, mandate, parental_proof) {
+                .map(|e| match (e.field, documents.get(e.field)) {
                     // The law knows only "not a document"; the person is told which problem.
-                    ("mandate", Some(Err(refused)), _)
-                    | ("parental_proof", _, Some(Err(refused))) => {
-                        (e.field, upload::refusal_message(refused, t))
-                    }
+                    (_, Some(Err(refused))) => (e.field, upload::refusal_message(refused, t)),
                     _ => (e.field, t.t(message_key(e)).to_string()),
                 })
                 .collect::<HashMap<_, _>>()
@@ -684,6 +740,15 @@ fn validate(
     }
     Ok(filing)
 }
+
+/// The documents that came with the form, by field, once checked.
+type Documents = HashMap<&'static str, Result<CleanFile, Refused>>;
+
+/// The documents an heir's request comes with: they prove the death and the filer's capacity.
+const PROOFS: [&str; 2] = ["heir_death_certificate", "heir_capacity_proof"];
+/// The file inputs a form has at most: the mandate and the proof of parental authority, or
+/// after a death the two proofs.
+const DOCUMENT_INPUTS: usize = 2;
 
 /// The message (in templates/i18n) that says an error to the person.
 fn message_key(error: &FieldError) -> &'static str {
@@ -711,6 +776,10 @@ fn message_key(error: &FieldError) -> &'static str {
         (_, Code::NotADate) => "errors.parent.birth_date_invalid",
         (_, Code::OfAge { .. }) => "errors.parent.of_age",
         ("subject_birth_date", Code::InFuture) => "errors.parent.birth_date_future",
+        ("heir_death_certificate", Code::Required) => "errors.heir.death_certificate_required",
+        ("heir_capacity_proof", Code::Required) => "errors.heir.capacity_proof_required",
+        ("heir_date_of_death", Code::InFuture) => "errors.heir.date_in_future",
+        (_, Code::NotADay { .. }) => "errors.heir.not_a_day",
         ("address_lines", Code::RequiredWith { .. }) => "errors.postal.address_for_post",
         ("address_lines" | "postcode" | "city", Code::Required) => "errors.postal.part_required",
         (_, Code::RequiredWith { .. }) => "errors.objection_reason_required",

@@ -70,6 +70,9 @@ pub struct DocView {
     pub image: bool,
     /// "Acceptée par Dana le …", once decided.
     pub decided: Option<String>,
+    /// The accept button: "identité vérifiée", or after a death, the one proof accepted
+    /// (the request is verified once both are).
+    pub accept: String,
 }
 
 /// Which actions the state allows (from [`desk::offers`]).
@@ -123,6 +126,8 @@ pub struct RequestPage {
     pub acting: &'static str,
     /// "Parent de Léo Martin, né(e) le 9 mars 2014", when someone acts for another.
     pub acting_for: Option<String>,
+    /// After a death: the deceased's directives on file, or that there are none.
+    pub after_death: Option<crate::web::admin::directives::AfterDeath>,
     /// Exactly what was asked: the kind's own answers, then the details.
     pub asked: Vec<(String, String)>,
     pub details: String,
@@ -261,6 +266,7 @@ struct Loaded {
     build_live: bool,
     mails: Vec<OutboxRow>,
     contact: Option<crate::store::contacts::ContactRow>,
+    directives: Option<crate::web::admin::directives::OnFile>,
 }
 
 async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, AdminError> {
@@ -279,8 +285,10 @@ async fn load(state: &State, staff: &Staff, key: String) -> Result<Loaded, Admin
             let build_live = crate::store::jobs::live_key(conn, &format!("export:{}", row.id))?;
             let mails = crate::store::outbox::for_request(conn, row.id)?;
             let contact = crate::store::contacts::find(conn, row.id)?;
+            let directives = crate::web::admin::directives::for_heir(conn, &row)?;
             Ok::<_, workflow::WorkflowError>(Loaded {
                 contact,
+                directives,
                 row,
                 events,
                 messages,
@@ -425,7 +433,8 @@ pub async fn render(
         ));
     }
 
-    let configured = !state.sources.list.is_empty();
+    // A request that sends nothing (directives) goes straight from verified to answered.
+    let configured = !state.sources.list.is_empty() && crate::fulfil::operation(row).is_some();
     let waiting: Vec<&DocumentRow> = l
         .documents
         .iter()
@@ -439,8 +448,7 @@ pub async fn render(
         documents_waiting: waiting.len(),
         gathering: gathering(configured, &l.runs, &l.live, l.export.as_ref()),
         can_extend: header::can_extend(state, row),
-        corrects: crate::config::sources::Operation::for_kind(row.kind)
-            == crate::config::sources::Operation::Rectify,
+        corrects: crate::fulfil::operation(row) == Some(crate::config::sources::Operation::Rectify),
     };
     let offers = desk::offers(&situation);
     let step = desk::next_step(&situation);
@@ -497,6 +505,13 @@ pub async fn render(
         .map(|d| DocView {
             id: d.id,
             label: thread::purpose_words(t, &d.purpose),
+            accept: t
+                .t(if d.purpose.starts_with("heir_") {
+                    "directives.accept_proof"
+                } else {
+                    "request.document.accept"
+                })
+                .to_string(),
             uploaded: stamp(d.uploaded_at),
             url: format!("/admin/documents/{}", d.id),
             image: d.content_type.starts_with("image/"),
@@ -539,7 +554,11 @@ pub async fn render(
         .as_ref()
         .is_some_and(|e| e.status == PackageStatus::Empty);
     let found = crate::fulfil::Found::of(&l.runs);
-    let mut letter = fill(&crate::fulfil::letter_key(row.kind.as_str(), empty, &found));
+    let mut letter = fill(&crate::fulfil::letter_key(
+        &crate::fulfil::letter_kind(row),
+        empty,
+        &found,
+    ));
     crate::fulfil::say_on_whose_behalf(&mut letter, row, rlang);
     letter.push_str(&crate::fulfil::answer_summary(state, &l.runs, rlang));
     let scope =
@@ -665,6 +684,10 @@ pub async fn render(
         represented,
         acting: row.acting.as_str(),
         acting_for,
+        after_death: l
+            .directives
+            .as_deref()
+            .map(|found| crate::web::admin::directives::after_death(t, lang, zone, found)),
         asked: record::answers(t, row.kind, &row.form),
         details: row.details.clone(),
         thread,

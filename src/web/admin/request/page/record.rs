@@ -163,7 +163,10 @@ pub fn answers(
                 serde_json::Value::Bool(false) => return None,
                 serde_json::Value::String(s) => {
                     let choice = format!("request.asked.field.{field}_{s}");
-                    if t.has(&choice) {
+                    let day = s.parse::<chrono::NaiveDate>().ok();
+                    if let Some(day) = day.filter(|_| field.ends_with("_date_of_death")) {
+                        crate::i18n::long_date(day, t.lang())
+                    } else if t.has(&choice) {
                         t.t(&choice).to_string()
                     } else {
                         s.clone()
