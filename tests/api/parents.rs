@@ -63,7 +63,7 @@ async fn a_parent_files_for_a_child_whose_data_are_searched(backend: Backend) {
     let form = mother.get("/fr/request/access").await;
     form.assert_contains("pour votre enfant mineur (titulaire de l");
     form.assert_contains("name=\"parental_proof\"");
-    form.assert_contains("type=\"date\" id=\"subject_birth_date\"");
+    form.assert_contains("type=\"text\" id=\"subject_birth_date\"");
 
     // No proof of parental authority: said in French, at the top and by the field.
     let res = file_for_hugo(&mut mother, false, "2012-05-14").await;

@@ -911,6 +911,7 @@ fn after_a_death_the_deceased_is_needed_and_the_filer_acts_for_them() {
         name: "Jeanne Martin",
         email: "jeanne.martin@example.fr",
         customer_ref: "",
+        ..SubjectDraft::default()
     };
     let checked = check(&heir(Some(deceased)), &PROFILES, now()).unwrap();
     assert!(checked.representative);
@@ -935,6 +936,7 @@ fn the_heirs_own_answers_need_both_documents_and_a_day_past() {
         name: "Jeanne Martin",
         email: "",
         customer_ref: "C-1",
+        ..SubjectDraft::default()
     };
     let said_for = |given: &[(&str, &str); 5]| {
         errors(&Draft {

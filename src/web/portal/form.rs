@@ -33,7 +33,6 @@ pub enum Input {
     Textarea,
     Checkbox,
     File,
-    Date,
     Radio(Vec<Choice>),
     Select(Vec<Choice>),
 }
@@ -77,7 +76,6 @@ impl Field {
             Input::Textarea => "textarea",
             Input::Checkbox => "checkbox",
             Input::File => "file",
-            Input::Date => "date",
             Input::Radio(_) => "radio",
             Input::Select(_) => "select",
         }
