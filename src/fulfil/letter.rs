@@ -41,6 +41,16 @@ pub fn letter_kind(row: &RequestRow) -> String {
         {
             format!("heir_{asked}")
         }
+        // A change or a withdrawal of directives is answered as what it did.
+        (crate::domain::kind::RequestKind::Directives, _) => {
+            let action = serde_json::from_str::<serde_json::Value>(&row.form)
+                .ok()
+                .and_then(|form| form["directives_action"].as_str().map(str::to_string));
+            match action.as_deref() {
+                Some(a @ ("change" | "withdraw")) => format!("directives_{a}"),
+                _ => "directives".to_string(),
+            }
+        }
         (kind, _) => kind.as_str().to_string(),
     }
 }
@@ -156,6 +166,8 @@ pub fn letter_key(kind: &str, package_empty: bool, found: &Found) -> String {
             (true, false) => "",
         },
         "rectification" if found.notified => "_notified",
+        // Closing a deceased's accounts that no source held: nothing was erased to say.
+        "heir_close" if !(found.erased || found.by_hand || found.kept) => "_nothing",
         _ => "",
     };
     format!("letters.{kind}{variant}")

@@ -285,6 +285,7 @@ pub fn anonymise(conn: &mut DbConn, request_ids: &[i64]) -> QueryResult<usize> {
             requests::subject_name.eq(None::<String>),
             requests::subject_email.eq(None::<String>),
             requests::subject_customer_ref.eq(None::<String>),
+            requests::subject_birth_date.eq(None::<chrono::NaiveDate>),
         ))
         .execute(conn)
 }

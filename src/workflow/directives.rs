@@ -26,10 +26,16 @@ pub fn whose(row: &RequestRow) -> Whose<'_> {
             email: row.subject_email.as_deref(),
             customer_ref: row.subject_customer_ref.as_deref(),
         },
-        _ => Whose {
-            email: Some(row.requester_email.as_str()).filter(|e| !e.is_empty()),
-            customer_ref: row.customer_ref.as_deref(),
-        },
+        // The person's own, found by the address they confirmed; by the customer number only
+        // when they wrote by post, with the identity copy the team checked: a number typed on
+        // the portal proves nothing, and must not reach someone else's directives.
+        _ => {
+            let email = Some(row.requester_email.as_str()).filter(|e| !e.is_empty());
+            Whose {
+                email,
+                customer_ref: row.customer_ref.as_deref().filter(|_| email.is_none()),
+            }
+        }
     }
 }
 

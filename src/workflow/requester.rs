@@ -317,7 +317,47 @@ pub fn can_withdraw(row: &RequestRow) -> bool {
     crate::domain::status::transition(row.status, Status::Withdrawn).is_ok()
 }
 
-/// Stores an identity document; the clock runs again and the team checks it.
+/// What a document the person sends from their request's page proves: after a death, the
+/// first of the death certificate and the proof of capacity not yet accepted nor waiting; for
+/// a parent, the proof of parental authority, then their identity document when the kind's
+/// policy asks for one; otherwise their identity.
+fn next_proof(
+    state: &AppState,
+    row: &RequestRow,
+    docs: &[crate::store::portal::DocumentRow],
+) -> &'static str {
+    let needed: &[&'static str] = if row.kind == crate::domain::kind::RequestKind::Heir {
+        &["heir_death_certificate", "heir_capacity_proof"]
+    } else if row.acting == crate::domain::filing::Acting::Parent {
+        if state.settings.identity.policy(row.kind) == crate::config::IdentityPolicy::Document {
+            &["parental_authority", "identity"]
+        } else {
+            &["parental_authority"]
+        }
+    } else {
+        &["identity"]
+    };
+    let settled_or_waiting = |purpose: &str| {
+        docs.iter().any(|d| {
+            d.purpose == purpose
+                && (d.decision.as_deref() == Some("accepted")
+                    || d.decision.is_none() && d.storage_name.is_some())
+        })
+    };
+    let accepted = |purpose: &str| {
+        docs.iter()
+            .any(|d| d.purpose == purpose && d.decision.as_deref() == Some("accepted"))
+    };
+    needed
+        .iter()
+        .find(|p| !settled_or_waiting(p))
+        .or_else(|| needed.iter().find(|p| !accepted(p)))
+        .copied()
+        .unwrap_or(needed[0])
+}
+
+/// Stores a document the person sends (their identity, or the proof still missing); the clock
+/// runs again and the team checks it.
 pub fn upload_identity(
     conn: &mut DbConn,
     state: &AppState,
@@ -330,11 +370,12 @@ pub fn upload_identity(
     let (name, size) = state.files.put_file(file)?;
     let result = write_tx(conn, |conn| {
         let row = rows::lock(conn, row.id)?;
+        let purpose = next_proof(state, &row, &portal_rows::documents_for(conn, row.id)?);
         let doc = portal_rows::insert_document(
             conn,
             &NewDocument {
                 request_id: row.id,
-                purpose: "identity",
+                purpose,
                 storage_name: Some(&name),
                 original_name: Some(original),
                 content_type: sniffed.content_type(),
@@ -355,14 +396,14 @@ pub fn upload_identity(
             conn,
             row.id,
             "document",
-            json!({ "purpose": "identity", "document": doc.id }),
+            json!({ "purpose": purpose, "document": doc.id }),
             now,
         )?;
         audit_entry(
             conn,
             &row,
             "request.document_uploaded",
-            json!({ "document": doc.id, "purpose": "identity" }),
+            json!({ "document": doc.id, "purpose": purpose }),
             now,
         )?;
         Ok::<_, WorkflowError>(())

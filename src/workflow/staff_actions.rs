@@ -286,22 +286,10 @@ pub fn perform(
                 )?;
                 // The file goes once the decision is committed, not before.
                 decided_file = doc.storage_name.clone();
-                // After a death both proofs are needed, the death and the filer's capacity:
-                // the request is verified once neither waits any more.
-                let other_proof_waits = row.kind == crate::domain::kind::RequestKind::Heir
-                    && portal_rows::documents_for(conn, row.id)?.iter().any(|d| {
-                        d.id != doc.id
-                            && d.decision.is_none()
-                            && d.storage_name.is_some()
-                            && is_proof(&d.purpose)
-                    });
                 // Verified already (e.g. by hand while the upload waited): the decision is
-                // recorded, the first verification stands.
-                if *accepted
-                    && row.verified_at.is_none()
-                    && !other_proof_waits
-                    && parent_proved(conn, state, &row)?
-                {
+                // recorded, the first verification stands. After a death, or for a parent, it
+                // takes every proof accepted, whichever came last.
+                if *accepted && row.verified_at.is_none() && proofs_accepted(conn, state, &row)? {
                     let method = match row.acting {
                         // Verified by the proof and the ID together, whichever came last.
                         crate::domain::filing::Acting::Parent => Method::ParentalAuthorityUpload,
@@ -458,12 +446,18 @@ pub fn perform(
 /// Whether a parent's request has what verifies it, once a document has just been accepted:
 /// a proof of parental authority accepted, and their own identity document too when the
 /// policy for the kind asks for one. Any other request is verified by the one document.
-fn parent_proved(
+/// Whether every proof this request needs is accepted: after a death, the death certificate
+/// and the filer's capacity (one refused leaves the death unproven); for a parent, the proof of
+/// parental authority, and their identity document when the kind's policy asks for one. Any
+/// other request: the one document just accepted is enough.
+fn proofs_accepted(
     conn: &mut DbConn,
     state: &AppState,
     row: &RequestRow,
 ) -> diesel::QueryResult<bool> {
-    if row.acting != crate::domain::filing::Acting::Parent {
+    let heir = row.kind == crate::domain::kind::RequestKind::Heir;
+    let parent = row.acting == crate::domain::filing::Acting::Parent;
+    if !heir && !parent {
         return Ok(true);
     }
     let accepted: Vec<String> = portal_rows::documents_for(conn, row.id)?
@@ -471,10 +465,13 @@ fn parent_proved(
         .filter(|d| d.decision.as_deref() == Some("accepted"))
         .map(|d| d.purpose)
         .collect();
+    let has = |purpose: &str| accepted.iter().any(|p| p == purpose);
+    if heir {
+        return Ok(has("heir_death_certificate") && has("heir_capacity_proof"));
+    }
     let wants_id =
         state.settings.identity.policy(row.kind) == crate::config::IdentityPolicy::Document;
-    Ok(accepted.iter().any(|p| p == "parental_authority")
-        && (!wants_id || accepted.iter().any(|p| p == "identity")))
+    Ok(has("parental_authority") && (!wants_id || has("identity")))
 }
 
 /// Documents that prove who the requester is (or that their representative may act), as

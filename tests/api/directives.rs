@@ -495,3 +495,50 @@ async fn the_team_files_both_kinds_from_a_letter(app: TestApp) {
         .assert_contains("Conserver mes factures pour mes enfants.");
 }
 on_both_backends!(intake_both_kinds, the_team_files_both_kinds_from_a_letter);
+
+/// After a death both proofs must hold: a death certificate refused leaves the request
+/// unverified, whatever is accepted after it, and nothing can go to the sources.
+async fn an_heir_with_a_refused_proof_is_not_verified(app: TestApp) {
+    app.set_now("2025-03-03T10:00:00Z");
+    let mut dpo = staff(&app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    let mut marc = Browser::new(&app);
+    let res = file_as_heir(
+        &mut marc,
+        vec![
+            Part::Field("heir_date_of_death", "14/02/2025"),
+            Part::Field("heir_request", "close"),
+            Part::File("heir_death_certificate", "acte-de-deces.pdf", PDF),
+            Part::File("heir_capacity_proof", "acte-de-notoriete.pdf", PDF),
+        ],
+    )
+    .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let heir = newest(&app).await;
+    confirm(&app, "marc.martin@example.fr", &heir).await;
+    let url = format!("/admin/requests/{heir}");
+    for decision in ["refuse", "accept"] {
+        let page = dpo.get(&url).await;
+        let doc = page.input("document").expect("a document waiting");
+        let res = dpo
+            .post_urlencoded(
+                &format!("{url}/action"),
+                &[
+                    ("csrf", &page.csrf()),
+                    ("action", "identity"),
+                    ("document", &doc),
+                    ("decision", decision),
+                    ("text", "L'acte de décès est illisible."),
+                ],
+            )
+            .await;
+        assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    }
+    let mut conn = app.state.pool.get().expect("conn");
+    let row = dsar::workflow::find(&mut conn, &heir).expect("request");
+    assert!(row.verified_at.is_none(), "verified with a proof refused");
+}
+
+on_both_backends!(
+    heir_refused_proof,
+    an_heir_with_a_refused_proof_is_not_verified
+);

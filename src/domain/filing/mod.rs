@@ -335,13 +335,17 @@ pub fn check(
     // After a death the filer always acts for someone else, the deceased, whom the sources
     // are searched for: the death certificate and the proof of capacity stand for a mandate.
     let for_the_dead = kind == Some(RequestKind::Heir);
+    // Post-mortem directives are the person's own (art. 85): no one files them for another.
+    let own_only = kind == Some(RequestKind::Directives);
     let (country, acting) = match &draft.person {
         Some(person) if for_the_dead => (
             e.choice(&COUNTRY, person.country, &NO_ANSWERS),
             Some("representative"),
         ),
+        Some(person) if own_only => (e.choice(&COUNTRY, person.country, &NO_ANSWERS), None),
         Some(person) => e.person(person),
         None if for_the_dead => (None, Some("representative")),
+        None if own_only => (None, None),
         // The API asks no `acting`: its `subject` object says someone acts for another, and
         // how (a representative unless it says a parent).
         None => (

@@ -11,7 +11,7 @@ use chrono::{DateTime, NaiveDate, NaiveTime, TimeZone, Utc};
 use super::{AdminError, Nav, Staff};
 use crate::documents::Refused;
 use crate::domain::filing::{
-    ATTACHED, Code, Draft, FieldError, PostalDraft, SUBJECT, Shape, SubjectDraft, own_fields,
+    ATTACHED, Code, Draft, FieldError, PostalDraft, Shape, SubjectDraft, own_fields,
 };
 use crate::domain::kind::{Channel, RequestKind};
 use crate::domain::status::Status;
@@ -99,14 +99,10 @@ pub struct Extra {
 }
 
 /// The questions of `kind` that the team answers from a letter (the documents are the letter
-/// itself): the deceased person for an heir's request, then the kind's own.
+/// itself). The deceased of an heir's request is given under "for whom", as anyone acted for.
 fn extra_fields(kind: RequestKind) -> Vec<crate::domain::filing::FieldSpec> {
-    let subject = (kind == RequestKind::Heir)
-        .then_some(SUBJECT.iter())
-        .into_iter()
-        .flatten();
-    subject
-        .chain(own_fields(kind))
+    own_fields(kind)
+        .iter()
         .filter(|f| f.shape != Shape::Document)
         .copied()
         .collect()

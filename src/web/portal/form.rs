@@ -201,20 +201,24 @@ fn fields(
         }
     };
     // After a death the filer acts for the deceased with their own proofs: no "for whom"
-    // choice and no mandate.
+    // choice and no mandate. Post-mortem directives are one's own: no one else's to set.
     let for_the_dead = kind == RequestKind::Heir;
+    let own_only = kind == RequestKind::Directives;
     let you = REQUESTER
         .iter()
         .chain(
             PERSON
                 .iter()
-                .filter(|p| !for_the_dead || p.name == "country"),
+                .filter(|p| !(for_the_dead || own_only) || p.name == "country"),
         )
         .chain(&POSTAL)
         .map(field)
         .collect();
     let subject = SUBJECT
         .iter()
+        .filter(|_| !own_only)
+        // The deceased's date of birth is not asked: it is a child's, for a parent.
+        .filter(|f| !(for_the_dead && f.name == "subject_birth_date"))
         .map(field)
         .map(|mut f| {
             if for_the_dead {

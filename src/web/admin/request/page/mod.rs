@@ -506,7 +506,7 @@ pub async fn render(
             id: d.id,
             label: thread::purpose_words(t, &d.purpose),
             accept: t
-                .t(if d.purpose.starts_with("heir_") {
+                .t(if d.purpose != "identity" {
                     "directives.accept_proof"
                 } else {
                     "request.document.accept"
