@@ -278,6 +278,47 @@ async fn the_api_files_both_kinds(app: TestApp) {
         .await;
     assert_eq!(filed["subject"]["name"], "Jeanne Martin");
     assert_eq!(filed["kind"], "heir");
+
+    // With its own answers, as the portal asks them: what the heir asks decides what the
+    // sources are asked; the documents are the team's to check.
+    let heir = |answers: serde_json::Value| {
+        json!({
+            "kind": "heir",
+            "requester": { "name": "Marc Martin", "email": "marc@example.fr" },
+            "subject": { "name": "Jeanne Martin", "customer_ref": "C-1001" },
+            "answers": answers
+        })
+    };
+    let res = app
+        .post(
+            "/api/v1/requests",
+            &heir(json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
+                "heir_request": "everything", "colour": "blue" })),
+        )
+        .await;
+    assert_problem(&res, 422, "answers.heir_request");
+    assert_problem(&res, 422, "answers.colour");
+    let res = app
+        .post(
+            "/api/v1/requests",
+            &heir(json!({ "heir_capacity": "heir", "heir_request": "close" })),
+        )
+        .await;
+    assert_problem(&res, 422, "answers.heir_date_of_death");
+    let filed = app
+        .file(heir(json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
+            "heir_request": "close" })))
+        .await;
+    let mut conn = app.state.pool.get().expect("conn");
+    let reference = filed["reference"].as_str().expect("reference");
+    let row = dsar::workflow::find(&mut conn, reference).expect("request");
+    let form: serde_json::Value = serde_json::from_str(&row.form).expect("form");
+    assert_eq!(form["heir_request"], "close");
+    assert_eq!(form["heir_date_of_death"], "2025-02-14");
+    assert_eq!(
+        dsar::domain::fulfilment::Operation::for_request(row.kind, form.as_object().expect("answers")),
+        Some(dsar::domain::fulfilment::Operation::Erase)
+    );
 }
 on_both_backends!(api_kinds, the_api_files_both_kinds);
 

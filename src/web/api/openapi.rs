@@ -173,6 +173,37 @@ fn complete(doc: &mut Value) {
         { "required": ["customer_ref"], "properties": { "customer_ref": { "type": "string", "pattern": schema::NOT_BLANK } } }
     ]);
 
+    // The kinds' own answers, as the portal asks them: each a text or one of its values.
+    let mut answers = serde_json::Map::new();
+    for kind in crate::domain::kind::RequestKind::ALL {
+        for f in crate::domain::filing::own_fields(kind) {
+            use crate::domain::filing::Shape;
+            let field = match f.shape {
+                Shape::Document => continue,
+                Shape::Choice(values) => json!({ "type": "string", "enum": values }),
+                Shape::Text { max } => {
+                    json!({ "type": "string", "maxLength": max, "pattern": schema::NO_NUL })
+                }
+                Shape::Email => {
+                    json!({ "type": "string", "maxLength": schema::MAX_EMAIL, "pattern": schema::NO_NUL })
+                }
+                Shape::Flag => {
+                    json!({ "type": "string", "maxLength": 10, "pattern": schema::NO_NUL })
+                }
+                Shape::Date => {
+                    json!({ "type": "string", "maxLength": 10, "pattern": schema::NO_NUL })
+                }
+            };
+            answers.insert(f.name.to_string(), field);
+        }
+    }
+    components["schemas"]["FileBody"]["properties"]["answers"] = json!({
+        "type": ["object", "null"],
+        "additionalProperties": false,
+        "properties": answers,
+        "description": "The kind's own answers, by name, as the portal's form asks them: for `access` `access_scope` (`all`, `specific`) and `access_specifics`; for `erasure` `erasure_scope` (`all`, `part`), `erasure_part`, `erasure_reason`; for `objection` `objection_direct_marketing` (any text ticks it), `objection_processing`, `objection_reason`; for `directives` `directives_action` (`record`, `change`, `withdraw`), `directives_type`, `directives_fate`, `directives_instructions`, `directives_designee_name`, `directives_designee_email`; for `heir` `heir_capacity`, `heir_date_of_death` (dd/mm/yyyy or yyyy-mm-dd), `heir_request`; and so on for each kind. Only the answers a kind asks are taken; the same rules as the portal apply (a 422 names `answers.<name>`). Documents (a death certificate, a proof of capacity) do not come through the API: the team checks them and verifies the identity by hand. When given, the answers say what the sources are asked (an heir's `heir_request`) and what is recorded (directives)."
+    });
+
     // An extension adds months, days or both: more than zero in all.
     components["schemas"]["ExtensionBody"]["anyOf"] = json!([
         { "required": ["months"], "properties": { "months": { "type": "integer", "minimum": 1 } } },

@@ -1,5 +1,7 @@
 //! `/api/v1/requests`: file, read, list, record steps, extend.
 
+use std::collections::HashMap;
+
 use actix_web::{HttpResponse, get, post, web};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -10,8 +12,9 @@ use super::schema;
 use super::view::{RequestView, request_view};
 use crate::domain::deadline::Period;
 use crate::domain::filing::{
-    ACTING_FOR_ANOTHER, ADDRESS_LINES, CITY, CONTACT_CHOICES, Draft, MAX_LINE as MAX_NAME,
-    MAX_TEXT, POSTAL_COUNTRY, POSTCODE, PostalDraft, REGISTERED_NUMBER, SubjectDraft,
+    ACTING_FOR_ANOTHER, ADDRESS_LINES, ATTACHED, Answers, CITY, CONTACT_CHOICES, Draft,
+    MAX_LINE as MAX_NAME, MAX_TEXT, POSTAL_COUNTRY, POSTCODE, PostalDraft, REGISTERED_NUMBER,
+    Shape, SubjectDraft, own_fields,
 };
 use crate::domain::kind::{RejectGround, RequestKind};
 use crate::domain::lifecycle::{HoldReason, Step};
@@ -62,6 +65,11 @@ pub struct FileBody {
     #[serde(default)]
     #[schema(schema_with = file_body_registered_number)]
     registered_number: Option<String>,
+    /// The kind's own answers, by name, as the portal's form asks them; their schema is
+    /// written in `openapi.rs`, from the same table the checks read.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    answers: Option<HashMap<String, String>>,
 }
 
 schema::described! {
@@ -236,6 +244,21 @@ fn parse_instant(raw: &str) -> Result<DateTime<Utc>, String> {
 }
 
 fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Filing, Problem> {
+    // Documents do not come through the API: the organisation received them (by post, at its
+    // desk) and its team checks them, verifying the identity by hand. Its answers say so, so
+    // the law's rule that they came holds.
+    let answers = body.answers.as_ref().map(|given| {
+        let mut answers = given.clone();
+        if let Ok(kind) = body.kind.parse::<RequestKind>() {
+            for f in own_fields(kind)
+                .iter()
+                .filter(|f| f.shape == Shape::Document)
+            {
+                answers.insert(f.name.to_string(), ATTACHED.to_string());
+            }
+        }
+        answers
+    });
     let draft = Draft {
         kind: &body.kind,
         name: &body.requester.name,
@@ -247,9 +270,9 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
         channel: body.channel.as_deref().unwrap_or("api"),
         language: body.language.as_deref().unwrap_or("fr"),
         // A system files for the organisation's own customers: no country or mandate to ask
-        // for, and what is asked goes in the details.
+        // for; what is asked goes in the kind's own answers, or in the details.
         person: None,
-        answers: None,
+        answers: answers.as_ref().map(|a| a as &dyn Answers),
         // Missing members read as empty, so the answer names each one needed.
         subject: body.subject.as_ref().map(|s| SubjectDraft {
             name: s.name.as_deref().unwrap_or(""),
@@ -272,7 +295,21 @@ fn parse_filing(body: &FileBody, state: &State, now: DateTime<Utc>) -> Result<Fi
         contact: body.requester.contact.as_deref().unwrap_or(""),
         registered_number: body.registered_number.as_deref().unwrap_or(""),
     };
-    let own = api_rules(body);
+    let mut own = api_rules(body);
+    // An answer the kind does not ask is named, rather than dropped unread.
+    if let (Some(given), Ok(kind)) = (&body.answers, body.kind.parse::<RequestKind>()) {
+        for name in given.keys() {
+            let asked = own_fields(kind)
+                .iter()
+                .any(|f| f.name == name && f.shape != Shape::Document);
+            if !asked {
+                own.push(FieldError {
+                    field: format!("answers.{name}"),
+                    message: format!("a {kind} request asks no \"{name}\""),
+                });
+            }
+        }
+    }
     let mut errors = match workflow::check_filing(&state.law, &draft, Status::Verifying, now) {
         Ok(filing) if own.is_empty() => return Ok(filing),
         Ok(_) => Vec::new(),
@@ -384,8 +421,16 @@ fn api_field(field: &str) -> String {
         | "subject_birth_date" => {
             format!("subject.{}", field.trim_start_matches("subject_"))
         }
+        other if own_field(other) => format!("answers.{other}"),
         other => other.to_string(),
     }
+}
+
+/// Whether `name` is one of some kind's own questions.
+fn own_field(name: &str) -> bool {
+    RequestKind::ALL
+        .iter()
+        .any(|k| own_fields(*k).iter().any(|f| f.name == name))
 }
 
 /// File a request
