@@ -52,10 +52,12 @@ pub fn dispatch(
             "Write the corrections, one per line: field = new value.",
         ));
     }
-    // Only what the request covers, as staff confirmed it (issue 15: scopes honoured).
-    let scope = crate::workflow::scopes::for_dispatch(conn, row)?;
     let naive = now.naive_utc();
     write_tx(conn, |conn| {
+        // Only what the request covers, as staff confirmed it, read with the runs it starts:
+        // a scope confirmed at the same moment is either seen whole or waited for.
+        crate::store::requests::lock(conn, row.id)?;
+        let scope = crate::workflow::scopes::for_dispatch(conn, row)?;
         let existing = rows::runs_for(conn, row.id)?;
         let busy = |r: &&RunRow| r.operation == op && r.status.is_live();
         if op == Operation::Rectify && existing.iter().any(|r| busy(&r)) {

@@ -292,8 +292,10 @@ async fn the_api_files_both_kinds(app: TestApp) {
     let res = app
         .post(
             "/api/v1/requests",
-            &heir(json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
-                "heir_request": "everything", "colour": "blue" })),
+            &heir(
+                json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
+                "heir_request": "everything", "colour": "blue" }),
+            ),
         )
         .await;
     assert_problem(&res, 422, "answers.heir_request");
@@ -306,8 +308,10 @@ async fn the_api_files_both_kinds(app: TestApp) {
         .await;
     assert_problem(&res, 422, "answers.heir_date_of_death");
     let filed = app
-        .file(heir(json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
-            "heir_request": "close" })))
+        .file(heir(
+            json!({ "heir_capacity": "heir", "heir_date_of_death": "14/02/2025",
+            "heir_request": "close" }),
+        ))
         .await;
     let mut conn = app.state.pool.get().expect("conn");
     let reference = filed["reference"].as_str().expect("reference");
@@ -316,7 +320,10 @@ async fn the_api_files_both_kinds(app: TestApp) {
     assert_eq!(form["heir_request"], "close");
     assert_eq!(form["heir_date_of_death"], "2025-02-14");
     assert_eq!(
-        dsar::domain::fulfilment::Operation::for_request(row.kind, form.as_object().expect("answers")),
+        dsar::domain::fulfilment::Operation::for_request(
+            row.kind,
+            form.as_object().expect("answers")
+        ),
         Some(dsar::domain::fulfilment::Operation::Erase)
     );
 }
