@@ -45,6 +45,8 @@ crate::domain::kind::text_enum! {
         LinkAgain => "link_again",
         /// Notice, before a restriction is lifted, of the day and the reason (Art. 18(3)).
         RestrictionLift => "restriction_lift",
+        /// A lift announced and then called off: the restriction stays in force.
+        LiftCancelled => "lift_cancelled",
         /// A fee decided: its ground, amount and reason (Art. 12(5), 15(3)).
         FeeAsked => "fee_asked",
         /// A fee paid, or waived.

@@ -175,6 +175,7 @@ mail_templates! {
     ExportReady => "email/export_ready/subject.txt", "email/export_ready/body.txt", "email/export_ready/body.html";
     LinkAgain => "email/link_again/subject.txt", "email/link_again/body.txt", "email/link_again/body.html";
     RestrictionLift => "email/restriction_lift/subject.txt", "email/restriction_lift/body.txt", "email/restriction_lift/body.html";
+    LiftCancelled => "email/lift_cancelled/subject.txt", "email/lift_cancelled/body.txt", "email/lift_cancelled/body.html";
     FeeAsked => "email/fee_asked/subject.txt", "email/fee_asked/body.txt", "email/fee_asked/body.html";
     FeeSettled => "email/fee_settled/subject.txt", "email/fee_settled/body.txt", "email/fee_settled/body.html";
     PortabilityTransfer => "email/portability_transfer/subject.txt", "email/portability_transfer/body.txt", "email/portability_transfer/body.html";

@@ -353,6 +353,7 @@ pub fn schedule_lift(
 /// Calls off a lift announced but not yet carried out: the restriction stays in force.
 pub fn cancel_lift(
     conn: &mut DbConn,
+    state: &AppState,
     restriction: i64,
     actor: &str,
     now: DateTime<Utc>,
@@ -380,9 +381,23 @@ pub fn cancel_lift(
             Step {
                 kind: "lift_cancelled",
                 note: None,
-                data: json!({ "restriction": r.id }),
+                data: json!({ "restriction": r.id, "on": r.lift_on }),
                 action: "restriction.lift_cancelled",
                 details: &json!({ "restriction": r.id }),
+            },
+            now,
+        )?;
+        // The person was told of the lift: they are told it will not happen.
+        mail_about(
+            conn,
+            state,
+            &row,
+            &About {
+                kind: MailKind::LiftCancelled,
+                day: r.lift_on,
+                note: None,
+                ground: None,
+                amount: None,
             },
             now,
         )?;

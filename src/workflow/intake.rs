@@ -150,6 +150,7 @@ crate::domain::kind::text_enum! {
         RestrictionLift => "restriction_lift",
         Fee => "fee",
         FeeSettled => "fee_settled",
+        LiftCancelled => "lift_cancelled",
     }
 }
 
@@ -211,6 +212,18 @@ pub fn letters(row: &RequestRow, events: &[EventRow]) -> Vec<Owed> {
         let taken_back = events.iter().any(|e| e.kind == undone && e.id > event.id);
         if !taken_back || sent(letter, Some(&event)).is_some() {
             owed.push((letter, Some(event)));
+        }
+    }
+    // A lift called off after its notice went by post: the person is told it will not happen.
+    if let Some(cancelled) = last(&["lift_cancelled"]) {
+        let noticed = events.iter().any(|e| {
+            e.id < cancelled.id
+                && e.kind == LETTER_SENT
+                && serde_json::from_str::<serde_json::Value>(&e.data)
+                    .is_ok_and(|d| d["letter"] == Letter::RestrictionLift.as_str())
+        });
+        if noticed {
+            owed.push((Letter::LiftCancelled, Some(cancelled)));
         }
     }
     owed.into_iter()

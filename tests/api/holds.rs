@@ -572,6 +572,26 @@ async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Bac
     letter.assert_contains("3 March 2025");
     letter.assert_contains("1A 234 567 8901 2");
 
+    // Called off after its notice went: a letter says so.
+    let list = dpo.get("/admin/restrictions").await;
+    let res = dpo
+        .post_urlencoded(
+            &format!("/admin/restrictions/{id}/cancel"),
+            &[("csrf", &list.csrf())],
+        )
+        .await;
+    assert_eq!(
+        res.location.as_deref(),
+        Some(format!("/admin/requests/{jeanne}?done=lift_cancelled").as_str())
+    );
+    let page = dpo.follow(res).await;
+    page.assert_contains("if the notice of the lift has gone, print the letter that calls it off");
+    page.assert_contains("Lift of the restriction called off");
+    let letter = dpo
+        .get(&format!("/admin/requests/{jeanne}/letters/lift_cancelled"))
+        .await;
+    letter.assert_contains("pour le 17 mars 2025. Cette levée n&#39;aura pas lieu");
+
     // A fee for a further copy, then its waiver: a letter each.
     let copy = app
         .file_verified(json!({ "kind": "access", "language": "fr",
@@ -624,6 +644,67 @@ async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Bac
     );
 }
 
+/// A lift announced by mail and then called off: the person is told, by mail, that the
+/// restriction stays in force.
+async fn a_lift_called_off_is_said_to_the_person(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    app.set_now("2025-03-03T10:00:00Z");
+    let jeanne = verified(
+        app,
+        "restriction",
+        json!({ "restriction_ground": "accuracy" }),
+    )
+    .await;
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    answered(&w, &mut dpo, &jeanne).await;
+    let list = dpo.get("/admin/restrictions").await;
+    let id = id_after(&list, "/admin/restrictions/");
+    let lift_url = format!("/admin/restrictions/{id}/lift");
+    let form = dpo.get(&lift_url).await;
+    let res = dpo
+        .post_urlencoded(
+            &lift_url,
+            &[
+                ("csrf", &form.csrf()),
+                ("on", "2025-03-17"),
+                ("reason", "La vérification est terminée."),
+            ],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let list = dpo.follow(res).await;
+    let res = dpo
+        .post_urlencoded(
+            &format!("/admin/restrictions/{id}/cancel"),
+            &[("csrf", &list.csrf())],
+        )
+        .await;
+    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let list = dpo.follow(res).await;
+    list.assert_contains(
+        "The lift is called off: the restriction stays in force, and the person is told.",
+    );
+    app.run_worker().await;
+    let mail = mails_to(app, "jeanne.martin@example.fr")
+        .into_iter()
+        .find(|m| m.subject.contains("reste en vigueur"))
+        .expect("the mail calling the lift off");
+    let words = mail.text.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(
+        words.contains("pour le 17 mars 2025")
+            && words.contains("Cette levée n'aura pas lieu : la limitation reste en vigueur"),
+        "{}",
+        mail.text
+    );
+    assert_eq!(
+        restricted(&w),
+        ["Jeanne.Martin@Example.fr:1", "paul.durand@example.fr:0"]
+    );
+}
+
 crate::on_both_backends!(
     a_fee_is_mailed_waived_and_in_the_register_on,
     a_fee_is_mailed_waived_and_in_the_register
@@ -648,3 +729,4 @@ macro_rules! both {
 both!(a_restriction_is_lifted_on_the_day_its_notice_gave);
 both!(kept_rows_are_erased_when_their_retention_ends);
 both!(a_person_answered_by_post_is_sent_the_lift_and_fee_letters);
+both!(a_lift_called_off_is_said_to_the_person);

@@ -271,6 +271,15 @@ async fn the_api_files_a_letter_without_email_and_mails_no_one(app: TestApp) {
     assert_eq!(res.status.as_u16(), 201, "{:?}", res.body);
     assert_eq!(res.body["requester"]["email"], serde_json::Value::Null);
     assert_eq!(res.body["timeline"][0]["registered_number"], "1A 234");
+    // A way of answering is one of the two, not an empty text.
+    let res = app
+        .post(
+            "/api/v1/requests",
+            &json!({ "kind": "access",
+                "requester": { "name": "Jeanne Dupont", "email": "jeanne@example.fr", "contact": "" } }),
+        )
+        .await;
+    crate::helpers::assert_problem(&res, 422, "requester.contact");
     // Neither an address nor an email: the answer names both ways.
     let res = app
         .post(

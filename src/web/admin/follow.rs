@@ -561,26 +561,7 @@ pub async fn lift(
         })
         .await?;
     match done {
-        Ok(Ok(r)) => {
-            // A person answered by post learns of the lift only from the letter the team
-            // prints: back to their request, whose page shows it to send.
-            let request = r.request_id;
-            let by_post = state
-                .db(move |conn, _| {
-                    let row = crate::store::requests::get(conn, request)?;
-                    let reference = workflow::reference(&row).to_string();
-                    Ok::<_, WorkflowError>(
-                        workflow::intake::answers_by_post(conn, &row)?.then_some(reference),
-                    )
-                })
-                .await?;
-            Ok(match by_post {
-                Some(reference) => {
-                    see_other(&format!("/admin/requests/{reference}?done=lift_scheduled"))
-                }
-                None => see_other("/admin/restrictions?done=lift_scheduled"),
-            })
-        }
+        Ok(Ok(r)) => Ok(see_done(&state, r.request_id, "lift_scheduled").await?),
         Ok(Err(workflow::follow::TooSoon(earliest))) => {
             let text = t.fill(
                 "follow.lift.error_too_soon",
@@ -631,11 +612,32 @@ pub async fn cancel(
     let actor = staff.actor();
     let now = state.clock.now();
     let done = state
-        .db(move |conn, _| {
-            Ok::<_, WorkflowError>(workflow::follow::cancel_lift(conn, id, &actor, now))
+        .db(move |conn, app| {
+            Ok::<_, WorkflowError>(workflow::follow::cancel_lift(conn, app, id, &actor, now))
         })
         .await?;
-    finished(&state, &staff, done.map(drop), "lift_cancelled").await
+    match done {
+        Ok(r) => see_done(&state, r.request_id, "lift_cancelled").await,
+        Err(e) => finished(&state, &staff, Err(e), "lift_cancelled").await,
+    }
+}
+
+/// Back to the list with a notice; for a person answered by post, who learns of it only from
+/// the letter the team prints, back to their request, whose page shows the letter to send.
+async fn see_done(state: &State, request: i64, done: &str) -> Result<HttpResponse, AdminError> {
+    let by_post = state
+        .db(move |conn, _| {
+            let row = crate::store::requests::get(conn, request)?;
+            let reference = workflow::reference(&row).to_string();
+            Ok::<_, WorkflowError>(
+                workflow::intake::answers_by_post(conn, &row)?.then_some(reference),
+            )
+        })
+        .await?;
+    Ok(match by_post {
+        Some(reference) => see_other(&format!("/admin/requests/{reference}?done={done}")),
+        None => see_other(&format!("/admin/restrictions?done={done}")),
+    })
 }
 
 /// Records, in the caller's transaction, that the team did by hand what a source could not:

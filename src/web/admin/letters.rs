@@ -245,6 +245,18 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
             }
             paragraphs.push(fill("after"));
         }
+        Letter::LiftCancelled => {
+            let on = data_of(owed)["on"]
+                .as_str()
+                .and_then(|d| d.parse::<NaiveDate>().ok())
+                .map(|d| long_date(d, lang))
+                .unwrap_or_default();
+            paragraphs.push(w.fill(
+                "letter.lift_cancelled.intro",
+                &[("kind", &kind), ("on", &on)],
+            ));
+            paragraphs.push(fill("again"));
+        }
         Letter::FeeSettled => {
             let waived = owed
                 .because

@@ -389,6 +389,21 @@ fn api_rules(body: &FileBody) -> Vec<FieldError> {
         c.at_most(field, value, max);
         c.no_nul(field, value);
     }
+    // Left out or null leaves the choice to the address given; a text is one of the choices
+    // (the form's empty radio group has no equivalent in a body).
+    if let Some(contact) = requester
+        .contact
+        .as_deref()
+        .filter(|c| !CONTACT_CHOICES.contains(c))
+    {
+        c.fail(
+            "requester.contact",
+            format!(
+                "\"{contact}\" is not one of: {}",
+                CONTACT_CHOICES.join(", ")
+            ),
+        );
+    }
     if let Some(subject) = subject {
         // The portal's form sends an empty box for an address not given; a body leaves the
         // member out or sends null. An empty string is an address given, and not a valid one.
