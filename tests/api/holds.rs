@@ -501,13 +501,9 @@ fn answers_by_post(app: &TestApp, reference: &str) {
     .expect("contact");
 }
 
-/// A person answered by post learns of a lift and of a fee only by letter: no mail goes, the
-/// team is sent to the letters, each says what the mail would have said, and its sending is
-/// recorded with a day typed the French way.
-async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Backend) {
-    let Some(w) = world(backend, &[]).await else {
-        return;
-    };
+/// Jeanne's restriction, answered and in force (her answers by post when `by_post`): her
+/// request's reference and the restriction's id.
+async fn jeanne_restricted(w: &World, dpo: &mut Browser<'_>, by_post: bool) -> (String, String) {
     let app = &w.app;
     app.set_now("2025-03-03T10:00:00Z");
     let jeanne = verified(
@@ -516,13 +512,16 @@ async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Bac
         json!({ "restriction_ground": "accuracy" }),
     )
     .await;
-    answers_by_post(app, &jeanne);
-    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
-    answered(&w, &mut dpo, &jeanne).await;
-    let mails_before = mails_to(app, "jeanne.martin@example.fr").len();
-
+    if by_post {
+        answers_by_post(app, &jeanne);
+    }
+    answered(w, dpo, &jeanne).await;
     let list = dpo.get("/admin/restrictions").await;
-    let id = id_after(&list, "/admin/restrictions/");
+    (jeanne, id_after(&list, "/admin/restrictions/"))
+}
+
+/// Announces the lift of restriction `id` for `on`, as the lift form sends it.
+async fn announce_lift(dpo: &mut Browser<'_>, id: &str, on: &str) -> Page {
     let lift_url = format!("/admin/restrictions/{id}/lift");
     let form = dpo.get(&lift_url).await;
     let res = dpo
@@ -530,12 +529,27 @@ async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Bac
             &lift_url,
             &[
                 ("csrf", &form.csrf()),
-                ("on", "17/03/2025"),
+                ("on", on),
                 ("reason", "La vérification est terminée."),
             ],
         )
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    res
+}
+
+/// A person answered by post learns of a lift and of a fee only by letter: no mail goes, the
+/// team is sent to the letters, each says what the mail would have said, and its sending is
+/// recorded with a day typed the French way.
+async fn a_person_answered_by_post_is_sent_the_lift_and_fee_letters(backend: Backend) {
+    let Some(w) = world(backend, &[]).await else {
+        return;
+    };
+    let app = &w.app;
+    let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
+    let (jeanne, id) = jeanne_restricted(&w, &mut dpo, true).await;
+    let mails_before = mails_to(app, "jeanne.martin@example.fr").len();
+    let res = announce_lift(&mut dpo, &id, "17/03/2025").await;
     assert_eq!(
         res.location.as_deref(),
         Some(format!("/admin/requests/{jeanne}?done=lift_scheduled").as_str())
@@ -651,30 +665,9 @@ async fn a_lift_called_off_is_said_to_the_person(backend: Backend) {
         return;
     };
     let app = &w.app;
-    app.set_now("2025-03-03T10:00:00Z");
-    let jeanne = verified(
-        app,
-        "restriction",
-        json!({ "restriction_ground": "accuracy" }),
-    )
-    .await;
     let mut dpo = staff(app, "dana@example.org", dsar::staff::Role::Dpo).await;
-    answered(&w, &mut dpo, &jeanne).await;
-    let list = dpo.get("/admin/restrictions").await;
-    let id = id_after(&list, "/admin/restrictions/");
-    let lift_url = format!("/admin/restrictions/{id}/lift");
-    let form = dpo.get(&lift_url).await;
-    let res = dpo
-        .post_urlencoded(
-            &lift_url,
-            &[
-                ("csrf", &form.csrf()),
-                ("on", "2025-03-17"),
-                ("reason", "La vérification est terminée."),
-            ],
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
+    let (_, id) = jeanne_restricted(&w, &mut dpo, false).await;
+    let res = announce_lift(&mut dpo, &id, "2025-03-17").await;
     let list = dpo.follow(res).await;
     let res = dpo
         .post_urlencoded(
