@@ -185,7 +185,10 @@ pub struct RegisterRow {
 
 /// A page of the register: requests received in `from <= received_on < until`, in order
 /// of receipt, after the keyset `after` (received_on, id), so pages neither skip nor repeat
-/// a row and each page starts where the index says.
+/// a row. A later page is two seeks on the index (received_on, id): the rest of the last
+/// day, then the days after. One condition `received_on >= day AND (received_on > day OR
+/// id > last)` made both engines read the whole day again on every page, so a million
+/// requests took minutes instead of seconds.
 pub fn register_page(
     conn: &mut DbConn,
     from: NaiveDate,
@@ -193,19 +196,35 @@ pub fn register_page(
     after: Option<(NaiveDate, i64)>,
     limit: i64,
 ) -> QueryResult<Vec<RegisterRow>> {
-    let mut q = requests::table
-        .filter(requests::received_on.ge(from))
-        .filter(requests::received_on.lt(until))
-        .order((requests::received_on.asc(), requests::id.asc()))
+    let in_order = || {
+        requests::table
+            .order((requests::received_on.asc(), requests::id.asc()))
+            .select(RegisterRow::as_select())
+            .into_boxed()
+    };
+    let Some((day, id)) = after else {
+        return in_order()
+            .filter(requests::received_on.ge(from))
+            .filter(requests::received_on.lt(until))
+            .limit(limit)
+            .load(conn);
+    };
+    let mut rows = in_order()
+        .filter(requests::received_on.eq(day))
+        .filter(requests::id.gt(id))
         .limit(limit)
-        .select(RegisterRow::as_select())
-        .into_boxed();
-    if let Some((day, id)) = after {
-        q = q
-            .filter(requests::received_on.ge(day))
-            .filter(requests::received_on.gt(day).or(requests::id.gt(id)));
+        .load(conn)?;
+    let left = limit - rows.len() as i64;
+    if left > 0 {
+        rows.extend(
+            in_order()
+                .filter(requests::received_on.gt(day))
+                .filter(requests::received_on.lt(until))
+                .limit(left)
+                .load(conn)?,
+        );
     }
-    q.load(conn)
+    Ok(rows)
 }
 
 /// An extension as the timeline holds it: the reason (the note) and the new due date (in

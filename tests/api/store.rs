@@ -261,3 +261,51 @@ async fn sweeps_page_by_id(app: TestApp) {
     );
 }
 on_both_backends!(sweep_pages, sweeps_page_by_id);
+
+/// The register pages through a range in order of receipt: every request of the range once,
+/// in order, with pages that end inside a day and days of one request or of many.
+async fn register_pages_list_every_request_once_in_order(app: TestApp) {
+    use diesel::prelude::*;
+    use dsar::store::schema::requests;
+    let mut conn = app.state.pool.get().expect("conn");
+    let day = |d: u32| chrono::NaiveDate::from_ymd_opt(2025, 3, d).expect("day");
+    // Days given out of order, so ids and days do not rise together.
+    let days = [
+        5, 3, 5, 4, 3, 5, 3, 5, 2, 6, 5, 3, 5, 5, 3, 4, 5, 3, 5, 3, 5, 5, 3,
+    ];
+    let mut filed = Vec::new();
+    for d in days {
+        let id = insert_request(&mut conn, "new", "a@example.org", None);
+        diesel::update(requests::table.find(id))
+            .set(requests::received_on.eq(day(d)))
+            .execute(&mut *conn)
+            .expect("day");
+        filed.push((day(d), id));
+    }
+    // From the 3rd to before the 6th: the 2nd and the 6th are outside.
+    let mut expected: Vec<_> = filed
+        .iter()
+        .filter(|(d, _)| *d >= day(3) && *d < day(6))
+        .copied()
+        .collect();
+    expected.sort();
+    for limit in [1, 4, 5, 100] {
+        let mut seen = Vec::new();
+        let mut after = None;
+        loop {
+            let page = dsar::store::reports::register_page(&mut conn, day(3), day(6), after, limit)
+                .expect("page");
+            seen.extend(page.iter().map(|r| (r.received_on, r.id)));
+            if (page.len() as i64) < limit {
+                break;
+            }
+            after = page.last().map(|r| (r.received_on, r.id));
+        }
+        assert_eq!(seen, expected, "pages of {limit}");
+    }
+}
+
+on_both_backends!(
+    register_pages,
+    register_pages_list_every_request_once_in_order
+);
