@@ -12,59 +12,7 @@ mod common;
 
 use std::time::{Duration, Instant};
 
-use diesel::connection::SimpleConnection;
-
 use dsar::app::{Application, Options};
-use dsar::store::DbConn;
-
-/// One statement that makes `rows` requests, in the dialect of the connection.
-fn load(conn: &mut DbConn, rows: u64) {
-    let (series, due, uuid) = match conn {
-        DbConn::Sqlite(_) => (
-            format!(
-                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})"
-            ),
-            "date('2026-01-01', '+' || (i % 730) || ' days')",
-            "lower(hex(randomblob(16)))",
-        ),
-        DbConn::Postgres(_) => (
-            format!("WITH n(i) AS (SELECT generate_series(1, {rows}))"),
-            "DATE '2026-01-01' + (i % 730)",
-            "md5(i::text)",
-        ),
-    };
-    let sql = format!(
-        "{series}
-         INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, requester_name, requester_email,
-                               details, received_at, received_on, due_on, created_by, created_at, form)
-         SELECT {uuid}, 2026,
-                CASE i % 7 WHEN 0 THEN 'access' WHEN 1 THEN 'erasure' WHEN 2 THEN 'rectification' WHEN 3 THEN 'objection'
-                           WHEN 4 THEN 'portability' WHEN 5 THEN 'restriction' ELSE 'consent_withdrawal' END,
-                CASE WHEN i % 5 = 0 THEN (CASE i % 3 WHEN 0 THEN 'in_progress' WHEN 1 THEN 'verifying' ELSE 'on_hold' END)
-                     ELSE (CASE i % 2 WHEN 0 THEN 'fulfilled' ELSE 'rejected' END) END,
-                'two-months', 'web', 'fr', 'Personne ' || i, 'p' || i || '@example.org', '',
-                TIMESTAMP '2026-01-01 10:00:00', DATE '2026-01-01', {due}, 'bench', TIMESTAMP '2026-01-01 10:00:00', '{{}}'
-         FROM n"
-    );
-    if let DbConn::Postgres(_) = conn {
-        // The server's pool bounds each statement; loading a million rows takes longer.
-        conn.batch_execute("SET statement_timeout = 0")
-            .expect("no timeout");
-    }
-    let sql = match conn {
-        // SQLite has no typed literals: plain strings in its own formats.
-        DbConn::Sqlite(_) => sql
-            .replace("TIMESTAMP '2026-01-01 10:00:00'", "'2026-01-01 10:00:00'")
-            .replace("DATE '2026-01-01'", "'2026-01-01'"),
-        DbConn::Postgres(_) => sql,
-    };
-    conn.batch_execute(&sql).expect("load rows");
-    let analyze = match conn {
-        DbConn::Sqlite(_) => "ANALYZE",
-        DbConn::Postgres(_) => "VACUUM ANALYZE requests",
-    };
-    conn.batch_execute(analyze).expect("analyze");
-}
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() - 1) as f64 * p).round() as usize;
@@ -87,22 +35,8 @@ fn main() {
         let started = Instant::now();
         {
             let mut conn = state.pool.get().expect("conn");
-            load(&mut conn, rows);
-            let (user, _) = dsar::staff::add_user(
-                &mut conn,
-                "bench@example.org",
-                "Bench",
-                dsar::staff::Role::Dpo,
-                "bench",
-                state.clock.now(),
-            )
-            .expect("user");
-            dsar::store::users::set_password(
-                &mut conn,
-                user.id,
-                &dsar::staff::hash_password("benchmark password").expect("hash"),
-            )
-            .expect("password");
+            common::load_requests(&mut conn, rows, 1);
+            common::add_dpo(&mut conn, state.clock.now());
         }
         println!(
             "queue benchmark: {:?} backend, {rows} requests loaded in {:.1} s",
@@ -115,49 +49,7 @@ fn main() {
             .disable_redirects()
             .timeout(Duration::from_secs(30))
             .finish();
-        // Sign in like a browser: the CSRF cookie from the form, then the session cookie.
-        let mut login = client
-            .get(format!("{base}/admin/login"))
-            .send()
-            .await
-            .expect("login page");
-        let csrf_cookie = login
-            .headers()
-            .get_all("set-cookie")
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("dsar_csrf="))
-            .expect("csrf cookie")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .to_string();
-        let html = String::from_utf8_lossy(&login.body().await.expect("body")).into_owned();
-        let token = html
-            .split("name=\"csrf\" value=\"")
-            .nth(1)
-            .and_then(|r| r.split('"').next())
-            .expect("csrf field")
-            .to_string();
-        let res = client
-            .post(format!("{base}/admin/login"))
-            .insert_header(("Cookie", csrf_cookie))
-            .send_form(&[
-                ("csrf", token.as_str()),
-                ("email", "bench@example.org"),
-                ("password", "benchmark password"),
-            ])
-            .await
-            .expect("login");
-        let session = res
-            .headers()
-            .get_all("set-cookie")
-            .filter_map(|v| v.to_str().ok())
-            .find(|v| v.starts_with("dsar_staff="))
-            .expect("session cookie")
-            .split(';')
-            .next()
-            .unwrap_or("")
-            .to_string();
+        let session = common::sign_in(&client, &base).await;
         // The link to the second page of a view, as the first page gives it.
         let next_of = |path: &'static str| {
             let (client, base, session) = (client.clone(), base.clone(), session.clone());

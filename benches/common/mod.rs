@@ -1,10 +1,14 @@
 //! What every benchmark needs: its knobs from the environment, a fresh database (a temp
 //! SQLite file, or a new PostgreSQL database when `DSAR_BENCH_POSTGRES_URL` names a server),
 //! and the embedded settings pointed at it.
+// Each bench is its own crate and uses a part of this module.
+#![allow(dead_code)]
 
+use diesel::connection::SimpleConnection;
 use diesel::{Connection, RunQueryDsl};
 
 use dsar::config::Settings;
+use dsar::store::DbConn;
 
 pub fn env_or<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name)
@@ -79,4 +83,122 @@ pub fn settings(url: &str, dir: &std::path::Path) -> Settings {
         .map(|(k, v)| (k.to_string(), v.to_string())),
     );
     Settings::load_from(None, env).expect("settings")
+}
+
+/// One statement that makes `rows` requests, in the dialect of the connection: 80 % closed,
+/// 20 % open, due over two years, received over `days` days from 1 January 2026 (1: all on
+/// that day).
+pub fn load_requests(conn: &mut DbConn, rows: u64, days: u64) {
+    let (series, due, received, uuid) = match conn {
+        DbConn::Sqlite(_) => (
+            format!(
+                "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})"
+            ),
+            "date('2026-01-01', '+' || (i % 730) || ' days')".to_string(),
+            format!("date('2026-01-01', '+' || (i % {days}) || ' days')"),
+            "lower(hex(randomblob(16)))",
+        ),
+        DbConn::Postgres(_) => (
+            format!("WITH n(i) AS (SELECT generate_series(1, {rows}))"),
+            "DATE '2026-01-01' + (i % 730)".to_string(),
+            format!("DATE '2026-01-01' + (i % {days})"),
+            "md5(i::text)",
+        ),
+    };
+    let sql = format!(
+        "{series}
+         INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, requester_name, requester_email,
+                               details, received_at, received_on, due_on, created_by, created_at, form)
+         SELECT {uuid}, 2026,
+                CASE i % 7 WHEN 0 THEN 'access' WHEN 1 THEN 'erasure' WHEN 2 THEN 'rectification' WHEN 3 THEN 'objection'
+                           WHEN 4 THEN 'portability' WHEN 5 THEN 'restriction' ELSE 'consent_withdrawal' END,
+                CASE WHEN i % 5 = 0 THEN (CASE i % 3 WHEN 0 THEN 'in_progress' WHEN 1 THEN 'verifying' ELSE 'on_hold' END)
+                     ELSE (CASE i % 2 WHEN 0 THEN 'fulfilled' ELSE 'rejected' END) END,
+                'two-months', 'web', 'fr', 'Personne ' || i, 'p' || i || '@example.org', '',
+                TIMESTAMP '2026-01-01 10:00:00', {received}, {due}, 'bench', TIMESTAMP '2026-01-01 10:00:00', '{{}}'
+         FROM n"
+    );
+    if let DbConn::Postgres(_) = conn {
+        // The server's pool bounds each statement; loading a million rows takes longer.
+        conn.batch_execute("SET statement_timeout = 0")
+            .expect("no timeout");
+    }
+    let sql = match conn {
+        // SQLite has no typed literals: plain strings in its own formats.
+        DbConn::Sqlite(_) => {
+            sql.replace("TIMESTAMP '2026-01-01 10:00:00'", "'2026-01-01 10:00:00'")
+        }
+        DbConn::Postgres(_) => sql,
+    };
+    conn.batch_execute(&sql).expect("load rows");
+    let analyze = match conn {
+        DbConn::Sqlite(_) => "ANALYZE",
+        DbConn::Postgres(_) => "VACUUM ANALYZE requests",
+    };
+    conn.batch_execute(analyze).expect("analyze");
+}
+
+/// The DPO every bench signs in as: bench@example.org, "benchmark password".
+pub fn add_dpo(conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) {
+    let (user, _) = dsar::staff::add_user(
+        conn,
+        "bench@example.org",
+        "Bench",
+        dsar::staff::Role::Dpo,
+        "bench",
+        now,
+    )
+    .expect("user");
+    dsar::store::users::set_password(
+        conn,
+        user.id,
+        &dsar::staff::hash_password("benchmark password").expect("hash"),
+    )
+    .expect("password");
+}
+
+/// Signs the bench's DPO in like a browser (the CSRF cookie from the form, then the session
+/// cookie); returns the `Cookie` header of the session.
+pub async fn sign_in(client: &awc::Client, base: &str) -> String {
+    let mut login = client
+        .get(format!("{base}/admin/login"))
+        .send()
+        .await
+        .expect("login page");
+    let csrf_cookie = login
+        .headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dsar_csrf="))
+        .expect("csrf cookie")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string();
+    let html = String::from_utf8_lossy(&login.body().await.expect("body")).into_owned();
+    let token = html
+        .split("name=\"csrf\" value=\"")
+        .nth(1)
+        .and_then(|r| r.split('"').next())
+        .expect("csrf field")
+        .to_string();
+    let res = client
+        .post(format!("{base}/admin/login"))
+        .insert_header(("Cookie", csrf_cookie))
+        .send_form(&[
+            ("csrf", token.as_str()),
+            ("email", "bench@example.org"),
+            ("password", "benchmark password"),
+        ])
+        .await
+        .expect("login");
+    res.headers()
+        .get_all("set-cookie")
+        .filter_map(|v| v.to_str().ok())
+        .find(|v| v.starts_with("dsar_staff="))
+        .expect("session cookie")
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .to_string()
 }
