@@ -455,6 +455,7 @@ pub async fn render(
     let can_act = staff.role.can_act();
     let step_key = match step {
         NextStep::AwaitConfirmation => "await_confirmation",
+        NextStep::ReviewDocument if waiting.len() > 1 => "review_documents",
         NextStep::ReviewDocument => "review_document",
         NextStep::VerifyIdentity => "verify_identity",
         NextStep::AwaitRequester => "await_requester",
