@@ -319,6 +319,13 @@ async fn portable_data_go_to_the_organisation_the_person_names(backend: Backend)
         "{to_them}"
     );
     assert!(!to_them.contains("/r/"), "no link to the person's own page");
+    // Its footer speaks to an organisation, not to the person who asked.
+    assert!(
+        to_them.contains("référence de la demande de portabilité")
+            && !to_them.contains("votre demande")
+            && !sent[0].raw.contains("votre demande"),
+        "{to_them}"
+    );
     let start = to_them.find("/fr/transfer/").expect("the download link");
     let path: String = to_them[start..]
         .chars()
