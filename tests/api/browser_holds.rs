@@ -1,6 +1,6 @@
 //! What follows the answers in a real browser, in French and in English: the restrictions and
 //! legal holds page, the lift's form, the fee's form (and it refused), and the request page's
-//! "after the answer" block; axe-core at WCAG 2.2 AA, nothing sideways at 390 px, screenshots
+//! "after the answer" block, the fee's letter to a person answered by post; axe-core at WCAG 2.2 AA, nothing sideways at 390 px, screenshots
 //! as `target/browser-artifacts/holds-*-{fr,en}-{1280,390}.png`.
 
 use serde_json::json;
@@ -9,7 +9,7 @@ use crate::admin::signed_in;
 use crate::browser::Driver;
 use crate::fulfilment::world;
 use crate::helpers::Backend;
-use crate::holds::{answered, verified};
+use crate::holds::{answered, answers_by_post, verified};
 
 const DPO_EMAIL: &str = "dominique@example.org";
 
@@ -38,6 +38,8 @@ async fn what_follows_the_answers_passes_axe_at_both_widths_in_both_languages() 
         .file_verified(json!({ "kind": "access", "language": "fr",
             "requester": { "name": "Camille Martin", "email": "camille@example.fr" } }))
         .await;
+    // She asked for letters: the fee goes by post, as a letter to print.
+    answers_by_post(app, &access);
     {
         let mut conn = app.state.pool.get().expect("conn");
         let row = dsar::workflow::find(&mut conn, &access).expect("request");
@@ -108,6 +110,13 @@ async fn what_follows_the_answers_passes_axe_at_both_widths_in_both_languages() 
             .await;
         d.check_page(&format!("holds-request-fee-block-{lang}"))
             .await;
+        d.goto(&format!(
+            "{}/admin/requests/{access}/letters/fee",
+            app.address
+        ))
+        .await;
+        d.expect("Montant : 12,50").await;
+        d.check_page(&format!("holds-letter-fee-{lang}")).await;
     }
     // A request with no fee yet: the fee's form, then refused (an amount that is no amount).
     let second = app

@@ -483,7 +483,7 @@ async fn a_fee_is_mailed_waived_and_in_the_register(app: TestApp) {
 }
 
 /// Every answer to `reference` goes by post, to an address in Lyon.
-fn answers_by_post(app: &TestApp, reference: &str) {
+pub(crate) fn answers_by_post(app: &TestApp, reference: &str) {
     let mut conn = app.state.pool.get().expect("conn");
     let row = dsar::workflow::find(&mut conn, reference).expect("request");
     dsar::store::contacts::insert(
