@@ -187,6 +187,14 @@ pub fn get(conn: &mut DbConn, id: i64) -> QueryResult<RequestRow> {
         .first(conn)
 }
 
+/// The requests of `ids` that exist, in one query, in no particular order.
+pub fn get_many(conn: &mut DbConn, ids: &[i64]) -> QueryResult<Vec<RequestRow>> {
+    requests::table
+        .filter(requests::id.eq_any(ids))
+        .select(RequestRow::as_select())
+        .load(conn)
+}
+
 /// The row, locked against concurrent changes until the transaction ends (PostgreSQL; on
 /// SQLite the immediate transaction already holds the write lock).
 pub fn lock(conn: &mut DbConn, id: i64) -> QueryResult<RequestRow> {

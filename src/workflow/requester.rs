@@ -317,16 +317,11 @@ pub fn can_withdraw(row: &RequestRow) -> bool {
     crate::domain::status::transition(row.status, Status::Withdrawn).is_ok()
 }
 
-/// What a document the person sends from their request's page proves: after a death, the
-/// first of the death certificate and the proof of capacity not yet accepted nor waiting; for
-/// a parent, the proof of parental authority, then their identity document when the kind's
-/// policy asks for one; otherwise their identity.
-fn next_proof(
-    state: &AppState,
-    row: &RequestRow,
-    docs: &[crate::store::portal::DocumentRow],
-) -> &'static str {
-    let needed: &[&'static str] = if row.kind == crate::domain::kind::RequestKind::Heir {
+/// The documents that verify a request, by purpose: after a death, the death certificate and
+/// the proof of capacity; for a parent, the proof of parental authority, and their identity
+/// document when the kind's policy asks for one; for anyone else, their identity.
+pub fn proofs_needed(state: &AppState, row: &RequestRow) -> &'static [&'static str] {
+    if row.kind == crate::domain::kind::RequestKind::Heir {
         &["heir_death_certificate", "heir_capacity_proof"]
     } else if row.acting == crate::domain::filing::Acting::Parent {
         if state.settings.identity.policy(row.kind) == crate::config::IdentityPolicy::Document {
@@ -336,7 +331,17 @@ fn next_proof(
         }
     } else {
         &["identity"]
-    };
+    }
+}
+
+/// What a document the person sends from their request's page proves: the first of the
+/// [`proofs_needed`] neither accepted nor waiting, else the first not accepted.
+fn next_proof(
+    state: &AppState,
+    row: &RequestRow,
+    docs: &[crate::store::portal::DocumentRow],
+) -> &'static str {
+    let needed = proofs_needed(state, row);
     let settled_or_waiting = |purpose: &str| {
         docs.iter().any(|d| {
             d.purpose == purpose

@@ -443,9 +443,6 @@ pub fn perform(
     result
 }
 
-/// Whether a parent's request has what verifies it, once a document has just been accepted:
-/// a proof of parental authority accepted, and their own identity document too when the
-/// policy for the kind asks for one. Any other request is verified by the one document.
 /// Whether every proof this request needs is accepted: after a death, the death certificate
 /// and the filer's capacity (one refused leaves the death unproven); for a parent, the proof of
 /// parental authority, and their identity document when the kind's policy asks for one. Any
@@ -455,9 +452,8 @@ fn proofs_accepted(
     state: &AppState,
     row: &RequestRow,
 ) -> diesel::QueryResult<bool> {
-    let heir = row.kind == crate::domain::kind::RequestKind::Heir;
-    let parent = row.acting == crate::domain::filing::Acting::Parent;
-    if !heir && !parent {
+    let needed = requester::proofs_needed(state, row);
+    if needed == ["identity"] {
         return Ok(true);
     }
     let accepted: Vec<String> = portal_rows::documents_for(conn, row.id)?
@@ -465,13 +461,7 @@ fn proofs_accepted(
         .filter(|d| d.decision.as_deref() == Some("accepted"))
         .map(|d| d.purpose)
         .collect();
-    let has = |purpose: &str| accepted.iter().any(|p| p == purpose);
-    if heir {
-        return Ok(has("heir_death_certificate") && has("heir_capacity_proof"));
-    }
-    let wants_id =
-        state.settings.identity.policy(row.kind) == crate::config::IdentityPolicy::Document;
-    Ok(has("parental_authority") && (!wants_id || has("identity")))
+    Ok(needed.iter().all(|p| accepted.iter().any(|a| a == p)))
 }
 
 /// Documents that prove who the requester is (or that their representative may act), as

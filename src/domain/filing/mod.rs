@@ -269,8 +269,6 @@ pub enum Code {
     NotADocument,
     /// A text that breaks the rule every typed text follows (see [`text`]).
     Text(TextFault),
-    /// Not a day (`YYYY-MM-DD` or `DD/MM/YYYY`).
-    NotADate,
     /// A child who has come of age (`age` years) on the day of filing: they act for themselves,
     /// or give a mandate.
     OfAge {
@@ -446,12 +444,9 @@ pub fn unknown_profile(given: &str, profiles: &[&str]) -> FieldError {
 /// A day written 2026-03-14 (as a date field sends it) or 14/03/2026 (as people write it),
 /// not after `now`'s day: a death to come is a typo.
 pub fn past_day(raw: &str, now: DateTime<Utc>) -> Result<NaiveDate, Code> {
-    let raw = raw.trim();
-    let day = NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(raw, "%d/%m/%Y"))
-        .map_err(|_| Code::NotADay {
-            given: raw.to_string(),
-        })?;
+    let day = parse_day(raw).ok_or_else(|| Code::NotADay {
+        given: raw.trim().to_string(),
+    })?;
     // A day ahead of UTC's is today somewhere: only what is later everywhere is refused.
     if day > (now + TimeDelta::days(1)).date_naive() {
         return Err(Code::InFuture);
@@ -659,7 +654,8 @@ impl Errors {
             return None;
         }
         let Some(born) = parse_day(raw) else {
-            self.fail(SUBJECT_BIRTH_DATE.name, Code::NotADate);
+            let given = raw.to_string();
+            self.fail(SUBJECT_BIRTH_DATE.name, Code::NotADay { given });
             return None;
         };
         if born > day {
@@ -820,9 +816,6 @@ impl fmt::Display for FieldError {
                 write!(f, "{field} must be a PDF, a JPEG or a PNG image")
             }
             (field, Code::Text(fault)) => write!(f, "{field} {fault}"),
-            (field, Code::NotADate) => {
-                write!(f, "{field} is not a date such as 2014-03-09")
-            }
             (field, Code::OfAge { age }) => write!(f, "{field}: {age} years, of age"),
         }
     }

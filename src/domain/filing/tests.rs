@@ -849,7 +849,7 @@ fn a_parent_acts_for_a_minor_child_with_a_proof_and_the_child_s_birth_date() {
     let cases: Vec<(Attachment, &str, Said)> = vec![
         (Absent, "2014-03-09", vec![("parental_proof", Code::Required)]),
         (Document, "", vec![("subject_birth_date", Code::Required)]),
-        (Document, "9 mars", vec![("subject_birth_date", Code::NotADate)]),
+        (Document, "9 mars", vec![("subject_birth_date", Code::NotADay { given: "9 mars".into() })]),
         (Document, "2030-01-01", vec![("subject_birth_date", Code::InFuture)]),
         (Document, "2000-01-01", vec![("subject_birth_date", Code::OfAge { age: 25 })]),
     ];
@@ -1017,4 +1017,11 @@ fn withdrawn_directives_need_nothing_more() {
             ("directives_instructions", Code::Required),
         ]
     );
+}
+
+#[test]
+fn dates_are_read_as_typed() {
+    assert_eq!(parse_day("2026-03-09").unwrap().to_string(), "2026-03-09");
+    assert_eq!(parse_day(" 09/03/2026 ").unwrap().to_string(), "2026-03-09");
+    assert!(parse_day("9 mars").is_none());
 }

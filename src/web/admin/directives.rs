@@ -87,12 +87,19 @@ fn with_requests(
     conn: &mut crate::store::DbConn,
     list: Vec<DirectiveRow>,
 ) -> Result<OnFile, WorkflowError> {
-    let mut out = Vec::with_capacity(list.len());
-    for d in list {
-        let request = crate::store::requests::get(conn, d.request_id).ok();
-        out.push((d, request));
-    }
-    Ok(out)
+    let ids: Vec<i64> = list.iter().map(|d| d.request_id).collect();
+    let requests: std::collections::HashMap<i64, RequestRow> =
+        crate::store::requests::get_many(conn, &ids)?
+            .into_iter()
+            .map(|r| (r.id, r))
+            .collect();
+    Ok(list
+        .into_iter()
+        .map(|d| {
+            let request = requests.get(&d.request_id).cloned();
+            (d, request)
+        })
+        .collect())
 }
 
 #[derive(Template)]

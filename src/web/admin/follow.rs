@@ -512,15 +512,6 @@ pub struct LiftForm {
     reason: String,
 }
 
-/// A date as a browser's date field sends it, or as a French or English reader types it.
-/// A day as a date field sends it, or as a French team types it (dd/mm/yyyy).
-pub fn parse_day(text: &str) -> Option<NaiveDate> {
-    let text = text.trim();
-    NaiveDate::parse_from_str(text, "%Y-%m-%d")
-        .or_else(|_| NaiveDate::parse_from_str(text, "%d/%m/%Y"))
-        .ok()
-}
-
 pub async fn lift(
     state: State,
     staff: Staff,
@@ -544,7 +535,7 @@ pub async fn lift(
             Some(FormError::new(field, text)),
         )
     };
-    let Some(on) = parse_day(&form.on) else {
+    let Some(on) = crate::domain::filing::parse_day(&form.on) else {
         return back("lift-on", t.t("follow.lift.error_date").to_string()).await;
     };
     let reason = form.reason.trim().to_string();
@@ -836,16 +827,4 @@ pub fn event_sentence(
         "fee_paid" | "fee_waived" => t.fill(&key, &[("amount", &amount())]),
         _ => return None,
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::parse_day;
-
-    #[test]
-    fn dates_are_read_as_typed() {
-        assert_eq!(parse_day("2026-03-09").unwrap().to_string(), "2026-03-09");
-        assert_eq!(parse_day(" 09/03/2026 ").unwrap().to_string(), "2026-03-09");
-        assert!(parse_day("9 mars").is_none());
-    }
 }

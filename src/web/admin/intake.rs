@@ -556,12 +556,14 @@ fn said(t: &Strings, lang: Lang, e: &FieldError) -> Wrong {
         Code::InFuture if field == "subject_birth_date" => {
             t.t("errors.parent.birth_date_future").to_string()
         }
+        Code::NotADay { .. } if field == "subject_birth_date" => {
+            t.t("errors.parent.birth_date_invalid").to_string()
+        }
         Code::NotADay { .. } => t.t("errors.heir.not_a_day").to_string(),
         Code::InFuture if field == "heir_date_of_death" => {
             t.t("errors.heir.date_in_future").to_string()
         }
         Code::InFuture => t.t("intake.error.in_future").to_string(),
-        Code::NotADate => t.t("errors.parent.birth_date_invalid").to_string(),
         Code::OfAge { age } => t.fill("intake.error.of_age", &[("age", &age.to_string())]),
         Code::TooEarly { earliest } => t.fill(
             "intake.error.too_early",

@@ -222,11 +222,7 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
             paragraphs.push(fill("complaint"));
         }
         Letter::RestrictionLift => {
-            let on = data_of(owed)["on"]
-                .as_str()
-                .and_then(|d| d.parse::<NaiveDate>().ok())
-                .map(|d| long_date(d, lang))
-                .unwrap_or_default();
+            let on = day_of(owed, lang);
             paragraphs.push(fill("intro"));
             paragraphs.push(w.fill("letter.restriction_lift.on", &[("on", &on)]));
             if !note.trim().is_empty() {
@@ -246,11 +242,7 @@ fn body(state: &State, w: &Strings, lang: Lang, l: &Loaded, owed: &Owed) -> (Str
             paragraphs.push(fill("after"));
         }
         Letter::LiftCancelled => {
-            let on = data_of(owed)["on"]
-                .as_str()
-                .and_then(|d| d.parse::<NaiveDate>().ok())
-                .map(|d| long_date(d, lang))
-                .unwrap_or_default();
+            let on = day_of(owed, lang);
             paragraphs.push(w.fill(
                 "letter.lift_cancelled.intro",
                 &[("kind", &kind), ("on", &on)],
@@ -293,6 +285,15 @@ fn data_of(owed: &Owed) -> serde_json::Value {
     owed.because
         .as_ref()
         .and_then(|e| serde_json::from_str(&e.data).ok())
+        .unwrap_or_default()
+}
+
+/// The day the step that owes the letter recorded (a lift's), as the letter says it.
+fn day_of(owed: &Owed, lang: Lang) -> String {
+    data_of(owed)["on"]
+        .as_str()
+        .and_then(|d| d.parse::<NaiveDate>().ok())
+        .map(|d| long_date(d, lang))
         .unwrap_or_default()
 }
 
@@ -422,7 +423,7 @@ pub async fn record(
     staff.require(staff.role.can_act())?;
     let letter: Letter = which.parse().map_err(|_| AdminError::NotFound)?;
     let t = staff.lang().strings();
-    let Some(on) = super::follow::parse_day(&form.sent_on) else {
+    let Some(on) = crate::domain::filing::parse_day(&form.sent_on) else {
         let error = t.t("letters.error.date").to_string();
         return render(&state, &staff, key, &which, form, Some(error)).await;
     };

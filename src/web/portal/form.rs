@@ -775,7 +775,7 @@ fn message_key(error: &FieldError) -> &'static str {
         ("mandate", Code::Required) => "errors.mandate_required",
         ("parental_proof", Code::Required) => "errors.parent.proof_required",
         ("subject_birth_date", Code::Required) => "errors.parent.birth_date_required",
-        (_, Code::NotADate) => "errors.parent.birth_date_invalid",
+        ("subject_birth_date", Code::NotADay { .. }) => "errors.parent.birth_date_invalid",
         (_, Code::OfAge { .. }) => "errors.parent.of_age",
         ("subject_birth_date", Code::InFuture) => "errors.parent.birth_date_future",
         ("heir_death_certificate", Code::Required) => "errors.heir.death_certificate_required",

@@ -409,9 +409,26 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
         return super::not_found(&state, Lang::En);
     };
     let now = state.clock.now();
+    package(&state, lang, "requester", move |conn| {
+        requester::open_link(conn, &token, now)
+    })
+    .await
+}
+
+/// The package of the request `find` gives, decrypted as it streams, its download counted for
+/// `who` (`requester`, or the `recipient` of an Art. 20(2) transfer); refused (410, in `lang`)
+/// once expired or downloaded as often as allowed; not found when `find` gives nothing. Every
+/// download and refusal is audited.
+pub(super) async fn package<E: Into<crate::web::error::Problem> + Send + 'static>(
+    state: &State,
+    lang: Lang,
+    who: &'static str,
+    find: impl FnOnce(&mut DbConn) -> Result<Option<RequestRow>, E> + Send + 'static,
+) -> HttpResponse {
+    let now = state.clock.now();
     let started = state
         .db(move |conn, app| {
-            let Some(row) = requester::open_link(conn, &token, now)? else {
+            let Some(row) = find(conn).map_err(Into::into)? else {
                 return Ok(None);
             };
             // Opened before the download is counted: a file that cannot be read spends none.
@@ -421,7 +438,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
                 .map(|name| crate::fulfil::open_sealed(app, &name))
                 .transpose()
                 .map_err(|e| crate::web::error::internal(&e))?;
-            let started = crate::fulfil::start_download(conn, &row, "requester", now)
+            let started = crate::fulfil::start_download(conn, &row, who, now)
                 .map_err(|e| crate::web::error::internal(&e))?;
             let opened = match (started, file) {
                 (Ok(_), Some(reader)) => Ok(reader),
@@ -447,7 +464,7 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
         Ok(Some((_, Err(why)))) => {
             let key = why.message_key();
             super::message_page(
-                &state,
+                state,
                 lang,
                 StatusCode::GONE,
                 "status.download",
@@ -455,8 +472,8 @@ pub async fn export(state: State, path: web::Path<(String, String)>) -> HttpResp
                     .fill(key, &[("dpo", &state.settings.organisation.dpo_email)]),
             )
         }
-        Ok(None) => super::not_found(&state, lang),
-        Err(e) => super::internal_error(&state, lang, &e),
+        Ok(None) => super::not_found(state, lang),
+        Err(e) => super::internal_error(state, lang, &e),
     }
 }
 
