@@ -311,6 +311,10 @@ pub struct Worker {
     pub poll_interval_ms: u64,
     /// A failed job's first retry waits this long; each next one twice as long, up to 6 h.
     pub retry_backoff_seconds: u64,
+    /// How long a claimed job is held before another worker may take it over: a worker that
+    /// died (a crash, a host gone) has its jobs run elsewhere after this. A running job renews
+    /// its lease every fifth of it, so a long package is never taken over while it is built.
+    pub lease_seconds: u64,
     pub schedule: WorkerSchedule,
 }
 
@@ -473,6 +477,11 @@ impl Settings {
             schedule
                 .parse::<crate::domain::reminder::Schedule>()
                 .map_err(|e| anyhow!("worker.schedule.{task}: {e}"))?;
+        }
+        if self.worker.lease_seconds < 5 {
+            bail!(
+                "worker.lease_seconds must be at least 5 (a shorter lease would be lost while a job's renewal waits for the database)"
+            );
         }
         if self.worker.retry_backoff_seconds == 0 {
             bail!(

@@ -27,10 +27,16 @@ pub type Handler = Box<dyn Fn(&AppState, &JobRow) -> Result<(), String> + Send +
 type JobFn = fn(&AppState, &JobRow) -> Result<(), String>;
 
 /// How long a claimed job is held before another worker may take it over (a crashed
-/// worker's jobs come back after this).
-pub const LEASE: chrono::Duration = chrono::Duration::minutes(5);
-/// How often a running job's lease is renewed: well within [`LEASE`].
-const RENEW_EVERY: Duration = Duration::from_secs(60);
+/// worker's jobs come back after this): `worker.lease_seconds`.
+pub fn lease(settings: &crate::config::Worker) -> chrono::Duration {
+    chrono::Duration::seconds(i64::try_from(settings.lease_seconds).unwrap_or(i64::MAX / 1000))
+}
+
+/// How often a running job's lease is renewed: a fifth of it, so that a renewal delayed by a
+/// busy database still lands well before the lease runs out.
+fn renew_every(settings: &crate::config::Worker) -> Duration {
+    Duration::from_secs(settings.lease_seconds.max(5) / 5)
+}
 
 pub struct Worker {
     state: Arc<AppState>,
@@ -125,7 +131,8 @@ impl Worker {
     pub fn run_once(&self) -> Result<bool, crate::store::StoreError> {
         let mut conn = self.state.pool.get()?;
         let now = self.state.clock.now_naive();
-        let Some(job) = jobs::claim(&mut conn, &self.id, now, LEASE)? else {
+        let lease = lease(&self.state.settings.worker);
+        let Some(job) = jobs::claim(&mut conn, &self.id, now, lease)? else {
             return Ok(false);
         };
         drop(conn);
@@ -136,8 +143,10 @@ impl Worker {
             std::thread::scope(|scope| {
                 let (done, ended) = std::sync::mpsc::channel::<()>();
                 scope.spawn(move || {
-                    while let Err(RecvTimeoutError::Timeout) = ended.recv_timeout(RENEW_EVERY) {
-                        let until = self.state.clock.now_naive() + LEASE;
+                    while let Err(RecvTimeoutError::Timeout) =
+                        ended.recv_timeout(renew_every(&self.state.settings.worker))
+                    {
+                        let until = self.state.clock.now_naive() + lease;
                         let renewed = self.state.pool.get().map_err(|e| e.to_string()).and_then(
                             |mut conn| {
                                 jobs::extend_lease(&mut conn, job.id, &self.id, until)

@@ -108,7 +108,7 @@ async fn a_crashed_workers_job_is_taken_over(app: TestApp) {
             &mut conn,
             "doomed-worker",
             app.state.clock.now_naive(),
-            dsar::worker::LEASE,
+            dsar::worker::lease(&app.state.settings.worker),
         )
         .expect("claim")
         .expect("a job");
@@ -118,7 +118,7 @@ async fn a_crashed_workers_job_is_taken_over(app: TestApp) {
     assert!(!survivor.run_once().expect("run"), "the lease still holds");
     app.state
         .clock
-        .advance(dsar::worker::LEASE + Duration::seconds(1));
+        .advance(dsar::worker::lease(&app.state.settings.worker) + Duration::seconds(1));
     assert!(
         survivor.run_once().expect("run"),
         "taken over once the lease ran out"
@@ -137,7 +137,7 @@ async fn a_renewed_lease_keeps_a_long_job(app: TestApp) {
             &mut conn,
             "busy-worker",
             app.state.clock.now_naive(),
-            dsar::worker::LEASE,
+            dsar::worker::lease(&app.state.settings.worker),
         )
         .expect("claim")
         .expect("a job")
@@ -147,14 +147,14 @@ async fn a_renewed_lease_keeps_a_long_job(app: TestApp) {
         // Four minutes on, the busy worker renews (as its heartbeat does every minute).
         app.state.clock.advance(Duration::minutes(4));
         let mut conn = app.state.pool.get().expect("conn");
-        let until = app.state.clock.now_naive() + dsar::worker::LEASE;
+        let until = app.state.clock.now_naive() + dsar::worker::lease(&app.state.settings.worker);
         assert!(jobs::extend_lease(&mut conn, claimed.id, "busy-worker", until).expect("renew"));
         drop(conn);
         assert!(!survivor.run_once().expect("run"), "a renewed lease holds");
     }
     // Another worker cannot renew what it does not hold.
     let mut conn = app.state.pool.get().expect("conn");
-    let until = app.state.clock.now_naive() + dsar::worker::LEASE;
+    let until = app.state.clock.now_naive() + dsar::worker::lease(&app.state.settings.worker);
     assert!(!jobs::extend_lease(&mut conn, claimed.id, "someone-else", until).expect("renew"));
     assert!(runs_of(&format!("{run}-long")).is_empty());
 }

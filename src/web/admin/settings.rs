@@ -265,6 +265,13 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
                         "accounts.seconds",
                         i64::try_from(w.retry_backoff_seconds).unwrap_or(0),
                     ),
+                )
+                .add(
+                    "worker.lease_seconds",
+                    t.count(
+                        "accounts.seconds",
+                        i64::try_from(w.lease_seconds).unwrap_or(0),
+                    ),
                 );
         }),
         group("storage", &|r| {
