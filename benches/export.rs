@@ -1,22 +1,25 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! An access package of about 1 GiB: one person with 1,100,000 rows of ~1 KiB in a shop
 //! database, gathered by the `source_run` job, packaged by the `build_export` job, then read
-//! back as a download streams it. Prints the time and the peak RSS of each step (the
-//! process's high-water mark, reset between steps through /proc/self/clear_refs).
+//! back as a download streams it; once with the files in a folder, once in the database
+//! (`storage.backend`). Prints the time and the peak RSS of each step (the process's
+//! high-water mark, reset between steps through /proc/self/clear_refs), in one table.
 //!
 //!   cargo bench --bench export
 //!   DSAR_BENCH_ROWS=100000 cargo bench --bench export     (a quicker look)
+//!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/test cargo bench --bench export
 
 mod common;
 
 use std::collections::BTreeMap;
 use std::io::Read;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use diesel::connection::SimpleConnection;
 use diesel::{Connection, QueryDsl, RunQueryDsl};
 
 use dsar::app::{Application, Options};
+use dsar::config::StorageBackend;
 
 fn peak_rss_mib() -> f64 {
     let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
@@ -84,8 +87,6 @@ erase = "delete"
     )
     .expect("sources");
 
-    let db = common::database(&dir, "export");
-    let exports = dir.path().join("exports");
     // SAFETY: set before anything reads the environment on another thread.
     unsafe {
         std::env::set_var("DSAR_REGISTER__FILE", "config/register.example.toml");
@@ -93,13 +94,50 @@ erase = "delete"
             "DSAR_FULFILMENT__SOURCES_FILE",
             sources.display().to_string(),
         );
-        std::env::set_var("DSAR_FULFILMENT__DIR", exports.display().to_string());
         std::env::set_var(
             "DSAR_FULFILMENT__KEY_FILE",
             dir.path().join("fulfilment.key").display().to_string(),
         );
     }
-    let settings = common::settings(&db.url, dir.path());
+    let mut table = Vec::new();
+    for backend in [StorageBackend::Folder, StorageBackend::Database] {
+        table.push((backend, run(&dir, backend)));
+    }
+    println!();
+    println!("| store | gather (source_run) | package (build_export) | download (decrypt) |");
+    println!("|---|---|---|---|");
+    for (backend, steps) in &table {
+        let cells: Vec<String> = steps
+            .iter()
+            .map(|(took, peak)| format!("{:.1} s, {peak:.1} MiB", took.as_secs_f64()))
+            .collect();
+        println!("| {} | {} |", store_name(*backend), cells.join(" | "));
+    }
+}
+
+fn store_name(backend: StorageBackend) -> String {
+    let engine = if std::env::var("DSAR_BENCH_POSTGRES_URL").is_ok() {
+        "PostgreSQL"
+    } else {
+        "SQLite"
+    };
+    match backend {
+        StorageBackend::Folder => format!("folder (database {engine})"),
+        StorageBackend::Database => format!("database ({engine})"),
+    }
+}
+
+/// Gathers, packages and downloads with files kept where `backend` says, on a database of
+/// its own; returns the time and the peak RSS of each step.
+fn run(dir: &tempfile::TempDir, backend: StorageBackend) -> [(Duration, f64); 3] {
+    let label = match backend {
+        StorageBackend::Folder => "export_folder",
+        StorageBackend::Database => "export_db",
+    };
+    let db = common::database(dir, label);
+    let mut settings = common::settings(&db.url, dir.path());
+    settings.fulfilment.dir = dir.path().join(label).display().to_string();
+    settings.storage.backend = backend;
     actix_web::rt::System::new().block_on(async move {
         let application = Application::build(settings, Options { worker: false }).expect("app");
         let state = application.state();
@@ -170,31 +208,28 @@ erase = "delete"
         let download_peak = peak_rss_mib();
 
         println!(
-            "package: {} records, data/shop.json {:.0} MiB, all files {:.0} MiB uncompressed, \
-             zip {:.0} MiB, encrypted on disk {:.0} MiB",
+            "{}: {} records, data/shop.json {:.0} MiB, all files {:.0} MiB uncompressed, \
+             zip {:.0} MiB, encrypted as stored {:.0} MiB",
+            store_name(backend),
             export.records,
             mib(data_json),
             mib(content),
             mib(read),
             mib(export.size.unwrap_or(0) as u64),
         );
-        println!(
-            "gather (source_run):   {:>6.1} s, peak RSS {:>5.1} MiB",
-            gathered.as_secs_f64(),
-            gather_peak
-        );
-        println!(
-            "package (build_export): {:>5.1} s, peak RSS {:>5.1} MiB",
-            packaged.as_secs_f64(),
-            package_peak
-        );
-        println!(
-            "download (decrypt):    {:>6.1} s, peak RSS {:>5.1} MiB",
-            downloaded.as_secs_f64(),
-            download_peak
-        );
         drop(conn);
+        drop(reader);
+        if backend == StorageBackend::Database {
+            let mut conn = state.pool.get().expect("conn");
+            let (files, chunks) = dsar::store::blobs::counts(&mut conn).expect("counts");
+            println!("  in the database: {files} files, {chunks} chunks");
+        }
         drop(state);
         db.drop_database();
-    });
+        [
+            (gathered, gather_peak),
+            (packaged, package_peak),
+            (downloaded, download_peak),
+        ]
+    })
 }

@@ -13,9 +13,10 @@ use anyhow::Context;
 use tracing_actix_web::TracingLogger;
 
 use crate::clock::Clock;
-use crate::config::Settings;
+use crate::config::{Settings, StorageBackend};
 use crate::state::AppState;
 use crate::store;
+use crate::store::files::FileStore;
 use crate::web::{WebState, api, health};
 
 pub struct Application {
@@ -63,7 +64,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     // Checked here so a bad `[mail]` stops the start, not the first mail; each worker builds
     // its own transport from the same settings.
     crate::mail::Transport::from_settings(&settings.mail)?;
-    let files = crate::store::files::FileStore::new(&settings.storage.dir);
+    let (files, fulfilment_files) = file_stores(&settings, &pool)?;
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -74,8 +75,33 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         backend,
         clock,
         files,
+        fulfilment_files,
         task_runs: Default::default(),
     }))
+}
+
+/// Uploads, and the fulfilment folder, where `storage.backend` says.
+fn file_stores(settings: &Settings, pool: &store::Pool) -> anyhow::Result<(FileStore, FileStore)> {
+    let (storage, fulfilment) = (&settings.storage.dir, &settings.fulfilment.dir);
+    Ok(match settings.storage.backend {
+        StorageBackend::Folder => (
+            FileStore::new(storage),
+            FileStore::new(fulfilment).private(),
+        ),
+        StorageBackend::Database => {
+            // A stored file is read and written on a connection of its own, often while the
+            // caller holds one: a pool of one would wait for itself.
+            if settings.database.pool_size < 2 {
+                anyhow::bail!(
+                    "storage.backend = \"database\" needs database.pool_size of at least 2"
+                );
+            }
+            (
+                FileStore::in_database(storage, pool.clone()),
+                FileStore::in_database(fulfilment, pool.clone()),
+            )
+        }
+    })
 }
 
 fn load_fulfilment_key(f: &crate::config::Fulfilment) -> anyhow::Result<[u8; 32]> {

@@ -1,5 +1,5 @@
 //! What the services share: settings, the law, the organisation's register and data sources,
-//! the fulfilment key, the database pool, the file store and the clock. Built once at start by
+//! the fulfilment key, the database pool, the file stores and the clock. Built once at start by
 //! the wiring (`app`), read-only afterwards; the web layer adds its own caches around it.
 
 use std::collections::BTreeMap;
@@ -25,7 +25,10 @@ pub struct AppState {
     pub pool: Pool,
     pub backend: Backend,
     pub clock: Clock,
+    /// Uploaded documents and attachments.
     pub files: FileStore,
+    /// The fulfilment folder's staged data and packages (encrypted by `fulfil`).
+    pub fulfilment_files: FileStore,
     /// How the periodic tasks this process's worker ran last went, for `/metrics`.
     pub task_runs: TaskRuns,
 }

@@ -241,6 +241,17 @@ impl Identity {
 pub struct Storage {
     /// Uploaded documents and attachments, never served as a folder.
     pub dir: String,
+    /// Where stored files live: uploads, and the fulfilment folder's staged data and packages.
+    pub backend: StorageBackend,
+}
+
+/// `folder`: `storage.dir` and `fulfilment.dir` on this machine's disk (one node, or a shared
+/// mount). `database`: in the database, so that every web node sees the same files.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageBackend {
+    Folder,
+    Database,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -790,6 +801,32 @@ mod tests {
         assert!(
             err.contains("database.urll") && err.contains("prod.toml"),
             "{err}"
+        );
+    }
+
+    #[test]
+    fn the_storage_backend_is_folder_or_database() {
+        let load = |v: &str| {
+            Settings::load_from(None, [("DSAR_STORAGE__BACKEND".to_string(), v.to_string())])
+        };
+        assert_eq!(
+            Settings::load_from(None, [])
+                .expect("defaults")
+                .storage
+                .backend,
+            StorageBackend::Folder
+        );
+        assert_eq!(
+            load("database").expect("database").storage.backend,
+            StorageBackend::Database
+        );
+        let Err(e) = load("s3") else {
+            panic!("an unknown backend is refused")
+        };
+        let e = format!("{e:#}");
+        assert!(
+            e.contains("backend") && e.contains("folder") && e.contains("database"),
+            "{e}"
         );
     }
 

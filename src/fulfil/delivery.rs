@@ -404,7 +404,7 @@ pub fn purge_exports(
 }
 
 /// Forgets a request's files in one transaction with its audit entry (`take` returns them),
-/// then deletes them from disk.
+/// then deletes them from the store.
 pub(super) fn purge_request(
     conn: &mut DbConn,
     state: &AppState,
@@ -421,11 +421,7 @@ pub(super) fn purge_request(
         Ok::<_, diesel::result::Error>(files)
     })?;
     for name in files {
-        if let Err(e) = std::fs::remove_file(staged_path(state, &name))
-            && e.kind() != std::io::ErrorKind::NotFound
-        {
-            tracing::warn!(error = %e, "cannot delete a purged package file");
-        }
+        delete_staged(state, &name);
     }
     Ok(())
 }

@@ -371,7 +371,7 @@ pub fn complete_task(
         && found.is_some()
         && let Some(name) = &staged
     {
-        let _ = std::fs::remove_file(staged_path(state, name));
+        delete_staged(state, name);
     }
     result
 }

@@ -162,14 +162,14 @@ fn build_started(
     });
     match recorded {
         Ok(Some(old)) => {
-            let _ = std::fs::remove_file(crate::fulfil::staged_path(state, &old));
+            crate::fulfil::delete_staged(state, &old);
             Ok(())
         }
         Ok(None) => Ok(()),
         Err(e) => {
             // Never recorded: the new file would be known to nobody.
             if let Some(name) = name {
-                let _ = std::fs::remove_file(crate::fulfil::staged_path(state, name));
+                crate::fulfil::delete_staged(state, name);
             }
             Err(e)
         }
@@ -233,7 +233,7 @@ fn write_package(
     portability: bool,
 ) -> anyhow::Result<(String, u64, Vec<ManifestFile>)> {
     let (name, sealed) = crate::fulfil::create_sealed(state)?;
-    let result = (|| -> anyhow::Result<Vec<ManifestFile>> {
+    let result = (|| -> anyhow::Result<(u64, Vec<ManifestFile>)> {
         let now = state.clock.now_naive();
         let mut zip = ZipWriter::new(sealed, now);
         let lang = row.language;
@@ -298,18 +298,13 @@ fn write_package(
             }),
         )?;
         let (sealed, _) = zip.finish()?;
-        sealed
-            .into_inner()
-            .map_err(|e| e.into_error())?
-            .finish()?
-            .sync_all()?;
-        Ok(files)
+        let size = crate::fulfil::finish_sealed(sealed)?;
+        Ok((size, files))
     })();
-    let path = crate::fulfil::staged_path(state, &name);
     match result {
-        Ok(files) => Ok((name, std::fs::metadata(&path)?.len(), files)),
+        Ok((size, files)) => Ok((name, size, files)),
         Err(e) => {
-            let _ = std::fs::remove_file(&path);
+            crate::fulfil::delete_staged(state, &name);
             Err(e)
         }
     }

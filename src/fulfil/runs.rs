@@ -125,30 +125,26 @@ pub(super) fn run_owned(state: &AppState, job: &JobRow, run_id: i64) -> Result<(
         // Nothing found: no file to keep (or to purge later).
         (Some((name, w)), Ok(outcome)) if outcome.records() == 0 => {
             drop(w);
-            let _ = std::fs::remove_file(staged_path(state, &name));
+            delete_staged(state, &name);
             None
         }
         (Some((name, w)), Ok(_)) => {
-            let finished = w
-                .into_inner()
-                .map_err(|e| e.into_error())
-                .and_then(|s| s.finish());
-            if let Err(e) = finished {
-                let _ = std::fs::remove_file(staged_path(state, &name));
+            if let Err(e) = finish_sealed(w) {
+                delete_staged(state, &name);
                 return Err(format!("cannot write the staged data: {e}"));
             }
             Some(name)
         }
         (Some((name, w)), Err(_)) => {
             drop(w);
-            let _ = std::fs::remove_file(staged_path(state, &name));
+            delete_staged(state, &name);
             None
         }
         (None, _) => None,
     };
     let forget_staged = || {
         if let Some(name) = &staged_name {
-            let _ = std::fs::remove_file(staged_path(state, name));
+            delete_staged(state, name);
         }
     };
     let mine = [RunStatus::Running];

@@ -1,9 +1,10 @@
 //! The only module that speaks SQL. One `diesel::MultiConnection` over SQLite and PostgreSQL,
 //! chosen by the URL scheme; an r2d2 pool; migrations for both backends embedded in the binary;
-//! one file per table. [`files`] keeps uploads and packages on disk beside it.
+//! one file per table. [`files`] keeps uploads and packages, on disk or in [`blobs`].
 
 pub mod api_keys;
 pub mod audit;
+pub mod blobs;
 pub mod contacts;
 pub mod directives;
 pub mod files;

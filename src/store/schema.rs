@@ -414,3 +414,23 @@ diesel::table! {
         ended_by_request -> Nullable<BigInt>,
     }
 }
+
+diesel::table! {
+    stored_files (name) {
+        name -> Text,
+        size -> BigInt,
+        created_at -> Timestamp,
+        finished_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    stored_file_chunks (name, seq) {
+        name -> Text,
+        seq -> BigInt,
+        data -> Binary,
+    }
+}
+
+diesel::joinable!(stored_file_chunks -> stored_files (name));
+diesel::allow_tables_to_appear_in_same_query!(stored_file_chunks, stored_files);

@@ -27,11 +27,17 @@ pub struct Purged {
     pub sessions: usize,
     /// Uploads a stopped server left half-received in `storage.dir/incoming`.
     pub incoming: usize,
+    /// Files a stopped writer left unfinished in the database (`storage.backend = "database"`).
+    pub unfinished: usize,
 }
 
 /// How old a file in the incoming folder must be to be taken for a leftover: an upload is
 /// received and checked within its request, which never lasts this long.
 const INCOMING_LEFTOVER: std::time::Duration = std::time::Duration::from_secs(3600);
+
+/// How old an unfinished stored file must be to be taken for a writer's leftover: packages
+/// and source runs finish within minutes, a day is far beyond any of them.
+const UNFINISHED_LEFTOVER: std::time::Duration = std::time::Duration::from_secs(24 * 3600);
 
 pub fn run(
     conn: &mut DbConn,
@@ -57,6 +63,12 @@ pub fn run(
         .files
         .sweep_incoming(INCOMING_LEFTOVER)
         .map_err(WorkflowError::Files)?;
+    let mut unfinished = 0;
+    for store in [&state.files, &state.fulfilment_files] {
+        unfinished += store
+            .sweep_unfinished(UNFINISHED_LEFTOVER)
+            .map_err(WorkflowError::Files)?;
+    }
     // Lifts and hold ends whose day came and whose job was lost: nothing stays restricted or
     // kept past the day announced.
     let due = crate::worker::follow::sweep(conn, state, now)?;
@@ -70,6 +82,7 @@ pub fn run(
         packages,
         sessions,
         incoming,
+        unfinished,
     })
 }
 
@@ -164,6 +177,7 @@ pub fn purge_job(state: &AppState, _job: &crate::store::jobs::JobRow) -> Result<
         packages = purged.packages,
         sessions = purged.sessions,
         incoming = purged.incoming,
+        unfinished = purged.unfinished,
         "purge done"
     );
     Ok(())

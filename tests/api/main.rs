@@ -49,6 +49,7 @@ mod staff_lists;
 mod staff_request;
 mod staff_sessions;
 mod staff_shell;
+mod storage;
 mod store;
 mod typed_text;
 mod uploads;

@@ -276,7 +276,12 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
         }),
         group("storage", &|r| {
             let f = &s.fulfilment;
-            r.add("storage.dir", &s.storage.dir)
+            let backend = match s.storage.backend {
+                crate::config::StorageBackend::Folder => "shell.conf.storage.folder",
+                crate::config::StorageBackend::Database => "shell.conf.storage.database",
+            };
+            r.add("storage.backend", t.t(backend).to_string())
+                .add("storage.dir", &s.storage.dir)
                 .add("fulfilment.dir", &f.dir)
                 .add("fulfilment.sources_file", or_none(&f.sources_file))
                 .add("register.file", or_none(&s.register.file))

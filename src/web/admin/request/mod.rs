@@ -381,10 +381,12 @@ pub async fn document(
                 .files
                 .open(&name)
                 .map_err(|e| crate::web::error::internal(&e))?;
-            let mut head = [0u8; 8];
-            let got = std::io::Read::read(&mut file, &mut head)
+            let mut head = Vec::with_capacity(8);
+            std::io::Read::read_to_end(&mut std::io::Read::take(&mut file, 8), &mut head)
                 .map_err(|e| crate::web::error::internal(&e))?;
-            std::io::Seek::rewind(&mut file).map_err(|e| crate::web::error::internal(&e))?;
+            // The store's reader goes forward only: what was sniffed is sent first.
+            let sniffed = Sniffed::detect(&head);
+            let file = std::io::Read::chain(std::io::Cursor::new(head), file);
             write_tx(conn, |conn| {
                 audit::on_request(
                     conn,
@@ -395,7 +397,7 @@ pub async fn document(
                     now.naive_utc(),
                 )
             })?;
-            Ok::<_, crate::web::error::Problem>(Some((Sniffed::detect(&head[..got]), doc.id, file)))
+            Ok::<_, crate::web::error::Problem>(Some((sniffed, doc.id, file)))
         })
         .await?;
     let (sniffed, doc_id, file) = found.ok_or(AdminError::NotFound)?;
