@@ -10,7 +10,7 @@ mod throttle;
 pub mod totp;
 
 pub use names::{Names, display_name};
-pub use throttle::{Attempt, Throttle};
+pub use throttle::{ATTEMPTS_KEPT, Attempt, Throttle, last_totp_step, spend_totp_step};
 
 use std::sync::{Condvar, Mutex, OnceLock, PoisonError};
 

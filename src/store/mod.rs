@@ -11,6 +11,7 @@ pub mod files;
 pub mod follow;
 pub mod fulfilment;
 pub mod jobs;
+pub mod limits;
 pub mod metrics;
 pub mod outbox;
 pub mod portal;

@@ -192,6 +192,7 @@ diesel::table! {
         created_at -> Timestamp,
         last_login_at -> Nullable<Timestamp>,
         lang -> Nullable<Text>,
+        totp_last_step -> Nullable<BigInt>,
     }
 }
 
@@ -236,6 +237,22 @@ diesel::table! {
 
 diesel::joinable!(staff_sessions -> users (user_id));
 diesel::allow_tables_to_appear_in_same_query!(staff_sessions, users);
+
+diesel::table! {
+    rate_limits (key_hash) {
+        key_hash -> Text,
+        hits -> Integer,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    sign_in_attempts (key_hash) {
+        key_hash -> Text,
+        attempts -> Integer,
+        last_at_ms -> BigInt,
+    }
+}
 
 diesel::table! {
     request_reminders (request_id) {

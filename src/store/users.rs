@@ -240,6 +240,32 @@ pub fn set_totp(conn: &mut DbConn, id: i64, sealed: Option<&str>) -> QueryResult
         .map(drop)
 }
 
+/// The last TOTP step this account used, if any.
+pub fn totp_last_step(conn: &mut DbConn, id: i64) -> QueryResult<Option<i64>> {
+    users::table
+        .find(id)
+        .select(users::totp_last_step)
+        .first(conn)
+        .optional()
+        .map(Option::flatten)
+}
+
+/// Records `step` as the account's last TOTP step if no equal or later one was: true when
+/// this call did (one row changed), so two requests carrying one code, on any node, cannot
+/// both win.
+pub fn spend_totp_step(conn: &mut DbConn, id: i64, step: i64) -> QueryResult<bool> {
+    diesel::update(
+        users::table.find(id).filter(
+            users::totp_last_step
+                .is_null()
+                .or(users::totp_last_step.lt(step)),
+        ),
+    )
+    .set(users::totp_last_step.eq(step))
+    .execute(conn)
+    .map(|changed| changed == 1)
+}
+
 /// Makes changes to accounts take turns until the transaction ends: a transaction-scoped
 /// advisory lock on PostgreSQL; on SQLite the immediate transaction holds the write lock
 /// already.

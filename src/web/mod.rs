@@ -14,17 +14,16 @@ use actix_web::web;
 use crate::staff::Throttle;
 use crate::state::AppState;
 use crate::store::{DbConn, StoreError};
+use crate::workflow::limits::Limits;
 use error::Problem;
 
 /// What every handler shares: the services' state, and what only the web layer keeps (the
-/// API key cache, the portal's limits, the session key, the sign-in throttle).
+/// API key cache, the session key). The portal's limits and the sign-in throttle count in
+/// the database, so that every node behind a load balancer counts the same.
 pub struct WebState {
     pub app: Arc<AppState>,
     pub api_keys: api::auth::KeyCache,
-    pub limits: portal::Limits,
-    /// "Forgot your password?" forms per client address: a count of its own, so resets never
-    /// use up the portal's limits.
-    pub password_resets: portal::RateLimiter,
+    pub limits: Limits,
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
     pub login_throttle: Throttle,
@@ -32,16 +31,18 @@ pub struct WebState {
 
 impl WebState {
     pub fn new(app: Arc<AppState>) -> anyhow::Result<Self> {
-        let limits = portal::Limits::new(app.settings.portal.submissions_per_hour);
-        let password_resets = portal::RateLimiter::new(app.settings.portal.submissions_per_hour);
+        let limits = Limits::new(
+            &app.fulfilment_key,
+            app.settings.portal.submissions_per_hour,
+        );
+        let login_throttle = Throttle::new(&app.fulfilment_key);
         let session_key = admin::load_key(&app.settings.security)?;
         Ok(WebState {
             app,
             api_keys: Default::default(),
             limits,
-            password_resets,
             session_key,
-            login_throttle: Default::default(),
+            login_throttle,
         })
     }
 

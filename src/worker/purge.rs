@@ -59,6 +59,12 @@ pub fn run(
         now,
         crate::staff::sessions::Lifetime::from_settings(&state.settings.security),
     )?;
+    // Portal limits whose hour is over, and sign-in attempts of keys quiet for a day.
+    crate::store::limits::purge(
+        conn,
+        now.naive_utc(),
+        (now - crate::staff::ATTEMPTS_KEPT).timestamp_millis(),
+    )?;
     let incoming = state
         .files
         .sweep_incoming(INCOMING_LEFTOVER)

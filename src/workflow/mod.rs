@@ -9,6 +9,7 @@ pub mod directives;
 mod filing;
 pub mod follow;
 pub mod intake;
+pub mod limits;
 pub mod requester;
 pub mod scopes;
 pub mod staff_actions;

@@ -182,6 +182,43 @@ pub async fn try_spawn(backend: Backend, extra: &[(&str, &str)]) -> Option<TestA
     })
 }
 
+impl TestApp {
+    /// Another web node beside this one, as behind a load balancer: a second server on the
+    /// same database and the same key files (sessions, fulfilment), with storage and outbox
+    /// of its own and a clock of its own. It runs no worker and leaves the database to this
+    /// one, which drops it.
+    pub async fn spawn_node(&self, extra: &[(&str, &str)]) -> TestApp {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let first = &self.state.settings;
+        let mut settings = test_settings(&first.database.url, dir.path(), extra);
+        settings
+            .security
+            .session_key_file
+            .clone_from(&first.security.session_key_file);
+        settings
+            .fulfilment
+            .key_file
+            .clone_from(&first.fulfilment.key_file);
+        let application =
+            Application::build_with_clock(settings, Options { worker: false }, Clock::default())
+                .expect("the second node builds");
+        let address = format!("http://127.0.0.1:{}", application.port());
+        let state = application.state();
+        actix_web::rt::spawn(application.run_until_stopped());
+        TestApp {
+            address,
+            state,
+            api_key: self.api_key.clone(),
+            client: awc::Client::builder()
+                .timeout(std::time::Duration::from_secs(30))
+                .disable_redirects()
+                .finish(),
+            _dir: dir,
+            _pg: None,
+        }
+    }
+}
+
 /// Runs a test body once on SQLite and once on PostgreSQL (when configured).
 #[macro_export]
 macro_rules! on_both_backends {

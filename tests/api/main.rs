@@ -42,6 +42,7 @@ mod reminders;
 mod represent;
 mod requests;
 mod scopes;
+mod shared_limits;
 mod sign_in;
 mod smtp_sink;
 mod staff_intake;

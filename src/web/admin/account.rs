@@ -169,7 +169,11 @@ pub async fn totp_action(
                 );
                 return Ok(page(&staff, Some(again), None, Some("accounts.totp.wrong")));
             };
-            state.login_throttle.spend_totp_step(staff.user.id, step);
+            // The code that turned it on does not sign in as well.
+            let id = staff.user.id;
+            state
+                .db(move |conn, _| crate::staff::spend_totp_step(conn, id, step))
+                .await?;
             let sealed = crypto::seal(&state.session_key, TOTP_PURPOSE, &secret);
             let token = record(&state, &staff, Some(sealed), "user.totp_enabled").await?;
             Ok(redirect(&state, &token, "totp_on"))
@@ -183,8 +187,9 @@ pub async fn totp_action(
             let Some(secret) = secret else {
                 return Ok(page(&staff, None, None, Some("accounts.totp.not_on")));
             };
-            let key = Throttle::totp_key(staff.user.id);
-            let attempt = match state.login_throttle.reserve(&key, None) {
+            let id = staff.user.id;
+            let key = Throttle::totp_key(id);
+            let attempt = match super::login::reserve(&state, key, None, now).await? {
                 Ok(attempt) => attempt,
                 Err(wait) => {
                     let t = staff.lang().strings();
@@ -196,14 +201,24 @@ pub async fn totp_action(
                     return Ok(render_page(&staff, None, None, Some(text)));
                 }
             };
-            let step = totp::verify(
-                &secret,
-                &form.code,
-                now.timestamp(),
-                state.login_throttle.last_totp_step(staff.user.id),
-            )
-            .filter(|step| state.login_throttle.spend_totp_step(staff.user.id, *step));
-            if step.is_none() {
+            let (code, throttle) = (form.code.clone(), state.login_throttle.clone());
+            let won = state
+                .db(move |conn, _| {
+                    let last = crate::staff::last_totp_step(conn, id)?;
+                    let won = match totp::verify(&secret, &code, now.timestamp(), last) {
+                        Some(step) => crate::staff::spend_totp_step(conn, id, step)?,
+                        None => false,
+                    };
+                    if won {
+                        throttle.succeeded(conn, attempt)?;
+                    } else {
+                        // The attempt stays counted: a failure.
+                        drop(attempt);
+                    }
+                    Ok::<_, diesel::result::Error>(won)
+                })
+                .await?;
+            if !won {
                 return Ok(page(
                     &staff,
                     None,
@@ -211,7 +226,6 @@ pub async fn totp_action(
                     Some("accounts.totp.wrong_stays_on"),
                 ));
             }
-            state.login_throttle.succeeded(attempt);
             let token = record(&state, &staff, None, "user.totp_disabled").await?;
             Ok(redirect(&state, &token, "totp_off"))
         }

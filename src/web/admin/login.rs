@@ -13,11 +13,11 @@ use super::{
 };
 use crate::crypto::{self, sha256_hex};
 use crate::i18n::{Lang, Strings};
-use crate::staff::{self, MIN_PASSWORD, Throttle, sessions};
+use crate::staff::{self, Attempt, MIN_PASSWORD, Throttle, sessions};
 use crate::store::audit::{self, Entry};
 use crate::store::{users, write_tx};
 use crate::web::State;
-use crate::web::portal::{csrf_ok, csrf_token, with_csrf};
+use crate::web::portal::{Limit, csrf_ok, csrf_token, with_csrf};
 
 #[derive(Template)]
 #[template(path = "admin/login.html")]
@@ -113,23 +113,28 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
         );
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
-    // Counted before the password is checked, so parallel guesses are throttled as they come.
-    let attempt = match state
-        .login_throttle
-        .reserve(&Throttle::password_key(&form.email), ip)
-    {
-        Ok(attempt) => attempt,
-        Err(wait) => {
+    let now = state.clock.now();
+    // Counted before the password is checked, so parallel guesses are throttled as they come,
+    // on whichever node they arrive.
+    let attempt = match reserve(&state, Throttle::password_key(&form.email), ip, now).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => {
             return again(
                 wait_words(t, "accounts.login.throttled", wait),
                 StatusCode::TOO_MANY_REQUESTS,
+            );
+        }
+        Err(_) => {
+            return again(
+                t.t("accounts.failed").to_string(),
+                StatusCode::INTERNAL_SERVER_ERROR,
             );
         }
     };
     // An address no account can have (a control character, say) is looked up nowhere.
     let email = staff::sign_in_address(&form.email);
     let password = form.password.clone();
-    let now = state.clock.now();
+    let throttle = state.login_throttle.clone();
     let checked = state
         .db(move |conn, _| {
             let user = match &email {
@@ -142,7 +147,7 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
                 &password,
             );
             let ok_user = user.filter(|u| ok && u.disabled_at.is_none());
-            write_tx(conn, |conn| {
+            let checked = write_tx(conn, |conn| {
                 let (action, target) = match &ok_user {
                     Some(u) if u.totp_secret.is_some() => {
                         ("login.password_ok", Some(u.id.to_string()))
@@ -170,14 +175,21 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
                     },
                 )?;
                 Ok::<_, diesel::result::Error>(ok_user.map(|u| (u, session)))
-            })
+            })?;
+            // Once the sign-in is stored, outside its transaction (see `Throttle::release`).
+            match &checked {
+                Some((_, Some(_))) => throttle.succeeded(conn, attempt)?,
+                // The password was right; the session waits for the second factor, which has
+                // a throttle of its own.
+                Some((_, None)) => throttle.release(conn, attempt)?,
+                // The attempt stays counted: a failure.
+                None => drop(attempt),
+            }
+            Ok::<_, diesel::result::Error>(checked)
         })
         .await;
     match checked {
         Ok(Some((user, None))) => {
-            // The password was right; the session waits for the second factor, which has a
-            // throttle of its own.
-            state.login_throttle.release(attempt);
             let pending = PendingLogin {
                 user: user.id,
                 epoch: user.session_epoch,
@@ -191,14 +203,12 @@ pub async fn submit(state: State, req: HttpRequest, form: web::Form<LoginForm>) 
             res
         }
         Ok(Some((_, Some(token)))) => {
-            state.login_throttle.succeeded(attempt);
             let mut res = HttpResponse::SeeOther()
                 .insert_header((header::LOCATION, next.clone()))
                 .finish();
             let _ = res.add_cookie(&session_cookie(&state, &token));
             res
         }
-        // The attempt stays counted: a failure.
         Ok(None) => again(
             t.t("accounts.login.wrong").to_string(),
             StatusCode::UNAUTHORIZED,
@@ -272,6 +282,20 @@ pub async fn code_form(state: State, req: HttpRequest) -> HttpResponse {
     res
 }
 
+/// Counts a sign-in attempt against `key` and the client's address, in the database so that
+/// every node counts it (see [`Throttle::reserve`]).
+pub(super) async fn reserve(
+    state: &State,
+    key: String,
+    ip: Option<std::net::IpAddr>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<Result<Attempt, std::time::Duration>, crate::web::error::Problem> {
+    let throttle = state.login_throttle.clone();
+    state
+        .db(move |conn, _| throttle.reserve(conn, &key, ip, now))
+        .await
+}
+
 /// "Wait 4 seconds, then try again", in the page's language.
 fn wait_words(t: &Strings, key: &str, wait: std::time::Duration) -> String {
     let seconds = i64::try_from(wait.as_secs().max(1)).unwrap_or(i64::MAX);
@@ -318,22 +342,33 @@ pub async fn code_submit(
         );
     }
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    let now = state.clock.now();
     // Counted before it is checked: parallel guesses cannot all slip past the wait.
-    let attempt = match state
-        .login_throttle
-        .reserve(&Throttle::totp_key(pending.user), ip)
-    {
-        Ok(attempt) => attempt,
-        Err(wait) => {
+    let attempt = match reserve(&state, Throttle::totp_key(pending.user), ip, now).await {
+        Ok(Ok(attempt)) => attempt,
+        Ok(Err(wait)) => {
             return again(
                 wait_words(t, "accounts.code.throttled", wait),
                 StatusCode::TOO_MANY_REQUESTS,
             );
         }
+        Err(_) => {
+            return again(
+                t.t("accounts.failed").to_string(),
+                StatusCode::INTERNAL_SERVER_ERROR,
+            );
+        }
     };
-    let now = state.clock.now();
     let user_id = pending.user;
-    let Ok(Some(user)) = state.db(move |conn, _| users::find(conn, user_id)).await else {
+    let Ok(Some((user, last_step))) = state
+        .db(move |conn, _| {
+            let Some(user) = users::find(conn, user_id)? else {
+                return Ok::<_, diesel::result::Error>(None);
+            };
+            Ok(Some((user, staff::last_totp_step(conn, user_id)?)))
+        })
+        .await
+    else {
         return to_login();
     };
     if user.disabled_at.is_some() || user.session_epoch != pending.epoch {
@@ -343,32 +378,28 @@ pub async fn code_submit(
         .totp_secret
         .as_deref()
         .and_then(|sealed| crypto::open(&state.session_key, TOTP_PURPOSE, sealed));
-    let step = secret
-        .and_then(|secret| {
-            crate::staff::totp::verify(
-                &secret,
-                &form.code,
-                now.timestamp(),
-                state.login_throttle.last_totp_step(user.id),
-            )
-        })
-        .filter(|step| state.login_throttle.spend_totp_step(user.id, *step));
-    let outcome = if step.is_some() {
-        "login"
-    } else {
-        "login.failed"
-    };
+    let step = secret.and_then(|secret| {
+        crate::staff::totp::verify(&secret, &form.code, now.timestamp(), last_step)
+    });
     let signed_in = user.clone();
+    let throttle = state.login_throttle.clone();
+    let password_key = Throttle::password_key(&user.email);
     let recorded = state
         .db(move |conn, _| {
-            write_tx(conn, |conn| {
-                let session = match step {
-                    Some(_) => {
-                        users::touch_login(conn, user_id, now.naive_utc())?;
-                        Some(sessions::open(conn, &signed_in, now)?.token)
-                    }
-                    None => None,
+            let session = write_tx(conn, |conn| {
+                // Spent in the same transaction as the session it opens: the same code
+                // reaching another node waits on this row, then finds it spent.
+                let won = match step {
+                    Some(step) => staff::spend_totp_step(conn, user_id, step)?,
+                    None => false,
                 };
+                let session = if won {
+                    users::touch_login(conn, user_id, now.naive_utc())?;
+                    Some(sessions::open(conn, &signed_in, now)?.token)
+                } else {
+                    None
+                };
+                let outcome = if won { "login" } else { "login.failed" };
                 audit::on_user(
                     conn,
                     user_id,
@@ -378,7 +409,16 @@ pub async fn code_submit(
                     now.naive_utc(),
                 )?;
                 Ok::<_, diesel::result::Error>(session)
-            })
+            })?;
+            // Once the sign-in is stored, outside its transaction (see `Throttle::release`).
+            if session.is_some() {
+                throttle.succeeded(conn, attempt)?;
+                throttle.forget(conn, &password_key)?;
+            } else {
+                // The attempt stays counted: a failure.
+                drop(attempt);
+            }
+            Ok::<_, diesel::result::Error>(session)
         })
         .await;
     let token = match recorded {
@@ -388,7 +428,6 @@ pub async fn code_submit(
                 StatusCode::INTERNAL_SERVER_ERROR,
             );
         }
-        // The attempt stays counted: a failure.
         Ok(None) => {
             return again(
                 t.t("accounts.code.wrong").to_string(),
@@ -397,10 +436,6 @@ pub async fn code_submit(
         }
         Ok(Some(token)) => token,
     };
-    state.login_throttle.succeeded(attempt);
-    state
-        .login_throttle
-        .forget(&Throttle::password_key(&user.email));
     let mut res = HttpResponse::SeeOther()
         .insert_header((header::LOCATION, safe_next(Some(&pending.next))))
         .finish();
@@ -475,9 +510,7 @@ pub async fn reset_submit(
     let ip = crate::web::portal::client_ip(&req, state.settings.portal.trust_forwarded_for);
     // A limit of its own: resets asked from an office's address must not stop the portal
     // taking requests from it.
-    if let Some(ip) = ip
-        && !state.password_resets.allow(ip)
-    {
+    if !crate::web::portal::within(&state, Limit::PasswordResets, ip).await {
         return again(
             Some("accounts.reset.throttled"),
             false,

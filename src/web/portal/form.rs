@@ -356,9 +356,7 @@ pub async fn submit(
     // Every post counts against a looser bound before its body is read: a flood of invalid
     // forms costs a lookup, never an upload. Only accepted filings count against the
     // submission limit proper (below), so a person correcting their form is never locked out.
-    if let Some(ip) = ip
-        && !state.limits.form_posts.allow(ip)
-    {
+    if !super::within(&state, super::Limit::FormPosts, ip).await {
         return rate_limited(&state, lang);
     }
     let max = state.settings.portal.max_upload_bytes;
@@ -472,9 +470,7 @@ pub async fn submit(
         .into_iter()
         .filter_map(|(name, checked)| Some((wanted(name)?, checked.ok()?)))
         .collect();
-    if let Some(ip) = ip
-        && !state.limits.submissions.allow(ip)
-    {
+    if !super::within(&state, super::Limit::Submissions, ip).await {
         return rate_limited(&state, lang);
     }
     let now = state.clock.now();

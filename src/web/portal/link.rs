@@ -96,9 +96,8 @@ pub async fn send(
         let error = Some(t.t("errors.csrf").to_string());
         return link_page(&state, lang, &csrf, typed, error, StatusCode::FORBIDDEN);
     }
-    if let Some(ip) = super::client_ip(&req, state.settings.portal.trust_forwarded_for)
-        && !state.limits.link_requests.allow(ip)
-    {
+    let ip = super::client_ip(&req, state.settings.portal.trust_forwarded_for);
+    if !super::within(&state, super::Limit::LinkRequests, ip).await {
         return super::message_page(
             &state,
             lang,
@@ -119,22 +118,21 @@ pub async fn send(
         );
     };
     // Past its allowance an address gets nothing more, and the page says the same as ever.
-    // Counted per address whatever its case, so capitals cannot get round the cap.
-    if state
-        .limits
-        .links_per_address
-        .allow(email.as_str().to_lowercase())
-    {
-        let now = state.clock.now();
-        let sent = state
-            .db(move |conn, app| {
-                requester::send_links_again(conn, app, &email, now)
-                    .map_err(|e| crate::web::error::internal(&e))
-            })
-            .await;
-        if let Err(e) = sent {
-            return super::internal_error(&state, lang, &e);
-        }
+    let (limits, now) = (state.limits.clone(), state.clock.now());
+    let sent = state
+        .db(move |conn, app| {
+            if !limits
+                .allow_links_to(conn, &email, now)
+                .map_err(|e| crate::web::error::internal(&e))?
+            {
+                return Ok(0);
+            }
+            requester::send_links_again(conn, app, &email, now)
+                .map_err(|e| crate::web::error::internal(&e))
+        })
+        .await;
+    if let Err(e) = sent {
+        return super::internal_error(&state, lang, &e);
     }
     // Redirected, so that reloading the answer does not send the links again.
     HttpResponse::SeeOther()

@@ -9,10 +9,7 @@ pub mod status;
 pub mod transfer;
 pub mod upload;
 
-use std::collections::{HashMap, VecDeque};
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::header;
@@ -23,6 +20,7 @@ use askama::Template;
 use super::State;
 use crate::crypto::{eq_secret, random_token};
 use crate::i18n::{Lang, Strings};
+pub use crate::workflow::limits::Limit;
 
 pub const CSRF_COOKIE: &str = "dsar_csrf";
 pub const LANG_COOKIE: &str = "dsar_lang";
@@ -284,83 +282,23 @@ pub fn client_ip(req: &HttpRequest, trust_forwarded_for: bool) -> Option<IpAddr>
     req.peer_addr().map(|a| a.ip())
 }
 
-/// Events per key (a client address, a mail address) in a sliding hour, in memory: a flood
-/// from one source is slowed without a database write per attempt.
-pub struct RateLimiter<K = IpAddr> {
-    per_hour: u32,
-    seen: Mutex<HashMap<K, VecDeque<Instant>>>,
-}
-
-impl<K: std::hash::Hash + Eq> RateLimiter<K> {
-    pub fn new(per_hour: u32) -> Self {
-        RateLimiter {
-            per_hour,
-            seen: Mutex::new(HashMap::new()),
-        }
-    }
-
-    /// Counts one event; false when the key is over its allowance.
-    pub fn allow(&self, key: K) -> bool {
-        let window = Duration::from_secs(3600);
-        let now = Instant::now();
-        let Ok(mut seen) = self.seen.lock() else {
-            return true;
-        };
-        if seen.len() > 100_000 {
-            seen.retain(|_, times| {
-                times
-                    .back()
-                    .is_some_and(|t| now.duration_since(*t) < window)
-            });
-        }
-        let times = seen.entry(key).or_default();
-        while times
-            .front()
-            .is_some_and(|t| now.duration_since(*t) >= window)
-        {
-            times.pop_front();
-        }
-        if times.len() >= self.per_hour as usize {
-            return false;
-        }
-        times.push_back(now);
-        true
-    }
-}
-
-/// How many posts of the request form one address may make per accepted filing it is
-/// allowed: only accepted filings count against the submission limit, so that a person
-/// correcting their form is never locked out, and this looser bound, checked before the body
-/// is read, keeps a flood of invalid posts cheap.
-pub const POSTS_PER_SUBMISSION: u32 = 10;
-
-/// The portal's in-memory limits, per client address unless said otherwise.
-pub struct Limits {
-    /// Accepted filings.
-    pub submissions: RateLimiter,
-    /// Every post of the request form, valid or not (see [`POSTS_PER_SUBMISSION`]).
-    pub form_posts: RateLimiter,
-    /// Every post of a status page's forms (message, identity document), checked before
-    /// the body is read, with the request form's allowance.
-    pub page_posts: RateLimiter,
-    /// Asks for the link again.
-    pub link_requests: RateLimiter,
-    /// Links mailed again to one address, so that nobody can bury a mailbox in them.
-    pub links_per_address: RateLimiter<String>,
-}
-
-/// Links mailed again to one address in an hour: more is never needed by the person, and
-/// the page says the same whether or not they were sent.
-const LINKS_PER_ADDRESS: u32 = 3;
-
-impl Limits {
-    pub fn new(submissions_per_hour: u32) -> Self {
-        Limits {
-            submissions: RateLimiter::new(submissions_per_hour),
-            form_posts: RateLimiter::new(submissions_per_hour.saturating_mul(POSTS_PER_SUBMISSION)),
-            page_posts: RateLimiter::new(submissions_per_hour.saturating_mul(POSTS_PER_SUBMISSION)),
-            link_requests: RateLimiter::new(submissions_per_hour),
-            links_per_address: RateLimiter::new(LINKS_PER_ADDRESS),
+/// Whether the client at `ip` may go on under `limit`, counting this hit in the database
+/// (one short write, on the blocking pool). A client whose address is unknown is not limited.
+/// Should the count fail, the request goes on: what follows needs the database too, and
+/// says so itself.
+pub async fn within(state: &State, limit: Limit, ip: Option<IpAddr>) -> bool {
+    let Some(ip) = ip else {
+        return true;
+    };
+    let (limits, now) = (state.limits.clone(), state.clock.now());
+    match state
+        .db(move |conn, _| limits.allow(conn, limit, ip, now))
+        .await
+    {
+        Ok(allowed) => allowed,
+        Err(e) => {
+            tracing::error!(error = %e, limit = ?limit, "a portal limit could not be counted");
+            true
         }
     }
 }
@@ -394,15 +332,6 @@ pub(crate) fn text_fault_key(fault: crate::domain::text::TextFault) -> &'static 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn the_limiter_allows_its_quota_then_refuses() {
-        let limiter = RateLimiter::new(3);
-        let ip: IpAddr = [192, 0, 2, 1].into();
-        assert!((0..3).all(|_| limiter.allow(ip)));
-        assert!(!limiter.allow(ip));
-        assert!(limiter.allow([192, 0, 2, 2].into()));
-    }
 
     #[test]
     fn only_plain_local_paths_lose_their_trailing_slash() {

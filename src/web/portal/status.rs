@@ -580,9 +580,8 @@ async fn posted(
 ) -> Result<(upload::Submission, Loaded), HttpResponse> {
     let t = lang.strings();
     let max = state.settings.portal.max_upload_bytes;
-    if let Some(ip) = super::client_ip(req, state.settings.portal.trust_forwarded_for)
-        && !state.limits.page_posts.allow(ip)
-    {
+    let ip = super::client_ip(req, state.settings.portal.trust_forwarded_for);
+    if !super::within(state, super::Limit::PagePosts, ip).await {
         return Err(super::message_page(
             state,
             lang,

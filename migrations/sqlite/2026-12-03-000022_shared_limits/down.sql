@@ -1,0 +1,3 @@
+ALTER TABLE users DROP COLUMN totp_last_step;
+DROP TABLE sign_in_attempts;
+DROP TABLE rate_limits;
