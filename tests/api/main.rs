@@ -51,6 +51,7 @@ mod staff_sessions;
 mod staff_shell;
 mod store;
 mod typed_text;
+mod upgrade;
 mod uploads;
 mod verification;
 mod web;
