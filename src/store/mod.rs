@@ -247,7 +247,7 @@ pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
 }
 
 /// What a start does about the schema: migrates when `auto_migrate`, else only checks that
-/// the database carries exactly the migrations this binary knows, or more of its own.
+/// the database carries every migration this binary knows.
 pub fn prepare_schema(conn: &mut DbConn, auto_migrate: bool) -> Result<Vec<String>, StoreError> {
     if auto_migrate {
         return migrate(conn);
@@ -267,7 +267,11 @@ pub fn prepare_schema(conn: &mut DbConn, auto_migrate: bool) -> Result<Vec<Strin
             true => Ok(Vec::new()),
             false => Err(StoreError::PendingMigrations {
                 count: pending.len(),
-                names: pending.join(", "),
+                // A fresh database lacks them all: the first and the last say enough.
+                names: match pending.as_slice() {
+                    [first, _, _, .., last] => format!("{first} … {last}"),
+                    few => few.join(", "),
+                },
             }),
         }
     })
