@@ -37,7 +37,8 @@ pub struct Options {
     pub worker: bool,
 }
 
-/// Opens the store, applies migrations and builds the state every part shares.
+/// Opens the store, brings its schema to this binary's migrations (or checks that it is
+/// there, see [`store::prepare_schema`]) and builds the state every part shares.
 pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>> {
     let law = settings.law()?;
     let register = settings.register.load()?;
@@ -56,7 +57,9 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     let backend = store::Manager::new(&settings.database)?.backend();
     let pool = store::connect(&settings.database)?;
     let mut conn = pool.get().context("cannot get a database connection")?;
-    let applied = store::migrate(&mut conn)?;
+    // Refuses a schema newer than this binary; with `auto_migrate` off, one that lacks any of
+    // its migrations (`dsar migrate` is then the upgrade's own step).
+    let applied = store::prepare_schema(&mut conn, settings.database.auto_migrate)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }

@@ -300,11 +300,12 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
     }
 }
 
-/// The database of a one-shot command, migrated: one connection of its own, closed before the
-/// command returns (see [`store::connect_once`] for why not a pool).
+/// The database of a one-shot command, migrated as a start would (`database.auto_migrate`):
+/// one connection of its own, closed before the command returns (see [`store::connect_once`]
+/// for why not a pool).
 fn database(settings: &Settings) -> anyhow::Result<store::DbConn> {
     let mut conn = store::connect_once(&settings.database)?;
-    let applied = store::migrate(&mut conn)?;
+    let applied = store::prepare_schema(&mut conn, settings.database.auto_migrate)?;
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }

@@ -289,6 +289,9 @@ pub struct Database {
     pub url: String,
     pub pool_size: u32,
     pub busy_timeout_ms: u64,
+    /// Apply pending migrations at start. Off where `dsar migrate` is run as a step of its
+    /// own (several nodes, rolling upgrades): a start then refuses a database that lacks any.
+    pub auto_migrate: bool,
 }
 
 impl std::fmt::Debug for Database {
@@ -297,6 +300,7 @@ impl std::fmt::Debug for Database {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("auto_migrate", &self.auto_migrate)
             .finish()
     }
 }

@@ -25,10 +25,12 @@ pub mod scopes;
 pub mod sessions;
 pub mod users;
 
+use std::collections::HashSet;
 use std::path::Path;
 use std::time::Duration;
 
 use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::migration::MigrationSource;
 use diesel::pg::PgConnection;
 use diesel::prelude::*;
 use diesel::r2d2::{self, ManageConnection};
@@ -81,6 +83,18 @@ pub enum StoreError {
     Pool(#[from] r2d2::PoolError),
     #[error("database migration failed: {0}")]
     Migration(String),
+    /// Applied migrations this binary does not carry: a newer release migrated the database,
+    /// and this one may write what that schema no longer means.
+    #[error(
+        "the database was migrated by a newer release of dsar ({unknown}): run that release or \
+         newer; this one (whose latest migration is {latest}) cannot safely write to it"
+    )]
+    NewerSchema { unknown: String, latest: String },
+    #[error(
+        "the database lacks {count} migration(s) of this release ({names}) and \
+         database.auto_migrate is false: run `dsar migrate` with this release, then start again"
+    )]
+    PendingMigrations { count: usize, names: String },
     #[error("{0}")]
     Config(String),
 }
@@ -220,14 +234,168 @@ pub fn ping(conn: &mut DbConn) -> Result<(), StoreError> {
     conn.batch_execute("SELECT 1").map_err(StoreError::from)
 }
 
-/// Applies the migrations this binary carries; returns the names applied now.
+/// Applies the migrations this binary carries; returns the names applied now. Refuses a
+/// database migrated by a newer release; on PostgreSQL, nodes starting together take turns.
 pub fn migrate(conn: &mut DbConn) -> Result<Vec<String>, StoreError> {
-    let applied = match conn {
-        DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
-        DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+    with_migration_lock(conn, |conn| {
+        refuse_newer_schema(conn)?;
+        let applied = match conn {
+            DbConn::Sqlite(c) => c.run_pending_migrations(SQLITE_MIGRATIONS),
+            DbConn::Postgres(c) => c.run_pending_migrations(POSTGRES_MIGRATIONS),
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        Ok(applied.iter().map(ToString::to_string).collect())
+    })
+}
+
+/// What a start does about the schema: migrates when `auto_migrate`, else only checks that
+/// the database carries every migration this binary knows.
+pub fn prepare_schema(conn: &mut DbConn, auto_migrate: bool) -> Result<Vec<String>, StoreError> {
+    if auto_migrate {
+        return migrate(conn);
+    }
+    with_migration_lock(conn, |conn| {
+        refuse_newer_schema(conn)?;
+        let pending: Vec<String> = match conn {
+            DbConn::Sqlite(c) => c
+                .pending_migrations(SQLITE_MIGRATIONS)
+                .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
+            DbConn::Postgres(c) => c
+                .pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|p| p.iter().map(|m| m.name().to_string()).collect()),
+        }
+        .map_err(|e| StoreError::Migration(e.to_string()))?;
+        match pending.is_empty() {
+            true => Ok(Vec::new()),
+            false => Err(StoreError::PendingMigrations {
+                count: pending.len(),
+                // A fresh database lacks them all: the first and the last say enough.
+                names: match pending.as_slice() {
+                    [first, _, _, .., last] => format!("{first} … {last}"),
+                    few => few.join(", "),
+                },
+            }),
+        }
+    })
+}
+
+/// Fails with [`StoreError::NewerSchema`] when the database records a migration this binary
+/// does not carry. Expand/contract keeps the previous release working on a newer schema
+/// while it runs (migrations/README.md); a start, though, is where a rolled-back binary
+/// would meet a contracted schema, so it stops there.
+fn refuse_newer_schema(conn: &mut DbConn) -> Result<(), StoreError> {
+    fn unknown<DB, C>(
+        conn: &mut C,
+        source: EmbeddedMigrations,
+    ) -> diesel::migration::Result<(Vec<String>, String)>
+    where
+        DB: diesel::backend::Backend,
+        C: MigrationHarness<DB>,
+        EmbeddedMigrations: MigrationSource<DB>,
+    {
+        let known = MigrationSource::<DB>::migrations(&source)?;
+        let versions: HashSet<String> = known
+            .iter()
+            .map(|m| m.name().version().to_string())
+            .collect();
+        let latest = known
+            .iter()
+            .map(|m| m.name().to_string())
+            .max()
+            .unwrap_or_default();
+        let mut unknown: Vec<String> = conn
+            .applied_migrations()?
+            .iter()
+            .map(ToString::to_string)
+            .filter(|v| !versions.contains(v))
+            .collect();
+        unknown.sort();
+        Ok((unknown, latest))
+    }
+    let (unknown, latest) = match conn {
+        DbConn::Sqlite(c) => unknown(c, SQLITE_MIGRATIONS),
+        DbConn::Postgres(c) => unknown(c, POSTGRES_MIGRATIONS),
     }
     .map_err(|e| StoreError::Migration(e.to_string()))?;
-    Ok(applied.iter().map(ToString::to_string).collect())
+    if unknown.is_empty() {
+        return Ok(());
+    }
+    Err(StoreError::NewerSchema {
+        unknown: unknown
+            .iter()
+            .map(|v| migration_day(v))
+            .collect::<Vec<_>>()
+            .join(", "),
+        latest,
+    })
+}
+
+/// `20261209000030` → `2026-12-09-000030`, the way migration folders are named (the table
+/// keeps only the version, without the name).
+fn migration_day(version: &str) -> String {
+    if version.len() == 14 && version.bytes().all(|b| b.is_ascii_digit()) {
+        format!(
+            "{}-{}-{}-{}",
+            &version[..4],
+            &version[4..6],
+            &version[6..8],
+            &version[8..]
+        )
+    } else {
+        version.to_string()
+    }
+}
+
+/// Any number; one that no other advisory lock of ours uses (see audit.rs, users.rs).
+const MIGRATION_LOCK: i64 = 7_306_285_413;
+
+/// Runs `work` while holding PostgreSQL's session advisory lock on migrations, so that nodes
+/// starting together check and migrate one after the other. A session lock, not a
+/// transaction's: diesel runs each migration in a transaction of its own. It is taken with
+/// `pg_try_advisory_lock` in a loop because a blocking wait would end at the connection's
+/// statement timeout while another node runs a long migration. SQLite serves one node.
+fn with_migration_lock<T>(
+    conn: &mut DbConn,
+    work: impl FnOnce(&mut DbConn) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    use diesel::sql_types::Bool;
+    let DbConn::Postgres(pg) = conn else {
+        return work(conn);
+    };
+    for attempt in 0u64.. {
+        let locked: bool = diesel::select(diesel::dsl::sql::<Bool>(&format!(
+            "pg_try_advisory_lock({MIGRATION_LOCK})"
+        )))
+        .get_result(pg)?;
+        if locked {
+            break;
+        }
+        if attempt % 40 == 0 {
+            tracing::info!(
+                waited_s = attempt / 4,
+                "another dsar process is migrating the database; waiting for it"
+            );
+        }
+        std::thread::sleep(Duration::from_millis(250));
+    }
+    let result = work(conn);
+    let unlocked = match conn {
+        DbConn::Postgres(pg) => diesel::select(diesel::dsl::sql::<Bool>(&format!(
+            "pg_advisory_unlock({MIGRATION_LOCK})"
+        )))
+        .get_result::<bool>(pg),
+        DbConn::Sqlite(_) => Ok(true),
+    };
+    // A lock left held would stall every other start: a failed release fails this start,
+    // which ends the session that holds it. The work's own error, if any, says more.
+    match (result, unlocked) {
+        (Err(e), _) => Err(e),
+        (Ok(_), Err(e)) => Err(e.into()),
+        (Ok(_), Ok(false)) => Err(StoreError::Migration(
+            "the migration lock was not held when released".into(),
+        )),
+        (Ok(value), Ok(true)) => Ok(value),
+    }
 }
 
 /// True when every embedded migration has been applied.

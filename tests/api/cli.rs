@@ -321,3 +321,188 @@ fn two_hundred_commands_against_postgresql_all_exit_cleanly() {
         failures.join("\n")
     );
 }
+
+/// Runs `dsar <args>` until it exits or `patience` runs out (then kills it): a server that
+/// should refuse to start must not hang the test when it starts instead. True when it was
+/// still running.
+fn dsar_within(
+    dir: &tempfile::TempDir,
+    args: &[&str],
+    env: &[(&str, &str)],
+    patience: std::time::Duration,
+) -> (Output, bool) {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_dsar"));
+    cmd.args(args)
+        .current_dir(dir.path())
+        .env_remove("DSAR_CONFIG")
+        .env(
+            "DSAR_DATABASE__URL",
+            format!("sqlite://{}", dir.path().join("cli.sqlite3").display()),
+        )
+        .env("DSAR_HTTP__BIND", "127.0.0.1:0")
+        .env("DSAR_LOG__FILTER", "warn")
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    let mut child = cmd.spawn().expect("dsar starts");
+    let until = std::time::Instant::now() + patience;
+    let mut running = false;
+    while child.try_wait().expect("wait").is_none() {
+        if std::time::Instant::now() > until {
+            child.kill().expect("kill");
+            running = true;
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    (child.wait_with_output().expect("output"), running)
+}
+
+/// What a migration from a release after this one leaves in diesel's table.
+const FUTURE_VERSION: &str = "20261209000030";
+
+fn assert_refused_as_newer(out: &Output, running: bool, what: &str) {
+    assert!(!running, "`dsar {what}` started on a newer schema");
+    assert!(!out.status.success(), "`dsar {what}` succeeded");
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("the database was migrated by a newer release of dsar (2026-12-09-000030)")
+            && err.contains("run that release or newer")
+            && err.contains("cannot safely write to it"),
+        "dsar {what}: {err}"
+    );
+}
+
+/// A binary older than the database's schema (a rollback after a contracting migration)
+/// refuses to run rather than write what the schema no longer means.
+#[test]
+fn every_start_refuses_a_database_migrated_by_a_newer_release() {
+    let dir = tempfile::tempdir().expect("dir");
+    let out = dsar(&dir, &["migrate"], &[]);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let path = dir.path().join("cli.sqlite3");
+    let mut conn =
+        diesel::sqlite::SqliteConnection::establish(path.to_str().expect("path")).expect("open");
+    diesel::sql_query(format!(
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('{FUTURE_VERSION}')"
+    ))
+    .execute(&mut conn)
+    .expect("a newer release's migration");
+    let patience = std::time::Duration::from_secs(30);
+    for args in [
+        &["migrate"][..],
+        &["serve"],
+        &["serve", "--no-worker"],
+        &["worker"],
+        &["api-key", "list"],
+    ] {
+        let (out, running) = dsar_within(&dir, args, &[], patience);
+        assert_refused_as_newer(&out, running, &args.join(" "));
+    }
+}
+
+/// With `database.auto_migrate = false`, starts refuse a database that lacks migrations and
+/// say what to run; once `dsar migrate` ran, they start.
+#[test]
+fn without_auto_migrate_a_start_waits_for_dsar_migrate() {
+    let dir = tempfile::tempdir().expect("dir");
+    let off = [("DSAR_DATABASE__AUTO_MIGRATE", "false")];
+    let shown = dsar(&dir, &["check-config"], &off);
+    assert!(shown.status.success(), "{}", text(&shown.stderr));
+    assert!(
+        text(&shown.stdout).contains("auto_migrate = false"),
+        "{}",
+        text(&shown.stdout)
+    );
+    let defaults = dsar(&dir, &["check-config"], &[]);
+    assert!(text(&defaults.stdout).contains("auto_migrate = true"));
+
+    let patience = std::time::Duration::from_secs(30);
+    for args in [&["serve"][..], &["worker"], &["api-key", "list"]] {
+        let (out, running) = dsar_within(&dir, args, &off, patience);
+        assert!(!running, "`dsar {}` started unmigrated", args.join(" "));
+        assert!(!out.status.success());
+        let err = text(&out.stderr);
+        assert!(
+            err.contains("the database lacks")
+                && err.contains("2026-11-22-000001_foundation")
+                && err.contains("database.auto_migrate is false: run `dsar migrate`"),
+            "dsar {}: {err}",
+            args.join(" ")
+        );
+    }
+    let migrated = dsar(&dir, &["migrate"], &off);
+    assert!(migrated.status.success(), "{}", text(&migrated.stderr));
+    assert!(text(&migrated.stdout).contains("applied 20261122000001"));
+
+    let listed = dsar(&dir, &["api-key", "list"], &off);
+    assert!(listed.status.success(), "{}", text(&listed.stderr));
+    let (served, running) = dsar_within(
+        &dir,
+        &["serve"],
+        &[off[0], ("DSAR_LOG__FILTER", "info")],
+        std::time::Duration::from_secs(5),
+    );
+    assert!(running, "{}", text(&served.stderr));
+    assert!(
+        text(&served.stderr).contains("listening on"),
+        "{}",
+        text(&served.stderr)
+    );
+}
+
+/// Nodes started together on one PostgreSQL database migrate it once, in turn (an advisory
+/// lock); a newer release's migration then stops every start.
+#[test]
+fn nodes_starting_together_on_postgresql_migrate_once() {
+    let Some(db) = crate::helpers::PgDatabase::create("dsar_cli") else {
+        return;
+    };
+    let dir = tempfile::tempdir().expect("dir");
+    let env = [("DSAR_DATABASE__URL", db.url.as_str())];
+    let starts: Vec<_> = (0..4)
+        .map(|_| {
+            Command::new(env!("CARGO_BIN_EXE_dsar"))
+                .arg("migrate")
+                .current_dir(dir.path())
+                .env_remove("DSAR_CONFIG")
+                .env("DSAR_DATABASE__URL", &db.url)
+                .env("DSAR_LOG__FILTER", "warn")
+                .stdout(std::process::Stdio::piped())
+                .stderr(std::process::Stdio::piped())
+                .spawn()
+                .expect("dsar starts")
+        })
+        .collect();
+    let outs: Vec<Output> = starts
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("output"))
+        .collect();
+    for out in &outs {
+        assert!(out.status.success(), "{}", text(&out.stderr));
+    }
+    let appliers = outs
+        .iter()
+        .filter(|o| text(&o.stdout).contains("applied 20261122000001"))
+        .count();
+    let idle = outs
+        .iter()
+        .filter(|o| text(&o.stdout).contains("the database is up to date"))
+        .count();
+    assert_eq!((appliers, idle), (1, 3));
+
+    let mut conn = diesel::pg::PgConnection::establish(&db.url).expect("open");
+    diesel::sql_query(format!(
+        "INSERT INTO __diesel_schema_migrations (version) VALUES ('{FUTURE_VERSION}')"
+    ))
+    .execute(&mut conn)
+    .expect("a newer release's migration");
+    let patience = std::time::Duration::from_secs(30);
+    for args in [&["migrate"][..], &["serve"]] {
+        let (out, running) = dsar_within(&dir, args, &env, patience);
+        assert_refused_as_newer(&out, running, &args.join(" "));
+    }
+}

@@ -53,6 +53,7 @@ mod staff_shell;
 mod storage;
 mod store;
 mod typed_text;
+mod upgrade;
 mod uploads;
 mod verification;
 mod web;
