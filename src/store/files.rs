@@ -357,6 +357,7 @@ mod tests {
             url: format!("sqlite://{}", dir.join("files.sqlite3").display()),
             pool_size: 3,
             busy_timeout_ms: 5000,
+            auto_migrate: true,
         };
         let pool = crate::store::connect(&settings).expect("pool");
         crate::store::migrate(&mut pool.get().expect("conn")).expect("migrate");

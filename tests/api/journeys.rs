@@ -420,7 +420,7 @@ impl Journey<'_> {
     }
 }
 
-fn reference_in(page: &str) -> String {
+pub(crate) fn reference_in(page: &str) -> String {
     page.split("DSAR-")
         .nth(1)
         .map(|r| format!("DSAR-{}", &r[..11]))
@@ -428,7 +428,7 @@ fn reference_in(page: &str) -> String {
 }
 
 /// What the package holds from the shop's database.
-fn shop_json(zip: &[u8]) -> String {
+pub(crate) fn shop_json(zip: &[u8]) -> String {
     unzip(zip)
         .into_iter()
         .find(|(name, _)| name == "data/shop.json")

@@ -30,6 +30,7 @@ mod holds;
 mod jobs;
 mod journeys;
 mod mail;
+mod multinode;
 mod openapi;
 mod parents;
 mod portal;

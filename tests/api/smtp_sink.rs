@@ -11,6 +11,8 @@ use std::time::Duration;
 pub struct SmtpSink {
     messages: Arc<Mutex<Vec<String>>>,
     stop: Arc<AtomicBool>,
+    /// While set, a connection gets no greeting: the sender waits, as on a server that hangs.
+    holding: Arc<AtomicBool>,
     thread: Option<JoinHandle<()>>,
 }
 
@@ -26,12 +28,19 @@ impl SmtpSink {
         listener.set_nonblocking(true).expect("non-blocking accept");
         let messages = Arc::new(Mutex::new(Vec::new()));
         let stop = Arc::new(AtomicBool::new(false));
+        let holding = Arc::new(AtomicBool::new(false));
         let thread = {
             let messages = Arc::clone(&messages);
             let stop = Arc::clone(&stop);
+            let holding = Arc::clone(&holding);
             std::thread::spawn(move || {
+                let mut held = Vec::new();
                 while !stop.load(Ordering::Relaxed) {
+                    if !holding.load(Ordering::SeqCst) {
+                        held.clear();
+                    }
                     match listener.accept() {
+                        Ok((stream, _)) if holding.load(Ordering::SeqCst) => held.push(stream),
                         Ok((stream, _)) => {
                             if let Err(e) = converse(stream, &messages) {
                                 eprintln!("smtp sink: {e}");
@@ -48,8 +57,15 @@ impl SmtpSink {
         SmtpSink {
             messages,
             stop,
+            holding,
             thread: Some(thread),
         }
+    }
+
+    /// Holds every new connection without a word (`true`), or speaks again (`false`; the
+    /// connections held are closed).
+    pub fn hold(&self, on: bool) {
+        self.holding.store(on, Ordering::SeqCst);
     }
 
     /// Every message received so far, as sent after DATA (dot-unstuffed).

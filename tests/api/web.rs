@@ -239,7 +239,12 @@ impl Mail {
 
 /// Every mail in the outbox folder addressed to `to`, oldest first.
 pub fn mails_to(app: &TestApp, to: &str) -> Vec<Mail> {
-    let Ok(entries) = std::fs::read_dir(app.outbox_dir()) else {
+    mails_in(&app.outbox_dir(), to)
+}
+
+/// Every mail in the outbox folder `dir` addressed to `to`, oldest first.
+pub fn mails_in(dir: &std::path::Path, to: &str) -> Vec<Mail> {
+    let Ok(entries) = std::fs::read_dir(dir) else {
         return Vec::new();
     };
     let mut found: Vec<(std::time::SystemTime, String, Mail)> = Vec::new();
