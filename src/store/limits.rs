@@ -197,10 +197,27 @@ mod tests {
             hit(&mut conn, "k", 3, at(hour), at(2 * hour)).expect("hit"),
             Some(1)
         );
+        // The purge takes the closed window ("other") and the key quiet since before 1 ms.
+        let backoff = Backoff {
+            free: 2,
+            first_ms: 1000,
+            doublings: 10,
+            max_ms: 900_000,
+        };
+        assert!(
+            count_attempt(&mut conn, "quiet", 0, backoff)
+                .expect("count")
+                .is_some()
+        );
+        assert!(
+            count_attempt(&mut conn, "recent", 5, backoff)
+                .expect("count")
+                .is_some()
+        );
+        assert_eq!(purge(&mut conn, at(hour + 10), 1).expect("purge"), 2);
         assert_eq!(
-            purge(&mut conn, at(hour + 10), 0).expect("purge"),
-            1,
-            "other"
+            attempts(&mut conn, &["quiet", "recent"]).expect("read"),
+            [(1, 5)]
         );
     }
 
