@@ -1,7 +1,10 @@
 #![allow(clippy::unwrap_used, clippy::expect_used)]
 //! Intake throughput: `POST /api/v1/requests` under 64 concurrent clients, next to a
 //! baseline handler that does one bare INSERT of the same row through the same store (the
-//! floor of the work). Prints requests/s, p50 and p99 for both, and their ratio.
+//! floor of the work). Prints requests/s, p50 and p99 for both, and their ratio. On
+//! PostgreSQL it then runs intake on one node and on two nodes sharing one database, the
+//! clients spread over both (the nodes are two servers in this process, each with its own
+//! pool and actix workers, as two `dsar serve --no-worker` would have).
 //!
 //!   cargo bench --bench intake                      # SQLite
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench intake
@@ -117,8 +120,15 @@ async fn baseline(
     }
 }
 
-/// Drives `url` with `connections` clients for `seconds` from a thread of its own.
-fn load(label: &'static str, url: String, key: String, connections: usize, seconds: u64) -> Run {
+/// Drives `urls` with `connections` clients for `seconds` from a thread of its own; client
+/// `i` posts to `urls[i % urls.len()]`.
+fn load(
+    label: &'static str,
+    urls: Vec<String>,
+    key: String,
+    connections: usize,
+    seconds: u64,
+) -> Run {
     std::thread::spawn(move || {
         actix_web::rt::System::new().block_on(async move {
             let client = awc::Client::builder()
@@ -139,8 +149,8 @@ fn load(label: &'static str, url: String, key: String, connections: usize, secon
             // Warm-up: open the connections and fill the pool.
             let warm_until = Instant::now() + Duration::from_secs(2);
             let mut warm = Vec::new();
-            for _ in 0..connections {
-                let (c, u, k) = (client.clone(), url.clone(), key.clone());
+            for i in 0..connections {
+                let (c, u, k) = (client.clone(), urls[i % urls.len()].clone(), key.clone());
                 warm.push(actix_web::rt::spawn(async move {
                     while Instant::now() < warm_until {
                         fire(c.clone(), u.clone(), k.clone()).await;
@@ -153,10 +163,10 @@ fn load(label: &'static str, url: String, key: String, connections: usize, secon
             let start = Instant::now();
             let until = start + Duration::from_secs(seconds);
             let mut tasks = Vec::new();
-            for _ in 0..connections {
+            for i in 0..connections {
                 let (c, u, k, errs) = (
                     client.clone(),
-                    url.clone(),
+                    urls[i % urls.len()].clone(),
                     key.clone(),
                     Arc::clone(&errors),
                 );
@@ -237,7 +247,7 @@ fn main() {
         let run = actix_web::rt::task::spawn_blocking(move || {
             load(
                 "baseline",
-                format!("http://127.0.0.1:{port}/baseline"),
+                vec![format!("http://127.0.0.1:{port}/baseline")],
                 String::new(),
                 connections,
                 seconds,
@@ -268,7 +278,7 @@ fn main() {
         actix_web::rt::task::spawn_blocking(move || {
             load(
                 "intake",
-                format!("http://127.0.0.1:{port}/api/v1/requests"),
+                vec![format!("http://127.0.0.1:{port}/api/v1/requests")],
                 key,
                 connections,
                 seconds,
@@ -281,4 +291,50 @@ fn main() {
     println!("intake / baseline = {:.2}", intake.rate() / base.rate());
     base_db.drop_database();
     intake_db.drop_database();
+
+    if backend == "PostgreSQL" {
+        let nodes_db = common::database(&dir, "nodes");
+        let (one, two) = nodes(&nodes_db.url, dir.path(), connections, seconds);
+        one.print();
+        two.print();
+        println!("2 nodes / 1 node = {:.2}", two.rate() / one.rate());
+        nodes_db.drop_database();
+    }
+}
+
+/// Intake on one node, then on two nodes sharing the database at `url`, the same clients
+/// spread over both. The first node's rows stay: the second run starts on a fuller table,
+/// as a node added to a running service does.
+fn nodes(url: &str, dir: &std::path::Path, connections: usize, seconds: u64) -> (Run, Run) {
+    actix_web::rt::System::new().block_on(async {
+        let start = || {
+            let application =
+                Application::build(common::settings(url, dir), Options { worker: false })
+                    .expect("node");
+            let port = application.port();
+            let state = application.state();
+            actix_web::rt::spawn(application.run_until_stopped());
+            (format!("http://127.0.0.1:{port}/api/v1/requests"), state)
+        };
+        let (first, state) = start();
+        let key = {
+            let mut conn = state.pool.get().expect("conn");
+            dsar::staff::api_keys::create_key(&mut conn, "bench", state.clock.now_naive())
+                .expect("key")
+                .0
+        };
+        let (urls, k) = (vec![first.clone()], key.clone());
+        let one = actix_web::rt::task::spawn_blocking(move || {
+            load("1 node", urls, k, connections, seconds)
+        })
+        .await
+        .expect("run");
+        let (second, _) = start();
+        let two = actix_web::rt::task::spawn_blocking(move || {
+            load("2 nodes", vec![first, second], key, connections, seconds)
+        })
+        .await
+        .expect("run");
+        (one, two)
+    })
 }
