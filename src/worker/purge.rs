@@ -69,6 +69,7 @@ pub fn run(
         .files
         .sweep_incoming(INCOMING_LEFTOVER)
         .map_err(WorkflowError::Files)?;
+    // With files in the database both stores are the same tables: the second finds none.
     let mut unfinished = 0;
     for store in [&state.files, &state.fulfilment_files] {
         unfinished += store

@@ -117,6 +117,12 @@ async fn a_document_lives_in_the_database_and_goes_with_the_purge(app: TestApp) 
     let res = dpo.get(&format!("/admin/documents/{doc}")).await;
     assert_eq!(res.status.as_u16(), 200);
     assert_eq!(res.content_type, "application/pdf");
+    // The settings page says where files are.
+    account(&app, "admin@example.org", dsar::staff::Role::Admin);
+    let (mut admin, _) = sign_in(&app, "admin@example.org", PASSWORD).await;
+    let settings = admin.get("/admin/settings").await;
+    settings.assert_contains("Where files are kept");
+    settings.assert_contains("in the database (database)");
     assert!(res.bytes == pdf, "the document comes back whole, in order");
 
     // Past the longest a document is kept, the purge deletes it, chunks and all.
@@ -307,4 +313,26 @@ async fn two_nodes_share_the_files() {
     assert!(names.iter().any(|n| n == "data/shop.json"), "{names:?}");
     nothing_on_disk(a);
     nothing_on_disk(&b);
+}
+
+/// A stored file takes a connection of its own while its caller holds one: with files in
+/// the database, a pool of one would wait for itself, so the server refuses to start.
+#[actix_web::test]
+async fn files_in_the_database_need_a_pool_of_two() {
+    let dir = tempfile::tempdir().expect("dir");
+    let url = format!("sqlite://{}", dir.path().join("dsar.sqlite3").display());
+    let mut settings = crate::helpers::test_settings(&url, dir.path(), &[IN_DATABASE]);
+    settings.database.pool_size = 1;
+    let refused = dsar::app::Application::build_with_clock(
+        settings,
+        dsar::app::Options { worker: false },
+        dsar::clock::Clock::default(),
+    );
+    let Err(e) = refused else {
+        panic!("started with a pool of one")
+    };
+    assert!(
+        format!("{e:#}").contains("database.pool_size of at least 2"),
+        "{e:#}"
+    );
 }
