@@ -455,36 +455,3 @@ categories = ["identity", "orders"]
     .expect("sources file");
     path.display().to_string()
 }
-
-/// A second server on `first`'s database, as a second web node: folders of its own, the same
-/// key files, `extra` overrides on top.
-pub async fn spawn_beside(first: &TestApp, extra: &[(&str, &str)]) -> TestApp {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let s = &first.state.settings;
-    let mut settings = test_settings(&s.database.url, dir.path(), extra);
-    settings.fulfilment.key_file = s.fulfilment.key_file.clone();
-    settings.security.session_key_file = s.security.session_key_file.clone();
-    let application =
-        Application::build_with_clock(settings, Options { worker: false }, Clock::default())
-            .expect("application builds");
-    let address = format!("http://127.0.0.1:{}", application.port());
-    let state = application.state();
-    actix_web::rt::spawn(application.run_until_stopped());
-    let api_key = {
-        let mut conn = state.pool.get().expect("connection");
-        dsar::staff::api_keys::create_key(&mut conn, "tests beside", state.clock.now_naive())
-            .expect("api key")
-            .0
-    };
-    TestApp {
-        address,
-        state,
-        api_key,
-        client: awc::Client::builder()
-            .timeout(std::time::Duration::from_secs(30))
-            .disable_redirects()
-            .finish(),
-        _dir: dir,
-        _pg: None,
-    }
-}

@@ -11,7 +11,7 @@ use serde_json::json;
 
 use crate::admin::{PASSWORD, account, sign_in, staff};
 use crate::fulfilment::{World, archives_task, sources_action, unzip, world};
-use crate::helpers::{Backend, TestApp, spawn_beside};
+use crate::helpers::{Backend, TestApp};
 use crate::web::{Browser, Part, mails_to};
 
 const IN_DATABASE: (&str, &str) = ("DSAR_STORAGE__BACKEND", "database");
@@ -268,18 +268,16 @@ async fn two_nodes_share_the_files() {
     };
     let a = &w.app;
     let s = &a.state.settings;
-    let b = spawn_beside(
-        a,
-        &[
+    let b = a
+        .spawn_node(&[
             IN_DATABASE,
             ("DSAR_REGISTER__FILE", s.register.file.as_str()),
             (
                 "DSAR_FULFILMENT__SOURCES_FILE",
                 s.fulfilment.sources_file.as_str(),
             ),
-        ],
-    )
-    .await;
+        ])
+        .await;
     assert_ne!(a.state.settings.storage.dir, b.state.settings.storage.dir);
     assert_ne!(
         a.state.settings.fulfilment.dir,
