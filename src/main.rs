@@ -51,6 +51,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// Stored files (documents, staged data, packages).
+    #[command(subcommand)]
+    Storage(StorageCommand),
     /// Staff accounts.
     #[command(subcommand)]
     User(UserCommand),
@@ -80,6 +83,14 @@ enum ApiKeyCommand {
     List,
     /// Revoke a key by its id.
     Revoke { id: i64 },
+}
+
+#[derive(Subcommand)]
+enum StorageCommand {
+    /// Copy the files kept in storage.dir and fulfilment.dir into the database, to move a
+    /// server to storage.backend = "database" (run it with that setting, before the nodes
+    /// start on it). Safe to run again; the folders are left as they are.
+    Import,
 }
 
 #[derive(Subcommand)]
@@ -269,6 +280,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             println!("{}{link}", settings.base_url());
             Ok(ExitCode::SUCCESS)
         }
+        Command::Storage(StorageCommand::Import) => storage_import(&settings),
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = database(&settings)?;
             // Entries still waiting for the sealer join the chain first, so the walk covers
@@ -310,6 +322,31 @@ fn database(settings: &Settings) -> anyhow::Result<store::DbConn> {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     Ok(conn)
+}
+
+fn storage_import(settings: &Settings) -> anyhow::Result<ExitCode> {
+    if settings.storage.backend != dsar::config::StorageBackend::Database {
+        anyhow::bail!(
+            "files are imported into the database: run this with storage.backend = \"database\" \
+             (DSAR_STORAGE__BACKEND=database), the setting the nodes will start with"
+        );
+    }
+    let pool = store::connect(&settings.database)?;
+    store::prepare_schema(&mut *pool.get()?, settings.database.auto_migrate)?;
+    for (setting, dir) in [
+        ("storage.dir", &settings.storage.dir),
+        ("fulfilment.dir", &settings.fulfilment.dir),
+    ] {
+        let files = dsar::store::files::FileStore::in_database(dir, pool.clone());
+        let (count, bytes) = files
+            .import_folder(std::path::Path::new(dir))
+            .with_context(|| format!("cannot import the files of {setting} ({dir})"))?;
+        println!(
+            "{setting} ({dir}): {count} files, {:.1} MiB, copied into the database",
+            bytes as f64 / (1024.0 * 1024.0)
+        );
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 fn api_key(cmd: ApiKeyCommand, settings: Settings) -> anyhow::Result<ExitCode> {

@@ -137,6 +137,39 @@ impl FileStore {
         }
     }
 
+    /// Copies into this (database) store every stored file of `folder`, under the same name,
+    /// so that the rows naming them keep working after `storage.backend` changes from
+    /// `"folder"` to `"database"`. Files already there whole are left; one left unfinished is
+    /// written again. The folder is not touched. Returns how many files were copied and their
+    /// bytes.
+    pub fn import_folder(&self, folder: &Path) -> std::io::Result<(usize, u64)> {
+        let Place::Database(pool) = &self.place else {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "files are imported into the database store only",
+            ));
+        };
+        let entries = match std::fs::read_dir(folder) {
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok((0, 0)),
+            other => other?,
+        };
+        let (mut files, mut bytes) = (0, 0);
+        for entry in entries {
+            let entry = entry?;
+            let name = entry.file_name().to_string_lossy().into_owned();
+            // Only names this store made: the incoming folder and anything else stay out.
+            if self.path(&name).is_err() || !entry.file_type()?.is_file() || self.exists(&name) {
+                continue;
+            }
+            blobs::delete(&mut *blobs::conn(pool)?, &name).map_err(blobs::io_error)?;
+            let mut writer = blobs::ChunkWriter::create(pool.clone(), &name, now())?;
+            std::io::copy(&mut std::fs::File::open(entry.path())?, &mut writer)?;
+            bytes += writer.finish(now())?;
+            files += 1;
+        }
+        Ok((files, bytes))
+    }
+
     /// The folder where uploads wait, as temporary files, while they are received and
     /// checked: on the same disk as the store, never in memory (a tmpfs `/tmp` would be).
     /// On this node's disk whatever the backend: one request receives and checks an upload.

@@ -144,6 +144,68 @@ fn check_config_checks_the_processing_register() {
     );
 }
 
+/// Moving a server's files into the database: `dsar storage import` copies what the folders
+/// hold under the same names, leaves the rest (uploads being received, anything else), and a
+/// second run copies nothing again.
+#[test]
+fn storage_import_copies_the_folders_into_the_database_once() {
+    let dir = tempfile::tempdir().expect("dir");
+    let (uploads, exports) = (dir.path().join("files"), dir.path().join("exports"));
+    std::fs::create_dir_all(uploads.join("incoming")).expect("dirs");
+    std::fs::create_dir_all(&exports).expect("dirs");
+    let document = dsar::crypto::random_token();
+    let package = dsar::crypto::random_token();
+    // Bigger than one chunk, so that it is stored in several.
+    let package_bytes: Vec<u8> = (0..1_300_000u32).map(|i| (i % 251) as u8).collect();
+    std::fs::write(uploads.join(&document), b"%PDF-1.4 carte").expect("document");
+    std::fs::write(uploads.join("incoming/upload-half"), b"half").expect("incoming");
+    std::fs::write(uploads.join("notes.txt"), b"not ours").expect("other");
+    std::fs::write(exports.join(&package), &package_bytes).expect("package");
+    let env = [
+        ("DSAR_STORAGE__DIR", uploads.to_str().expect("utf-8")),
+        ("DSAR_FULFILMENT__DIR", exports.to_str().expect("utf-8")),
+    ];
+
+    let refused = dsar(&dir, &["storage", "import"], &env);
+    assert!(!refused.status.success());
+    assert!(
+        text(&refused.stderr).contains("storage.backend = \"database\""),
+        "{}",
+        text(&refused.stderr)
+    );
+
+    let env = [env[0], env[1], ("DSAR_STORAGE__BACKEND", "database")];
+    let out = dsar(&dir, &["storage", "import"], &env);
+    assert!(out.status.success(), "{}", text(&out.stderr));
+    let said = text(&out.stdout);
+    assert!(
+        said.contains("storage.dir") && said.contains(": 1 files"),
+        "{said}"
+    );
+    assert!(
+        said.contains("fulfilment.dir") && said.contains("1.2 MiB"),
+        "{said}"
+    );
+
+    let settings = crate::helpers::test_settings(
+        &format!("sqlite://{}", dir.path().join("cli.sqlite3").display()),
+        dir.path(),
+        &[],
+    );
+    let pool = dsar::store::connect(&settings.database).expect("pool");
+    let stored = dsar::store::files::FileStore::in_database(&uploads, pool.clone());
+    assert_eq!(stored.read(&document).expect("document"), b"%PDF-1.4 carte");
+    assert_eq!(stored.read(&package).expect("package"), package_bytes);
+    assert!(
+        std::fs::metadata(uploads.join(&document)).is_ok(),
+        "the folder is left"
+    );
+
+    let again = dsar(&dir, &["storage", "import"], &env);
+    assert!(again.status.success(), "{}", text(&again.stderr));
+    assert_eq!(text(&again.stdout).matches(": 0 files").count(), 2);
+}
+
 #[test]
 fn migrate_applies_once_and_audit_verify_finds_a_tampered_row() {
     let dir = tempfile::tempdir().expect("dir");
