@@ -67,7 +67,7 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     // Checked here so a bad `[mail]` stops the start, not the first mail; each worker builds
     // its own transport from the same settings.
     crate::mail::Transport::from_settings(&settings.mail)?;
-    let (files, fulfilment_files) = file_stores(&settings, &pool)?;
+    let (files, fulfilment_files) = file_stores(&settings)?;
     Ok(Arc::new(AppState {
         settings,
         law,
@@ -83,8 +83,12 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     }))
 }
 
+/// Connections for stored files in the database, per process: each holds one for a single
+/// chunk's query (512 KiB), so a few serve many transfers at once.
+const FILE_POOL_SIZE: u32 = 4;
+
 /// Uploads, and the fulfilment folder, where `storage.backend` says.
-fn file_stores(settings: &Settings, pool: &store::Pool) -> anyhow::Result<(FileStore, FileStore)> {
+fn file_stores(settings: &Settings) -> anyhow::Result<(FileStore, FileStore)> {
     let (storage, fulfilment) = (&settings.storage.dir, &settings.fulfilment.dir);
     Ok(match settings.storage.backend {
         StorageBackend::Folder => (
@@ -92,16 +96,17 @@ fn file_stores(settings: &Settings, pool: &store::Pool) -> anyhow::Result<(FileS
             FileStore::new(fulfilment).private(),
         ),
         StorageBackend::Database => {
-            // A stored file is read and written on a connection of its own, often while the
-            // caller holds one: a pool of one would wait for itself.
-            if settings.database.pool_size < 2 {
-                anyhow::bail!(
-                    "storage.backend = \"database\" needs database.pool_size of at least 2"
-                );
-            }
+            // Stored files get a pool of their own. A handler reads or writes a file while it
+            // holds a connection of the main pool, one chunk query at a time: taken from that
+            // same pool, those checkouts would nest, and as many uploads or downloads at once
+            // as the pool has connections would hold them all and wait for one another.
+            let blobs = store::connect(&crate::config::Database {
+                pool_size: FILE_POOL_SIZE,
+                ..settings.database.clone()
+            })?;
             (
-                FileStore::in_database(storage, pool.clone()),
-                FileStore::in_database(fulfilment, pool.clone()),
+                FileStore::in_database(storage, blobs.clone()),
+                FileStore::in_database(fulfilment, blobs),
             )
         }
     })

@@ -420,7 +420,8 @@ impl Settings {
             .into_iter()
             .filter(|(k, _)| k.starts_with(ENV_PREFIX) && k.contains("__"))
             .collect();
-        overrides.sort();
+        // By name only, and stably: of two values given for one name, the later one wins.
+        overrides.sort_by(|a, b| a.0.cmp(&b.0));
         for (key, raw) in overrides {
             apply_env_override(&mut merged, &key, &raw)?;
         }
@@ -493,9 +494,9 @@ impl Settings {
                 .parse::<crate::domain::reminder::Schedule>()
                 .map_err(|e| anyhow!("worker.schedule.{task}: {e}"))?;
         }
-        if self.worker.lease_seconds < 5 {
+        if !(30..=86_400).contains(&self.worker.lease_seconds) {
             bail!(
-                "worker.lease_seconds must be at least 5 (a shorter lease would be lost while a job's renewal waits for the database)"
+                "worker.lease_seconds must be between 30 and 86400: a shorter lease could run out while its renewal waits for a database connection (up to 10 s), and another worker would run the job a second time"
             );
         }
         if self.worker.retry_backoff_seconds == 0 {

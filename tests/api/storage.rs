@@ -313,24 +313,24 @@ async fn two_nodes_share_the_files() {
     nothing_on_disk(&b);
 }
 
-/// A stored file takes a connection of its own while its caller holds one: with files in
-/// the database, a pool of one would wait for itself, so the server refuses to start.
-#[actix_web::test]
-async fn files_in_the_database_need_a_pool_of_two() {
-    let dir = tempfile::tempdir().expect("dir");
-    let url = format!("sqlite://{}", dir.path().join("dsar.sqlite3").display());
-    let mut settings = crate::helpers::test_settings(&url, dir.path(), &[IN_DATABASE]);
-    settings.database.pool_size = 1;
-    let refused = dsar::app::Application::build_with_clock(
-        settings,
-        dsar::app::Options { worker: false },
-        dsar::clock::Clock::default(),
-    );
-    let Err(e) = refused else {
-        panic!("started with a pool of one")
-    };
-    assert!(
-        format!("{e:#}").contains("database.pool_size of at least 2"),
-        "{e:#}"
-    );
+/// Stored files have a pool of their own: a handler that holds the main pool's only
+/// connection still writes and reads a file's chunks, where sharing one pool would have it
+/// wait for itself.
+async fn a_pool_of_one_still_moves_files(app: TestApp) {
+    assert_eq!(app.state.settings.database.pool_size, 1);
+    let pdf = big_pdf();
+    let (_, doc) = uploaded(&app, &app, "camille@example.fr", &pdf).await;
+    account(&app, "staff@example.org", dsar::staff::Role::Dpo);
+    let (mut dpo, _) = sign_in(&app, "staff@example.org", PASSWORD).await;
+    let res = dpo.get(&format!("/admin/documents/{doc}")).await;
+    assert_eq!(res.status.as_u16(), 200);
+    assert!(res.bytes == pdf, "the document comes back whole");
 }
+crate::on_both_backends!(
+    pool_of_one,
+    a_pool_of_one_still_moves_files,
+    [
+        ("DSAR_STORAGE__BACKEND", "database"),
+        ("DSAR_DATABASE__POOL_SIZE", "1")
+    ]
+);
