@@ -331,8 +331,8 @@ fn storage_import(settings: &Settings) -> anyhow::Result<ExitCode> {
              (DSAR_STORAGE__BACKEND=database), the setting the nodes will start with"
         );
     }
-    let pool = store::connect(&settings.database)?;
-    store::prepare_schema(&mut *pool.get()?, settings.database.auto_migrate)?;
+    drop(database(settings)?);
+    let pool = store::connect_for_command(&settings.database)?;
     for (setting, dir) in [
         ("storage.dir", &settings.storage.dir),
         ("fulfilment.dir", &settings.fulfilment.dir),

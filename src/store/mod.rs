@@ -202,6 +202,16 @@ impl ManageConnection for Manager {
 
 /// Opens the pool, failing fast with the database's own error when it cannot be reached.
 pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
+    connect_keeping(settings, 1)
+}
+
+/// A pool for a command that exits once its work is done: it keeps no idle connection, so
+/// nothing is being opened on r2d2's threads when the process ends (see [`connect_once`]).
+pub fn connect_for_command(settings: &Database) -> Result<Pool, StoreError> {
+    connect_keeping(settings, 0)
+}
+
+fn connect_keeping(settings: &Database, min_idle: u32) -> Result<Pool, StoreError> {
     let manager = Manager::new(settings)?;
     manager.prepare()?;
     // One connection first, so a wrong URL says why instead of timing out in r2d2.
@@ -210,7 +220,7 @@ pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
         .map_err(|e| StoreError::Config(format!("cannot open the database: {e}")))?;
     let pool = r2d2::Pool::builder()
         .max_size(settings.pool_size)
-        .min_idle(Some(1))
+        .min_idle(Some(min_idle))
         .connection_timeout(Duration::from_secs(10))
         .build(manager)?;
     Ok(pool)
