@@ -294,6 +294,8 @@ pub(super) async fn reserve(
     state
         .db(move |conn, _| throttle.reserve(conn, &key, ip, now))
         .await
+        // The person sees "sign-in failed"; the operator needs to know why.
+        .inspect_err(|e| tracing::error!(error = %e, "cannot count a sign-in attempt"))
 }
 
 /// "Wait 4 seconds, then try again", in the page's language.
