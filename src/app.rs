@@ -100,7 +100,9 @@ fn file_stores(settings: &Settings) -> anyhow::Result<(FileStore, FileStore)> {
             // holds a connection of the main pool, one chunk query at a time: taken from that
             // same pool, those checkouts would nest, and as many uploads or downloads at once
             // as the pool has connections would hold them all and wait for one another.
-            let blobs = store::connect(&crate::config::Database {
+            // It keeps no idle connection in reserve: one is opened when a chunk needs it and
+            // kept while in use, without r2d2 opening spares behind every checkout.
+            let blobs = store::connect_without_spares(&crate::config::Database {
                 pool_size: FILE_POOL_SIZE,
                 ..settings.database.clone()
             })?;

@@ -332,7 +332,7 @@ fn storage_import(settings: &Settings) -> anyhow::Result<ExitCode> {
         );
     }
     drop(database(settings)?);
-    let pool = store::connect_for_command(&settings.database)?;
+    let pool = store::connect_without_spares(&settings.database)?;
     for (setting, dir) in [
         ("storage.dir", &settings.storage.dir),
         ("fulfilment.dir", &settings.fulfilment.dir),

@@ -205,9 +205,10 @@ pub fn connect(settings: &Database) -> Result<Pool, StoreError> {
     connect_keeping(settings, 1)
 }
 
-/// A pool for a command that exits once its work is done: it keeps no idle connection, so
-/// nothing is being opened on r2d2's threads when the process ends (see [`connect_once`]).
-pub fn connect_for_command(settings: &Database) -> Result<Pool, StoreError> {
+/// A pool that opens no spare connection behind a checkout (r2d2's `min_idle` at 0): for a
+/// command that exits once its work is done, so nothing is being opened on r2d2's threads when
+/// the process ends (see [`connect_once`]), and for stored files' pool of their own.
+pub fn connect_without_spares(settings: &Database) -> Result<Pool, StoreError> {
     connect_keeping(settings, 0)
 }
 
