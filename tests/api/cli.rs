@@ -342,8 +342,6 @@ fn user_add_prints_a_one_time_link() {
     );
 }
 
-/// A PostgreSQL database of its own for one test, dropped at the end; `None` (with the reason
-/// printed) when PostgreSQL is not configured and CI did not ask for it.
 /// Every command against PostgreSQL exits with its own status, after its work. A command
 /// once left a pool thread opening a connection (libpq, OpenSSL) while the process exited,
 /// and about one run in fifteen died of SIGSEGV; 200 runs in a row show it no longer does.

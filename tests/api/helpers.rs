@@ -256,17 +256,27 @@ pub struct Answer {
 /// The password of every staff account the tests make.
 pub const STAFF_PASSWORD: &str = "correct horse battery staple";
 
+/// A staff account with a name and [`STAFF_PASSWORD`], as an accepted invitation leaves it,
+/// in the database behind `conn`; returns its id and the one-time link `add_user` made.
+pub fn staff_account_in(
+    conn: &mut dsar::store::DbConn,
+    email: &str,
+    name: &str,
+    role: dsar::staff::Role,
+    now: DateTime<Utc>,
+) -> (i64, String) {
+    let (user, link) = dsar::staff::add_user(conn, email, name, role, "test", now).expect("user");
+    let hash = dsar::staff::hash_password(STAFF_PASSWORD).expect("hash");
+    dsar::store::users::set_password(conn, user.id, &hash).expect("password");
+    (user.id, link)
+}
+
 impl TestApp {
     /// A staff account with a name and [`STAFF_PASSWORD`], as an accepted invitation leaves
     /// it; returns its id and the one-time link `add_user` made.
     pub fn staff_account(&self, email: &str, name: &str, role: dsar::staff::Role) -> (i64, String) {
         let mut conn = self.state.pool.get().expect("conn");
-        let (user, link) =
-            dsar::staff::add_user(&mut conn, email, name, role, "test", self.state.clock.now())
-                .expect("user");
-        let hash = dsar::staff::hash_password(STAFF_PASSWORD).expect("hash");
-        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
-        (user.id, link)
+        staff_account_in(&mut conn, email, name, role, self.state.clock.now())
     }
 
     /// Where the file transport writes the mails of this test's server.

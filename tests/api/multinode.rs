@@ -405,19 +405,13 @@ impl Cluster {
     /// A DPO account with [`STAFF_PASSWORD`], as an accepted invitation leaves it.
     pub fn add_dpo(&self) {
         let settings = test_settings(&self.pg.url, self.dir.path(), &[]);
-        let pool = dsar::store::connect(&settings.database).expect("pool");
-        let mut conn = pool.get().expect("conn");
-        let (user, _) = dsar::staff::add_user(
-            &mut conn,
+        crate::helpers::staff_account_in(
+            &mut dsar::store::connect_once(&settings.database).expect("the shared database"),
             DPO_EMAIL,
             "Dominique Lefèvre",
             dsar::staff::Role::Dpo,
-            "test",
             chrono::Utc::now(),
-        )
-        .expect("user");
-        let hash = dsar::staff::hash_password(STAFF_PASSWORD).expect("hash");
-        dsar::store::users::set_password(&mut conn, user.id, &hash).expect("password");
+        );
     }
 
     /// Waits for the workers to mail `to` about `reference`.

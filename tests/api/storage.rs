@@ -53,27 +53,11 @@ fn nothing_on_disk(app: &TestApp) {
     assert_eq!(on_disk(&s.fulfilment.dir), Vec::<String>::new());
 }
 
-/// Files an erasure request on `on`'s French portal and sends `pdf` as the identity document;
-/// returns the request's link and the document's id. Mails go through `mails`' outbox.
-async fn uploaded(on: &TestApp, mails: &TestApp, email: &str, pdf: &[u8]) -> (String, i64) {
-    let mut person = Browser::new(on);
-    let form = person.get("/fr/request/erasure").await;
-    let res = person
-        .post(
-            "/fr/request/erasure",
-            &[
-                Part::Field("csrf", &form.csrf()),
-                Part::Field("name", "Camille Martin"),
-                Part::Field("email", email),
-                Part::Field("country", "FR"),
-                Part::Field("acting", "self"),
-                Part::Field("erasure_scope", "all"),
-            ],
-        )
-        .await;
-    assert_eq!(res.status.as_u16(), 303, "{}", res.html);
-    mails.run_worker().await;
-    let link = mails_to(mails, email)[0].link().expect("link");
+/// Files an erasure request on `app`'s French portal and sends `pdf` as the identity
+/// document; returns the document's id.
+async fn uploaded(app: &TestApp, email: &str, pdf: &[u8]) -> i64 {
+    let mut person = Browser::new(app);
+    let link = crate::uploads::filed(app, &mut person, email).await;
     let csrf = person.get(&link).await.csrf();
     let res = person
         .post(
@@ -85,7 +69,7 @@ async fn uploaded(on: &TestApp, mails: &TestApp, email: &str, pdf: &[u8]) -> (St
         )
         .await;
     assert_eq!(res.status.as_u16(), 303, "{}", res.html);
-    let mut conn = on.state.pool.get().expect("conn");
+    let mut conn = app.state.pool.get().expect("conn");
     let request = dsar::store::requests::list(
         &mut conn,
         &dsar::store::requests::ListFilter {
@@ -97,16 +81,16 @@ async fn uploaded(on: &TestApp, mails: &TestApp, email: &str, pdf: &[u8]) -> (St
     .into_iter()
     .find(|r| r.requester_email == email)
     .expect("the request");
-    let doc = dsar::store::portal::documents_for(&mut conn, request.id)
+    dsar::store::portal::documents_for(&mut conn, request.id)
         .expect("documents")
         .pop()
-        .expect("the document");
-    (link, doc.id)
+        .expect("the document")
+        .id
 }
 
 async fn a_document_lives_in_the_database_and_goes_with_the_purge(app: TestApp) {
     let pdf = big_pdf();
-    let (_, doc) = uploaded(&app, &app, "camille@example.fr", &pdf).await;
+    let doc = uploaded(&app, "camille@example.fr", &pdf).await;
     nothing_on_disk(&app);
     let (files, chunks) = counts(&app);
     assert_eq!(files, 1);
@@ -286,7 +270,7 @@ async fn two_nodes_share_the_files() {
 
     // Uploaded through A, viewed by staff through B.
     let pdf = big_pdf();
-    let (_, doc) = uploaded(a, a, "camille@example.fr", &pdf).await;
+    let doc = uploaded(a, "camille@example.fr", &pdf).await;
     account(a, "staff@example.org", dsar::staff::Role::Dpo);
     let (mut on_b, _) = sign_in(&b, "staff@example.org", PASSWORD).await;
     let res = on_b.get(&format!("/admin/documents/{doc}")).await;
@@ -319,7 +303,7 @@ async fn two_nodes_share_the_files() {
 async fn a_pool_of_one_still_moves_files(app: TestApp) {
     assert_eq!(app.state.settings.database.pool_size, 1);
     let pdf = big_pdf();
-    let (_, doc) = uploaded(&app, &app, "camille@example.fr", &pdf).await;
+    let doc = uploaded(&app, "camille@example.fr", &pdf).await;
     account(&app, "staff@example.org", dsar::staff::Role::Dpo);
     let (mut dpo, _) = sign_in(&app, "staff@example.org", PASSWORD).await;
     let res = dpo.get(&format!("/admin/documents/{doc}")).await;

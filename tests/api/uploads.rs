@@ -76,7 +76,7 @@ async fn post_unfinished(
 }
 
 /// A request filed on the French portal, its link opened by `person`; returns the link.
-async fn filed(app: &TestApp, person: &mut Browser<'_>, email: &str) -> String {
+pub(crate) async fn filed(app: &TestApp, person: &mut Browser<'_>, email: &str) -> String {
     let form = person.get("/fr/request/erasure").await;
     let res = person
         .post(
