@@ -69,10 +69,6 @@ impl FileStore {
         self
     }
 
-    pub fn in_db(&self) -> bool {
-        matches!(self.place, Place::Database(_))
-    }
-
     pub fn dir(&self) -> &Path {
         &self.dir
     }

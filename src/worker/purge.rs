@@ -69,13 +69,12 @@ pub fn run(
         .files
         .sweep_incoming(INCOMING_LEFTOVER)
         .map_err(WorkflowError::Files)?;
-    // With files in the database both stores are the same tables: the second finds none.
-    let mut unfinished = 0;
-    for store in [&state.files, &state.fulfilment_files] {
-        unfinished += store
-            .sweep_unfinished(UNFINISHED_LEFTOVER)
-            .map_err(WorkflowError::Files)?;
-    }
+    // With files in the database, uploads and the fulfilment folder are the same tables: one
+    // sweep covers both (in folders there is nothing unfinished to find).
+    let unfinished = state
+        .files
+        .sweep_unfinished(UNFINISHED_LEFTOVER)
+        .map_err(WorkflowError::Files)?;
     // Lifts and hold ends whose day came and whose job was lost: nothing stays restricted or
     // kept past the day announced.
     let due = crate::worker::follow::sweep(conn, state, now)?;
