@@ -68,7 +68,7 @@ fn add_dpo(app: &TestApp) {
 }
 
 /// A small PNG: what a person photographs as their identity document.
-fn id_card(dir: &std::path::Path) -> std::path::PathBuf {
+pub(crate) fn id_card(dir: &std::path::Path) -> std::path::PathBuf {
     let path = dir.join("carte-identite.png");
     let png = crate::eml::decode_base64(
         "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",

@@ -444,16 +444,6 @@ fn signal(pid: u32, signal: &str) {
     assert!(sent.success(), "kill -{signal} {pid}");
 }
 
-/// A small PNG: the identity document a person photographs.
-fn id_card(dir: &Path) -> PathBuf {
-    let path = dir.join("carte-identite.png");
-    let png = crate::eml::decode_base64(
-        "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==",
-    );
-    std::fs::write(&path, png).expect("png written");
-    path
-}
-
 /// Asserts that the requests served since the last look that match `what` were all served
 /// by `node`, and that there was at least one.
 fn all_on(proxy: &Proxy, what: &str, node: usize) {
@@ -515,7 +505,7 @@ async fn a_request_crosses_both_nodes_and_survives_restarts() {
     // The identity document uploaded on A; A is then restarted, and the person's next look
     // at the request is answered by B while A is down, then by A again.
     cluster.proxy.pin(a);
-    let card = id_card(files.path());
+    let card = crate::journeys::id_card(files.path());
     d.type_into("input[name='document']", &card.display().to_string())
         .await;
     d.click_text("Envoyer le justificatif").await;

@@ -100,6 +100,16 @@ async fn bad_forms_are_reshown_with_messages(app: TestApp) {
     let (after, _, _) = app.counts();
     assert_eq!(after, before, "no refused form stored a request");
 
+    // A real mandate sent with a form that comes back (the person represented is not
+    // named): the mandate is said to be chosen again, since the box comes back empty.
+    let mut parts = base(&csrf, "rep@example.fr");
+    parts[4] = Part::Field("acting", "representative");
+    parts.push(Part::File("mandate", "mandat.pdf", PDF));
+    let res = b.post("/fr/request/access", &parts).await;
+    assert_eq!(res.status.as_u16(), 422);
+    res.assert_contains("Le fichier choisi n&#39;a pas été conservé avec le formulaire");
+    assert_eq!(app.counts().0, before);
+
     // A representative with a real mandate, naming the person represented, is accepted.
     let mut parts = base(&csrf, "rep@example.fr");
     parts[4] = Part::Field("acting", "representative");

@@ -452,7 +452,18 @@ pub async fn submit(
     }
     let filing = match validate(&state, lang, kind, &submission, &documents) {
         Ok(filing) => filing,
-        Err(errors) => return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY),
+        Err(mut errors) => {
+            // A browser never fills a file box again: a document that was fine is said to be
+            // chosen again, so the form is not sent back without it.
+            for (name, checked) in &documents {
+                if checked.is_ok() {
+                    errors
+                        .entry(name)
+                        .or_insert_with(|| t.t("errors.file_choose_again").to_string());
+                }
+            }
+            return form_again(&errors, Vec::new(), StatusCode::UNPROCESSABLE_ENTITY);
+        }
     };
     // Only the documents of the way the person acts are kept (a box may hold a file chosen
     // before they changed their mind), each filed as what it proves.
