@@ -63,6 +63,13 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
+    // Requests closed before the reports' counts existed (or by a previous release's node)
+    // count in the timeliness figures once stamped with their closing day.
+    let stamped = crate::workflow::reports::stamp_closed(&mut conn, &law)
+        .context("cannot stamp closed requests for the reports")?;
+    if stamped > 0 {
+        tracing::info!(count = stamped, "closed requests stamped for the reports");
+    }
     drop(conn);
     // Checked here so a bad `[mail]` stops the start, not the first mail; each worker builds
     // its own transport from the same settings.

@@ -85,11 +85,13 @@ pub fn settings(url: &str, dir: &std::path::Path) -> Settings {
     Settings::load_from(None, env).expect("settings")
 }
 
-/// One statement that makes `rows` requests, in the dialect of the connection: 80 % closed,
-/// 20 % open, due over two years, received over `days` days from 1 January 2026 (1: all on
+/// One statement that makes `rows` requests, in the dialect of the connection: 80 % closed
+/// (0 to 44 days after receipt), 20 % open, due over two years, received over `days` days from 1 January 2026 (1: all on
 /// that day).
 pub fn load_requests(conn: &mut DbConn, rows: u64, days: u64) {
-    let (series, due, received, uuid) = match conn {
+    // A closed request was closed (i % 45) days after its receipt, at 15:00 UTC, and so
+    // in time (the profile gives two months): the columns the closing service writes.
+    let (series, due, received, uuid, closed_at, closed_on) = match conn {
         DbConn::Sqlite(_) => (
             format!(
                 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < {rows})"
@@ -97,25 +99,33 @@ pub fn load_requests(conn: &mut DbConn, rows: u64, days: u64) {
             "date('2026-01-01', '+' || (i % 730) || ' days')".to_string(),
             format!("date('2026-01-01', '+' || (i % {days}) || ' days')"),
             "lower(hex(randomblob(16)))",
+            format!("datetime('2026-01-01 15:00:00', '+' || (i % {days} + i % 45) || ' days')"),
+            format!("date('2026-01-01', '+' || (i % {days} + i % 45) || ' days')"),
         ),
         DbConn::Postgres(_) => (
             format!("WITH n(i) AS (SELECT generate_series(1, {rows}))"),
             "DATE '2026-01-01' + (i % 730)".to_string(),
             format!("DATE '2026-01-01' + (i % {days})"),
             "md5(i::text)",
+            format!("TIMESTAMP '2026-01-01 15:00:00' + (i % {days} + i % 45) * INTERVAL '1 day'"),
+            format!("DATE '2026-01-01' + (i % {days} + i % 45)"),
         ),
     };
     let sql = format!(
         "{series}
          INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, requester_name, requester_email,
-                               details, received_at, received_on, due_on, created_by, created_at, form)
+                               details, received_at, received_on, due_on, created_by, created_at, form,
+                               closed_at, closed_on, on_time)
          SELECT {uuid}, 2026,
                 CASE i % 7 WHEN 0 THEN 'access' WHEN 1 THEN 'erasure' WHEN 2 THEN 'rectification' WHEN 3 THEN 'objection'
                            WHEN 4 THEN 'portability' WHEN 5 THEN 'restriction' ELSE 'consent_withdrawal' END,
                 CASE WHEN i % 5 = 0 THEN (CASE i % 3 WHEN 0 THEN 'in_progress' WHEN 1 THEN 'verifying' ELSE 'on_hold' END)
                      ELSE (CASE i % 2 WHEN 0 THEN 'fulfilled' ELSE 'rejected' END) END,
                 'two-months', 'web', 'fr', 'Personne ' || i, 'p' || i || '@example.org', '',
-                TIMESTAMP '2026-01-01 10:00:00', {received}, {due}, 'bench', TIMESTAMP '2026-01-01 10:00:00', '{{}}'
+                TIMESTAMP '2026-01-01 10:00:00', {received}, {due}, 'bench', TIMESTAMP '2026-01-01 10:00:00', '{{}}',
+                CASE WHEN i % 5 = 0 THEN NULL ELSE {closed_at} END,
+                CASE WHEN i % 5 = 0 THEN NULL ELSE {closed_on} END,
+                CASE WHEN i % 5 = 0 THEN NULL ELSE 1 = 1 END
          FROM n"
     );
     if let DbConn::Postgres(_) = conn {

@@ -104,6 +104,10 @@ pub struct RequestChanges<'a> {
     pub verified_at: Option<Option<NaiveDateTime>>,
     pub verified_method: Option<Option<&'a str>>,
     pub closed_at: Option<Option<NaiveDateTime>>,
+    /// With `closed_at`: the day it falls on in the law's time zone, and for an answer,
+    /// whether in time (the Reports page's counts are keyed on them).
+    pub closed_on: Option<Option<NaiveDate>>,
+    pub on_time: Option<Option<bool>>,
     pub reject_ground: Option<Option<&'a str>>,
     pub email_confirmed_at: Option<Option<NaiveDateTime>>,
     pub assignee_id: Option<Option<i64>>,

@@ -41,6 +41,8 @@ diesel::table! {
         sources_state -> Nullable<Text>,
         acting -> Text,
         subject_birth_date -> Nullable<Date>,
+        closed_on -> Nullable<Date>,
+        on_time -> Nullable<Bool>,
     }
 }
 
@@ -451,3 +453,15 @@ diesel::table! {
 
 diesel::joinable!(stored_file_chunks -> stored_files (name));
 diesel::allow_tables_to_appear_in_same_query!(stored_file_chunks, stored_files);
+
+diesel::table! {
+    report_counts (series, period, key, days, on_time, shard) {
+        series -> Text,
+        period -> Text,
+        key -> Text,
+        days -> Integer,
+        on_time -> Integer,
+        shard -> Integer,
+        count -> BigInt,
+    }
+}

@@ -81,6 +81,11 @@ pub fn run(
     if due > 0 {
         tracing::info!(due, "restriction lifts and retention ends re-enqueued");
     }
+    // Answers a node of the previous release recorded during a rolling upgrade.
+    let stamped = crate::workflow::reports::stamp_closed(conn, &state.law)?;
+    if stamped > 0 {
+        tracing::info!(stamped, "closed requests stamped for the reports");
+    }
     Ok(Purged {
         documents,
         requests_anonymised,

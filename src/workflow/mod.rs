@@ -10,6 +10,7 @@ mod filing;
 pub mod follow;
 pub mod intake;
 pub mod limits;
+pub mod reports;
 pub mod requester;
 pub mod scopes;
 pub mod staff_actions;

@@ -89,6 +89,22 @@ pub fn record(
             _ => None,
         };
         let held_from = after.held_from.map(Status::as_str);
+        let stamp = closes
+            .then(|| {
+                super::reports::closing_stamp(
+                    law,
+                    &crate::store::reports::ClosedFacts {
+                        status: after.status.as_str().to_string(),
+                        profile: row.profile.clone(),
+                        received_on: row.received_on,
+                        closed_at: Some(at),
+                        paused_days: to_i32(after.paused_days),
+                        extension_months: row.extension_months,
+                        extension_days: row.extension_days,
+                    },
+                )
+            })
+            .flatten();
         let changes = RequestChanges {
             status: Some(after.status.as_str()),
             held_from: Some(held_from),
@@ -98,6 +114,8 @@ pub fn record(
             verified_at: matches!(rec.step, Step::Verify).then_some(Some(at)),
             verified_method: method.map(Some),
             closed_at: closes.then_some(Some(at)),
+            closed_on: stamp.map(|(on, _)| Some(on)),
+            on_time: stamp.map(|(_, in_time)| in_time),
             reject_ground: ground.map(Some),
             ..Default::default()
         };

@@ -40,6 +40,7 @@ mod purge;
 mod received_at;
 mod register;
 mod reminders;
+mod report_counts;
 mod represent;
 mod requests;
 mod scopes;

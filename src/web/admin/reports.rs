@@ -6,20 +6,20 @@ use std::collections::HashMap;
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
-use chrono::{Datelike, Months, NaiveDate, NaiveDateTime};
+use chrono::{Datelike, Months, NaiveDate};
 
 use crate::i18n::{Lang, Strings, long_date};
 use serde::Deserialize;
 
 use super::chart::{Chart, CountTable};
 use super::{AdminError, Staff};
-use crate::domain::deadline::{Pauses, Period};
 use crate::domain::kind::RequestKind;
 use crate::domain::reference::Reference;
-use crate::store::reports::{self as report_rows, ClosedFacts, OpenCounts};
+use crate::store::reports::{self as report_rows, OpenCounts};
 use crate::store::users;
 use crate::web::State;
 use crate::workflow;
+use crate::workflow::reports::Timeliness;
 
 /// The outcomes a closed request can have, in the order the page shows them.
 pub const OUTCOMES: [&str; 4] = ["fulfilled", "rejected", "withdrawn", "expired"];
@@ -80,28 +80,17 @@ impl MonthRange {
         }
         months
     }
-
-    fn start_instant(&self) -> NaiveDateTime {
-        self.first.and_time(chrono::NaiveTime::MIN)
-    }
-
-    fn end_instant(&self) -> NaiveDateTime {
-        self.until().and_time(chrono::NaiveTime::MIN)
-    }
 }
 
-/// How fast and how often in time answered (fulfilled or rejected) requests were answered.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Timeliness {
-    pub closed: usize,
-    pub on_time: usize,
-    /// Calendar days from receipt to closing.
-    pub median_days: Option<f64>,
-    pub p90_days: Option<i64>,
+/// The timeliness figures in the reader's words.
+trait TimelinessText {
+    fn on_time_text(&self, t: &Strings) -> String;
+    fn median_text(&self, t: &Strings) -> String;
+    fn p90_text(&self, t: &Strings) -> String;
 }
 
-impl Timeliness {
-    pub fn on_time_text(&self, t: &Strings) -> String {
+impl TimelinessText for Timeliness {
+    fn on_time_text(&self, t: &Strings) -> String {
         if self.closed == 0 {
             return t.t("reports.timeliness.none").into();
         }
@@ -116,7 +105,7 @@ impl Timeliness {
         )
     }
 
-    pub fn median_text(&self, t: &Strings) -> String {
+    fn median_text(&self, t: &Strings) -> String {
         self.median_days.map_or_else(
             || "—".into(),
             |d| {
@@ -129,7 +118,7 @@ impl Timeliness {
         )
     }
 
-    pub fn p90_text(&self, t: &Strings) -> String {
+    fn p90_text(&self, t: &Strings) -> String {
         self.p90_days
             .map_or_else(|| "—".into(), |d| t.count("reports.days", d))
     }
@@ -157,66 +146,6 @@ fn month_words(t: &Strings, month: NaiveDate) -> (String, String) {
         &[("yy", &format!("{:02}", month.year() % 100))],
     );
     (long, short)
-}
-
-/// Closed on or before the due date, by the deadline law the request page uses: the
-/// deadline as it stood on the day the request was closed.
-pub fn timeliness(law: &crate::config::Law, closed: &[ClosedFacts]) -> Timeliness {
-    let mut days = Vec::with_capacity(closed.len());
-    let mut on_time = 0;
-    for c in closed {
-        let Some(at) = c.closed_at else { continue };
-        let closed_on = law.today(at.and_utc());
-        let extension = Period {
-            months: u32::try_from(c.extension_months).unwrap_or(0),
-            days: u32::try_from(c.extension_days).unwrap_or(0),
-        };
-        let pauses = Pauses {
-            closed_days: i64::from(c.paused_days),
-            open_since: None,
-        };
-        let due = workflow::deadline_for(
-            law,
-            &c.profile,
-            c.received_on,
-            extension,
-            &pauses,
-            closed_on,
-        );
-        if closed_on <= due.due_on {
-            on_time += 1;
-        }
-        days.push((closed_on - c.received_on).num_days());
-    }
-    days.sort_unstable();
-    Timeliness {
-        closed: days.len(),
-        on_time,
-        median_days: median(&days),
-        p90_days: nearest_rank(&days, 90),
-    }
-}
-
-pub fn median(sorted: &[i64]) -> Option<f64> {
-    let n = sorted.len();
-    if n == 0 {
-        return None;
-    }
-    let mid = n / 2;
-    Some(if n % 2 == 1 {
-        sorted[mid] as f64
-    } else {
-        (sorted[mid - 1] + sorted[mid]) as f64 / 2.0
-    })
-}
-
-/// The nearest-rank percentile: the smallest value with at least `p` % of values at or below.
-pub fn nearest_rank(sorted: &[i64], p: usize) -> Option<i64> {
-    if sorted.is_empty() {
-        return None;
-    }
-    let rank = (p * sorted.len()).div_ceil(100).max(1);
-    sorted.get(rank - 1).copied()
 }
 
 pub struct Section {
@@ -268,21 +197,23 @@ pub async fn show(
     staff.require(staff.role.can_read_reports())?;
     let today = state.law.today(state.clock.now());
     let range = MonthRange::parse(&query, today);
-    let (received, closed, facts, open, overdue, people) = state
+    let (figures, overdue, people) = state
         .db(move |conn, _| {
-            let received = report_rows::received_per_month(conn, range.first, range.until())?;
-            let (start, end) = (range.start_instant(), range.end_instant());
-            let closed = report_rows::closed_per_month(conn, start, end)?;
-            let facts = report_rows::answered_between(conn, start, end)?;
-            let open = report_rows::open_by_days_left(conn, today)?;
+            let figures = workflow::reports::figures(conn, range.first, range.until(), today)?;
             let overdue = report_rows::overdue(conn, today, OVERDUE_SHOWN)?;
             let people: HashMap<i64, String> = users::list(conn)?
                 .iter()
                 .map(|u| (u.id, crate::staff::display_name(u)))
                 .collect();
-            Ok::<_, diesel::result::Error>((received, closed, facts, open, overdue, people))
+            Ok::<_, diesel::result::Error>((figures, overdue, people))
         })
         .await?;
+    let workflow::reports::Figures {
+        received,
+        closed,
+        timeliness,
+        open,
+    } = figures;
     let t = staff.lang().strings();
     let lang = staff.lang();
     let codes = range.months();
@@ -358,7 +289,6 @@ pub async fn show(
             ],
         )
     };
-    let timeliness = timeliness(&state.law, &facts);
     Ok(staff.page(&ReportsPage {
         nav: staff.nav(),
         download_query: format!("from={}&to={}", range.from_label(), range.to_label()),
@@ -437,16 +367,5 @@ mod tests {
             (r.from_label(), r.to_label()),
             ("2025-01".into(), "2025-01".into())
         );
-    }
-
-    #[test]
-    fn median_and_nearest_rank_percentile() {
-        assert_eq!(median(&[]), None);
-        assert_eq!(median(&[3, 5, 10]), Some(5.0));
-        assert_eq!(median(&[3, 5, 10, 20]), Some(7.5));
-        let ten: Vec<i64> = (1..=10).collect();
-        assert_eq!(nearest_rank(&ten, 90), Some(9));
-        assert_eq!(nearest_rank(&[4], 90), Some(4));
-        assert_eq!(nearest_rank(&[1, 2, 3], 90), Some(3));
     }
 }

@@ -1,0 +1,11 @@
+DROP TRIGGER report_counts_follow ON requests;
+DROP FUNCTION report_counts_follow();
+DROP FUNCTION report_count_request(requests, BIGINT, TEXT[]);
+DROP FUNCTION report_count_add(TEXT, TEXT, TEXT, INTEGER, INTEGER, INTEGER, BIGINT);
+DROP FUNCTION report_open_period(requests);
+DROP FUNCTION report_closed_on_time(requests);
+DROP FUNCTION report_closed_days(requests);
+DROP TABLE report_counts;
+DROP INDEX requests_closed_unstamped;
+ALTER TABLE requests DROP COLUMN on_time;
+ALTER TABLE requests DROP COLUMN closed_on;
