@@ -289,6 +289,9 @@ pub struct Database {
     pub url: String,
     pub pool_size: u32,
     pub busy_timeout_ms: u64,
+    /// How much of a SQLite file each pooled connection may map into memory (MiB; 0: none).
+    /// Mapped pages count in the server's resident memory once per connection that read them.
+    pub sqlite_mmap_mib: u32,
     /// Apply pending migrations at start. Off where `dsar migrate` is run as a step of its
     /// own (several nodes, rolling upgrades): a start then refuses a database that lacks any.
     pub auto_migrate: bool,
@@ -300,6 +303,7 @@ impl std::fmt::Debug for Database {
             .field("url", &redact_url(&self.url))
             .field("pool_size", &self.pool_size)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
+            .field("sqlite_mmap_mib", &self.sqlite_mmap_mib)
             .field("auto_migrate", &self.auto_migrate)
             .finish()
     }
@@ -503,6 +507,9 @@ impl Settings {
             bail!(
                 "worker.retry_backoff_seconds must be at least 1 (0 would retry a failing job in a tight loop)"
             );
+        }
+        if self.database.sqlite_mmap_mib > 4096 {
+            bail!("database.sqlite_mmap_mib must be at most 4096 (MiB)");
         }
         if self.database.pool_size == 0 {
             bail!("database.pool_size must be at least 1");

@@ -386,6 +386,7 @@ mod tests {
             url: format!("sqlite://{}", dir.join("files.sqlite3").display()),
             pool_size: 3,
             busy_timeout_ms: 5000,
+            sqlite_mmap_mib: 0,
             auto_migrate: true,
         };
         let pool = crate::store::connect(&settings).expect("pool");

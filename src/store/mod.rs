@@ -107,6 +107,7 @@ pub type Pool = r2d2::Pool<Manager>;
 pub struct Manager {
     target: Target,
     busy_timeout_ms: u64,
+    mmap_bytes: u64,
 }
 
 #[derive(Debug, Clone)]
@@ -133,6 +134,7 @@ impl Manager {
         Ok(Manager {
             target,
             busy_timeout_ms: settings.busy_timeout_ms,
+            mmap_bytes: u64::from(settings.sqlite_mmap_mib) << 20,
         })
     }
 
@@ -171,8 +173,8 @@ impl ManageConnection for Manager {
                 conn.batch_execute(&format!(
                     "PRAGMA busy_timeout = {}; PRAGMA journal_mode = WAL; \
                      PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; \
-                     PRAGMA mmap_size = 268435456;",
-                    self.busy_timeout_ms
+                     PRAGMA mmap_size = {};",
+                    self.busy_timeout_ms, self.mmap_bytes
                 ))
                 .map_err(r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(conn))
