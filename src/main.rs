@@ -51,6 +51,9 @@ enum Command {
     /// The audit trail.
     #[command(subcommand)]
     Audit(AuditCommand),
+    /// The Reports page's kept counts.
+    #[command(subcommand)]
+    Reports(ReportsCommand),
     /// Stored files (documents, staged data, packages).
     #[command(subcommand)]
     Storage(StorageCommand),
@@ -91,6 +94,15 @@ enum StorageCommand {
     /// server to storage.backend = "database" (run it with that setting, before the nodes
     /// start on it). Safe to run again; the folders are left as they are.
     Import,
+}
+
+#[derive(Subcommand)]
+enum ReportsCommand {
+    /// Count every request again and compare with the kept counts; exit non-zero if they
+    /// differ.
+    Check,
+    /// Count every request again into the kept counts (writers wait meanwhile).
+    Rebuild,
 }
 
 #[derive(Subcommand)]
@@ -281,6 +293,7 @@ fn run(command: Command, settings: Settings) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Storage(StorageCommand::Import) => storage_import(&settings),
+        Command::Reports(cmd) => reports(cmd, &settings),
         Command::Audit(AuditCommand::Verify) => {
             let mut conn = database(&settings)?;
             // Entries still waiting for the sealer join the chain first, so the walk covers
@@ -322,6 +335,44 @@ fn database(settings: &Settings) -> anyhow::Result<store::DbConn> {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
     Ok(conn)
+}
+
+fn reports(cmd: ReportsCommand, settings: &Settings) -> anyhow::Result<ExitCode> {
+    let mut conn = database(settings)?;
+    let law = settings.law()?;
+    match cmd {
+        ReportsCommand::Check => {
+            let today = law.today(Clock::default().now());
+            let Some(check) = dsar::workflow::reports::check(&mut conn, &law, today)? else {
+                println!("no request yet: nothing to check");
+                return Ok(ExitCode::SUCCESS);
+            };
+            let received: i64 = check.recount.received.iter().map(|c| c.count).sum();
+            let span = format!(
+                "{} to {}",
+                check.first.format("%Y-%m"),
+                (check.until - chrono::Days::new(1)).format("%Y-%m")
+            );
+            if check.kept == check.recount {
+                println!("the reports' counts equal a recount of {received} requests ({span})");
+                Ok(ExitCode::SUCCESS)
+            } else {
+                println!(
+                    "the reports' counts DIFFER from a recount of {received} requests ({span}); \
+                     `dsar reports rebuild` counts them again\nkept:    {:?}\nrecount: {:?}",
+                    check.kept, check.recount
+                );
+                Ok(ExitCode::FAILURE)
+            }
+        }
+        ReportsCommand::Rebuild => {
+            let stamped = dsar::workflow::reports::rebuild(&mut conn, &law)?;
+            println!(
+                "the reports' counts were counted again from every request ({stamped} closed requests stamped first)"
+            );
+            Ok(ExitCode::SUCCESS)
+        }
+    }
 }
 
 fn storage_import(settings: &Settings) -> anyhow::Result<ExitCode> {

@@ -178,6 +178,76 @@ pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Ope
     Ok(open)
 }
 
+/// The first day of receipt and the last day anything happened (received or closed), over
+/// every request: the span a full check covers.
+pub fn span(conn: &mut DbConn) -> QueryResult<Option<(NaiveDate, NaiveDate)>> {
+    use diesel::dsl::{max, min};
+    let (first, last): (Option<NaiveDate>, Option<NaiveDate>) = requests::table
+        .select((min(requests::received_on), max(requests::received_on)))
+        .first(conn)?;
+    let closed: Option<NaiveDateTime> = requests::table
+        .select(max(requests::closed_at))
+        .first(conn)?;
+    Ok(first.zip(last).map(|(first, last)| {
+        let last = closed.map_or(last, |c| last.max(c.date()));
+        (first, last)
+    }))
+}
+
+/// Counts every request again into `report_counts`, as the triggers would have: after a
+/// bulk load with the triggers off, or when a check finds the counts wrong. Writers wait
+/// meanwhile (SQLite's write lock; a SHARE lock on PostgreSQL), so no change slips between
+/// the count and the swap.
+pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
+    let (lock, month_of, day_of, days_between) = match conn {
+        DbConn::Sqlite(_) => (
+            None,
+            "substr({}, 1, 7)",
+            "{}",
+            "CAST(julianday(closed_on) - julianday(received_on) AS INTEGER)",
+        ),
+        DbConn::Postgres(_) => (
+            Some("LOCK TABLE requests IN SHARE MODE"),
+            "to_char({}, 'YYYY-MM')",
+            "to_char({}, 'YYYY-MM-DD')",
+            "closed_on - received_on",
+        ),
+    };
+    let answered = "closed_on IS NOT NULL AND status IN ('fulfilled', 'rejected')";
+    let insert = "INSERT INTO report_counts (series, period, key, days, on_time, shard, count)";
+    let received_month = month_of.replace("{}", "received_on");
+    let closed_month = month_of.replace("{}", "closed_at");
+    let due_day = day_of.replace("{}", "due_on");
+    let statements = [
+        "DELETE FROM report_counts".to_string(),
+        format!(
+            "{insert} SELECT 'received', {received_month}, kind, -1, -1, CAST(id % 16 AS INTEGER), COUNT(*) \
+             FROM requests GROUP BY 2, 3, 6"
+        ),
+        format!(
+            "{insert} SELECT 'closed', {closed_month}, status, \
+             CASE WHEN {answered} THEN {days_between} ELSE -1 END, \
+             CASE WHEN {answered} THEN (CASE WHEN coalesce(on_time, FALSE) THEN 1 ELSE 0 END) ELSE -1 END, \
+             CAST(id % 16 AS INTEGER), COUNT(*) FROM requests WHERE closed_at IS NOT NULL \
+             GROUP BY 2, 3, 4, 5, 6"
+        ),
+        format!(
+            "{insert} SELECT 'open', CASE WHEN paused_since IS NULL THEN {due_day} ELSE 'stopped' END, '', -1, -1, \
+             CAST(id % 16 AS INTEGER), COUNT(*) FROM requests \
+             WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold') GROUP BY 2, 6"
+        ),
+    ];
+    super::write_tx(conn, |conn| {
+        if let Some(lock) = lock {
+            diesel::sql_query(lock).execute(conn)?;
+        }
+        for sql in &statements {
+            diesel::sql_query(sql).execute(conn)?;
+        }
+        Ok(())
+    })
+}
+
 /// The same figures counted from every request: slow at a million requests, what the kept
 /// counts must always equal (tests, and a look when they are in doubt).
 pub mod recount {

@@ -249,6 +249,76 @@ fn migrate_applies_once_and_audit_verify_finds_a_tampered_row() {
     );
 }
 
+#[test]
+fn reports_check_finds_wrong_counts_and_rebuild_mends_them() {
+    let dir = tempfile::tempdir().expect("dir");
+    let empty = dsar(&dir, &["reports", "check"], &[]);
+    assert!(empty.status.success(), "{}", text(&empty.stderr));
+    assert!(text(&empty.stdout).contains("no request yet"));
+
+    let path = dir.path().join("cli.sqlite3");
+    let mut conn =
+        diesel::sqlite::SqliteConnection::establish(path.to_str().expect("path")).expect("open");
+    // Three requests as the previous release left them: one open, one answered without the
+    // closing day this release stamps, one withdrawn.
+    diesel::sql_query(
+        "INSERT INTO requests (uuid, ref_year, kind, status, profile, channel, language, requester_name, \
+         requester_email, details, received_at, received_on, due_on, created_by, created_at, form, closed_at) VALUES \
+         ('a', 2026, 'access', 'new', 'gdpr', 'web', 'fr', 'A', 'a@example.org', '', '2026-03-02 09:00:00', '2026-03-02', '2026-04-02', 'cli', '2026-03-02 09:00:00', '{}', NULL), \
+         ('b', 2026, 'erasure', 'fulfilled', 'gdpr', 'web', 'fr', 'B', 'b@example.org', '', '2026-03-03 09:00:00', '2026-03-03', '2026-04-03', 'cli', '2026-03-03 09:00:00', '{}', '2026-03-20 23:30:00'), \
+         ('c', 2026, 'access', 'withdrawn', 'gdpr', 'web', 'fr', 'C', 'c@example.org', '', '2026-04-01 09:00:00', '2026-04-01', '2026-05-01', 'cli', '2026-04-01 09:00:00', '{}', '2026-04-02 08:00:00')",
+    )
+    .execute(&mut conn)
+    .expect("requests");
+    let unstamped = dsar(&dir, &["reports", "check"], &[]);
+    assert!(!unstamped.status.success());
+    assert!(
+        text(&unstamped.stdout)
+            .contains("DIFFER from a recount of 3 requests (2026-03 to 2026-04)"),
+        "{}",
+        text(&unstamped.stdout)
+    );
+
+    let rebuilt = dsar(&dir, &["reports", "rebuild"], &[]);
+    assert!(rebuilt.status.success(), "{}", text(&rebuilt.stderr));
+    assert!(
+        text(&rebuilt.stdout).contains("2 closed requests stamped first"),
+        "{}",
+        text(&rebuilt.stdout)
+    );
+    let ok = dsar(&dir, &["reports", "check"], &[]);
+    assert!(ok.status.success(), "{}", text(&ok.stdout));
+    assert!(
+        text(&ok.stdout).contains("equal a recount of 3 requests"),
+        "{}",
+        text(&ok.stdout)
+    );
+    // Closed at 23:30 UTC on 20 March: the 21st in Paris, 18 days after receipt.
+    let (closed_on, on_time): (String, bool) = diesel::sql_query(
+        "SELECT closed_on AS day, on_time AS in_time FROM requests WHERE uuid = 'b'",
+    )
+    .get_result::<Stamp>(&mut conn)
+    .map(|s| (s.day, s.in_time))
+    .expect("stamp");
+    assert_eq!((closed_on.as_str(), on_time), ("2026-03-21", true));
+
+    diesel::sql_query("UPDATE report_counts SET count = count + 1 WHERE series = 'received'")
+        .execute(&mut conn)
+        .expect("tamper");
+    let tampered = dsar(&dir, &["reports", "check"], &[]);
+    assert!(!tampered.status.success());
+    assert!(dsar(&dir, &["reports", "rebuild"], &[]).status.success());
+    assert!(dsar(&dir, &["reports", "check"], &[]).status.success());
+}
+
+#[derive(diesel::QueryableByName)]
+struct Stamp {
+    #[diesel(sql_type = diesel::sql_types::Text)]
+    day: String,
+    #[diesel(sql_type = diesel::sql_types::Bool)]
+    in_time: bool,
+}
+
 /// `dsar serve` on the embedded defaults: creates its SQLite file under data/, serves
 /// /readyz, and stops cleanly on SIGTERM.
 #[test]
