@@ -178,6 +178,12 @@ pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Ope
     Ok(open)
 }
 
+/// Deletes the rows whose count fell to 0 (the due days of requests long closed, mostly), so
+/// that what the page reads stays as small as what is open and recent.
+pub fn drop_empty(conn: &mut DbConn) -> QueryResult<usize> {
+    diesel::sql_query("DELETE FROM report_counts WHERE count = 0").execute(conn)
+}
+
 /// The first day of receipt and the last day anything happened (received or closed), over
 /// every request: the span a full check covers.
 pub fn span(conn: &mut DbConn) -> QueryResult<Option<(NaiveDate, NaiveDate)>> {
@@ -199,18 +205,22 @@ pub fn span(conn: &mut DbConn) -> QueryResult<Option<(NaiveDate, NaiveDate)>> {
 /// meanwhile (SQLite's write lock; a SHARE lock on PostgreSQL), so no change slips between
 /// the count and the swap.
 pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
-    let (lock, month_of, day_of, days_between) = match conn {
+    // The shard as the migrations' triggers write it: one on SQLite, whose writers take
+    // turns anyway.
+    let (lock, month_of, day_of, days_between, shard) = match conn {
         DbConn::Sqlite(_) => (
             None,
             "substr({}, 1, 7)",
             "{}",
             "CAST(julianday(closed_on) - julianday(received_on) AS INTEGER)",
+            "0",
         ),
         DbConn::Postgres(_) => (
             Some("LOCK TABLE requests IN SHARE MODE"),
             "to_char({}, 'YYYY-MM')",
             "to_char({}, 'YYYY-MM-DD')",
             "closed_on - received_on",
+            "CAST(id % 16 AS INTEGER)",
         ),
     };
     let answered = "closed_on IS NOT NULL AND status IN ('fulfilled', 'rejected')";
@@ -221,19 +231,19 @@ pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
     let statements = [
         "DELETE FROM report_counts".to_string(),
         format!(
-            "{insert} SELECT 'received', {received_month}, kind, -1, -1, CAST(id % 16 AS INTEGER), COUNT(*) \
+            "{insert} SELECT 'received', {received_month}, kind, -1, -1, {shard}, COUNT(*) \
              FROM requests GROUP BY 2, 3, 6"
         ),
         format!(
             "{insert} SELECT 'closed', {closed_month}, status, \
              CASE WHEN {answered} THEN {days_between} ELSE -1 END, \
              CASE WHEN {answered} THEN (CASE WHEN coalesce(on_time, FALSE) THEN 1 ELSE 0 END) ELSE -1 END, \
-             CAST(id % 16 AS INTEGER), COUNT(*) FROM requests WHERE closed_at IS NOT NULL \
+             {shard}, COUNT(*) FROM requests WHERE closed_at IS NOT NULL \
              GROUP BY 2, 3, 4, 5, 6"
         ),
         format!(
             "{insert} SELECT 'open', CASE WHEN paused_since IS NULL THEN {due_day} ELSE 'stopped' END, '', -1, -1, \
-             CAST(id % 16 AS INTEGER), COUNT(*) FROM requests \
+             {shard}, COUNT(*) FROM requests \
              WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold') GROUP BY 2, 6"
         ),
     ];

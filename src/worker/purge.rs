@@ -81,11 +81,13 @@ pub fn run(
     if due > 0 {
         tracing::info!(due, "restriction lifts and retention ends re-enqueued");
     }
-    // Answers a node of the previous release recorded during a rolling upgrade.
+    // Answers a node of the previous release recorded during a rolling upgrade, and the
+    // reports' rows that count nothing any more.
     let stamped = crate::workflow::reports::stamp_closed(conn, &state.law)?;
     if stamped > 0 {
         tracing::info!(stamped, "closed requests stamped for the reports");
     }
+    crate::store::reports::drop_empty(conn)?;
     Ok(Purged {
         documents,
         requests_anonymised,

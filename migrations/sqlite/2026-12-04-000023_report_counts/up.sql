@@ -18,8 +18,9 @@ CREATE INDEX requests_closed_unstamped ON requests (id)
 --             (otherwise -1, -1);
 --   open:     period = due day (YYYY-MM-DD) of an open request whose clock runs, or
 --             'stopped'; key = ''.
--- shard = id % 16 spreads the rows one busy month would share, so concurrent filings on
--- PostgreSQL do not queue on one row's lock. Counts can reach 0; readers skip those rows.
+-- shard: always 0 here, where writers take turns anyway (on PostgreSQL, id % 16 spreads the
+-- rows one busy month would share, so concurrent filings do not queue on one row's lock).
+-- Counts can reach 0; readers skip those rows.
 CREATE TABLE report_counts (
     series TEXT NOT NULL,
     period TEXT NOT NULL,
@@ -32,19 +33,19 @@ CREATE TABLE report_counts (
 );
 
 INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-SELECT 'received', substr(received_on, 1, 7), kind, -1, -1, id % 16, COUNT(*)
+SELECT 'received', substr(received_on, 1, 7), kind, -1, -1, 0, COUNT(*)
 FROM requests GROUP BY 2, 3, 6;
 INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-SELECT 'closed', substr(closed_at, 1, 7), status, -1, -1, id % 16, COUNT(*)
+SELECT 'closed', substr(closed_at, 1, 7), status, -1, -1, 0, COUNT(*)
 FROM requests WHERE closed_at IS NOT NULL GROUP BY 2, 3, 6;
 INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-SELECT 'open', CASE WHEN paused_since IS NULL THEN due_on ELSE 'stopped' END, '', -1, -1, id % 16, COUNT(*)
+SELECT 'open', CASE WHEN paused_since IS NULL THEN due_on ELSE 'stopped' END, '', -1, -1, 0, COUNT(*)
 FROM requests WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold') GROUP BY 2, 6;
 
 CREATE TRIGGER report_counts_insert AFTER INSERT ON requests
 BEGIN
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-    VALUES ('received', substr(NEW.received_on, 1, 7), NEW.kind, -1, -1, NEW.id % 16, 1)
+    VALUES ('received', substr(NEW.received_on, 1, 7), NEW.kind, -1, -1, 0, 1)
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
     SELECT 'closed', substr(NEW.closed_at, 1, 7), NEW.status,
@@ -52,11 +53,11 @@ BEGIN
                 THEN CAST(julianday(NEW.closed_on) - julianday(NEW.received_on) AS INTEGER) ELSE -1 END,
            CASE WHEN NEW.closed_on IS NOT NULL AND NEW.status IN ('fulfilled', 'rejected')
                 THEN coalesce(NEW.on_time, 0) ELSE -1 END,
-           NEW.id % 16, 1
+           0, 1
     WHERE NEW.closed_at IS NOT NULL
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-    SELECT 'open', CASE WHEN NEW.paused_since IS NULL THEN NEW.due_on ELSE 'stopped' END, '', -1, -1, NEW.id % 16, 1
+    SELECT 'open', CASE WHEN NEW.paused_since IS NULL THEN NEW.due_on ELSE 'stopped' END, '', -1, -1, 0, 1
     WHERE NEW.status IN ('new', 'verifying', 'in_progress', 'on_hold')
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
 END;
@@ -65,7 +66,7 @@ CREATE TRIGGER report_counts_delete AFTER DELETE ON requests
 BEGIN
     UPDATE report_counts SET count = count - 1
     WHERE series = 'received' AND period = substr(OLD.received_on, 1, 7) AND key = OLD.kind
-      AND days = -1 AND on_time = -1 AND shard = OLD.id % 16;
+      AND days = -1 AND on_time = -1 AND shard = 0;
     UPDATE report_counts SET count = count - 1
     WHERE OLD.closed_at IS NOT NULL AND series = 'closed' AND period = substr(OLD.closed_at, 1, 7)
       AND key = OLD.status
@@ -73,24 +74,23 @@ BEGIN
                       THEN CAST(julianday(OLD.closed_on) - julianday(OLD.received_on) AS INTEGER) ELSE -1 END
       AND on_time = CASE WHEN OLD.closed_on IS NOT NULL AND OLD.status IN ('fulfilled', 'rejected')
                          THEN coalesce(OLD.on_time, 0) ELSE -1 END
-      AND shard = OLD.id % 16;
+      AND shard = 0;
     UPDATE report_counts SET count = count - 1
     WHERE OLD.status IN ('new', 'verifying', 'in_progress', 'on_hold') AND series = 'open'
       AND period = CASE WHEN OLD.paused_since IS NULL THEN OLD.due_on ELSE 'stopped' END
-      AND key = '' AND days = -1 AND on_time = -1 AND shard = OLD.id % 16;
+      AND key = '' AND days = -1 AND on_time = -1 AND shard = 0;
 END;
 
 -- An update moves a request from one row of a series to another only when what that series
--- is keyed on changed: the old row loses one, the new one gains one. (Its id, hence its
--- shard, never changes.)
+-- is keyed on changed: the old row loses one, the new one gains one.
 CREATE TRIGGER report_counts_received_moved AFTER UPDATE OF kind, received_on ON requests
 WHEN OLD.kind IS NOT NEW.kind OR OLD.received_on IS NOT NEW.received_on
 BEGIN
     UPDATE report_counts SET count = count - 1
     WHERE series = 'received' AND period = substr(OLD.received_on, 1, 7) AND key = OLD.kind
-      AND days = -1 AND on_time = -1 AND shard = OLD.id % 16;
+      AND days = -1 AND on_time = -1 AND shard = 0;
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-    VALUES ('received', substr(NEW.received_on, 1, 7), NEW.kind, -1, -1, NEW.id % 16, 1)
+    VALUES ('received', substr(NEW.received_on, 1, 7), NEW.kind, -1, -1, 0, 1)
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
 END;
 
@@ -104,14 +104,14 @@ BEGIN
                 THEN CAST(julianday(OLD.closed_on) - julianday(OLD.received_on) AS INTEGER) ELSE -1 END
       AND on_time = CASE WHEN OLD.closed_on IS NOT NULL AND OLD.status IN ('fulfilled', 'rejected')
                 THEN coalesce(OLD.on_time, 0) ELSE -1 END
-      AND shard = OLD.id % 16;
+      AND shard = 0;
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
     SELECT 'closed', substr(NEW.closed_at, 1, 7), NEW.status,
            CASE WHEN NEW.closed_on IS NOT NULL AND NEW.status IN ('fulfilled', 'rejected')
                 THEN CAST(julianday(NEW.closed_on) - julianday(NEW.received_on) AS INTEGER) ELSE -1 END,
            CASE WHEN NEW.closed_on IS NOT NULL AND NEW.status IN ('fulfilled', 'rejected')
                 THEN coalesce(NEW.on_time, 0) ELSE -1 END,
-           NEW.id % 16, 1
+           0, 1
     WHERE NEW.closed_at IS NOT NULL
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
 END;
@@ -123,9 +123,9 @@ BEGIN
     UPDATE report_counts SET count = count - 1
     WHERE OLD.status IN ('new', 'verifying', 'in_progress', 'on_hold') AND series = 'open'
       AND period = CASE WHEN OLD.paused_since IS NULL THEN OLD.due_on ELSE 'stopped' END
-      AND key = '' AND days = -1 AND on_time = -1 AND shard = OLD.id % 16;
+      AND key = '' AND days = -1 AND on_time = -1 AND shard = 0;
     INSERT INTO report_counts (series, period, key, days, on_time, shard, count)
-    SELECT 'open', CASE WHEN NEW.paused_since IS NULL THEN NEW.due_on ELSE 'stopped' END, '', -1, -1, NEW.id % 16, 1
+    SELECT 'open', CASE WHEN NEW.paused_since IS NULL THEN NEW.due_on ELSE 'stopped' END, '', -1, -1, 0, 1
     WHERE NEW.status IN ('new', 'verifying', 'in_progress', 'on_hold')
     ON CONFLICT (series, period, key, days, on_time, shard) DO UPDATE SET count = count + 1;
 END;
