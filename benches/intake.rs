@@ -8,7 +8,8 @@
 //!
 //!   cargo bench --bench intake                      # SQLite
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench intake
-//!   options: DSAR_BENCH_SECONDS (10), DSAR_BENCH_CONNECTIONS (64)
+//!   options: DSAR_BENCH_SECONDS (10), DSAR_BENCH_CONNECTIONS (64),
+//!   DSAR_BENCH_WITHOUT_REPORT_COUNTS=1 (the reports' triggers off: what they cost)
 
 mod common;
 
@@ -231,6 +232,7 @@ fn main() {
             Default::default(),
         )
         .expect("store");
+        common::report_counts_off_if_asked(&mut state.pool.get().expect("conn"));
         let data = web::Data::new(Arc::clone(&state));
         let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
         let port = listener.local_addr().expect("addr").port();
@@ -270,6 +272,7 @@ fn main() {
         let state = application.state();
         let key = {
             let mut conn = state.pool.get().expect("conn");
+            common::report_counts_off_if_asked(&mut conn);
             dsar::staff::api_keys::create_key(&mut conn, "bench", state.clock.now_naive())
                 .expect("key")
                 .0

@@ -162,6 +162,23 @@ pub fn load_requests(conn: &mut DbConn, rows: u64, days: u64) {
     }
 }
 
+/// With `DSAR_BENCH_WITHOUT_REPORT_COUNTS=1`, takes the reports' triggers off this database,
+/// to measure what keeping the counts costs a filing (an A/B in one build).
+pub fn report_counts_off_if_asked(conn: &mut DbConn) {
+    if std::env::var("DSAR_BENCH_WITHOUT_REPORT_COUNTS").is_err() {
+        return;
+    }
+    let sql = match conn {
+        DbConn::Sqlite(_) => {
+            "DROP TRIGGER report_counts_insert; DROP TRIGGER report_counts_delete;
+             DROP TRIGGER report_counts_received_moved; DROP TRIGGER report_counts_closed_moved;
+             DROP TRIGGER report_counts_open_moved;"
+        }
+        DbConn::Postgres(_) => "ALTER TABLE requests DISABLE TRIGGER report_counts_follow",
+    };
+    conn.batch_execute(sql).expect("triggers off");
+}
+
 /// The DPO every bench signs in as: bench@example.org, "benchmark password".
 pub fn add_dpo(conn: &mut DbConn, now: chrono::DateTime<chrono::Utc>) {
     let (user, _) = dsar::staff::add_user(
