@@ -17,9 +17,12 @@ use std::collections::HashSet;
 use std::io::{self, Write};
 
 use chrono::{Datelike, NaiveDateTime, Timelike};
-use flate2::write::DeflateEncoder;
 use flate2::{Compression, Crc};
 use sha2::{Digest, Sha256};
+
+use deflate::ParallelDeflate;
+
+mod deflate;
 
 const LOCAL_HEADER_SIG: u32 = 0x0403_4b50;
 const DATA_DESCRIPTOR_SIG: u32 = 0x0807_4b50;
@@ -37,6 +40,10 @@ const FLAG_UTF8: u16 = 1 << 11;
 const METHOD_STORED: u16 = 0;
 const METHOD_DEFLATE: u16 = 8;
 const FILE_MODE: u32 = 0o100_644;
+
+// Content is gathered into pieces this large before it is hashed and passed on: renderers
+// write a few bytes at a time, and per-call costs added up to more than the hashing.
+const PIECE: usize = 64 * 1024;
 
 const U32_MARK: u32 = u32::MAX;
 const U16_MARK: u16 = u16::MAX;
@@ -89,7 +96,7 @@ impl<W: Write> Write for Counting<W> {
 
 enum Sink<W: Write> {
     Plain(Counting<W>),
-    Deflate(DeflateEncoder<Counting<W>>),
+    Deflate(ParallelDeflate<Counting<W>>),
     // Only while moving between the two, or after an error left the writer unusable.
     Broken,
 }
@@ -114,6 +121,8 @@ pub struct ZipWriter<W: Write> {
     dos_time: u16,
     dos_date: u16,
     current: Option<Current>,
+    // Content of the current entry not yet hashed nor passed on; at most PIECE bytes.
+    piece: Vec<u8>,
     entries: Vec<Entry>,
     placements: Vec<Placement>,
     names: HashSet<String>,
@@ -129,6 +138,7 @@ impl<W: Write> ZipWriter<W> {
             dos_time,
             dos_date,
             current: None,
+            piece: Vec::with_capacity(PIECE),
             entries: Vec::new(),
             placements: Vec::new(),
             names: HashSet::new(),
@@ -196,7 +206,11 @@ impl<W: Write> ZipWriter<W> {
                 // The fast level: a package is written once and downloaded a few times, and
                 // on data like ours it is about twice as fast for a few percent more bytes.
                 Sink::Plain(out) => {
-                    self.sink = Sink::Deflate(DeflateEncoder::new(out, Compression::fast()))
+                    self.sink = Sink::Deflate(ParallelDeflate::new(
+                        out,
+                        Compression::fast(),
+                        deflate_workers(),
+                    )?)
                 }
                 _ => return Err(broken()),
             }
@@ -215,6 +229,7 @@ impl<W: Write> ZipWriter<W> {
     }
 
     fn finish_entry(&mut self) -> io::Result<()> {
+        self.pass_piece()?;
         let Some(current) = self.current.take() else {
             return Ok(());
         };
@@ -304,27 +319,65 @@ impl<W: Write> ZipWriter<W> {
     }
 }
 
+impl<W: Write> ZipWriter<W> {
+    /// Hashes the gathered piece and passes it to the sink.
+    fn pass_piece(&mut self) -> io::Result<()> {
+        if self.piece.is_empty() {
+            return Ok(());
+        }
+        let piece = std::mem::take(&mut self.piece);
+        let passed = self.pass(&piece);
+        self.piece = piece;
+        self.piece.clear();
+        passed
+    }
+
+    fn pass(&mut self, data: &[u8]) -> io::Result<()> {
+        let Some(current) = self.current.as_mut() else {
+            return Err(broken());
+        };
+        let passed = match &mut self.sink {
+            Sink::Plain(out) => out.write_all(data),
+            Sink::Deflate(encoder) => encoder.write_all(data),
+            Sink::Broken => Err(broken()),
+        };
+        // Part of the data may be in the entry: its size and hashes can no longer match it.
+        if let Err(e) = passed {
+            self.sink = Sink::Broken;
+            return Err(e);
+        }
+        current.crc.update(data);
+        current.sha256.update(data);
+        current.size += data.len() as u64;
+        Ok(())
+    }
+}
+
 impl<W: Write> Write for ZipWriter<W> {
     fn write(&mut self, data: &[u8]) -> io::Result<usize> {
-        let Some(current) = self.current.as_mut() else {
+        if self.current.is_none() {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "write to a ZIP before start_file",
             ));
-        };
-        let n = match &mut self.sink {
-            Sink::Plain(out) => out.write(data)?,
-            Sink::Deflate(encoder) => encoder.write(data)?,
-            Sink::Broken => return Err(broken()),
-        };
-        // Hash only what the sink took, so size, CRC and SHA-256 match the entry.
-        current.crc.update(&data[..n]);
-        current.sha256.update(&data[..n]);
-        current.size += n as u64;
+        }
+        if let Sink::Broken = self.sink {
+            return Err(broken());
+        }
+        if self.piece.is_empty() && data.len() >= PIECE {
+            self.pass(data)?;
+            return Ok(data.len());
+        }
+        let n = data.len().min(PIECE - self.piece.len());
+        self.piece.extend_from_slice(&data[..n]);
+        if self.piece.len() == PIECE {
+            self.pass_piece()?;
+        }
         Ok(n)
     }
 
     fn flush(&mut self) -> io::Result<()> {
+        self.pass_piece()?;
         match &mut self.sink {
             Sink::Plain(out) => out.flush(),
             Sink::Deflate(encoder) => encoder.flush(),
@@ -377,6 +430,12 @@ fn central_header(
         put_u16(record, zip64.len() as u16);
         record.extend_from_slice(&zip64);
     }
+}
+
+/// Threads that deflate an entry: one per core, as rendering waits on them more often than
+/// they on it.
+fn deflate_workers() -> usize {
+    std::thread::available_parallelism().map_or(1, usize::from)
 }
 
 /// The value itself if it fits, else the mark that sends readers to the ZIP64 field.

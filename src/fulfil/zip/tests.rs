@@ -577,3 +577,39 @@ fn the_zip_crate_reads_an_entry_over_4_gib() {
     after.read_to_string(&mut text).unwrap();
     assert_eq!(text, "still here");
 }
+
+/// Several MiB, so the entry is deflated as several chunks on worker threads; written in
+/// odd-sized pieces with a flush in the middle, as renderers and `io::copy` write.
+#[test]
+fn an_entry_of_many_deflate_chunks_reads_back_with_both_readers() {
+    let mut content = Vec::new();
+    let mut x: u32 = 7;
+    while content.len() < 3 * deflate::CHUNK + 12_345 {
+        x ^= x << 13;
+        x ^= x >> 17;
+        x ^= x << 5;
+        content.extend_from_slice(
+            format!("{{\"id\":{},\"v\":\"{x:08x}\"}},\n", content.len()).as_bytes(),
+        );
+    }
+    let mut zip = ZipWriter::new(Vec::new(), when());
+    zip.start_file("big.json", true).unwrap();
+    let (head, tail) = content.split_at(deflate::CHUNK + 999);
+    for piece in head.chunks(777) {
+        zip.write_all(piece).unwrap();
+    }
+    zip.flush().unwrap();
+    zip.write_all(tail).unwrap();
+    zip.start_file("after", true).unwrap();
+    zip.write_all(b"after").unwrap();
+    let (bytes, entries) = zip.finish().unwrap();
+
+    let expected = vec![
+        ("big.json".to_string(), content.clone()),
+        ("after".to_string(), b"after".to_vec()),
+    ];
+    assert_eq!(read_zip(&bytes), expected);
+    assert_eq!(read_with_zip_crate(Cursor::new(&bytes)), expected);
+    assert_eq!(entries[0].sha256, sha256_hex(&content));
+    assert!(list(&bytes)[0].compressed * 2 < content.len() as u64);
+}
