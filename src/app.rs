@@ -63,19 +63,12 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
     if !applied.is_empty() {
         tracing::info!(count = applied.len(), "applied database migrations");
     }
-    // Requests closed before the reports' counts existed (or by a previous release's node)
-    // count in the timeliness figures once stamped with their closing day.
-    let stamped = crate::workflow::reports::stamp_closed(&mut conn, &law)
-        .context("cannot stamp closed requests for the reports")?;
-    if stamped > 0 {
-        tracing::info!(count = stamped, "closed requests stamped for the reports");
-    }
     drop(conn);
     // Checked here so a bad `[mail]` stops the start, not the first mail; each worker builds
     // its own transport from the same settings.
     crate::mail::Transport::from_settings(&settings.mail)?;
     let (files, fulfilment_files) = file_stores(&settings)?;
-    Ok(Arc::new(AppState {
+    let state = Arc::new(AppState {
         settings,
         law,
         register,
@@ -87,7 +80,40 @@ pub fn prepare(settings: Settings, clock: Clock) -> anyhow::Result<Arc<AppState>
         files,
         fulfilment_files,
         task_runs: Default::default(),
-    }))
+    });
+    stamp_closed_meanwhile(&state);
+    Ok(state)
+}
+
+/// Requests closed before the reports' counts existed (or by a previous release's node) count
+/// in the timeliness figures once stamped with their closing day. A first start after the
+/// upgrade may find a million of them: they are stamped on a thread of their own while the
+/// process serves, and whatever fails is left to the nightly purge.
+fn stamp_closed_meanwhile(state: &Arc<AppState>) {
+    let state = Arc::clone(state);
+    let spawned = std::thread::Builder::new()
+        .name("stamp-closed".into())
+        .spawn(move || {
+            let stamped = state
+                .pool
+                .get()
+                .map_err(|e| e.to_string())
+                .and_then(|mut conn| {
+                    crate::workflow::reports::stamp_closed(&mut conn, &state.law)
+                        .map_err(|e| e.to_string())
+                });
+            match stamped {
+                Ok(0) => {}
+                Ok(count) => tracing::info!(count, "closed requests stamped for the reports"),
+                Err(error) => tracing::warn!(
+                    %error,
+                    "closed requests not stamped for the reports yet; the nightly purge tries again"
+                ),
+            }
+        });
+    if let Err(error) = spawned {
+        tracing::warn!(%error, "cannot start stamping closed requests for the reports");
+    }
 }
 
 /// Connections for stored files in the database, per process: each holds one for a single

@@ -113,17 +113,28 @@ pub struct ClosedFacts {
     pub paused_days: i32,
     pub extension_months: i32,
     pub extension_days: i32,
+    /// As stamped at closing (none on a request closed before the stamps existed).
+    pub closed_on: Option<NaiveDate>,
+    pub on_time: Option<bool>,
 }
 
 /// Up to `limit` closed requests not yet stamped with the day they were closed.
+/// On PostgreSQL the rows are locked, and those another transaction holds are skipped.
 pub fn unstamped_closed(conn: &mut DbConn, limit: i64) -> QueryResult<Vec<(i64, ClosedFacts)>> {
-    requests::table
-        .filter(requests::closed_at.is_not_null())
-        .filter(requests::closed_on.is_null())
-        .order(requests::id.asc())
-        .limit(limit)
-        .select((requests::id, ClosedFacts::as_select()))
-        .load(conn)
+    macro_rules! page {
+        () => {
+            requests::table
+                .filter(requests::closed_at.is_not_null())
+                .filter(requests::closed_on.is_null())
+                .order(requests::id.asc())
+                .limit(limit)
+                .select((requests::id, ClosedFacts::as_select()))
+        };
+    }
+    match conn {
+        DbConn::Sqlite(c) => page!().load(c),
+        DbConn::Postgres(c) => page!().for_update().skip_locked().load(c),
+    }
 }
 
 pub fn stamp_closed(
@@ -181,7 +192,9 @@ pub fn open_by_days_left(conn: &mut DbConn, today: NaiveDate) -> QueryResult<Ope
 /// Deletes the rows whose count fell to 0 (the due days of requests long closed, mostly), so
 /// that what the page reads stays as small as what is open and recent.
 pub fn drop_empty(conn: &mut DbConn) -> QueryResult<usize> {
-    diesel::sql_query("DELETE FROM report_counts WHERE count = 0").execute(conn)
+    super::write_tx(conn, |conn| {
+        diesel::sql_query("DELETE FROM report_counts WHERE count = 0").execute(conn)
+    })
 }
 
 /// The first day of receipt and the last day anything happened (received or closed), over

@@ -121,7 +121,9 @@ pub fn figures(
     })
 }
 
-/// The same figures from every request of the range: what the counts must always equal.
+/// The same figures from every request of the range: what the counts must always equal. An
+/// answer not stamped yet is judged by the law as configured now (the counts leave it out
+/// until [`stamp_closed`] stamps it).
 pub fn recount(
     conn: &mut DbConn,
     law: &Law,
@@ -133,7 +135,13 @@ pub fn recount(
     let (start, end) = (instant(first), instant(until));
     let mut days: Vec<AnsweredDays> = Vec::new();
     for facts in rows::recount::answered_between(conn, start, end)? {
-        let Some((closed_on, Some(on_time))) = closing_stamp(law, &facts) else {
+        // Whether an answer came in time was decided the day it was given, by the deadline
+        // law of that day; a later change of holidays or profiles does not decide it again.
+        let stamp = match (facts.closed_on, facts.on_time) {
+            (Some(closed_on), Some(on_time)) => Some((closed_on, Some(on_time))),
+            _ => closing_stamp(law, &facts),
+        };
+        let Some((closed_on, Some(on_time))) = stamp else {
             continue;
         };
         days.push(AnsweredDays {
@@ -157,19 +165,22 @@ pub fn recount(
 pub fn stamp_closed(conn: &mut DbConn, law: &Law) -> QueryResult<usize> {
     let mut stamped = 0;
     loop {
-        let page = rows::unstamped_closed(conn, 1_000)?;
-        if page.is_empty() {
-            return Ok(stamped);
-        }
-        crate::store::write_tx(conn, |conn| {
+        // The page is taken inside its transaction and, on PostgreSQL, without the rows
+        // another transaction holds (a node closing one, another node stamping): waiting
+        // for one of them while holding counts it needs would be a deadlock.
+        let page = crate::store::write_tx(conn, |conn| {
+            let page = rows::unstamped_closed(conn, 500)?;
             for (id, facts) in &page {
                 if let Some((closed_on, on_time)) = closing_stamp(law, facts) {
                     rows::stamp_closed(conn, *id, closed_on, on_time)?;
                 }
             }
-            Ok::<_, diesel::result::Error>(())
+            Ok::<_, diesel::result::Error>(page.len())
         })?;
-        stamped += page.len();
+        if page == 0 {
+            return Ok(stamped);
+        }
+        stamped += page;
     }
 }
 
@@ -182,12 +193,21 @@ pub fn check(conn: &mut DbConn, law: &Law, today: NaiveDate) -> QueryResult<Opti
     };
     let first = first.with_day(1).unwrap_or(first);
     let until = last.with_day(1).unwrap_or(last) + Months::new(1);
-    Ok(Some(Check {
-        first,
-        until,
-        kept: figures(conn, first, until, today)?,
-        recount: recount(conn, law, first, until, today)?,
-    }))
+    // Both read from one snapshot, so a filing meanwhile is in both or in neither.
+    diesel::Connection::transaction(conn, |conn| {
+        if let DbConn::Postgres(_) = conn {
+            diesel::RunQueryDsl::execute(
+                diesel::sql_query("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY"),
+                conn,
+            )?;
+        }
+        Ok(Some(Check {
+            first,
+            until,
+            kept: figures(conn, first, until, today)?,
+            recount: recount(conn, law, first, until, today)?,
+        }))
+    })
 }
 
 pub struct Check {

@@ -101,6 +101,8 @@ pub fn record(
                         paused_days: to_i32(after.paused_days),
                         extension_months: row.extension_months,
                         extension_days: row.extension_days,
+                        closed_on: None,
+                        on_time: None,
                     },
                 )
             })

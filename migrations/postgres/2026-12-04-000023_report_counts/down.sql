@@ -1,5 +1,6 @@
 DROP TRIGGER report_counts_follow ON requests;
 DROP FUNCTION report_counts_follow();
+DROP FUNCTION report_count_move(TEXT, INTEGER, TEXT, TEXT, INTEGER, INTEGER, TEXT, TEXT, INTEGER, INTEGER);
 DROP FUNCTION report_count_request(requests, BIGINT, TEXT[]);
 DROP FUNCTION report_count_add(TEXT, TEXT, TEXT, INTEGER, INTEGER, INTEGER, BIGINT);
 DROP FUNCTION report_open_period(requests);

@@ -76,9 +76,37 @@ BEGIN
 END;
 $$;
 
+-- Moves one count from the old row of a series to the new one (NULL period: none), the two
+-- rows locked in key order: every transaction takes the rows of a series in that order,
+-- and the series in the order received, closed, open, so two that move counts in opposite
+-- directions (one request put on hold while another resumes) never wait on each other.
+CREATE FUNCTION report_count_move(s TEXT, sh INTEGER,
+                                  op TEXT, ok TEXT, od INTEGER, oo INTEGER,
+                                  np TEXT, nk TEXT, nd INTEGER, no INTEGER) RETURNS void
+LANGUAGE plpgsql AS $$
+BEGIN
+    IF op IS NOT NULL AND np IS NOT NULL AND ROW(op, ok, od, oo) = ROW(np, nk, nd, no) THEN
+        RETURN;
+    END IF;
+    IF op IS NOT NULL AND (np IS NULL OR ROW(op, ok, od, oo) < ROW(np, nk, nd, no)) THEN
+        PERFORM report_count_add(s, op, ok, od, oo, sh, -1);
+        IF np IS NOT NULL THEN
+            PERFORM report_count_add(s, np, nk, nd, no, sh, 1);
+        END IF;
+    ELSE
+        IF np IS NOT NULL THEN
+            PERFORM report_count_add(s, np, nk, nd, no, sh, 1);
+        END IF;
+        IF op IS NOT NULL THEN
+            PERFORM report_count_add(s, op, ok, od, oo, sh, -1);
+        END IF;
+    END IF;
+END;
+$$;
+
 CREATE FUNCTION report_counts_follow() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
-    moved TEXT[] := '{}';
+    sh INTEGER;
 BEGIN
     IF TG_OP = 'INSERT' AND NEW.closed_at IS NULL
        AND NEW.status IN ('new', 'verifying', 'in_progress', 'on_hold') THEN
@@ -99,20 +127,23 @@ BEGIN
     END IF;
     -- An update moves a request between rows of a series only when what that series is
     -- keyed on changed. (Its id, hence its shard, never changes.)
+    sh := (NEW.id % 16)::INTEGER;
     IF OLD.kind IS DISTINCT FROM NEW.kind OR OLD.received_on IS DISTINCT FROM NEW.received_on THEN
-        moved := moved || 'received'::TEXT;
+        PERFORM report_count_move('received', sh,
+            to_char(OLD.received_on, 'YYYY-MM'), OLD.kind, -1, -1,
+            to_char(NEW.received_on, 'YYYY-MM'), NEW.kind, -1, -1);
     END IF;
     IF OLD.status IS DISTINCT FROM NEW.status OR OLD.closed_at IS DISTINCT FROM NEW.closed_at
        OR OLD.closed_on IS DISTINCT FROM NEW.closed_on OR OLD.on_time IS DISTINCT FROM NEW.on_time
        OR OLD.received_on IS DISTINCT FROM NEW.received_on THEN
-        moved := moved || 'closed'::TEXT;
+        PERFORM report_count_move('closed', sh,
+            to_char(OLD.closed_at, 'YYYY-MM'), OLD.status, report_closed_days(OLD), report_closed_on_time(OLD),
+            to_char(NEW.closed_at, 'YYYY-MM'), NEW.status, report_closed_days(NEW), report_closed_on_time(NEW));
     END IF;
     IF report_open_period(OLD) IS DISTINCT FROM report_open_period(NEW) THEN
-        moved := moved || 'open'::TEXT;
-    END IF;
-    IF cardinality(moved) > 0 THEN
-        PERFORM report_count_request(OLD, -1, moved);
-        PERFORM report_count_request(NEW, 1, moved);
+        PERFORM report_count_move('open', sh,
+            report_open_period(OLD), '', -1, -1,
+            report_open_period(NEW), '', -1, -1);
     END IF;
     RETURN NULL;
 END;
