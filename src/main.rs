@@ -353,15 +353,19 @@ fn reports(cmd: ReportsCommand, settings: &Settings) -> anyhow::Result<ExitCode>
                 check.first.format("%Y-%m"),
                 (check.until - chrono::Days::new(1)).format("%Y-%m")
             );
-            if check.kept == check.recount {
-                println!("the reports' counts equal a recount of {received} requests ({span})");
+            let requests = if received == 1 { "request" } else { "requests" };
+            let differences = differences(&check.kept, &check.recount);
+            if differences.is_empty() {
+                println!("the reports' counts equal a recount of {received} {requests} ({span})");
                 Ok(ExitCode::SUCCESS)
             } else {
                 println!(
-                    "the reports' counts DIFFER from a recount of {received} requests ({span}); \
-                     `dsar reports rebuild` counts them again\nkept:    {:?}\nrecount: {:?}",
-                    check.kept, check.recount
+                    "the reports' counts DIFFER from a recount of {received} {requests} ({span}):"
                 );
+                for line in differences {
+                    println!("  {line}");
+                }
+                println!("`dsar reports rebuild` counts them again");
                 Ok(ExitCode::FAILURE)
             }
         }
@@ -373,6 +377,73 @@ fn reports(cmd: ReportsCommand, settings: &Settings) -> anyhow::Result<ExitCode>
             Ok(ExitCode::SUCCESS)
         }
     }
+}
+
+/// Each figure that differs, as "what: kept K, recount R".
+fn differences(
+    kept: &dsar::workflow::reports::Figures,
+    recount: &dsar::workflow::reports::Figures,
+) -> Vec<String> {
+    use std::collections::BTreeMap;
+    let mut lines = Vec::new();
+    let per_month = |rows: &[dsar::store::reports::MonthCount]| -> BTreeMap<(String, String), i64> {
+        rows.iter()
+            .map(|r| ((r.month.clone(), r.key.clone()), r.count))
+            .collect()
+    };
+    for (what, kept, recount) in [
+        ("received", &kept.received, &recount.received),
+        ("closed", &kept.closed, &recount.closed),
+    ] {
+        let (kept, recount) = (per_month(kept), per_month(recount));
+        let keys: std::collections::BTreeSet<_> = kept.keys().chain(recount.keys()).collect();
+        for key in keys {
+            let (k, r) = (
+                kept.get(key).copied().unwrap_or(0),
+                recount.get(key).copied().unwrap_or(0),
+            );
+            if k != r {
+                lines.push(format!(
+                    "{what} in {}, {}: kept {k}, recount {r}",
+                    key.0, key.1
+                ));
+            }
+        }
+    }
+    let (kt, rt) = (&kept.timeliness, &recount.timeliness);
+    for (what, k, r) in [
+        ("answered", Some(kt.closed as f64), Some(rt.closed as f64)),
+        (
+            "answered in time",
+            Some(kt.on_time as f64),
+            Some(rt.on_time as f64),
+        ),
+        ("median days to answer", kt.median_days, rt.median_days),
+        (
+            "90th percentile days to answer",
+            kt.p90_days.map(|d| d as f64),
+            rt.p90_days.map(|d| d as f64),
+        ),
+    ] {
+        if k != r {
+            let text = |v: Option<f64>| v.map_or_else(|| "none".to_string(), |v| v.to_string());
+            lines.push(format!("{what}: kept {}, recount {}", text(k), text(r)));
+        }
+    }
+    let (ko, ro) = (&kept.open, &recount.open);
+    for (what, k, r) in [
+        ("open, overdue", ko.overdue, ro.overdue),
+        ("open, due within 7 days", ko.within_7, ro.within_7),
+        ("open, due in 8 to 14 days", ko.within_14, ro.within_14),
+        ("open, due in 15 to 30 days", ko.within_30, ro.within_30),
+        ("open, due later", ko.later, ro.later),
+        ("open, clock stopped", ko.stopped, ro.stopped),
+    ] {
+        if k != r {
+            lines.push(format!("{what}: kept {k}, recount {r}"));
+        }
+    }
+    lines
 }
 
 fn storage_import(settings: &Settings) -> anyhow::Result<ExitCode> {
