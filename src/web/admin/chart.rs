@@ -6,9 +6,12 @@ use std::collections::HashMap;
 
 use crate::store::reports::MonthCount;
 
-/// Okabe–Ito: told apart by those who do not see every colour.
-const PALETTE: [&str; 7] = [
-    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442",
+/// Okabe–Ito (its eighth, black, as a dark grey) and Tol's wine: told apart by those who do
+/// not see every colour. Nine, one per kind of request: the two kinds the post-mortem
+/// channels added had taken the first two colours again.
+const PALETTE: [&str; 9] = [
+    "#0072b2", "#e69f00", "#009e73", "#cc79a7", "#56b4e9", "#d55e00", "#f0e442", "#333333",
+    "#882255",
 ];
 
 /// A table of counts: one row per month, one column per series, with totals.
