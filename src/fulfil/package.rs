@@ -452,25 +452,24 @@ pub fn csv_field(value: &str) -> String {
     }
 }
 
-/// [`csv_quote`] straight into `out`: a million records' fields are not worth a copy each.
+/// [`csv_quote`] straight into `out`: a million records' fields are not worth a copy each,
+/// and only the few that need quotes get one.
 fn write_csv_quoted(out: &mut impl Write, value: &str) -> std::io::Result<()> {
-    if !value.contains([',', '"', '\n', '\r']) {
-        return out.write_all(value.as_bytes());
+    if needs_quotes(value) {
+        out.write_all(csv_quote(value).as_bytes())
+    } else {
+        out.write_all(value.as_bytes())
     }
-    out.write_all(b"\"")?;
-    for (i, part) in value.split('"').enumerate() {
-        if i > 0 {
-            out.write_all(b"\"\"")?;
-        }
-        out.write_all(part.as_bytes())?;
-    }
-    out.write_all(b"\"")
+}
+
+fn needs_quotes(value: &str) -> bool {
+    value.contains([',', '"', '\n', '\r'])
 }
 
 /// A CSV field per RFC 4180, the value unchanged (a requester's own data: a phone number
 /// starts with "+").
 pub fn csv_quote(value: &str) -> String {
-    if value.contains([',', '"', '\n', '\r']) {
+    if needs_quotes(value) {
         format!("\"{}\"", value.replace('"', "\"\""))
     } else {
         value.to_string()

@@ -16,7 +16,7 @@ use crate::domain::stage::Stage;
 
 pub const OPEN: [&str; 4] = ["new", "verifying", "in_progress", "on_hold"];
 /// [`OPEN`] as the migrations' partial indexes spell it.
-const OPEN_SQL: &str = "status IN ('new', 'verifying', 'in_progress', 'on_hold')";
+pub(crate) const OPEN_SQL: &str = "status IN ('new', 'verifying', 'in_progress', 'on_hold')";
 
 /// The filter "the request is open", written into the SQL, not bound: only then can SQLite
 /// see that the partial indexes over open requests (requests_open_due,

@@ -257,7 +257,8 @@ pub fn rebuild(conn: &mut DbConn) -> QueryResult<()> {
         format!(
             "{insert} SELECT 'open', CASE WHEN paused_since IS NULL THEN {due_day} ELSE 'stopped' END, '', -1, -1, \
              {shard}, COUNT(*) FROM requests \
-             WHERE status IN ('new', 'verifying', 'in_progress', 'on_hold') GROUP BY 2, 6"
+             WHERE {open} GROUP BY 2, 6",
+            open = super::queue::OPEN_SQL
         ),
     ];
     super::write_tx(conn, |conn| {
