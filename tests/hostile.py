@@ -344,8 +344,13 @@ class Context:
         deadline = time.time() + 20
         while link is None and time.time() < deadline:
             for name in os.listdir(f"{self.server.dir}/outbox") if os.path.isdir(f"{self.server.dir}/outbox") else []:
-                with open(f"{self.server.dir}/outbox/{name}", "rb") as f:
-                    mail = f.read().decode("utf-8", "replace")
+                # A mail being written can be listed and gone (renamed into place) the next
+                # instant: read it on the next pass.
+                try:
+                    with open(f"{self.server.dir}/outbox/{name}", "rb") as f:
+                        mail = f.read().decode("utf-8", "replace")
+                except FileNotFoundError:
+                    continue
                 if email in mail:
                     m = re.search(r"(/(?:fr|en)/r/[A-Za-z0-9_-]+)", mail.replace("=\r\n", ""))
                     if m:
