@@ -9,7 +9,9 @@
 //!   cargo bench --bench intake                      # SQLite
 //!   DSAR_BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1/test cargo bench --bench intake
 //!   options: DSAR_BENCH_SECONDS (10), DSAR_BENCH_CONNECTIONS (64),
-//!   DSAR_BENCH_WITHOUT_REPORT_COUNTS=1 (the reports' triggers off: what they cost)
+//!   DSAR_BENCH_WITHOUT_REPORT_COUNTS=1 (the reports' triggers off: what they cost),
+//!   DSAR_DATABASE__SQLITE_GROUP_COMMIT=false (each SQLite filing in a transaction of its
+//!   own, as before group commit; the baseline always is)
 
 mod common;
 

@@ -292,6 +292,9 @@ pub struct Database {
     /// How much of a SQLite file each pooled connection may map into memory (MiB; 0: none).
     /// Mapped pages count in the server's resident memory once per connection that read them.
     pub sqlite_mmap_mib: u32,
+    /// SQLite only: API filings that arrive together are written in one transaction, each in
+    /// a savepoint, and answered after its commit (see `store::group`).
+    pub sqlite_group_commit: bool,
     /// Apply pending migrations at start. Off where `dsar migrate` is run as a step of its
     /// own (several nodes, rolling upgrades): a start then refuses a database that lacks any.
     pub auto_migrate: bool,
@@ -304,6 +307,7 @@ impl std::fmt::Debug for Database {
             .field("pool_size", &self.pool_size)
             .field("busy_timeout_ms", &self.busy_timeout_ms)
             .field("sqlite_mmap_mib", &self.sqlite_mmap_mib)
+            .field("sqlite_group_commit", &self.sqlite_group_commit)
             .field("auto_migrate", &self.auto_migrate)
             .finish()
     }

@@ -387,6 +387,7 @@ mod tests {
             pool_size: 3,
             busy_timeout_ms: 5000,
             sqlite_mmap_mib: 0,
+            sqlite_group_commit: false,
             auto_migrate: true,
         };
         let pool = crate::store::connect(&settings).expect("pool");

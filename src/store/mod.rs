@@ -10,6 +10,7 @@ pub mod directives;
 pub mod files;
 pub mod follow;
 pub mod fulfilment;
+pub mod group;
 pub mod jobs;
 pub mod limits;
 pub mod metrics;
@@ -97,6 +98,12 @@ pub enum StoreError {
     PendingMigrations { count: usize, names: String },
     #[error("{0}")]
     Config(String),
+    /// A grouped write's transaction could not be opened for want of a connection.
+    #[error("no database connection available: {0}")]
+    Unavailable(String),
+    /// A grouped write's transaction did not commit (see [`group`]).
+    #[error("the transaction of a group of writes failed: {0}")]
+    GroupFailed(String),
 }
 
 pub type Pool = r2d2::Pool<Manager>;

@@ -241,13 +241,16 @@ impl From<StoreError> for Problem {
     fn from(err: StoreError) -> Self {
         match err {
             StoreError::Query(e) => store_error(e),
-            StoreError::Pool(e) => {
-                tracing::error!(error = %e, "no database connection");
-                Problem::unavailable("the database cannot be reached; try again shortly")
-            }
+            StoreError::Pool(e) => no_connection(&e),
+            StoreError::Unavailable(e) => no_connection(&e),
             other => internal(&other),
         }
     }
+}
+
+fn no_connection(e: &dyn std::fmt::Display) -> Problem {
+    tracing::error!(error = %e, "no database connection");
+    Problem::unavailable("the database cannot be reached; try again shortly")
 }
 
 impl From<diesel::result::Error> for Problem {

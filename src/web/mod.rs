@@ -13,7 +13,8 @@ use actix_web::web;
 
 use crate::staff::Throttle;
 use crate::state::AppState;
-use crate::store::{DbConn, StoreError};
+use crate::store::group::GroupWriter;
+use crate::store::{Backend, DbConn, StoreError};
 use crate::workflow::limits::Limits;
 use error::Problem;
 
@@ -27,6 +28,8 @@ pub struct WebState {
     /// Signs and encrypts staff session cookies.
     pub session_key: actix_web::cookie::Key,
     pub login_throttle: Throttle,
+    /// On SQLite, writes that come in bursts (API filings) are committed in groups.
+    writer: Option<GroupWriter>,
 }
 
 impl WebState {
@@ -37,12 +40,19 @@ impl WebState {
         );
         let login_throttle = Throttle::new(&app.fulfilment_key);
         let session_key = admin::load_key(&app.settings.security)?;
+        let writer = match app.backend {
+            Backend::Sqlite if app.settings.database.sqlite_group_commit => {
+                Some(GroupWriter::start(app.pool.clone())?)
+            }
+            _ => None,
+        };
         Ok(WebState {
             app,
             api_keys: Default::default(),
             limits,
             session_key,
             login_throttle,
+            writer,
         })
     }
 
@@ -64,6 +74,27 @@ impl WebState {
             work(&mut conn, &state).map_err(Into::into)
         })
         .await?
+    }
+
+    /// Runs `work`, which writes in a transaction of its own (`write_tx`): on SQLite as a
+    /// savepoint in the next group of the [`GroupWriter`], answered after the group's
+    /// commit; on PostgreSQL as [`WebState::db`] does, on a connection of the pool.
+    pub async fn write<T, E>(
+        self: &Arc<Self>,
+        work: impl FnOnce(&mut DbConn, &AppState) -> Result<T, E> + Send + 'static,
+    ) -> Result<T, Problem>
+    where
+        T: Send + 'static,
+        E: Into<Problem> + From<diesel::result::Error> + Send + 'static,
+    {
+        let Some(writer) = &self.writer else {
+            return self.db(work).await;
+        };
+        let app = Arc::clone(&self.app);
+        writer
+            .write(move |conn| work(conn, &app))
+            .await?
+            .map_err(Into::into)
     }
 }
 

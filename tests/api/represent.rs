@@ -246,6 +246,49 @@ async fn a_duplicate_is_the_same_person_whatever_the_case(app: TestApp) {
 }
 on_both_backends!(duplicates, a_duplicate_is_the_same_person_whatever_the_case);
 
+/// Forty filings of one person at once. Each is stored with its timeline entry and audit
+/// entry and answered with a reference of its own; on SQLite, where they are written in
+/// groups (`database.sqlite_group_commit`), the savepoints of one group see each other, so
+/// the first alone is new and every other one repeats it.
+async fn filings_sent_at_once_are_each_stored_and_repeat_the_first(app: TestApp) {
+    let before = app.counts();
+    let body = json!({ "kind": "access", "requester": { "name": "Camille Martin", "email": "camille@example.org" } });
+    let filed = futures_util::future::join_all((0..40).map(|_| app.file(body.clone()))).await;
+    let mut ids: Vec<i64> = filed.iter().map(id_of).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    assert_eq!(ids.len(), 40, "each filing has a reference of its own");
+    let after = app.counts();
+    assert_eq!(
+        (after.0 - before.0, after.1 - before.1, after.2 - before.2),
+        (40, 40, 40),
+        "a request, a timeline entry and an audit entry for each"
+    );
+    let first = ids[0];
+    let new: Vec<i64> = filed
+        .iter()
+        .filter(|f| duplicate_of(f).is_none())
+        .map(id_of)
+        .collect();
+    assert!(new.contains(&first), "the first filed is not a repeat");
+    for f in &filed {
+        let repeats = duplicate_of(f);
+        assert!(
+            repeats.is_none() || repeats == Some(first),
+            "a repeat names the first request: {f}"
+        );
+    }
+    // PostgreSQL writes them side by side: two that commit together cannot see each other
+    // (read committed), as two nodes could not.
+    if app.state.backend == dsar::store::Backend::Sqlite {
+        assert_eq!(new, vec![first], "only the first is new");
+    }
+}
+on_both_backends!(
+    filings_at_once,
+    filings_sent_at_once_are_each_stored_and_repeat_the_first
+);
+
 /// Files through the API as the lawyer for the person `subject`, in French, and verifies it.
 async fn verified_for(app: &TestApp, kind: &str, subject: Value) -> String {
     app.file_verified(json!({

@@ -304,6 +304,10 @@ fn groups(s: &Settings, backend: &str, lang: Lang) -> Vec<Group> {
             r.add("database.backend", backend)
                 .add("database.url", redact_url(&db.url))
                 .add("database.pool_size", db.pool_size.to_string())
+                .add(
+                    "database.sqlite_group_commit",
+                    yes_no(db.sqlite_group_commit),
+                )
                 .add("database.auto_migrate", yes_no(db.auto_migrate))
                 .add("http.bind", &s.http.bind);
         }),

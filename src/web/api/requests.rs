@@ -472,7 +472,7 @@ pub async fn create(
     let filing = parse_filing(&body, &state, now)?;
     let actor = client.actor();
     let (row, received) = state
-        .db(move |conn, app| workflow::file(conn, &app.law, &filing, &actor, now))
+        .write(move |conn, app| workflow::file(conn, &app.law, &filing, &actor, now))
         .await?;
     let view = request_view(&state.law, &row, &[received], now);
     Ok(HttpResponse::Created()
