@@ -4,7 +4,9 @@
 //! touched (the table, its indexes, the timeline, the trail) to the WAL. Under load,
 //! filings that arrive while one group is being written wait here and are written together
 //! by one thread, in one transaction, each in a savepoint of its own: one that fails rolls
-//! back alone, and none is answered before the commit that makes it durable.
+//! back alone, and none is answered before its group's commit (as durable as any commit here:
+//! WAL with `synchronous = NORMAL`, safe from a crash of the process, not from a power cut
+//! in the last instants).
 //!
 //! PostgreSQL has no such single writer (its connections write side by side), so the web
 //! layer only builds a [`GroupWriter`] over SQLite.
@@ -159,6 +161,7 @@ fn commit(pool: &Pool, group: &mut [Box<dyn Job>]) -> (usize, Result<(), GroupEn
         Ok(conn) => conn,
         Err(e) => return (group.len(), Err(GroupEnd::NoConnection(e.to_string()))),
     };
+    super::let_waiting_writers_in();
     let mut ran = 0;
     // A write that panics leaves its savepoint open: the whole group is abandoned, and the
     // connection, still inside a transaction, is one r2d2 discards instead of reusing.
@@ -166,11 +169,18 @@ fn commit(pool: &Pool, group: &mut [Box<dyn Job>]) -> (usize, Result<(), GroupEn
         write_tx(&mut conn, |conn| {
             for job in group.iter_mut() {
                 ran += 1;
-                if !job.run(conn) {
+                let ok = job.run(conn);
+                // Back in the group's own transaction, or nothing can be trusted: a savepoint
+                // that failed to be released stays open, and the COMMIT below would then
+                // only release it.
+                if !in_group_transaction(conn) {
+                    return Err(diesel::result::Error::BrokenTransactionManager);
+                }
+                if !ok {
                     break;
                 }
             }
-            Ok::<_, diesel::result::Error>(())
+            Ok(())
         })
     }));
     match written {
@@ -185,6 +195,16 @@ fn commit(pool: &Pool, group: &mut [Box<dyn Job>]) -> (usize, Result<(), GroupEn
             Err(GroupEnd::Failed("a write in the group panicked".into())),
         ),
     }
+}
+
+/// Whether diesel counts exactly one open transaction on `conn`: the group's.
+fn in_group_transaction(conn: &mut DbConn) -> bool {
+    use diesel::connection::TransactionManager;
+    matches!(
+        <DbConn as Connection>::TransactionManager::transaction_manager_status_mut(conn)
+            .transaction_depth(),
+        Ok(Some(depth)) if depth.get() == 1
+    )
 }
 
 #[cfg(test)]
@@ -257,6 +277,25 @@ mod tests {
             .count();
         assert_eq!((kept, refused), (41, 7));
         assert_eq!(count(&pool), 41);
+    }
+
+    #[test]
+    fn a_write_that_leaves_a_savepoint_open_is_refused_and_nothing_of_it_is_kept() {
+        use diesel::connection::TransactionManager;
+        let (_dir, pool, writer) = writer();
+        let leaky = actix_web::rt::System::new().block_on(writer.write(|conn: &mut DbConn| {
+            insert(1)(conn)?;
+            <DbConn as Connection>::TransactionManager::begin_transaction(conn)?;
+            insert(2)(conn)
+        }));
+        assert!(
+            matches!(leaky, Err(StoreError::GroupFailed(_))),
+            "{leaky:?}"
+        );
+        assert_eq!(count(&pool), 0);
+        let after = actix_web::rt::System::new().block_on(writer.write(insert(3)));
+        assert!(matches!(after, Ok(Ok(1))));
+        assert_eq!(count(&pool), 1);
     }
 
     #[test]

@@ -443,6 +443,23 @@ pub fn revert_all(conn: &mut DbConn) -> Result<usize, StoreError> {
 /// tail latencies.
 static SQLITE_WRITER: std::sync::Mutex<()> = std::sync::Mutex::new(());
 
+/// How many threads wait for [`SQLITE_WRITER`]. A `Mutex` is not fair: the group writer
+/// ([`group`]), which takes it back a few microseconds after each group while filings keep
+/// coming, would keep a member of staff's write or the worker's waiting for as long as they
+/// come. It lets whoever waits go first (see [`let_waiting_writers_in`]).
+static SQLITE_WRITERS_WAITING: std::sync::atomic::AtomicUsize =
+    std::sync::atomic::AtomicUsize::new(0);
+
+/// Gives the writers' lock to the threads waiting for it, for at most a few milliseconds,
+/// before a thread that writes without pause takes it again.
+pub(crate) fn let_waiting_writers_in() {
+    use std::sync::atomic::Ordering;
+    let until = std::time::Instant::now() + Duration::from_millis(5);
+    while SQLITE_WRITERS_WAITING.load(Ordering::Acquire) > 0 && std::time::Instant::now() < until {
+        std::thread::yield_now();
+    }
+}
+
 /// A write transaction. On SQLite it starts with `BEGIN IMMEDIATE`: a deferred transaction
 /// that reads first and writes later fails with SQLITE_BUSY when another writer got in
 /// between, whatever the busy timeout; taking the write lock up front makes it wait instead.
@@ -461,9 +478,12 @@ where
     }
     let _writer = match conn {
         DbConn::Sqlite(c) => {
+            use std::sync::atomic::Ordering;
+            SQLITE_WRITERS_WAITING.fetch_add(1, Ordering::AcqRel);
             let guard = SQLITE_WRITER
                 .lock()
                 .unwrap_or_else(std::sync::PoisonError::into_inner);
+            SQLITE_WRITERS_WAITING.fetch_sub(1, Ordering::AcqRel);
             AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
             Some(guard)
         }

@@ -78,7 +78,9 @@ impl WebState {
 
     /// Runs `work`, which writes in a transaction of its own (`write_tx`): on SQLite as a
     /// savepoint in the next group of the [`GroupWriter`], answered after the group's
-    /// commit; on PostgreSQL as [`WebState::db`] does, on a connection of the pool.
+    /// commit; on PostgreSQL as [`WebState::db`] does, on a connection of the pool. `work`
+    /// uses only the connection it is given: the group's thread holds the writers' lock, so
+    /// a write on another connection from there would wait for itself.
     pub async fn write<T, E>(
         self: &Arc<Self>,
         work: impl FnOnce(&mut DbConn, &AppState) -> Result<T, E> + Send + 'static,
